@@ -1,0 +1,99 @@
+"""Creating organisations and keys, and resolving a presented key to its caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.accounts import keys
+from app.accounts.models import ApiKey, Organisation, OrgKind
+from app.db import utcnow
+from app.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: resolved once per request from the API key."""
+
+    organisation_id: int
+    organisation_name: str
+    kind: OrgKind
+    key_id: int
+
+
+def create_organisation(session: Session, name: str, kind: OrgKind) -> Organisation:
+    org = Organisation(name=name.strip(), kind=kind.value)
+    session.add(org)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"An organisation named {name!r} already exists.") from exc
+    return org
+
+
+def get_organisation(session: Session, org_id: int) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(f"Organisation {org_id} does not exist.")
+    return org
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).order_by(Organisation.id)))
+
+
+def issue_key(session: Session, org: Organisation, label: str, pepper: str) -> tuple[ApiKey, str]:
+    """Create a key; the plain token is returned once and never stored."""
+    new = keys.generate()
+    row = ApiKey(
+        organisation_id=org.id,
+        prefix=new.prefix,
+        secret_hash=keys.hash_secret(new.secret, pepper),
+        label=label,
+    )
+    session.add(row)
+    session.flush()
+    return row, new.token
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"API key {key_id} does not exist.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def authenticate(session: Session, token: str, pepper: str) -> Caller | None:
+    parts = keys.split(token)
+    if parts is None:
+        return None
+    prefix, secret = parts
+    row = session.execute(
+        select(ApiKey, Organisation)
+        .join(Organisation, Organisation.id == ApiKey.organisation_id)
+        .where(ApiKey.prefix == prefix)
+    ).first()
+    if row is None:
+        return None
+    key, org = row
+    if key.revoked_at is not None or not keys.matches(secret, key.secret_hash, pepper):
+        return None
+    return Caller(
+        organisation_id=org.id, organisation_name=org.name, kind=OrgKind(org.kind), key_id=key.id
+    )
+
+
+def ensure_admin_key(session: Session, org_name: str, pepper: str) -> str:
+    """Bootstrap: the admin organisation (created if missing) gets a new key."""
+    org = session.scalar(select(Organisation).where(Organisation.name == org_name))
+    if org is None:
+        org = create_organisation(session, org_name, OrgKind.ADMIN)
+    elif org.kind != OrgKind.ADMIN:
+        raise Conflict(f"Organisation {org_name!r} exists and is not an administrator.")
+    _, token = issue_key(session, org, "bootstrap admin key", pepper)
+    return token

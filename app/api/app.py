@@ -1,0 +1,43 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import problems
+from app.api.routers import admin, health, manifests
+from app.db import make_engine, make_session_factory
+from app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Section 321 clearance service",
+        version="0.1.0",
+        description=(
+            "Forwarders upload HAWB manifests per MAWB; the service validates, stores and "
+            "(in later releases) clears them under Section 321. Authenticate with "
+            "`Authorization: Bearer <API key>`. Errors are RFC 9457 problem details."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.reader = make_session_factory(engine)
+    app.state.writer = make_session_factory(engine, writer=True)
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(admin.router)
+    app.include_router(manifests.router)
+    return app

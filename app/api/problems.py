@@ -1,0 +1,84 @@
+"""Every error leaves the API as RFC 9457 problem details (application/problem+json)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "urn:s321:problem:"
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    TooLarge: 413,
+    Forbidden: 403,
+}
+
+
+def problem(status: int, detail: str, *, title: str | None = None, type_: str | None = None,
+            instance: str | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + (type_ or HTTPStatus(status).phrase.lower().replace(" ", "-")),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON,
+                        headers=headers)
+
+
+# Shared OpenAPI description of the problem body, referenced by every router.
+PROBLEM_SCHEMA = {
+    "content": {PROBLEM_JSON: {"schema": {"type": "object", "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "instance": {"type": "string"}}}}},
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"description": HTTPStatus(code).phrase, **PROBLEM_SCHEMA} for code in codes}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
+                      400)
+        return problem(status, exc.detail, title=exc.title, instance=request.url.path,
+                       **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), instance=request.url.path,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        return problem(503, "The database is not reachable; try again shortly.",
+                       instance=request.url.path, headers={"Retry-After": "5"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"location": ".".join(str(p) for p in err.get("loc", ())),
+             "message": err.get("msg", ""), "type": err.get("type", "")}
+            for err in exc.errors()
+        ]
+        return problem(422, "The request is not valid: see 'errors'.",
+                       instance=request.url.path, type_="invalid-request", errors=errors)

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from app.api import convert, schemas
+from app.api.deps import ForwarderDep, ManifestReaderDep, SessionDep, SettingsDep, scope_of
+from app.api.problems import problem_responses
+from app.api.uploads import receive
+from app.manifest import queries
+from app.manifest.ingest import Limits, UploadRequest, ingest
+from app.manifest.models import Manifest
+
+router = APIRouter(prefix="/v1", tags=["manifests"], responses=problem_responses(401, 403))
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+
+CSV_EXAMPLE = (
+    "MAWB No,Flight No,Flight Date,Port of Arrival,HAWB No,Line No,Shipper Name,...\n"
+    "297-75589382,CI5148,2025-04-15,LAX,HL0026457,1,\"Yiwu Sunrise Trading Co., Ltd\",...\n"
+)
+
+
+@router.post(
+    "/uploads",
+    response_model=schemas.UploadOut,
+    status_code=201,
+    summary="Upload a MAWB's HAWB manifest (CSV)",
+    description=(
+        "Send the CSV as the request body (`Content-Type: text/csv`) or as the form field "
+        "`file` of a multipart form. The MAWB, flight, arrival date and port come from the "
+        "file's columns or from these parameters; when both are given they must agree.\n\n"
+        "A new MAWB creates a manifest; a later upload for the same MAWB replaces the HAWBs "
+        "it names (while they have not been filed) and leaves the others alone. Rows with "
+        "errors are stored with their errors; nothing sent is dropped. The upload commits "
+        "whole or not at all.\n\n"
+        "`Idempotency-Key`: a retry with the same key returns the original result (200, "
+        "outcome `replayed`). Sending the same file again for the MAWB does the same."
+    ),
+    openapi_extra={"requestBody": {"content": {
+        "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "mawb": {"type": "string"}, "flight_no": {"type": "string"},
+            "arrival_date": {"type": "string", "format": "date"},
+            "port": {"type": "string"}}, "required": ["file"]}},
+    }, "required": True}},
+    responses={200: {"description": "Replayed: the original upload's result",
+                     "model": schemas.UploadOut},
+               **problem_responses(409, 413, 422)},
+)
+async def upload_manifest(
+    request: Request,
+    response: Response,
+    caller: ForwarderDep,
+    settings: SettingsDep,
+    mawb: Annotated[str | None, Query(examples=["297-75589382"])] = None,
+    flight_no: Annotated[str | None, Query(examples=["CI5148"])] = None,
+    arrival_date: Annotated[str | None, Query(examples=["2025-04-15"])] = None,
+    port: Annotated[str | None, Query(examples=["LAX"])] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",
+                                                  max_length=200)] = None,
+) -> schemas.UploadOut:
+    with tempfile.TemporaryDirectory(prefix="s321-upload-") as tmp:
+        received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
+        form = received.fields
+        supplied = {
+            "mawb": mawb or form.get("mawb"),
+            "flight_no": flight_no or form.get("flight_no"),
+            "arrival_date": arrival_date or form.get("arrival_date"),
+            "port_of_arrival": port or form.get("port"),
+        }
+        upload_request = UploadRequest(
+            forwarder_id=caller.organisation_id, path=received.path, sha256=received.sha256,
+            size_bytes=received.size, filename=received.filename,
+            idempotency_key=idempotency_key, supplied=supplied)
+        outcome = await run_in_threadpool(
+            ingest, request.app.state.reader, request.app.state.writer, upload_request,
+            Limits(max_rows=settings.upload_max_rows))
+    if not outcome.created:
+        response.status_code = 200
+    with request.app.state.reader() as session:
+        upload = queries.get_upload(session, scope_of(caller), outcome.upload_id)
+        manifest = session.get_one(Manifest, upload.manifest_id)
+        errors = queries.upload_errors(session, upload, limit=settings.upload_inline_errors
+                                       ).items if settings.upload_inline_errors else []
+        return convert.upload(upload, manifest, created=outcome.created,
+                              replay_of=outcome.replay_of, errors=errors,
+                              errors_url=f"/v1/uploads/{upload.id}/errors")
+
+
+@router.get("/uploads/{upload_id}", response_model=schemas.UploadOut, summary="An upload's result",
+            responses=problem_responses(404))
+def get_upload(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
+               settings: SettingsDep) -> schemas.UploadOut:
+    upload = queries.get_upload(session, scope_of(caller), upload_id)
+    manifest = session.get_one(Manifest, upload.manifest_id)
+    errors = queries.upload_errors(session, upload, limit=max(settings.upload_inline_errors, 1))
+    return convert.upload(upload, manifest, created=True, replay_of=None,
+                          errors=errors.items, errors_url=f"/v1/uploads/{upload.id}/errors")
+
+
+@router.get("/uploads/{upload_id}/errors", response_model=schemas.Page[schemas.RowErrorOut],
+            summary="Every row error of an upload, by row", responses=problem_responses(404))
+def get_upload_errors(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
+                      limit: Limit = 100, cursor: Cursor = None
+                      ) -> schemas.Page[schemas.RowErrorOut]:
+    upload = queries.get_upload(session, scope_of(caller), upload_id)
+    page = queries.upload_errors(session, upload, limit=limit, cursor=cursor)
+    return schemas.Page(items=[convert.row_error(e) for e in page.items], total=page.total,
+                        next_cursor=page.next_cursor)
+
+
+@router.get("/uploads/{upload_id}/unassigned-rows",
+            response_model=list[schemas.UnassignedRowOut],
+            summary="Rows of an upload that named no usable HAWB, as sent",
+            responses=problem_responses(404))
+def get_unassigned(upload_id: int, caller: ManifestReaderDep, session: SessionDep
+                   ) -> list[schemas.UnassignedRowOut]:
+    upload = queries.get_upload(session, scope_of(caller), upload_id)
+    return [schemas.UnassignedRowOut(row=r.row_no, as_sent=json.loads(r.raw))
+            for r in queries.unassigned_rows(session, upload)]
+
+
+@router.get("/manifests", response_model=schemas.Page[schemas.ManifestOut],
+            summary="List manifests, newest arrival first")
+def list_manifests(
+    caller: ManifestReaderDep, session: SessionDep,
+    port: Annotated[str | None, Query(examples=["LAX"])] = None,
+    arrival_from: date | None = None, arrival_to: date | None = None,
+    status: Annotated[str | None, Query(examples=["received_with_errors"])] = None,
+    limit: Limit = 50, cursor: Cursor = None,
+) -> schemas.Page[schemas.ManifestOut]:
+    page = queries.list_manifests(session, scope_of(caller), port=port,
+                                  arrival_from=arrival_from, arrival_to=arrival_to,
+                                  status=status, limit=limit, cursor=cursor)
+    return schemas.Page(items=[convert.manifest(m) for m in page.items], total=page.total,
+                        next_cursor=page.next_cursor)
+
+
+@router.get("/manifests/{mawb}", response_model=schemas.ManifestDetail,
+            summary="One manifest: HAWB counts by status and its row errors",
+            responses=problem_responses(404))
+def get_manifest(mawb: str, caller: ManifestReaderDep, session: SessionDep
+                 ) -> schemas.ManifestDetail:
+    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    errors = queries.current_errors(session, manifest, limit=100)
+    latest = queries.latest_upload(session, manifest.id)
+    return schemas.ManifestDetail(
+        **convert.manifest(manifest).model_dump(),
+        hawbs_by_status=queries.hawb_counts(session, manifest.id),
+        latest_upload_id=latest.id if latest else None,
+        errors_total=errors.total, errors=[convert.row_error(e) for e in errors.items])
+
+
+@router.get("/manifests/{mawb}/errors", response_model=schemas.Page[schemas.RowErrorOut],
+            summary="Row errors of the manifest's HAWBs as they stand",
+            responses=problem_responses(404))
+def get_manifest_errors(mawb: str, caller: ManifestReaderDep, session: SessionDep,
+                        limit: Limit = 100, cursor: Cursor = None
+                        ) -> schemas.Page[schemas.RowErrorOut]:
+    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    page = queries.current_errors(session, manifest, limit=limit, cursor=cursor)
+    return schemas.Page(items=[convert.row_error(e) for e in page.items], total=page.total,
+                        next_cursor=page.next_cursor)
+
+
+@router.get("/manifests/{mawb}/hawbs", response_model=schemas.Page[schemas.HawbOut],
+            summary="The manifest's HAWBs, in file order", responses=problem_responses(404))
+def list_hawbs(
+    mawb: str, caller: ManifestReaderDep, session: SessionDep,
+    status: Annotated[str | None, Query(examples=["invalid"])] = None,
+    with_errors: bool | None = None,
+    hawb_prefix: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 100, cursor: Cursor = None,
+) -> schemas.Page[schemas.HawbOut]:
+    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    page = queries.list_hawbs(session, manifest, status=status, with_errors=with_errors,
+                              hawb_prefix=hawb_prefix, limit=limit, cursor=cursor)
+    return schemas.Page(items=[convert.hawb(h) for h in page.items], total=page.total,
+                        next_cursor=page.next_cursor)
+
+
+@router.get("/manifests/{mawb}/hawbs/{hawb_no}", response_model=schemas.HawbDetail,
+            summary="One HAWB with its lines and errors", responses=problem_responses(404))
+def get_hawb(mawb: str, hawb_no: str, caller: ManifestReaderDep, session: SessionDep
+             ) -> schemas.HawbDetail:
+    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    detail = queries.get_hawb(session, manifest, hawb_no)
+    return schemas.HawbDetail.model_validate({
+        **convert.hawb_fields(detail.hawb),
+        "lines": [convert.line(ln) for ln in detail.lines],
+        "errors": [convert.row_error(e) for e in detail.errors],
+    })
+
+
+@router.delete("/manifests/{mawb}/hawbs/{hawb_no}", status_code=204,
+               summary="Delete a HAWB that has not been filed",
+               responses=problem_responses(404, 409))
+def delete_hawb(mawb: str, hawb_no: str, caller: ForwarderDep, session: SessionDep) -> None:
+    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    queries.delete_hawb(session, manifest, hawb_no)

@@ -1,0 +1,67 @@
+"""Receiving an upload body: streamed to a temporary file, hashed, size-limited."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from app.errors import Invalid, TooLarge
+
+_CHUNK = 1 << 20
+
+
+@dataclass
+class Received:
+    path: Path
+    sha256: str
+    size: int
+    filename: str
+    fields: dict[str, str]  # form fields sent beside a multipart file
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"The upload is larger than the limit of {limit:,} bytes ({limit / 2**20:.0f} MiB). "
+        "Split the manifest or ask the operator to raise S321_UPLOAD_MAX_BYTES.",
+        limit_bytes=limit,
+    )
+
+
+async def receive(request: Request, dest: Path, limit: int) -> Received:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    content_type = request.headers.get("content-type", "")
+    digest = hashlib.sha256()
+    size = 0
+    fields: dict[str, str] = {}
+    filename = request.query_params.get("filename", "")
+    with dest.open("wb") as out:
+        if content_type.startswith("multipart/form-data"):
+            form = await request.form(max_files=1)
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise Invalid("Send the manifest as the form field 'file'.")
+            filename = upload.filename or filename
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            while chunk := await upload.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                digest.update(chunk)
+                out.write(chunk)
+        else:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                digest.update(chunk)
+                out.write(chunk)
+    if size == 0:
+        raise Invalid("The upload is empty: send the manifest CSV as the request body.")
+    return Received(path=dest, sha256=digest.hexdigest(), size=size, filename=filename,
+                    fields=fields)

@@ -1,0 +1,176 @@
+"""The `s321` command: serve, migrate, administer, import reference data, upload."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
+
+from app import migrate
+from app.settings import get_settings
+
+cli = typer.Typer(help="Section 321 clearance service.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+admin_cli = typer.Typer(help="Organisations and API keys.", no_args_is_help=True)
+hts_cli = typer.Typer(help="Harmonized Tariff Schedule reference data.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(admin_cli, name="admin")
+cli.add_typer(hts_cli, name="hts")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: S321_HOST (127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: S321_PORT (8000)")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate",
+                                                help="Bring the schema up to date first")] = True,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    settings = get_settings()
+    if migrate_first:
+        migrate.upgrade(settings.database_url)
+    uvicorn.run("app.api.app:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers, log_level="info")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    migrate.upgrade(get_settings().database_url, revision)
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' for an empty database)."""
+    migrate.downgrade(get_settings().database_url, revision)
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    from app.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(get_settings().database_url))
+
+
+@admin_cli.command("create-admin-key")
+def create_admin_key(
+    organisation: Annotated[str, typer.Option(help="Name of the administrators' "
+                                              "organisation")] = "Administrators",
+) -> None:
+    """Create the administrators' organisation if needed and print a new key for it."""
+    from app.accounts.service import ensure_admin_key
+    from app.db import transaction
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    with transaction(_factory()) as session:
+        token = ensure_admin_key(session, organisation, settings.api_key_pepper)
+    err_console.print("Admin API key (shown once; store it safely):")
+    print(token)
+
+
+@admin_cli.command("create-org")
+def create_org(name: str, kind: str,
+               with_key: Annotated[bool, typer.Option(help="Also issue a key")] = True) -> None:
+    """Create an organisation (forwarder, broker, cfs, carrier, admin) and print a key."""
+    from app.accounts.models import OrgKind
+    from app.accounts.service import create_organisation, issue_key
+    from app.db import transaction
+
+    settings = get_settings()
+    with transaction(_factory()) as session:
+        org = create_organisation(session, name, OrgKind(kind))
+        err_console.print(f"Organisation {org.id} ({org.kind}) created.")
+        if with_key:
+            _, token = issue_key(session, org, "created from the command line",
+                                 settings.api_key_pepper)
+            print(token)
+
+
+@hts_cli.command("import")
+def hts_import(path: Path, edition: str | None = None) -> None:
+    """Load a USITC HTS CSV export; it replaces the loaded schedule."""
+    from app.db import transaction
+    from app.hts.importer import import_schedule
+
+    with transaction(_factory()) as session:
+        result = import_schedule(session, path, edition)
+    console.print(f"Loaded {result.statistical_lines:,} statistical lines "
+                  f"(edition {result.edition}).")
+
+
+@cli.command()
+def upload(
+    path: Path,
+    url: Annotated[str, typer.Option(envvar="S321_URL")] = "http://127.0.0.1:8000",
+    api_key: Annotated[str, typer.Option(envvar="S321_API_KEY", prompt=True,
+                                         hide_input=True)] = "",
+    mawb: str | None = None, flight_no: str | None = None,
+    arrival_date: str | None = None, port: str | None = None,
+    idempotency_key: Annotated[str | None, typer.Option(
+        help="Reuse to retry safely; one is generated otherwise")] = None,
+    errors_csv: Annotated[Path | None, typer.Option(help="Write every row error here")] = None,
+    show: Annotated[int, typer.Option(help="Row errors to print")] = 50,
+) -> None:
+    """Upload a manifest CSV to a running service and print its error report.
+
+    Exit status: 0 stored without errors, 1 stored with row errors, 2 refused.
+    """
+    from app.client import Client, UploadRefused, write_errors_csv
+
+    params = {k: v for k, v in {"mawb": mawb, "flight_no": flight_no,
+                                "arrival_date": arrival_date, "port": port}.items() if v}
+    with Client(url, api_key) as client:
+        try:
+            with Progress("[progress.description]{task.description}", BarColumn(),
+                          DownloadColumn(), TransferSpeedColumn(), console=err_console) as bar:
+                task = bar.add_task(f"Uploading {path.name}", total=path.stat().st_size)
+                result = client.upload(path, params=params, idempotency_key=idempotency_key,
+                                       on_progress=lambda n: bar.advance(task, n))
+        except UploadRefused as exc:
+            err_console.print(f"[red]Refused ({exc.status}):[/red] {exc}")
+            sys.exit(2)
+        _report(result, show)
+        if errors_csv is not None and result["errors_total"]:
+            written = write_errors_csv(client.errors(result["errors_url"]), errors_csv)
+            console.print(f"{written} row errors written to {errors_csv}")
+    sys.exit(1 if result["errors_total"] else 0)
+
+
+def _report(result: dict[str, object], show: int) -> None:
+    hawbs = result["hawbs"]
+    assert isinstance(hawbs, dict)
+    verb = "Stored" if result["outcome"] == "created" else "Already stored (nothing new)"
+    console.print(
+        f"{verb}: upload {result['id']}, MAWB {result['mawb']} flight {result['flight_no']} "
+        f"arriving {result['port']} {result['arrival_date']}: {result['rows']} rows, "
+        f"{hawbs['received']} HAWBs ({hawbs['valid']} valid, {hawbs['invalid']} with errors, "
+        f"{hawbs['replaced']} replaced)."
+    )
+    errors = result["errors"]
+    assert isinstance(errors, list)
+    if not errors:
+        return
+    table = Table("row", "column", "HAWB", "problem", title=f"{result['errors_total']} row errors")
+    for err in errors[:show]:
+        table.add_row(str(err["row"]), err["column"] or "", err["hawb"] or "", err["message"])
+    console.print(table)
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    cli()
+
+
+if __name__ == "__main__":
+    main()

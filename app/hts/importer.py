@@ -1,0 +1,90 @@
+"""Import a USITC HTS export (CSV) as the schedule that manifests are checked against."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Invalid
+from app.hts.models import HtsLine
+
+REQUIRED_COLUMNS = ("HTS Number", "Indent", "Description")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    edition: str
+    statistical_lines: int
+
+
+def _unit(raw: str) -> str:
+    # USITC writes units as a JSON list, e.g. ["No."] or ["doz.","kg"].
+    raw = raw.strip()
+    if raw.startswith("["):
+        try:
+            return ", ".join(u for u in json.loads(raw) if u)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def parse_schedule(stream: IO[str]) -> Iterator[dict[str, str]]:
+    reader = csv.DictReader(stream)
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise Invalid(
+            "This does not look like a USITC HTS CSV export: missing column(s) "
+            + ", ".join(missing)
+        )
+    ancestors: list[str] = []
+    for row in reader:
+        try:
+            indent = int(row["Indent"] or 0)
+        except ValueError:
+            indent = len(ancestors)
+        description = (row["Description"] or "").strip()
+        del ancestors[indent:]
+        ancestors.extend([""] * (indent - len(ancestors)))
+        ancestors.append(description)
+        code = "".join(ch for ch in row["HTS Number"] or "" if ch.isdigit())
+        if len(code) != 10:
+            continue
+        yield {
+            "code": code,
+            "description": description,
+            "full_description": " > ".join(a for a in ancestors if a),
+            "unit": _unit(row.get("Unit of Quantity") or ""),
+            "general_rate": (row.get("General Rate of Duty") or "").strip(),
+        }
+
+
+def import_schedule(session: Session, path: Path, edition: str | None = None) -> ImportResult:
+    """Replace the loaded schedule with the file's statistical lines, in one transaction."""
+    edition = edition or path.stem
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(parse_schedule(fh))
+    if not rows:
+        raise Invalid(f"{path.name} holds no 10-digit statistical lines.")
+    now = utcnow()
+    seen: dict[str, dict[str, object]] = {}
+    for row in rows:
+        seen.setdefault(row["code"], {**row, "edition": edition, "imported_at": now})
+    session.execute(delete(HtsLine))
+    session.execute(insert(HtsLine), list(seen.values()))
+    return ImportResult(edition=edition, statistical_lines=len(seen))
+
+
+def loaded_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(HtsLine.code)))
+
+
+def schedule_size(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(HtsLine)) or 0

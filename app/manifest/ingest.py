@@ -1,0 +1,238 @@
+"""Manifest upload: parse, validate, then store everything in one transaction.
+
+An upload commits whole or leaves no trace. A retried request (same Idempotency-Key) or
+the same file sent again for the MAWB returns the original upload and creates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import Conflict, TooLarge
+from app.hts.importer import loaded_codes
+from app.manifest import bulk, reading
+from app.manifest.columns import MANIFEST_COLUMNS, map_header
+from app.manifest.models import Hawb, Manifest, Upload
+from app.manifest.queries import refresh_counts
+from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
+from app.manifest.validation import Validated, validate
+from app.db import utcnow
+
+HAWB_COPY_COLUMNS = (
+    "id", "manifest_id", "upload_id", "hawb_no", "status", "shipper_name", "shipper_address",
+    "shipper_city", "shipper_country", "consignee_name", "consignee_address1",
+    "consignee_address2", "consignee_city", "consignee_state", "consignee_zip",
+    "consignee_country", "consignee_phone", "consignee_email", "pieces", "gross_weight_kg",
+    "carrier", "tracking_no", "total_value_cents", "line_count", "first_row", "error_count",
+)
+LINE_COPY_COLUMNS = (
+    "hawb_id", "line_no", "row_no", "description", "hts_code", "origin_country", "quantity",
+    "unit", "value_cents", "currency", "raw",
+)
+ERROR_COPY_COLUMNS = (
+    "upload_id", "manifest_id", "hawb_no", "row_no", "column_name", "code", "message", "value",
+)
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    forwarder_id: int
+    path: Path
+    sha256: str
+    size_bytes: int
+    filename: str
+    idempotency_key: str | None
+    supplied: Mapping[str, str | None]  # manifest columns given beside the file
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    upload_id: int
+    created: bool
+    replay_of: str | None  # "idempotency_key" or "identical_file" when nothing was created
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_rows: int
+
+
+def _replay_by_key(session: Session, request: UploadRequest) -> UploadOutcome | None:
+    if request.idempotency_key is None:
+        return None
+    upload = session.scalar(select(Upload).where(
+        Upload.forwarder_id == request.forwarder_id,
+        Upload.idempotency_key == request.idempotency_key,
+    ))
+    if upload is None:
+        return None
+    if upload.file_sha256 != request.sha256:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different file. Use a new key for "
+            "a new upload.",
+            upload_id=upload.id,
+        )
+    return UploadOutcome(upload_id=upload.id, created=False, replay_of="idempotency_key")
+
+
+def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validated:
+    """Everything that needs no write lock: read, map, validate."""
+    parsed = reading.read(request.path)
+    if parsed.frame.height > limits.max_rows:
+        raise TooLarge(
+            f"The file has {parsed.frame.height:,} rows; the limit is {limits.max_rows:,} rows "
+            "per upload. Split the manifest or ask the operator to raise S321_UPLOAD_MAX_ROWS.",
+            limit_rows=limits.max_rows,
+        )
+    supplied = [k for k, v in request.supplied.items() if v and k in MANIFEST_COLUMNS]
+    header_map = map_header(parsed.header, supplied)
+    codes = loaded_codes(session)
+    validated = validate(parsed.frame, header_map, request.supplied, codes or None, parsed.ragged)
+    validated.encoding = parsed.encoding
+    return validated
+
+
+def ingest(
+    reader: sessionmaker[Session],
+    writer: sessionmaker[Session],
+    request: UploadRequest,
+    limits: Limits,
+) -> UploadOutcome:
+    with reader() as session:
+        replay = _replay_by_key(session, request)
+        if replay is not None:
+            return replay
+        validated = prepare(session, request, limits)
+    try:
+        with writer() as session, session.begin():
+            return _store(session, request, validated)
+    except IntegrityError:
+        # A concurrent retry of the same request won the race: answer with its result.
+        with reader() as session:
+            replay = _replay_by_key(session, request)
+        if replay is not None:
+            return replay
+        raise Conflict(
+            f"Another upload for MAWB {validated.header.mawb} was being stored at the same "
+            "time. Retry the upload."
+        ) from None
+
+
+def _store(session: Session, request: UploadRequest, v: Validated) -> UploadOutcome:
+    h = v.header
+    manifest = session.scalar(
+        select(Manifest).where(Manifest.mawb == h.mawb).with_for_update()
+    )
+    if manifest is not None and manifest.forwarder_id != request.forwarder_id:
+        raise Conflict(
+            f"MAWB {h.mawb[:3]}-{h.mawb[3:]} is already on file for another forwarder. "
+            "Check the MAWB number."
+        )
+    if manifest is not None:
+        last = session.scalar(
+            select(Upload).where(Upload.manifest_id == manifest.id)
+            .order_by(Upload.id.desc()).limit(1)
+        )
+        if last is not None and last.file_sha256 == request.sha256:
+            return UploadOutcome(upload_id=last.id, created=False, replay_of="identical_file")
+        _check_amendable(session, manifest, v)
+        manifest.flight_no, manifest.arrival_date, manifest.port = (
+            h.flight_no, h.arrival_date, h.port)
+        manifest.updated_at = utcnow()
+    else:
+        manifest = Manifest(
+            forwarder_id=request.forwarder_id, mawb=h.mawb, flight_no=h.flight_no,
+            arrival_date=h.arrival_date, port=h.port, status=ManifestStatus.EMPTY,
+        )
+        session.add(manifest)
+    session.flush()
+
+    hawbs = v.hawbs
+    invalid = int(hawbs.get_column("status").eq(HawbStatus.INVALID.value).sum())
+    upload = Upload(
+        manifest_id=manifest.id,
+        forwarder_id=request.forwarder_id,
+        idempotency_key=request.idempotency_key,
+        file_sha256=request.sha256,
+        filename=request.filename,
+        size_bytes=request.size_bytes,
+        encoding=v.encoding,
+        row_count=v.row_count,
+        hawbs_received=hawbs.height,
+        hawbs_valid=hawbs.height - invalid,
+        hawbs_invalid=invalid,
+        hawbs_replaced=0,
+        error_count=v.errors.height,
+        unassigned_rows=v.unassigned.height,
+        column_mapping=json.dumps(v.column_mapping),
+        ignored_columns=json.dumps(v.ignored_columns),
+    )
+    session.add(upload)
+    session.flush()
+
+    out = bulk.writer_for(session.connection())
+    if session.scalar(select(func.count()).select_from(Hawb)
+                      .where(Hawb.manifest_id == manifest.id)):
+        upload.hawbs_replaced = out.delete_named(
+            "hawbs", manifest.id, "hawb_no", hawbs.get_column("hawb_no").to_list())
+    _write_rows(out, manifest.id, upload.id, v)
+    refresh_counts(session, manifest.id)
+    return UploadOutcome(upload_id=upload.id, created=True, replay_of=None)
+
+
+def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None:
+    locked = session.execute(
+        select(Hawb.hawb_no, Hawb.status).where(
+            Hawb.manifest_id == manifest.id, Hawb.status.not_in(sorted(AMENDABLE)))
+    ).all()
+    if not locked:
+        return
+    named = set(v.hawbs.get_column("hawb_no").to_list())
+    blocked = sorted(f"{no} ({status})" for no, status in locked if no in named)
+    if blocked:
+        raise Conflict(
+            "These HAWBs can no longer be replaced by an upload because they have moved on "
+            f"in clearance: {', '.join(blocked[:20])}{' ...' if len(blocked) > 20 else ''}. "
+            "Remove them from the file or ask your broker to correct them.",
+            hawbs=[b.split(" ")[0] for b in blocked],
+        )
+    header_changed = (manifest.flight_no, manifest.arrival_date, manifest.port) != (
+        v.header.flight_no, v.header.arrival_date, v.header.port)
+    if header_changed:
+        raise Conflict(
+            "The flight, arrival date or port differs from the stored manifest, but some of its "
+            "HAWBs are already in clearance; the manifest header can no longer change."
+        )
+
+
+def _write_rows(out: bulk.BulkWriter, manifest_id: int, upload_id: int, v: Validated) -> None:
+    ids = out.reserve_ids("hawbs", v.hawbs.height)
+    hawbs = v.hawbs.with_columns(
+        ids.alias("id"),
+        pl.lit(manifest_id, dtype=pl.Int64).alias("manifest_id"),
+        pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
+    )
+    out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
+    lines = v.lines.join(
+        hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
+    )
+    _write_lines(out, lines.select(LINE_COPY_COLUMNS))
+    out.insert("row_errors", v.errors.with_columns(
+        pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
+        pl.lit(manifest_id, dtype=pl.Int64).alias("manifest_id"),
+    ).select(ERROR_COPY_COLUMNS))
+    out.insert("unassigned_rows", v.unassigned.with_columns(
+        pl.lit(upload_id, dtype=pl.Int64).alias("upload_id")
+    ).select("upload_id", "row_no", "raw"))
+
+
+def _write_lines(out: bulk.BulkWriter, lines: pl.DataFrame) -> None:
+    out.insert("hawb_lines", lines)

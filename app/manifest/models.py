@@ -1,0 +1,158 @@
+"""Manifests, their uploads, HAWBs, commodity lines and row errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Manifest(Base):
+    __tablename__ = "manifests"
+    __table_args__ = (
+        Index("ix_manifests_forwarder_arrival", "forwarder_id", "arrival_date"),
+        Index("ix_manifests_port_arrival", "port", "arrival_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    forwarder_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    mawb: Mapped[str] = mapped_column(String(11), unique=True)
+    flight_no: Mapped[str] = mapped_column(String(8))
+    arrival_date: Mapped[date] = mapped_column(Date)
+    port: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(32))
+    hawb_count: Mapped[int] = mapped_column(Integer, default=0)
+    invalid_hawb_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Upload(Base):
+    __tablename__ = "uploads"
+    __table_args__ = (
+        UniqueConstraint("forwarder_id", "idempotency_key"),
+        Index("ix_uploads_manifest_sha", "manifest_id", "file_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    manifest_id: Mapped[int] = mapped_column(ForeignKey("manifests.id", ondelete="CASCADE"))
+    forwarder_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(Text, default="")
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    encoding: Mapped[str] = mapped_column(String(20))
+    row_count: Mapped[int] = mapped_column(Integer)
+    hawbs_received: Mapped[int] = mapped_column(Integer)
+    hawbs_valid: Mapped[int] = mapped_column(Integer)
+    hawbs_invalid: Mapped[int] = mapped_column(Integer)
+    hawbs_replaced: Mapped[int] = mapped_column(Integer)
+    error_count: Mapped[int] = mapped_column(Integer)
+    unassigned_rows: Mapped[int] = mapped_column(Integer)
+    # JSON: {"file header": "documented column"} and the list of ignored headers.
+    column_mapping: Mapped[str] = mapped_column(Text)
+    ignored_columns: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Hawb(Base):
+    __tablename__ = "hawbs"
+    __table_args__ = (
+        UniqueConstraint("manifest_id", "hawb_no"),
+        Index("ix_hawbs_manifest_status", "manifest_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    manifest_id: Mapped[int] = mapped_column(ForeignKey("manifests.id", ondelete="CASCADE"))
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
+    hawb_no: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32))
+    # Text columns hold what the forwarder sent even when it failed validation.
+    shipper_name: Mapped[str | None] = mapped_column(Text)
+    shipper_address: Mapped[str | None] = mapped_column(Text)
+    shipper_city: Mapped[str | None] = mapped_column(Text)
+    shipper_country: Mapped[str | None] = mapped_column(Text)
+    consignee_name: Mapped[str | None] = mapped_column(Text)
+    consignee_address1: Mapped[str | None] = mapped_column(Text)
+    consignee_address2: Mapped[str | None] = mapped_column(Text)
+    consignee_city: Mapped[str | None] = mapped_column(Text)
+    consignee_state: Mapped[str | None] = mapped_column(Text)
+    consignee_zip: Mapped[str | None] = mapped_column(Text)
+    consignee_country: Mapped[str | None] = mapped_column(Text)
+    consignee_phone: Mapped[str | None] = mapped_column(Text)
+    consignee_email: Mapped[str | None] = mapped_column(Text)
+    pieces: Mapped[int | None] = mapped_column(Integer)
+    gross_weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    carrier: Mapped[str | None] = mapped_column(Text)
+    tracking_no: Mapped[str | None] = mapped_column(Text)
+    total_value_cents: Mapped[int | None] = mapped_column(BigInteger)
+    line_count: Mapped[int] = mapped_column(Integer)
+    first_row: Mapped[int] = mapped_column(Integer)
+    error_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class HawbLine(Base):
+    __tablename__ = "hawb_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hawb_id: Mapped[int] = mapped_column(ForeignKey("hawbs.id", ondelete="CASCADE"), index=True)
+    line_no: Mapped[int | None] = mapped_column(Integer)
+    row_no: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    hts_code: Mapped[str | None] = mapped_column(Text)
+    origin_country: Mapped[str | None] = mapped_column(Text)
+    quantity: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
+    unit: Mapped[str | None] = mapped_column(Text)
+    value_cents: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(Text)
+    # The row exactly as sent (JSON object, header -> cell), kept for rows with errors.
+    raw: Mapped[str | None] = mapped_column(Text)
+
+
+class RowError(Base):
+    __tablename__ = "row_errors"
+    __table_args__ = (
+        Index("ix_row_errors_upload_row", "upload_id", "row_no"),
+        Index("ix_row_errors_manifest_upload_hawb", "manifest_id", "upload_id", "hawb_no"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"))
+    manifest_id: Mapped[int] = mapped_column(ForeignKey("manifests.id", ondelete="CASCADE"))
+    hawb_no: Mapped[str | None] = mapped_column(String(100))
+    row_no: Mapped[int] = mapped_column(Integer)
+    column_name: Mapped[str | None] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class UnassignedRow(Base):
+    """A row that names no usable HAWB: kept as sent so that nothing is lost."""
+
+    __tablename__ = "unassigned_rows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"),
+                                           index=True)
+    row_no: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,213 @@
+"""Reading manifests, HAWBs, uploads and their errors, always within the caller's scope."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict, Invalid, NotFound
+from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
+from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose data a caller may read: one forwarder's, or everyone's (administrators)."""
+
+    forwarder_id: int | None
+
+    def manifests(self, stmt: Select[Any]) -> Select[Any]:
+        if self.forwarder_id is None:
+            return stmt
+        return stmt.where(Manifest.forwarder_id == self.forwarder_id)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    next_cursor: str | None
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise Invalid("The cursor is not one this service issued.") from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise Invalid("The cursor is not one this service issued.")
+    return values
+
+
+def list_manifests(
+    session: Session, scope: Scope, *, port: str | None = None,
+    arrival_from: date | None = None, arrival_to: date | None = None,
+    status: str | None = None, limit: int = 50, cursor: str | None = None,
+) -> Page[Manifest]:
+    base = scope.manifests(select(Manifest))
+    if port:
+        base = base.where(Manifest.port == port.upper())
+    if arrival_from:
+        base = base.where(Manifest.arrival_date >= arrival_from)
+    if arrival_to:
+        base = base.where(Manifest.arrival_date <= arrival_to)
+    if status:
+        base = base.where(Manifest.status == status)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    after = decode_cursor(cursor, 2)
+    stmt = base
+    if after is not None:
+        last_date = date.fromisoformat(after[0])
+        stmt = stmt.where(or_(Manifest.arrival_date < last_date,
+                              and_(Manifest.arrival_date == last_date, Manifest.id < after[1])))
+    rows = list(session.scalars(
+        stmt.order_by(Manifest.arrival_date.desc(), Manifest.id.desc()).limit(limit + 1)))
+    nxt = (encode_cursor([rows[limit - 1].arrival_date.isoformat(), rows[limit - 1].id])
+           if len(rows) > limit else None)
+    return Page(items=rows[:limit], total=total, next_cursor=nxt)
+
+
+def get_manifest(session: Session, scope: Scope, mawb: str) -> Manifest:
+    mawb = mawb.replace("-", "").strip()
+    manifest = session.scalar(scope.manifests(select(Manifest).where(Manifest.mawb == mawb)))
+    if manifest is None:
+        # Another forwarder's manifest is indistinguishable from one that does not exist.
+        raise NotFound(f"No manifest with MAWB {mawb} is on file for your organisation.")
+    return manifest
+
+
+def hawb_counts(session: Session, manifest_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(Hawb.status, func.count()).where(Hawb.manifest_id == manifest_id)
+        .group_by(Hawb.status)
+    ).tuples().all()
+    return {status: count for status, count in rows}
+
+
+def latest_upload(session: Session, manifest_id: int) -> Upload | None:
+    return session.scalar(select(Upload).where(Upload.manifest_id == manifest_id)
+                          .order_by(Upload.id.desc()).limit(1))
+
+
+def _keyset(stmt: Select[Any], id_column: Any, cursor: str | None, limit: int) -> Select[Any]:
+    after = decode_cursor(cursor, 1)
+    if after is not None:
+        stmt = stmt.where(id_column > after[0])
+    return stmt.order_by(id_column).limit(limit + 1)
+
+
+def _page(session: Session, count_stmt: Select[Any], rows: list[T], limit: int,
+          key: Any) -> Page[T]:
+    total = session.scalar(select(func.count()).select_from(count_stmt.subquery())) or 0
+    nxt = encode_cursor([key(rows[limit - 1])]) if len(rows) > limit else None
+    return Page(items=rows[:limit], total=total, next_cursor=nxt)
+
+
+def current_errors(session: Session, manifest: Manifest, *, limit: int = 100,
+                   cursor: str | None = None) -> Page[RowError]:
+    """Errors of the HAWBs as they stand now, plus rows of the latest upload that name no
+    HAWB. Errors of replaced or deleted HAWBs stay readable on their upload."""
+    last = latest_upload(session, manifest.id)
+    current = select(Hawb.upload_id, Hawb.hawb_no).where(Hawb.manifest_id == manifest.id)
+    stmt = select(RowError).where(
+        RowError.manifest_id == manifest.id,
+        or_(
+            tuple_(RowError.upload_id, RowError.hawb_no).in_(current),
+            and_(RowError.hawb_no.is_(None), RowError.upload_id == (last.id if last else -1)),
+        ),
+    )
+    rows = list(session.scalars(_keyset(stmt, RowError.id, cursor, limit)))
+    return _page(session, stmt, rows, limit, lambda e: e.id)
+
+
+def list_hawbs(session: Session, manifest: Manifest, *, status: str | None = None,
+               with_errors: bool | None = None, hawb_prefix: str | None = None,
+               limit: int = 100, cursor: str | None = None) -> Page[Hawb]:
+    stmt = select(Hawb).where(Hawb.manifest_id == manifest.id)
+    if status:
+        stmt = stmt.where(Hawb.status == status)
+    if with_errors is not None:
+        stmt = stmt.where(Hawb.error_count > 0 if with_errors else Hawb.error_count == 0)
+    if hawb_prefix:
+        stmt = stmt.where(Hawb.hawb_no.startswith(hawb_prefix.upper(), autoescape=True))
+    rows = list(session.scalars(_keyset(stmt, Hawb.id, cursor, limit)))
+    return _page(session, stmt, rows, limit, lambda h: h.id)
+
+
+@dataclass(frozen=True)
+class HawbDetail:
+    hawb: Hawb
+    lines: list[HawbLine]
+    errors: list[RowError]
+
+
+def get_hawb(session: Session, manifest: Manifest, hawb_no: str) -> HawbDetail:
+    hawb = session.scalar(select(Hawb).where(Hawb.manifest_id == manifest.id,
+                                             Hawb.hawb_no == hawb_no.upper()))
+    if hawb is None:
+        raise NotFound(f"HAWB {hawb_no} is not on manifest {manifest.mawb}.")
+    lines = list(session.scalars(select(HawbLine).where(HawbLine.hawb_id == hawb.id)
+                                 .order_by(HawbLine.line_no, HawbLine.row_no)))
+    errors = list(session.scalars(select(RowError).where(
+        RowError.upload_id == hawb.upload_id, RowError.manifest_id == manifest.id,
+        RowError.hawb_no == hawb.hawb_no).order_by(RowError.row_no, RowError.id)))
+    return HawbDetail(hawb=hawb, lines=lines, errors=errors)
+
+
+def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
+    detail = get_hawb(session, manifest, hawb_no)
+    if detail.hawb.status not in AMENDABLE:
+        raise Conflict(f"HAWB {hawb_no} is {detail.hawb.status} and can no longer be deleted; "
+                       "ask your broker to withdraw it.", status=detail.hawb.status)
+    session.execute(delete(Hawb).where(Hawb.id == detail.hawb.id,
+                                       Hawb.status.in_(sorted(AMENDABLE))))
+    refresh_counts(session, manifest.id)
+
+
+def refresh_counts(session: Session, manifest_id: int) -> None:
+    counts = hawb_counts(session, manifest_id)
+    total = sum(counts.values())
+    invalid = counts.get(HawbStatus.INVALID.value, 0)
+    status = (ManifestStatus.EMPTY if total == 0 else
+              ManifestStatus.RECEIVED_WITH_ERRORS if invalid else ManifestStatus.RECEIVED)
+    session.execute(update(Manifest).where(Manifest.id == manifest_id).values(
+        hawb_count=total, invalid_hawb_count=invalid, status=status.value, updated_at=utcnow()))
+
+
+def get_upload(session: Session, scope: Scope, upload_id: int) -> Upload:
+    stmt = select(Upload).where(Upload.id == upload_id)
+    if scope.forwarder_id is not None:
+        stmt = stmt.where(Upload.forwarder_id == scope.forwarder_id)
+    upload = session.scalar(stmt)
+    if upload is None:
+        raise NotFound(f"Upload {upload_id} is not on file for your organisation.")
+    return upload
+
+
+def upload_errors(session: Session, upload: Upload, *, limit: int = 100,
+                  cursor: str | None = None) -> Page[RowError]:
+    stmt = select(RowError).where(RowError.upload_id == upload.id)
+    rows = list(session.scalars(_keyset(stmt, RowError.id, cursor, limit)))
+    return _page(session, stmt, rows, limit, lambda e: e.id)
+
+
+def unassigned_rows(session: Session, upload: Upload) -> list[UnassignedRow]:
+    return list(session.scalars(select(UnassignedRow).where(UnassignedRow.upload_id == upload.id)
+                                .order_by(UnassignedRow.row_no)))

@@ -1,0 +1,8 @@
+"""Every table, imported in one place for Alembic and tests."""
+
+from app.accounts.models import ApiKey, Organisation
+from app.hts.models import HtsLine
+from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
+
+__all__ = ["ApiKey", "Hawb", "HawbLine", "HtsLine", "Manifest", "Organisation", "RowError",
+           "UnassignedRow", "Upload"]

@@ -1,0 +1,50 @@
+"""Service configuration: one pydantic-settings object, read from S321_* variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_KEY_PEPPER = "dev-only-pepper-change-me"  # noqa: S105 - refused in production below
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="S321_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./s321.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Mixed into every API key hash, so a stolen database alone cannot be used to
+    # check guessed keys offline.
+    api_key_pepper: str = DEFAULT_KEY_PEPPER
+
+    upload_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    upload_max_rows: int = Field(default=2_000_000, gt=0)
+    # Errors listed inline in an upload's response; the rest are paged from /errors.
+    upload_inline_errors: int = Field(default=1_000, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment == "production":
+            if self.api_key_pepper == DEFAULT_KEY_PEPPER or len(self.api_key_pepper) < 16:
+                raise ValueError(
+                    "S321_API_KEY_PEPPER must be set to a private value of at least 16 "
+                    "characters in production"
+                )
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("production needs S321_DATABASE_URL pointing at PostgreSQL")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
