@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,7 +29,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 
 def problem(status: int, detail: str, *, title: str | None = None, type_: str | None = None,
             instance: str | None = None, headers: dict[str, str] | None = None,
-            **extra: Any) -> JSONResponse:
+            extra: Mapping[str, Any] | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": TYPE_BASE + (type_ or HTTPStatus(status).phrase.lower().replace(" ", "-")),
         "title": title or HTTPStatus(status).phrase,
@@ -37,7 +38,8 @@ def problem(status: int, detail: str, *, title: str | None = None, type_: str | 
     }
     if instance:
         body["instance"] = instance
-    body.update(extra)
+    # Extension members may not overwrite the standard ones (RFC 9457 section 3.2).
+    body.update({k: v for k, v in (extra or {}).items() if k not in body})
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON,
                         headers=headers)
 
@@ -61,7 +63,7 @@ def install(app: FastAPI) -> None:
         status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
                       400)
         return problem(status, exc.detail, title=exc.title, instance=request.url.path,
-                       **exc.extra)
+                       extra=exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -81,4 +83,5 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return problem(422, "The request is not valid: see 'errors'.",
-                       instance=request.url.path, type_="invalid-request", errors=errors)
+                       instance=request.url.path, type_="invalid-request",
+                       extra={"errors": errors})

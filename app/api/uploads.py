@@ -42,18 +42,18 @@ async def receive(request: Request, dest: Path, limit: int) -> Received:
     filename = request.query_params.get("filename", "")
     with dest.open("wb") as out:
         if content_type.startswith("multipart/form-data"):
-            form = await request.form(max_files=1)
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise Invalid("Send the manifest as the form field 'file'.")
-            filename = upload.filename or filename
-            fields = {k: v for k, v in form.items() if isinstance(v, str)}
-            while chunk := await upload.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(limit)
-                digest.update(chunk)
-                out.write(chunk)
+            async with request.form(max_files=1) as form:
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise Invalid("Send the manifest as the form field 'file'.")
+                filename = upload.filename or filename
+                fields = {k: v for k, v in form.items() if isinstance(v, str)}
+                while chunk := await upload.read(_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise _too_large(limit)
+                    digest.update(chunk)
+                    out.write(chunk)
         else:
             async for chunk in request.stream():
                 size += len(chunk)

@@ -97,7 +97,7 @@ def hawb_counts(session: Session, manifest_id: int) -> dict[str, int]:
     rows = session.execute(
         select(Hawb.status, func.count()).where(Hawb.manifest_id == manifest_id)
         .group_by(Hawb.status)
-    ).tuples().all()
+    ).all()
     return {status: count for status, count in rows}
 
 
@@ -175,7 +175,7 @@ def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
     detail = get_hawb(session, manifest, hawb_no)
     if detail.hawb.status not in AMENDABLE:
         raise Conflict(f"HAWB {hawb_no} is {detail.hawb.status} and can no longer be deleted; "
-                       "ask your broker to withdraw it.", status=detail.hawb.status)
+                       "ask your broker to withdraw it.", hawb_status=detail.hawb.status)
     session.execute(delete(Hawb).where(Hawb.id == detail.hawb.id,
                                        Hawb.status.in_(sorted(AMENDABLE))))
     refresh_counts(session, manifest.id)

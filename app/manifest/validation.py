@@ -400,12 +400,12 @@ def validate(
     )
     frame = frame.with_columns((pl.col(ROW) + 2).alias("row_no"))
     bad_rows = errors.get_column("row_no").unique()
-    frame = frame.with_columns(pl.col("row_no").is_in(bad_rows).alias("_bad"))
+    frame = frame.with_columns(pl.col("row_no").is_in(bad_rows.implode()).alias("_bad"))
 
     raw = original.select(
         (pl.col(ROW) + 2).alias("row_no"),
         pl.struct(data_columns).struct.json_encode().alias("raw"),
-    ).filter(pl.col("row_no").is_in(bad_rows))
+    ).filter(pl.col("row_no").is_in(bad_rows.implode()))
 
     assigned = frame.filter(pl.col("hawb_no").is_not_null())
     unassigned = frame.filter(pl.col("hawb_no").is_null()).select("row_no").join(
