@@ -44,6 +44,5 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     organisation: Mapped[Organisation] = relationship(back_populates="keys")

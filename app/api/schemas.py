@@ -52,7 +52,6 @@ class ApiKeyOut(BaseModel):
     label: str
     created_at: datetime
     revoked_at: datetime | None
-    last_used_at: datetime | None
 
 
 class ApiKeyCreated(ApiKeyOut):

@@ -17,7 +17,7 @@ class HtsLine(Base):
     description: Mapped[str] = mapped_column(Text)
     # The line's description prefixed by its headings', as the schedule reads it.
     full_description: Mapped[str] = mapped_column(Text)
-    unit: Mapped[str] = mapped_column(String(60), default="")
-    general_rate: Mapped[str] = mapped_column(String(200), default="")
+    unit: Mapped[str] = mapped_column(Text, default="")
+    general_rate: Mapped[str] = mapped_column(Text, default="")
     edition: Mapped[str] = mapped_column(String(60))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -296,7 +296,7 @@ def _consistency_errors(frame: pl.DataFrame) -> pl.DataFrame:
         present = pl.col(name).is_not_null()
         first_key = key.filter(present).first().over("hawb_no")
         first_val = pl.col(name).filter(present).first().over("hawb_no")
-        first_row = pl.col(ROW).filter(present).first().over("hawb_no")
+        first_row = (pl.col(ROW).filter(present).first() + 2).over("hawb_no")
         bad = grouped.with_columns(
             _k=key, _fk=first_key, _fv=first_val, _fr=first_row
         ).filter(present & (pl.col("_k") != pl.col("_fk")))

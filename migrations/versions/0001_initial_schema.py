@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=10), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('full_description', sa.Text(), nullable=False),
-    sa.Column('unit', sa.String(length=60), nullable=False),
-    sa.Column('general_rate', sa.String(length=200), nullable=False),
+    sa.Column('unit', sa.Text(), nullable=False),
+    sa.Column('general_rate', sa.Text(), nullable=False),
     sa.Column('edition', sa.String(length=60), nullable=False),
     sa.Column('imported_at', TIMESTAMP, nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_hts_lines'))
@@ -48,7 +48,6 @@ def upgrade() -> None:
     sa.Column('label', sa.String(length=200), nullable=False),
     sa.Column('created_at', TIMESTAMP, nullable=False),
     sa.Column('revoked_at', TIMESTAMP, nullable=True),
-    sa.Column('last_used_at', TIMESTAMP, nullable=True),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_api_keys_organisation_id_organisations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
     sa.UniqueConstraint('prefix', name=op.f('uq_api_keys_prefix'))
