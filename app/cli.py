@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import migrate
 from app.settings import get_settings
@@ -19,9 +20,11 @@ cli = typer.Typer(help="Section 321 clearance service.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 admin_cli = typer.Typer(help="Organisations and API keys.", no_args_is_help=True)
 hts_cli = typer.Typer(help="Harmonized Tariff Schedule reference data.", no_args_is_help=True)
+docs_cli = typer.Typer(help="Generated documentation.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(admin_cli, name="admin")
 cli.add_typer(hts_cli, name="hts")
+cli.add_typer(docs_cli, name="docs")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -56,7 +59,7 @@ def db_downgrade(revision: str) -> None:
     migrate.downgrade(get_settings().database_url, revision)
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> sessionmaker[Session]:
     from app.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(get_settings().database_url))
@@ -107,6 +110,14 @@ def hts_import(path: Path, edition: str | None = None) -> None:
         result = import_schedule(session, path, edition)
     console.print(f"Loaded {result.statistical_lines:,} statistical lines "
                   f"(edition {result.edition}).")
+
+
+@docs_cli.command("csv-format")
+def docs_csv_format() -> None:
+    """Print docs/csv-format.md (the manifest columns and error codes)."""
+    from app.manifest.docs import render_csv_format
+
+    sys.stdout.write(render_csv_format())
 
 
 @cli.command()

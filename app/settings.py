@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_KEY_PEPPER = "dev-only-pepper-change-me"  # noqa: S105 - refused in production below
+DEFAULT_KEY_PEPPER = "dev-only-pepper-change-me"
 
 
 class Settings(BaseSettings):

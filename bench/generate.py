@@ -274,6 +274,7 @@ LINE_COUNTS = (1, 2, 3, 4, 5)
 LINE_CUM_WEIGHTS = (25, 55, 75, 90, 100)  # mean 2.55 lines per HAWB
 QUANTITIES = (1, 2, 3, 4, 5, 6)
 QUANTITY_CUM_WEIGHTS = (70, 88, 96, 98, 99, 100)
+_ONE_AT_A_TIME_CENTS = 10_000  # nobody orders six laptops in one parcel
 
 # IATA airline prefix of a MAWB -> designator of the airline's flights.
 AIRLINES = {"297": "CI", "160": "CX", "180": "KE", "988": "OZ", "784": "CZ", "999": "CA",
@@ -324,7 +325,7 @@ def _ascii(text: str) -> str:
 def _consignee_pool(rng: random.Random, count: int) -> list[tuple[str, ...]]:
     """Consignee fields in file order: name, address 1-2, city, state, zip, country,
     phone, e-mail."""
-    pool = []
+    pool: list[tuple[str, ...]] = []
     for _ in range(count):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         city, state, zip3 = rng.choice(CITIES)
@@ -421,6 +422,8 @@ class _Hawbs:
         for _ in range(count):
             product = rng.choice(PRODUCTS)
             qty = rng.choices(QUANTITIES, cum_weights=QUANTITY_CUM_WEIGHTS)[0]
+            if product.high_cents > _ONE_AT_A_TIME_CENTS:
+                qty = 1
             value = rng.randint(product.low_cents, product.high_cents) * qty
             weight += product.weight_kg * qty
             lines.append((product, qty, value, rng.choice(shipper.origins)))

@@ -207,4 +207,48 @@ def upload(client: TestClient, org: Org, body: bytes, *, key: str | None = None,
     headers = {**org.headers, "Content-Type": "text/csv"}
     if key:
         headers["Idempotency-Key"] = key
-    return client.post("/v1/uploads", content=body, headers=headers, params=params)
+    response: httpx.Response = client.post("/v1/uploads", content=body, headers=headers,
+                                           params=params)
+    return response
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The API on a real socket (uvicorn in a thread), for clients and concurrency."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+def big_manifest(path: Path, hawbs: int) -> int:
+    """The clean LAX sample's lines repeated under fresh HAWB numbers; returns rows."""
+    lines = sample("lax_2025-04-15_clean.csv").decode().splitlines()
+    header, body = lines[0], [line.split(",") for line in lines[1:]]
+    rows = 0
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(header + "\n")
+        for n in range(hawbs):
+            template = body[n % len(body)]
+            # Column 4 is the HAWB number; keep its line number so HAWBs stay consistent.
+            fh.write(",".join([*template[:4], f"HB{n:08d}", "1", *template[6:]]) + "\n")
+            rows += 1
+    return rows

@@ -98,7 +98,8 @@ def test_each_rule(tmp_path: Path, column: str, value: str, code: str) -> None:
     assert errors[0][2] == code
     assert v.hawbs.get_column("status").to_list() in (["invalid"], [])
     message = v.errors.get_column("message")[0]
-    assert message and message[0].isupper()
+    assert message
+    assert message[0].isupper()
 
 
 @pytest.mark.parametrize(("value", "cents"), [

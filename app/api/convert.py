@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 from app.api import schemas
+from app.manifest.ingest import ReplayReason
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, Upload
 
 
@@ -22,19 +23,21 @@ def manifest(m: Manifest) -> schemas.ManifestOut:
 
 
 def hawb_fields(h: Hawb) -> dict[str, object]:
-    return dict(
-        hawb_no=h.hawb_no, status=h.status,
-        shipper=schemas.Party(name=h.shipper_name, address=h.shipper_address,
-                              city=h.shipper_city, country=h.shipper_country),
-        consignee=schemas.Party(
+    return {
+        "hawb_no": h.hawb_no, "status": h.status,
+        "shipper": schemas.Party(name=h.shipper_name, address=h.shipper_address,
+                                 city=h.shipper_city, country=h.shipper_country),
+        "consignee": schemas.Party(
             name=h.consignee_name, address=h.consignee_address1,
             address2=h.consignee_address2, city=h.consignee_city, state=h.consignee_state,
             zip=h.consignee_zip, country=h.consignee_country, phone=h.consignee_phone,
             email=h.consignee_email),
-        pieces=h.pieces, gross_weight_kg=h.gross_weight_kg, carrier=h.carrier,
-        tracking_no=h.tracking_no, total_value_usd=schemas.cents_to_usd(h.total_value_cents),
-        line_count=h.line_count, first_row=h.first_row, error_count=h.error_count,
-        upload_id=h.upload_id, created_at=h.created_at)
+        "pieces": h.pieces, "gross_weight_kg": h.gross_weight_kg, "carrier": h.carrier,
+        "tracking_no": h.tracking_no,
+        "total_value_usd": schemas.cents_to_usd(h.total_value_cents),
+        "line_count": h.line_count, "first_row": h.first_row, "error_count": h.error_count,
+        "upload_id": h.upload_id, "created_at": h.created_at,
+    }
 
 
 def hawb(h: Hawb) -> schemas.HawbOut:
@@ -50,11 +53,11 @@ def line(ln: HawbLine) -> schemas.LineOut:
         as_sent=json.loads(ln.raw) if ln.raw else None)
 
 
-def upload(u: Upload, m: Manifest, *, created: bool, replay_of: str | None,
+def upload(u: Upload, m: Manifest, *, created: bool, replay_of: ReplayReason | None,
            errors: list[RowError], errors_url: str) -> schemas.UploadOut:
     return schemas.UploadOut(
         id=u.id, outcome="created" if created else "replayed",
-        replay_of=replay_of,  # type: ignore[arg-type]
+        replay_of=replay_of,
         mawb=m.mawb, flight_no=m.flight_no, arrival_date=m.arrival_date, port=m.port,
         filename=u.filename, size_bytes=u.size_bytes, encoding=u.encoding, sha256=u.file_sha256,
         received_at=u.received_at, rows=u.row_count,

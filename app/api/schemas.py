@@ -9,6 +9,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.models import OrgKind
+from app.manifest.ingest import ReplayReason
 
 T = TypeVar("T")
 
@@ -91,7 +92,7 @@ class UploadOut(BaseModel):
     id: int
     outcome: Literal["created", "replayed"] = Field(
         description="'replayed': nothing new was stored; this is the original upload's result.")
-    replay_of: Literal["idempotency_key", "identical_file"] | None
+    replay_of: ReplayReason | None
     mawb: str = Field(examples=["29775589382"])
     flight_no: str = Field(examples=["CI5148"])
     arrival_date: date

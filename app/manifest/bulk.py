@@ -6,6 +6,7 @@ Never an ORM object per row: a million-line manifest is a handful of statements.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -24,8 +25,19 @@ class BulkWriter(Protocol):
                      values: Sequence[str]) -> int: ...
 
 
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    # Table and column names come from this package's constants, never from a request;
+    # the check keeps it that way.
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return f'"{name}"'
+
+
 def _quoted(names: Sequence[str]) -> str:
-    return ", ".join(f'"{n}"' for n in names)
+    return ", ".join(_ident(n) for n in names)
 
 
 class PostgresWriter:
@@ -37,7 +49,7 @@ class PostgresWriter:
     def insert(self, table: str, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
-        sql = f"COPY {table} ({_quoted(frame.columns)}) FROM STDIN (FORMAT csv)"
+        sql = f"COPY {_ident(table)} ({_quoted(frame.columns)}) FROM STDIN (FORMAT csv)"
         with self._raw.cursor() as cur, cur.copy(sql) as copy:
             for offset in range(0, frame.height, _COPY_SLICE):
                 buf = io.BytesIO()
@@ -55,10 +67,11 @@ class PostgresWriter:
     def delete_named(self, table: str, manifest_id: int, column: str,
                      values: Sequence[str]) -> int:
         result = self._conn.execute(
-            text(f'DELETE FROM {table} WHERE manifest_id = :m AND "{column}" = ANY(:v)'),
+            text(f"DELETE FROM {_ident(table)} WHERE manifest_id = :m "  # noqa: S608
+                 f"AND {_ident(column)} = ANY(:v)"),
             {"m": manifest_id, "v": list(values)},
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
 
 class SqliteWriter:
@@ -73,7 +86,7 @@ class SqliteWriter:
         if frame.height == 0:
             return
         marks = ", ".join("?" for _ in frame.columns)
-        sql = f"INSERT INTO {table} ({_quoted(frame.columns)}) VALUES ({marks})"
+        sql = f"INSERT INTO {_ident(table)} ({_quoted(frame.columns)}) VALUES ({marks})"  # noqa: S608
         cursor: Any = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             for offset in range(0, frame.height, _COPY_SLICE):
@@ -82,7 +95,9 @@ class SqliteWriter:
             cursor.close()
 
     def reserve_ids(self, table: str, count: int) -> pl.Series:
-        top = self._conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
+        top = self._conn.execute(
+            text(f"SELECT COALESCE(MAX(id), 0) FROM {_ident(table)}")  # noqa: S608
+        ).scalar_one()
         return pl.Series("id", range(int(top) + 1, int(top) + 1 + count), dtype=pl.Int64)
 
     def delete_named(self, table: str, manifest_id: int, column: str,
@@ -93,7 +108,8 @@ class SqliteWriter:
             marks = ", ".join("?" for _ in chunk)
             cursor: Any = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             cursor.execute(
-                f'DELETE FROM {table} WHERE manifest_id = ? AND "{column}" IN ({marks})',
+                f"DELETE FROM {_ident(table)} WHERE manifest_id = ? "  # noqa: S608
+                f"AND {_ident(column)} IN ({marks})",
                 [manifest_id, *chunk],
             )
             deleted += cursor.rowcount

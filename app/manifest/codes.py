@@ -37,7 +37,8 @@ def country_alpha3_to_2() -> dict[str, str]:
 @cache
 def us_states() -> frozenset[str]:
     # ISO 3166-2:US lists states, DC and the outlying areas (US-PR, US-GU, ...).
-    codes = {s.code.split("-", 1)[1] for s in pycountry.subdivisions.get(country_code="US")}
+    subdivisions = pycountry.subdivisions.get(country_code="US")  # type: ignore[no-untyped-call]
+    codes = {s.code.split("-", 1)[1] for s in subdivisions}
     return frozenset(codes | _MILITARY_STATES)
 
 

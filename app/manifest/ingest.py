@@ -10,12 +10,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db import utcnow
 from app.errors import Conflict, TooLarge
 from app.hts.importer import loaded_codes
 from app.manifest import bulk, reading
@@ -24,7 +26,6 @@ from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import refresh_counts
 from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
 from app.manifest.validation import Validated, validate
-from app.db import utcnow
 
 HAWB_COPY_COLUMNS = (
     "id", "manifest_id", "upload_id", "hawb_no", "status", "shipper_name", "shipper_address",
@@ -53,11 +54,14 @@ class UploadRequest:
     supplied: Mapping[str, str | None]  # manifest columns given beside the file
 
 
+ReplayReason = Literal["idempotency_key", "identical_file"]
+
+
 @dataclass(frozen=True)
 class UploadOutcome:
     upload_id: int
     created: bool
-    replay_of: str | None  # "idempotency_key" or "identical_file" when nothing was created
+    replay_of: ReplayReason | None  # why nothing new was created
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,8 @@ def list_manifests(
 
 def get_manifest(session: Session, scope: Scope, mawb: str) -> Manifest:
     mawb = mawb.replace("-", "").strip()
-    manifest = session.scalar(scope.manifests(select(Manifest).where(Manifest.mawb == mawb)))
+    manifest: Manifest | None = session.scalar(
+        scope.manifests(select(Manifest).where(Manifest.mawb == mawb)))
     if manifest is None:
         # Another forwarder's manifest is indistinguishable from one that does not exist.
         raise NotFound(f"No manifest with MAWB {mawb} is on file for your organisation.")
@@ -98,7 +99,7 @@ def hawb_counts(session: Session, manifest_id: int) -> dict[str, int]:
         select(Hawb.status, func.count()).where(Hawb.manifest_id == manifest_id)
         .group_by(Hawb.status)
     ).all()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
 def latest_upload(session: Session, manifest_id: int) -> Upload | None:

@@ -54,7 +54,7 @@ def _is_utf8(path: Path) -> bool:
 def _transcode(path: Path, encoding: str, errors: str) -> Path:
     out = path.with_suffix(".utf8.csv")
     with path.open("rb") as src, out.open("wb") as dst:
-        reader = codecs.getreader(encoding)(src, errors=errors)
+        reader = codecs.getreader(encoding)(src, errors)
         while chunk := reader.read(_CHUNK):
             dst.write(chunk.encode("utf-8"))
     return out

@@ -23,6 +23,32 @@ ROW = "_row"
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d-%b-%Y", "%d %b %Y", "%d%b%Y")
 _FLIGHT = re.compile(r"^([A-Z]{2}|[A-Z][0-9]|[0-9][A-Z]|[A-Z]{3})[0-9]{1,4}[A-Z]?$")
 
+# Every code a row error can carry, with what the forwarder should do about it.
+ERROR_CODES: dict[str, str] = {
+    "required": "A required value is empty. Fill it in.",
+    "hawb_format": "The HAWB number is not 1-12 letters or digits.",
+    "unknown_country": "Not an ISO 3166 country code (alpha-2 such as CN, or alpha-3 such as "
+                       "CHN).",
+    "unknown_state": "Not a USPS state or territory code.",
+    "zip_format": "Not a 5-digit ZIP or ZIP+4; check for a dropped leading zero.",
+    "hts_format": "The HTS number holds characters other than digits, dots, spaces, dashes.",
+    "hts_length": "The HTS number does not have 10 digits (a 6- or 8-digit heading is not "
+                  "enough).",
+    "hts_unknown": "The 10-digit HTS number is not a statistical line of the loaded schedule.",
+    "decimal_comma": "A number written with a comma; use a point as decimal separator and no "
+                     "thousands separator.",
+    "negative": "A negative number where zero or more (value) or more than zero is required.",
+    "not_a_number": "Not a number.",
+    "too_many_decimals": "More decimals than allowed (value: 2; quantity and weight: 3).",
+    "not_positive": "Zero where more than zero is required (quantity, weight).",
+    "not_positive_integer": "Not a whole number greater than zero (pieces, line number).",
+    "currency_not_usd": "The currency is not USD; values must be in US dollars.",
+    "duplicate_line": "The same line number appears twice in one HAWB.",
+    "hawb_mismatch": "Lines of one HAWB disagree on a HAWB-level value (shipper, consignee, "
+                     "pieces, weight, carrier, tracking).",
+    "extra_fields": "The row has more fields than the header; usually an unquoted comma.",
+}
+
 ERROR_SCHEMA = {
     "row_no": pl.Int64,
     "column_name": pl.String,
@@ -64,7 +90,7 @@ def _normalise_mawb(value: str) -> str:
 def _parse_date(value: str) -> date | None:
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a calendar date
+            return datetime.strptime(value, fmt).date()
         except ValueError:
             continue
     return None

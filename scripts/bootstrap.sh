@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs everything the project needs into .venv, from the hash-pinned requirements.lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export UV_PYTHON_DOWNLOADS=never
+if ! command -v uv >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check uv
+fi
+UV="$(command -v uv || echo "$(python3 -m site --user-base)/bin/uv")"
+[ -x .venv/bin/python ] || "$UV" venv --quiet --python python3 .venv
+"$UV" pip sync --quiet --python .venv/bin/python --require-hashes requirements.lock
+"$UV" pip install --quiet --python .venv/bin/python --no-deps -e .

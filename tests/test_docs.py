@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+from app.manifest import validation
+from app.manifest.docs import render_csv_format
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "csv-format.md"
+
+
+def test_csv_format_doc_is_current() -> None:
+    assert DOC.read_text(encoding="utf-8") == render_csv_format(), (
+        "docs/csv-format.md is stale: run `s321 docs csv-format > docs/csv-format.md`")
+
+
+def test_every_error_code_is_documented() -> None:
+    source = inspect.getsource(validation)
+    used = set(re.findall(r'Check\([^,]+, "([a-z_]+)"', source))
+    used |= set(re.findall(r'pl\.lit\("([a-z_]+)"\)\.alias\("code"\)', source))
+    assert used, "no codes found: the pattern above needs updating"
+    assert used <= set(validation.ERROR_CODES), used - set(validation.ERROR_CODES)

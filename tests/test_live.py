@@ -1,0 +1,87 @@
+"""Against a real socket: the command-line client, and GETs during a large upload."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.manifest.models import HawbLine
+from tests.conftest import SAMPLES, Org, big_manifest
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "200", **(env or {})}, check=False)
+
+
+def test_cli_upload_prints_the_error_report(live_server: str, forwarder: Org,
+                                            tmp_path: Path) -> None:
+    errors_csv = tmp_path / "errors.csv"
+    result = run_cli("upload", str(SAMPLES / "jfk_2025-04-20_row-errors.csv"),
+                     "--url", live_server, "--errors-csv", str(errors_csv),
+                     env={"S321_API_KEY": forwarder.key})
+    assert result.returncode == 1, result.stderr
+    assert "14 HAWBs (7 valid, 7 with errors" in result.stdout.replace("\n", " ")
+    assert "decimal separator" in result.stdout
+    assert "Uploading jfk_2025-04-20_row-errors.csv" in result.stderr
+    assert errors_csv.read_text().count("\n") == 1 + 7
+
+    again = run_cli("upload", str(SAMPLES / "jfk_2025-04-20_row-errors.csv"),
+                    "--url", live_server, env={"S321_API_KEY": forwarder.key})
+    assert "Already stored (nothing new)" in again.stdout
+
+    clean = run_cli("upload", str(SAMPLES / "lax_2025-04-15_clean.csv"), "--url", live_server,
+                    env={"S321_API_KEY": forwarder.key})
+    assert clean.returncode == 0
+
+
+def test_cli_upload_refused(live_server: str, forwarder: Org, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("nothing useful\n")
+    result = run_cli("upload", str(bad), "--url", live_server,
+                     env={"S321_API_KEY": forwarder.key})
+    assert result.returncode == 2
+    assert "Refused (422)" in result.stderr
+
+
+def test_gets_keep_answering_during_a_large_upload(live_server: str, forwarder: Org,
+                                                   tmp_path: Path,
+                                                   db: sessionmaker[Session]) -> None:
+    path = tmp_path / "big.csv"
+    rows = big_manifest(path, 150_000)
+    done = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def send() -> None:
+        with httpx.Client(timeout=600) as http:
+            response = http.post(f"{live_server}/v1/uploads", content=path.read_bytes(),
+                                 headers={**forwarder.headers, "Content-Type": "text/csv"})
+        outcome["status"] = response.status_code
+        done.set()
+
+    uploader = threading.Thread(target=send)
+    uploader.start()
+    latencies: list[float] = []
+    with httpx.Client(base_url=live_server, headers=forwarder.headers, timeout=30) as http:
+        while not done.is_set() and len(latencies) < 5000:
+            started = time.perf_counter()
+            assert http.get("/healthz").status_code == 200
+            assert http.get("/v1/manifests").status_code == 200
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.01)
+    uploader.join()
+    assert outcome["status"] == 201
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(HawbLine)) == rows
+    # Answered throughout, not queued behind the upload.
+    assert len(latencies) >= 10, latencies
+    assert max(latencies) < 5.0, max(latencies)
