@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the project needs into .venv, from the hash-pinned requirements.lock.
+# Installs everything the project needs into .venv, from the hash-pinned requirements-dev.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never
@@ -8,5 +8,5 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 UV="$(command -v uv || echo "$(python3 -m site --user-base)/bin/uv")"
 [ -x .venv/bin/python ] || "$UV" venv --quiet --python python3 .venv
-"$UV" pip sync --quiet --python .venv/bin/python --require-hashes requirements.lock
+"$UV" pip sync --quiet --python .venv/bin/python --require-hashes requirements-dev.lock
 "$UV" pip install --quiet --python .venv/bin/python --no-deps -e .

@@ -21,8 +21,9 @@ class BulkWriter(Protocol):
 
     def reserve_ids(self, table: str, count: int) -> pl.Series: ...
 
-    def delete_named(self, table: str, manifest_id: int, column: str,
-                     values: Sequence[str]) -> int: ...
+    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> int:
+        """Delete the named HAWBs of a manifest with their lines; returns HAWBs deleted."""
+        ...
 
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -57,20 +58,30 @@ class PostgresWriter:
                 copy.write(buf.getvalue())
 
     def reserve_ids(self, table: str, count: int) -> pl.Series:
-        rows = self._conn.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
-                 "FROM generate_series(1, :n)"),
-            {"t": table, "n": count},
-        ).scalars().all()
-        return pl.Series("id", rows, dtype=pl.Int64)
+        # Ids come back as COPY text: 400k of them as result rows would cost a second.
+        with self._raw.cursor() as cur:
+            cur.execute("SELECT pg_get_serial_sequence(%s, 'id')::regclass::oid", (table,))
+            row = cur.fetchone()
+            if row is None or row[0] is None:
+                raise LookupError(f"table {table} has no id sequence")
+            sql = (f"COPY (SELECT nextval({int(row[0])}::oid) "
+                   f"FROM generate_series(1, {int(count)})) TO STDOUT")
+            buf = io.BytesIO()
+            with cur.copy(sql) as copy:
+                for chunk in copy:
+                    buf.write(chunk)
+        if count == 0:
+            return pl.Series("id", [], dtype=pl.Int64)
+        return pl.read_csv(buf.getvalue(), has_header=False, new_columns=["id"],
+                           schema_overrides=[pl.Int64]).get_column("id")
 
-    def delete_named(self, table: str, manifest_id: int, column: str,
-                     values: Sequence[str]) -> int:
-        result = self._conn.execute(
-            text(f"DELETE FROM {_ident(table)} WHERE manifest_id = :m "  # noqa: S608
-                 f"AND {_ident(column)} = ANY(:v)"),
-            {"m": manifest_id, "v": list(values)},
-        )
+    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> int:
+        params = {"m": manifest_id, "v": list(hawb_nos)}
+        self._conn.execute(text(
+            "DELETE FROM hawb_lines WHERE hawb_id IN "
+            "(SELECT id FROM hawbs WHERE manifest_id = :m AND hawb_no = ANY(:v))"), params)
+        result = self._conn.execute(text(
+            "DELETE FROM hawbs WHERE manifest_id = :m AND hawb_no = ANY(:v)"), params)
         return int(result.rowcount)
 
 
@@ -100,19 +111,19 @@ class SqliteWriter:
         ).scalar_one()
         return pl.Series("id", range(int(top) + 1, int(top) + 1 + count), dtype=pl.Int64)
 
-    def delete_named(self, table: str, manifest_id: int, column: str,
-                     values: Sequence[str]) -> int:
+    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> int:
         deleted = 0
-        for offset in range(0, len(values), self._IN_CHUNK):
-            chunk = list(values[offset:offset + self._IN_CHUNK])
-            marks = ", ".join("?" for _ in chunk)
-            cursor: Any = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            cursor.execute(
-                f"DELETE FROM {_ident(table)} WHERE manifest_id = ? "  # noqa: S608
-                f"AND {_ident(column)} IN ({marks})",
-                [manifest_id, *chunk],
-            )
-            deleted += cursor.rowcount
+        cursor: Any = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for offset in range(0, len(hawb_nos), self._IN_CHUNK):
+                chunk = list(hawb_nos[offset:offset + self._IN_CHUNK])
+                named = f"manifest_id = ? AND hawb_no IN ({', '.join('?' for _ in chunk)})"
+                cursor.execute("DELETE FROM hawb_lines WHERE hawb_id IN "  # noqa: S608
+                               f"(SELECT id FROM hawbs WHERE {named})", [manifest_id, *chunk])
+                cursor.execute(f"DELETE FROM hawbs WHERE {named}",  # noqa: S608
+                               [manifest_id, *chunk])
+                deleted += cursor.rowcount
+        finally:
             cursor.close()
         return deleted
 

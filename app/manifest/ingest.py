@@ -185,8 +185,8 @@ def _store(session: Session, request: UploadRequest, v: Validated) -> UploadOutc
     out = bulk.writer_for(session.connection())
     if session.scalar(select(func.count()).select_from(Hawb)
                       .where(Hawb.manifest_id == manifest.id)):
-        upload.hawbs_replaced = out.delete_named(
-            "hawbs", manifest.id, "hawb_no", hawbs.get_column("hawb_no").to_list())
+        upload.hawbs_replaced = out.delete_hawbs(manifest.id,
+                                                 hawbs.get_column("hawb_no").to_list())
     _write_rows(out, manifest.id, upload.id, v)
     refresh_counts(session, manifest.id)
     return UploadOutcome(upload_id=upload.id, created=True, replay_of=None)

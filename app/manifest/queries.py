@@ -177,8 +177,12 @@ def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
     if detail.hawb.status not in AMENDABLE:
         raise Conflict(f"HAWB {hawb_no} is {detail.hawb.status} and can no longer be deleted; "
                        "ask your broker to withdraw it.", hawb_status=detail.hawb.status)
-    session.execute(delete(Hawb).where(Hawb.id == detail.hawb.id,
-                                       Hawb.status.in_(sorted(AMENDABLE))))
+    # Compare-and-set: a HAWB filed since it was read is not deleted.
+    deleted = session.execute(delete(Hawb).where(Hawb.id == detail.hawb.id,
+                                                 Hawb.status.in_(sorted(AMENDABLE))))
+    if not deleted.rowcount:  # type: ignore[attr-defined]
+        raise Conflict(f"HAWB {hawb_no} changed status while being deleted; reload it.")
+    session.execute(delete(HawbLine).where(HawbLine.hawb_id == detail.hawb.id))
     refresh_counts(session, manifest.id)
 
 

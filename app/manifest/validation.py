@@ -315,16 +315,28 @@ def _cents(column: str) -> pl.Expr:
 
 def _consistency_errors(frame: pl.DataFrame) -> pl.DataFrame:
     """Rows whose HAWB-level values disagree with the HAWB's first line that gives one."""
+    keys = {name: pl.col(name).str.to_uppercase().str.replace_all(r"\s+", " ")
+            for name in HAWB_COLUMNS}
+    # Lines whose HAWB-level cells are identical cannot disagree: one hash per row finds
+    # the rare HAWBs worth a closer look (a blank cell makes a suspect, not an error).
+    # (Hashed before grouping: inside agg() polars would hash group by group.)
+    spread = frame.select("hawb_no", _h=pl.struct(HAWB_COLUMNS).hash()).group_by(
+        "hawb_no").agg(pl.col("_h").n_unique().alias("_variants"))
+    suspects = spread.filter(pl.col("hawb_no").is_not_null() & (pl.col("_variants") > 1)
+                             ).get_column("hawb_no")
+    if suspects.is_empty():
+        return pl.DataFrame(schema=ERROR_SCHEMA)
+    grouped = frame.select(ROW, "hawb_no", *HAWB_COLUMNS).filter(
+        pl.col("hawb_no").is_in(suspects.implode()))
     parts = []
-    grouped = frame.filter(pl.col("hawb_no").is_not_null())
     for name in HAWB_COLUMNS:
-        key = pl.col(name).str.to_uppercase().str.replace_all(r"\s+", " ")
+        key = keys[name]
         present = pl.col(name).is_not_null()
-        first_key = key.filter(present).first().over("hawb_no")
-        first_val = pl.col(name).filter(present).first().over("hawb_no")
-        first_row = (pl.col(ROW).filter(present).first() + 2).over("hawb_no")
         bad = grouped.with_columns(
-            _k=key, _fk=first_key, _fv=first_val, _fr=first_row
+            _k=key,
+            _fk=key.filter(present).first().over("hawb_no"),
+            _fv=pl.col(name).filter(present).first().over("hawb_no"),
+            _fr=(pl.col(ROW).filter(present).first() + 2).over("hawb_no"),
         ).filter(present & (pl.col("_k") != pl.col("_fk")))
         if bad.height:
             parts.append(bad.select(
@@ -343,6 +355,22 @@ def _consistency_errors(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Expr]:
+    """Mapped columns under their documented names, trimmed. A column with no padded cell
+    is passed through untouched, so it shares the parsed frame's memory."""
+    padded = original.select(
+        [pl.col(src).str.contains(r"^\s|\s$").any().alias(src) for src in mapping]
+    ).row(0, named=True)
+    exprs = []
+    for src, dst in mapping.items():
+        if padded[src]:
+            trimmed = pl.col(src).str.strip_chars()
+            exprs.append(pl.when(trimmed != "").then(trimmed).alias(dst))
+        else:
+            exprs.append(pl.col(src).alias(dst))
+    return exprs
+
+
 def validate(
     original: pl.DataFrame,
     header_map: HeaderMap,
@@ -355,24 +383,20 @@ def validate(
     data_columns = [c for c in original.columns if c != ROW]
     # Blank lines are not data.
     original = original.filter(~pl.all_horizontal(pl.col(data_columns).is_null()))
-    renamed = original.select(
-        pl.col(ROW),
-        *[pl.col(src).str.strip_chars().alias(dst) for src, dst in header_map.mapping.items()],
-    )
+    renamed = original.select(pl.col(ROW), *_stripped(original, header_map.mapping))
     missing = [c.name for c in COLUMNS if c.name not in renamed.columns]
-    frame = renamed.with_columns(
-        *[pl.lit(None, dtype=pl.String).alias(m) for m in missing]
-    ).with_columns(
-        [pl.when(pl.col(c.name) == "").then(None).otherwise(pl.col(c.name)).alias(c.name)
-         for c in COLUMNS]
-    )
+    frame = renamed.with_columns(*[pl.lit(None, dtype=pl.String).alias(m) for m in missing])
     header = resolve_header(frame, supplied)
     frame = _normalise(frame)
     has_line_no = "line_no" in header_map.mapping.values()
     checks = _checks(hts_codes, has_line_no)
 
+    # Every check's mask in one select, which polars evaluates in parallel; only checks
+    # that fail somewhere pay for building their messages.
+    masks = frame.select([_failing(c).alias(str(i)) for i, c in enumerate(checks)])
+    failing = masks.select(pl.all().any()).row(0)
     error_parts = [
-        frame.filter(_failing(check)).select(
+        frame.filter(masks.get_column(str(i))).select(
             pl.col(ROW).cast(pl.Int64).alias("row_no"),
             pl.lit(check.column).alias("column_name"),
             pl.lit(check.code).alias("code"),
@@ -380,15 +404,15 @@ def validate(
             pl.col(check.column).alias("value"),
             pl.col("hawb_no"),
         )
-        for check in checks
+        for i, check in enumerate(checks) if failing[i]
     ]
-    frame = frame.with_columns(
-        pl.int_range(1, pl.len() + 1).over("hawb_no").alias("_pos")
-    )
-    line_no = pl.col("line_no").cast(pl.Int64, strict=False) if has_line_no else pl.col("_pos")
+    del masks
+    line_no = (pl.col("line_no").cast(pl.Int64, strict=False) if has_line_no
+               else pl.int_range(1, pl.len() + 1).over("hawb_no"))
     frame = frame.with_columns(line_no.alias("n_line_no"))
-    dup = frame.filter(pl.col("hawb_no").is_not_null() & pl.col("n_line_no").is_not_null())
-    dup = dup.with_columns(
+    numbered = frame.filter(pl.col("hawb_no").is_not_null() & pl.col("n_line_no").is_not_null())
+    repeated = numbered.filter(pl.struct("hawb_no", "n_line_no").is_duplicated())
+    dup = repeated.with_columns(
         pl.col(ROW).first().over(["hawb_no", "n_line_no"]).alias("_first"),
     ).filter(pl.col(ROW) != pl.col("_first"))
     error_parts.append(dup.select(
@@ -428,19 +452,22 @@ def validate(
     bad_rows = errors.get_column("row_no").unique()
     frame = frame.with_columns(pl.col("row_no").is_in(bad_rows.implode()).alias("_bad"))
 
-    raw = original.select(
+    raw = original.filter((pl.col(ROW) + 2).is_in(bad_rows.implode())).select(
         (pl.col(ROW) + 2).alias("row_no"),
         pl.struct(data_columns).struct.json_encode().alias("raw"),
-    ).filter(pl.col("row_no").is_in(bad_rows.implode()))
+    )
 
-    assigned = frame.filter(pl.col("hawb_no").is_not_null())
     unassigned = frame.filter(pl.col("hawb_no").is_null()).select("row_no").join(
         raw, on="row_no", how="left")
 
     def valid_or_raw(name: str) -> pl.Expr:
         return pl.col(f"n_{name}") if f"n_{name}" in frame.columns else pl.col(name)
 
-    lines = assigned.select(
+    # Select first, filter second: only the columns kept are copied.
+    frame = frame.with_columns(
+        pl.when(pl.col("value").str.contains(r"^\d+(\.\d{1,2})?$"))
+        .then(_cents("value")).otherwise(None).alias("value_cents"))
+    lines = frame.select(
         "hawb_no",
         pl.col("n_line_no").alias("line_no"),
         "row_no",
@@ -450,18 +477,16 @@ def validate(
         pl.when(pl.col("quantity").str.contains(r"^\d+(\.\d{1,3})?$"))
         .then(pl.col("quantity")).otherwise(None).alias("quantity"),
         "unit",
-        pl.when(pl.col("value").str.contains(r"^\d+(\.\d{1,2})?$"))
-        .then(_cents("value")).otherwise(None).alias("value_cents"),
+        "value_cents",
         pl.col("currency").str.to_uppercase().alias("currency"),
-        "_bad",
-    ).join(raw, on="row_no", how="left")
+    ).filter(pl.col("hawb_no").is_not_null()).join(raw, on="row_no", how="left")
 
     hawb_level = [
         pl.col(name).drop_nulls().first().alias(name) for name in HAWB_COLUMNS
         if name not in ("shipper_country", "consignee_country", "consignee_state",
                         "pieces", "gross_weight_kg", "carrier")
     ]
-    hawbs = assigned.group_by("hawb_no", maintain_order=True).agg(
+    hawbs = frame.group_by("hawb_no", maintain_order=True).agg(
         *hawb_level,
         pl.col("n_shipper_country").drop_nulls().first().alias("shipper_country"),
         pl.col("n_consignee_country").drop_nulls().first().alias("consignee_country"),
@@ -472,15 +497,13 @@ def validate(
         pl.len().alias("line_count"),
         pl.col("row_no").min().alias("first_row"),
         pl.col("_bad").sum().alias("_bad_rows"),
-    )
-    value_sums = lines.group_by("hawb_no").agg(
         pl.when(pl.col("value_cents").null_count() == 0)
-        .then(pl.col("value_cents").sum()).otherwise(None).alias("total_value_cents"))
+        .then(pl.col("value_cents").sum()).otherwise(None).alias("total_value_cents"),
+    ).filter(pl.col("hawb_no").is_not_null())
     error_counts = errors.filter(pl.col("hawb_no").is_not_null()).group_by("hawb_no").agg(
         pl.len().alias("error_count"))
     hawbs = (
-        hawbs.join(value_sums, on="hawb_no", how="left")
-        .join(error_counts, on="hawb_no", how="left")
+        hawbs.join(error_counts, on="hawb_no", how="left")
         .with_columns(
             pl.col("error_count").fill_null(0).cast(pl.Int64),
             pl.when(pl.col("_bad_rows") > 0).then(pl.lit(HawbStatus.INVALID.value))
@@ -494,7 +517,7 @@ def validate(
         header=header,
         row_count=original.height,
         hawbs=hawbs,
-        lines=lines.drop("_bad"),
+        lines=lines,
         errors=errors,
         unassigned=unassigned,
         ignored_columns=list(header_map.ignored),

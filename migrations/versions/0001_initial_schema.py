@@ -22,6 +22,51 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('hawb_lines',
+    sa.Column('hawb_id', sa.BigInteger(), nullable=False),
+    sa.Column('row_no', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=True),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('hts_code', sa.Text(), nullable=True),
+    sa.Column('origin_country', sa.Text(), nullable=True),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=True),
+    sa.Column('unit', sa.Text(), nullable=True),
+    sa.Column('value_cents', sa.BigInteger(), nullable=True),
+    sa.Column('currency', sa.Text(), nullable=True),
+    sa.Column('raw', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('hawb_id', 'row_no', name=op.f('pk_hawb_lines'))
+    )
+    op.create_table('hawbs',
+    sa.Column('id', BIG_ID, nullable=False),
+    sa.Column('manifest_id', sa.BigInteger(), nullable=False),
+    sa.Column('upload_id', sa.BigInteger(), nullable=False),
+    sa.Column('hawb_no', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('shipper_name', sa.Text(), nullable=True),
+    sa.Column('shipper_address', sa.Text(), nullable=True),
+    sa.Column('shipper_city', sa.Text(), nullable=True),
+    sa.Column('shipper_country', sa.Text(), nullable=True),
+    sa.Column('consignee_name', sa.Text(), nullable=True),
+    sa.Column('consignee_address1', sa.Text(), nullable=True),
+    sa.Column('consignee_address2', sa.Text(), nullable=True),
+    sa.Column('consignee_city', sa.Text(), nullable=True),
+    sa.Column('consignee_state', sa.Text(), nullable=True),
+    sa.Column('consignee_zip', sa.Text(), nullable=True),
+    sa.Column('consignee_country', sa.Text(), nullable=True),
+    sa.Column('consignee_phone', sa.Text(), nullable=True),
+    sa.Column('consignee_email', sa.Text(), nullable=True),
+    sa.Column('pieces', sa.Integer(), nullable=True),
+    sa.Column('gross_weight_kg', sa.Numeric(precision=12, scale=3), nullable=True),
+    sa.Column('carrier', sa.Text(), nullable=True),
+    sa.Column('tracking_no', sa.Text(), nullable=True),
+    sa.Column('total_value_cents', sa.BigInteger(), nullable=True),
+    sa.Column('line_count', sa.Integer(), nullable=False),
+    sa.Column('first_row', sa.Integer(), nullable=False),
+    sa.Column('error_count', sa.Integer(), nullable=False),
+    sa.Column('created_at', TIMESTAMP, server_default=sa.func.now(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hawbs')),
+    sa.UniqueConstraint('manifest_id', 'hawb_no', name=op.f('uq_hawbs_manifest_id_hawb_no'))
+    )
     op.create_table('hts_lines',
     sa.Column('code', sa.String(length=10), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
@@ -102,42 +147,6 @@ def upgrade() -> None:
     with op.batch_alter_table('uploads', schema=None) as batch_op:
         batch_op.create_index('ix_uploads_manifest_sha', ['manifest_id', 'file_sha256'], unique=False)
 
-    op.create_table('hawbs',
-    sa.Column('id', BIG_ID, nullable=False),
-    sa.Column('manifest_id', BIG_ID, nullable=False),
-    sa.Column('upload_id', BIG_ID, nullable=False),
-    sa.Column('hawb_no', sa.String(length=100), nullable=False),
-    sa.Column('status', sa.String(length=32), nullable=False),
-    sa.Column('shipper_name', sa.Text(), nullable=True),
-    sa.Column('shipper_address', sa.Text(), nullable=True),
-    sa.Column('shipper_city', sa.Text(), nullable=True),
-    sa.Column('shipper_country', sa.Text(), nullable=True),
-    sa.Column('consignee_name', sa.Text(), nullable=True),
-    sa.Column('consignee_address1', sa.Text(), nullable=True),
-    sa.Column('consignee_address2', sa.Text(), nullable=True),
-    sa.Column('consignee_city', sa.Text(), nullable=True),
-    sa.Column('consignee_state', sa.Text(), nullable=True),
-    sa.Column('consignee_zip', sa.Text(), nullable=True),
-    sa.Column('consignee_country', sa.Text(), nullable=True),
-    sa.Column('consignee_phone', sa.Text(), nullable=True),
-    sa.Column('consignee_email', sa.Text(), nullable=True),
-    sa.Column('pieces', sa.Integer(), nullable=True),
-    sa.Column('gross_weight_kg', sa.Numeric(precision=12, scale=3), nullable=True),
-    sa.Column('carrier', sa.Text(), nullable=True),
-    sa.Column('tracking_no', sa.Text(), nullable=True),
-    sa.Column('total_value_cents', sa.BigInteger(), nullable=True),
-    sa.Column('line_count', sa.Integer(), nullable=False),
-    sa.Column('first_row', sa.Integer(), nullable=False),
-    sa.Column('error_count', sa.Integer(), nullable=False),
-    sa.Column('created_at', TIMESTAMP, server_default=sa.func.now(), nullable=False),
-    sa.ForeignKeyConstraint(['manifest_id'], ['manifests.id'], name=op.f('fk_hawbs_manifest_id_manifests'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['upload_id'], ['uploads.id'], name=op.f('fk_hawbs_upload_id_uploads')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_hawbs')),
-    sa.UniqueConstraint('manifest_id', 'hawb_no', name=op.f('uq_hawbs_manifest_id_hawb_no'))
-    )
-    with op.batch_alter_table('hawbs', schema=None) as batch_op:
-        batch_op.create_index('ix_hawbs_manifest_status', ['manifest_id', 'status'], unique=False)
-
     op.create_table('row_errors',
     sa.Column('id', BIG_ID, nullable=False),
     sa.Column('upload_id', BIG_ID, nullable=False),
@@ -167,32 +176,9 @@ def upgrade() -> None:
     with op.batch_alter_table('unassigned_rows', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_unassigned_rows_upload_id'), ['upload_id'], unique=False)
 
-    op.create_table('hawb_lines',
-    sa.Column('id', BIG_ID, nullable=False),
-    sa.Column('hawb_id', BIG_ID, nullable=False),
-    sa.Column('line_no', sa.Integer(), nullable=True),
-    sa.Column('row_no', sa.Integer(), nullable=False),
-    sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('hts_code', sa.Text(), nullable=True),
-    sa.Column('origin_country', sa.Text(), nullable=True),
-    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=True),
-    sa.Column('unit', sa.Text(), nullable=True),
-    sa.Column('value_cents', sa.BigInteger(), nullable=True),
-    sa.Column('currency', sa.Text(), nullable=True),
-    sa.Column('raw', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['hawb_id'], ['hawbs.id'], name=op.f('fk_hawb_lines_hawb_id_hawbs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_hawb_lines'))
-    )
-    with op.batch_alter_table('hawb_lines', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_hawb_lines_hawb_id'), ['hawb_id'], unique=False)
-
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('hawb_lines', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_hawb_lines_hawb_id'))
-
-    op.drop_table('hawb_lines')
     with op.batch_alter_table('unassigned_rows', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unassigned_rows_upload_id'))
 
@@ -202,10 +188,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_row_errors_manifest_upload_hawb')
 
     op.drop_table('row_errors')
-    with op.batch_alter_table('hawbs', schema=None) as batch_op:
-        batch_op.drop_index('ix_hawbs_manifest_status')
-
-    op.drop_table('hawbs')
     with op.batch_alter_table('uploads', schema=None) as batch_op:
         batch_op.drop_index('ix_uploads_manifest_sha')
 
@@ -221,3 +203,5 @@ def downgrade() -> None:
     op.drop_table('api_keys')
     op.drop_table('organisations')
     op.drop_table('hts_lines')
+    op.drop_table('hawbs')
+    op.drop_table('hawb_lines')

@@ -1,0 +1,208 @@
+"""Where one upload's time and memory go: the service's ingest run in-process, by phase.
+
+    python -m bench.phases --rows 1000000 [--profile bench/out/ingest-1000000.prof]
+
+Same file, same scratch-database set-up as bench.ingest, but no HTTP: ``ingest()`` is
+called directly with timers wrapped around its phases. Each phase shows its wall time and
+the process's peak RSS while it ran (sampled every 10 ms). Nested phases are indented.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import functools
+import hashlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.db import make_engine, make_session_factory
+from app.manifest import bulk, reading
+from app.manifest import ingest as service
+from bench.ingest import (
+    DEFAULT_HTS,
+    DEFAULT_PG,
+    app_url,
+    local_url,
+    manifest_file,
+    prepare_api,
+    scratch_databases,
+)
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Phase:
+    owner: Any
+    attr: str
+    label: str
+    arg: int | None = None  # positional argument appended to the label (e.g. a table name)
+
+
+PHASES = (
+    Phase(service, "prepare", "prepare: read, map, validate (no write lock)"),
+    Phase(reading, "read", "read"),
+    Phase(reading, "to_utf8", "encoding check (UTF-8 decode of the whole file)"),
+    Phase(reading, "_read_frame", "polars read_csv"),
+    Phase(service, "loaded_codes", "load HTS codes"),
+    Phase(service, "validate", "validate"),
+    Phase(service, "_store", "store (write transaction)"),
+    Phase(bulk.PostgresWriter, "reserve_ids", "reserve ids"),
+    Phase(bulk.PostgresWriter, "insert", "COPY", arg=1),
+    Phase(service, "refresh_counts", "refresh counts"),
+)
+
+
+class RssSampler:
+    """Peak resident memory of this process, sampled on a thread."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.current_peak_kib = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def rss_kib() -> int:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+    def _run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.current_peak_kib = max(self.current_peak_kib, self.rss_kib())
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+@dataclass
+class Timing:
+    depth: int
+    label: str
+    seconds: float = 0.0
+    peak_mib: float = 0.0
+
+
+class Recorder:
+    def __init__(self, sampler: RssSampler) -> None:
+        self.sampler = sampler
+        self.timings: list[Timing] = []
+        self._depth = 0
+
+    @contextmanager
+    def phase(self, label: str) -> Iterator[None]:
+        timing = Timing(self._depth, label)
+        self.timings.append(timing)
+        outer_peak = self.sampler.current_peak_kib
+        self.sampler.current_peak_kib = self.sampler.rss_kib()
+        self._depth += 1
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            timing.seconds = time.perf_counter() - started
+            self._depth -= 1
+            peak = max(self.sampler.current_peak_kib, self.sampler.rss_kib())
+            timing.peak_mib = peak / 1024
+            self.sampler.current_peak_kib = max(outer_peak, peak)
+
+    def wrap(self, phase: Phase) -> Callable[[], None]:
+        original = getattr(phase.owner, phase.attr)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            label = phase.label if phase.arg is None else f"{phase.label} {args[phase.arg]}"
+            with self.phase(label):
+                return original(*args, **kwargs)
+
+        setattr(phase.owner, phase.attr, timed)
+        return lambda: setattr(phase.owner, phase.attr, original)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run(args: argparse.Namespace) -> list[Timing]:
+    path, stats = manifest_file(args.rows, args.seed, args.error_rate)
+    with scratch_databases(local_url(args.pg_url), (f"s321_bench_phases_{os.getpid()}",)
+                           ) as (db,):
+        setup = prepare_api(db, None if args.no_hts else args.hts)
+        engine = make_engine(app_url(db))
+        reader, writer = make_session_factory(engine), make_session_factory(engine, writer=True)
+        with reader() as session:
+            forwarder_id = session.connection().exec_driver_sql(
+                "SELECT id FROM organisations").scalar_one()
+        with RssSampler() as sampler:
+            recorder = Recorder(sampler)
+            with recorder.phase("sha256 of the file (done while receiving, in the API)"):
+                sha256 = _sha256(path)
+            request = service.UploadRequest(
+                forwarder_id=forwarder_id, path=path, sha256=sha256,
+                size_bytes=stats["size_bytes"], filename=path.name, idempotency_key=None,
+                supplied={})
+            restores = [recorder.wrap(p) for p in PHASES if hasattr(p.owner, p.attr)]
+            missing = [p.attr for p in PHASES if not hasattr(p.owner, p.attr)]
+            if missing:
+                print(f"not timed (no longer in app/): {', '.join(missing)}")
+            profiler = cProfile.Profile() if args.profile else None
+            try:
+                with recorder.phase("ingest() total (incl. commit)"):
+                    if profiler is not None:
+                        profiler.enable()
+                    service.ingest(reader, writer, request, service.Limits(max_rows=10**9))
+                    if profiler is not None:
+                        profiler.disable()
+            finally:
+                for restore in restores:
+                    restore()
+        engine.dispose()
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+    print(f"{stats['rows']:,} rows, {stats['hawbs']:,} HAWBs; HTS schedule "
+          f"{'loaded' if setup.hts_lines else 'not loaded'}")
+    return recorder.timings
+
+
+def render(timings: Sequence[Timing]) -> str:
+    lines = [f"{'phase':<64} {'seconds':>8} {'peak RSS':>10}"]
+    for t in timings:
+        label = "  " * t.depth + t.label
+        lines.append(f"{label:<64} {t.seconds:8.2f} {t.peak_mib:7,.0f} MiB")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.phases", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--error-rate", type=float, default=0.01)
+    parser.add_argument("--pg-url", default=DEFAULT_PG)
+    parser.add_argument("--hts", type=Path, default=DEFAULT_HTS)
+    parser.add_argument("--no-hts", action="store_true")
+    parser.add_argument("--profile", type=Path, help="also write cProfile stats here")
+    args = parser.parse_args(argv)
+    print(render(run(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
