@@ -64,7 +64,7 @@ class PostgresWriter:
             row = cur.fetchone()
             if row is None or row[0] is None:
                 raise LookupError(f"table {table} has no id sequence")
-            sql = (f"COPY (SELECT nextval({int(row[0])}::oid) "
+            sql = (f"COPY (SELECT nextval({int(row[0])}::oid) "  # noqa: S608 - integers only
                    f"FROM generate_series(1, {int(count)})) TO STDOUT")
             buf = io.BytesIO()
             with cur.copy(sql) as copy:
