@@ -122,7 +122,7 @@ def test_amendment_replaces_the_hawbs_it_names(client: TestClient, forwarder: Or
     assert "decimal_comma" not in {e["code"] for e in manifest["errors"]}
     hawb = client.get("/v1/manifests/16063264261/hawbs/HJ0011586",
                       headers=forwarder.headers).json()
-    assert hawb["status"] == "received"
+    assert hawb["status"] == "eligible"
     assert hawb["total_value_usd"] == "27.08"
     assert hawb["errors"] == []
     # The first upload's report is history and stays readable.

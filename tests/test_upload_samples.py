@@ -68,7 +68,7 @@ def test_row_error_sample_reports_each_planted_mistake(client: TestClient, forwa
 
     manifest = client.get("/v1/manifests/160-63264261", headers=forwarder.headers).json()
     assert manifest["status"] == "received_with_errors"
-    assert manifest["hawbs_by_status"] == {"invalid": 8, "received": 6}
+    assert manifest["hawbs_by_status"] == {"invalid": 8, "eligible": 6}
     assert [(e["row"], e["code"]) for e in manifest["errors"]] == [
         (r, c) for r, _, c, _ in ROW_ERRORS]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import polars as pl
@@ -21,8 +22,13 @@ class BulkWriter(Protocol):
 
     def reserve_ids(self, table: str, count: int) -> pl.Series: ...
 
-    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> int:
-        """Delete the named HAWBs of a manifest with their lines; returns HAWBs deleted."""
+    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> list[str | None]:
+        """Delete the named HAWBs of a manifest with their lines; returns the consignee
+        keys of the HAWBs deleted (one per HAWB)."""
+        ...
+
+    def timestamp(self, value: datetime) -> str:
+        """A timestamp as this database reads it from bulk-written text."""
         ...
 
 
@@ -75,14 +81,17 @@ class PostgresWriter:
         return pl.read_csv(buf.getvalue(), has_header=False, new_columns=["id"],
                            schema_overrides=[pl.Int64]).get_column("id")
 
-    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> int:
+    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> list[str | None]:
         params = {"m": manifest_id, "v": list(hawb_nos)}
         self._conn.execute(text(
             "DELETE FROM hawb_lines WHERE hawb_id IN "
             "(SELECT id FROM hawbs WHERE manifest_id = :m AND hawb_no = ANY(:v))"), params)
-        result = self._conn.execute(text(
-            "DELETE FROM hawbs WHERE manifest_id = :m AND hawb_no = ANY(:v)"), params)
-        return int(result.rowcount)
+        return list(self._conn.execute(text(
+            "DELETE FROM hawbs WHERE manifest_id = :m AND hawb_no = ANY(:v) "
+            "RETURNING consignee_key"), params).scalars())
+
+    def timestamp(self, value: datetime) -> str:
+        return value.astimezone(UTC).isoformat()
 
 
 class SqliteWriter:
@@ -96,6 +105,7 @@ class SqliteWriter:
     def insert(self, table: str, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
+        frame = frame.with_columns(pl.col(pl.Date).cast(pl.String))
         marks = ", ".join("?" for _ in frame.columns)
         sql = f"INSERT INTO {_ident(table)} ({_quoted(frame.columns)}) VALUES ({marks})"  # noqa: S608
         cursor: Any = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -111,8 +121,8 @@ class SqliteWriter:
         ).scalar_one()
         return pl.Series("id", range(int(top) + 1, int(top) + 1 + count), dtype=pl.Int64)
 
-    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> int:
-        deleted = 0
+    def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> list[str | None]:
+        deleted: list[str | None] = []
         cursor: Any = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             for offset in range(0, len(hawb_nos), self._IN_CHUNK):
@@ -120,12 +130,16 @@ class SqliteWriter:
                 named = f"manifest_id = ? AND hawb_no IN ({', '.join('?' for _ in chunk)})"
                 cursor.execute("DELETE FROM hawb_lines WHERE hawb_id IN "  # noqa: S608
                                f"(SELECT id FROM hawbs WHERE {named})", [manifest_id, *chunk])
-                cursor.execute(f"DELETE FROM hawbs WHERE {named}",  # noqa: S608
-                               [manifest_id, *chunk])
-                deleted += cursor.rowcount
+                cursor.execute(f"DELETE FROM hawbs WHERE {named} "  # noqa: S608
+                               "RETURNING consignee_key", [manifest_id, *chunk])
+                deleted += [row[0] for row in cursor.fetchall()]
         finally:
             cursor.close()
         return deleted
+
+    def timestamp(self, value: datetime) -> str:
+        # SQLAlchemy's SQLite DateTime reads naive "YYYY-MM-DD HH:MM:SS.ffffff" text (UTC).
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 def writer_for(connection: Connection) -> BulkWriter:

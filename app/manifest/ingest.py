@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
+from app.eligibility import service as eligibility
 from app.errors import Conflict, TooLarge
 from app.hts.importer import loaded_codes
 from app.manifest import bulk, reading
@@ -33,6 +35,7 @@ HAWB_COPY_COLUMNS = (
     "consignee_address2", "consignee_city", "consignee_state", "consignee_zip",
     "consignee_country", "consignee_phone", "consignee_email", "pieces", "gross_weight_kg",
     "carrier", "tracking_no", "total_value_cents", "line_count", "first_row", "error_count",
+    "arrival_date", "consignee_key", "shipper_key", "eligibility", "policy_id", "decided_at",
 )
 LINE_COPY_COLUMNS = (
     "hawb_id", "line_no", "row_no", "description", "hts_code", "origin_country", "quantity",
@@ -132,6 +135,7 @@ def ingest(
 
 def _store(session: Session, request: UploadRequest, v: Validated) -> UploadOutcome:
     h = v.header
+    moved_from: date | None = None
     manifest = session.scalar(
         select(Manifest).where(Manifest.mawb == h.mawb).with_for_update()
     )
@@ -148,6 +152,8 @@ def _store(session: Session, request: UploadRequest, v: Validated) -> UploadOutc
         if last is not None and last.file_sha256 == request.sha256:
             return UploadOutcome(upload_id=last.id, created=False, replay_of="identical_file")
         _check_amendable(session, manifest, v)
+        if manifest.arrival_date != h.arrival_date:
+            moved_from = manifest.arrival_date
         manifest.flight_no, manifest.arrival_date, manifest.port = (
             h.flight_no, h.arrival_date, h.port)
         manifest.updated_at = utcnow()
@@ -183,11 +189,15 @@ def _store(session: Session, request: UploadRequest, v: Validated) -> UploadOutc
     session.flush()
 
     out = bulk.writer_for(session.connection())
+    released: list[str | None] = []
     if session.scalar(select(func.count()).select_from(Hawb)
                       .where(Hawb.manifest_id == manifest.id)):
-        upload.hawbs_replaced = out.delete_hawbs(manifest.id,
-                                                 hawbs.get_column("hawb_no").to_list())
-    _write_rows(out, manifest.id, upload.id, v)
+        released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
+        upload.hawbs_replaced = len(released)
+    _write_rows(session, out, manifest.id, upload.id, v,
+                [k for k in released if k is not None])
+    if moved_from is not None:
+        _move_day(session, manifest.id, moved_from, h.arrival_date)
     refresh_counts(session, manifest.id)
     return UploadOutcome(upload_id=upload.id, created=True, replay_of=None)
 
@@ -217,17 +227,20 @@ def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None
         )
 
 
-def _write_rows(out: bulk.BulkWriter, manifest_id: int, upload_id: int, v: Validated) -> None:
+def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
+                v: Validated, released_keys: list[str]) -> None:
     ids = out.reserve_ids("hawbs", v.hawbs.height)
     hawbs = v.hawbs.with_columns(
         ids.alias("id"),
         pl.lit(manifest_id, dtype=pl.Int64).alias("manifest_id"),
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
     )
-    out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
     lines = v.lines.join(
         hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
     )
+    hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
+                                     released_keys, out.timestamp(utcnow()))
+    out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
     _write_lines(out, lines.select(LINE_COPY_COLUMNS))
     out.insert("row_errors", v.errors.with_columns(
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
@@ -236,6 +249,16 @@ def _write_rows(out: bulk.BulkWriter, manifest_id: int, upload_id: int, v: Valid
     out.insert("unassigned_rows", v.unassigned.with_columns(
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id")
     ).select("upload_id", "row_no", "raw"))
+
+
+def _move_day(session: Session, manifest_id: int, old: date, new: date) -> None:
+    """The flight's date changed: the HAWBs this upload did not replace move with it."""
+    keys = [k for k in session.scalars(select(Hawb.consignee_key).where(
+        Hawb.manifest_id == manifest_id, Hawb.arrival_date == old)) if k]
+    session.execute(update(Hawb).where(Hawb.manifest_id == manifest_id)
+                    .values(arrival_date=new))
+    eligibility.reevaluate_manifest(session, manifest_id)
+    eligibility.refresh_consignee_day(session, old, keys)
 
 
 def _write_lines(out: bulk.BulkWriter, lines: pl.DataFrame) -> None:

@@ -82,7 +82,10 @@ class Upload(Base):
 
 class Hawb(Base):
     __tablename__ = "hawbs"
-    __table_args__ = (UniqueConstraint("manifest_id", "hawb_no"),)
+    __table_args__ = (
+        UniqueConstraint("manifest_id", "hawb_no"),
+        Index("ix_hawbs_arrival_consignee", "arrival_date", "consignee_key"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     manifest_id: Mapped[int] = mapped_column(BigInteger)
@@ -112,6 +115,15 @@ class Hawb(Base):
     first_row: Mapped[int] = mapped_column(Integer)
     error_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # Eligibility (app/eligibility): the manifest's arrival date and the consignee and
+    # shipper keys, copied here so that "one person, one day" is one indexed query.
+    arrival_date: Mapped[date | None] = mapped_column(Date)
+    consignee_key: Mapped[str | None] = mapped_column(Text)
+    shipper_key: Mapped[str | None] = mapped_column(Text)
+    # {"decision", "reasons": [{code, message}], "warnings": [...], "pga": [...]}
+    eligibility: Mapped[str | None] = mapped_column(Text)
+    policy_id: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HawbLine(Base):

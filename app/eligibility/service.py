@@ -1,0 +1,293 @@
+"""Judging HAWBs: at upload, on re-evaluation, and as a what-if that saves nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import and_, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Text
+
+from app.db import utcnow
+from app.eligibility import rules
+from app.eligibility.consignee import consignee_key, shipper_key
+from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
+from app.manifest.models import Hawb, HawbLine
+from app.manifest.statuses import REDECIDABLE, HawbStatus
+
+_POOL_COLUMNS = ("key", "manifest_id", "status", "arrival_date", "consignee_key",
+                 "shipper_key", "total_value_cents", "eligibility")
+_ADVISORY_NAMESPACE = 321  # pg_advisory_xact_lock(namespace, day) serialises one day
+_IN_CHUNK = 10_000
+
+
+def load_policies(session: Session) -> list[rules.Policy]:
+    rows = session.scalars(select(DeMinimisPolicy).order_by(DeMinimisPolicy.effective_from))
+    return [rules.Policy(id=p.id, name=p.name, effective_from=p.effective_from,
+                         available=p.available, value_limit_cents=p.value_limit_cents,
+                         excluded_origins=tuple(p.excluded_origins or ()),
+                         exempt_hts_prefixes=tuple(p.exempt_hts_prefixes or ()),
+                         source=p.source) for p in rows]
+
+
+def load_exclusions(session: Session) -> list[rules.Exclusion]:
+    rows = session.scalars(select(GoodsExclusion).where(GoodsExclusion.active))
+    return [rules.Exclusion(kind=e.kind, hts_prefix=e.hts_prefix, origin=e.origin,
+                            reference=e.reference, description=e.description) for e in rows]
+
+
+def with_keys(hawbs: pl.DataFrame) -> pl.DataFrame:
+    return hawbs.with_columns(consignee_key().alias("consignee_key"),
+                              shipper_key().alias("shipper_key"))
+
+
+def lock_days(session: Session, days: Iterable[date]) -> None:
+    """Serialise judging per arrival day, so two uploads cannot both miss each other's
+    HAWBs for the same consignee. SQLite already has a single writer."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for day in sorted(set(days)):
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :day)"),
+                        {"ns": _ADVISORY_NAMESPACE, "day": day.toordinal()})
+
+
+def load_pool(session: Session, days: Sequence[date], keys: Sequence[str],
+              exclude_manifest: int | None = None) -> pl.DataFrame:
+    """Judged or judgeable HAWBs arriving on ``days`` for the given consignees."""
+    schema = {"key": pl.Int64, "manifest_id": pl.Int64, "status": pl.String,
+              "arrival_date": pl.Date, "consignee_key": pl.String, "shipper_key": pl.String,
+              "total_value_cents": pl.Int64, "eligibility": pl.String}
+    if not keys or not days:
+        return pl.DataFrame(schema=schema)
+    base = select(Hawb.id, Hawb.manifest_id, Hawb.status, Hawb.arrival_date,
+                  Hawb.consignee_key, Hawb.shipper_key, Hawb.total_value_cents,
+                  Hawb.eligibility).where(Hawb.arrival_date.in_(sorted(set(days))),
+                                          Hawb.status != HawbStatus.INVALID.value)
+    if exclude_manifest is not None:
+        base = base.where(Hawb.manifest_id != exclude_manifest)
+    unique_keys = sorted(set(keys))
+    rows: list[Any] = []
+    if session.get_bind().dialect.name == "postgresql":
+        param = bindparam("keys", unique_keys, type_=ARRAY(Text()))
+        rows = list(session.execute(base.where(Hawb.consignee_key == any_(param))))
+    else:
+        for offset in range(0, len(unique_keys), _IN_CHUNK):
+            chunk = unique_keys[offset:offset + _IN_CHUNK]
+            rows += list(session.execute(base.where(Hawb.consignee_key.in_(chunk))))
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+@dataclass
+class Outcome:
+    evaluated: int = 0
+    changed: int = 0
+    alerts: int = 0
+    others_changed: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+def _pool_frame(frame: pl.DataFrame, policies: Sequence[rules.Policy],
+                as_of: date | None = None) -> pl.DataFrame:
+    return rules.attach_policy(
+        frame.select("key", "arrival_date", "consignee_key", "shipper_key",
+                     "total_value_cents"), policies, as_of)
+
+
+def judge(hawbs: pl.DataFrame, lines: pl.DataFrame, others: pl.DataFrame,
+          policies: Sequence[rules.Policy], exclusions: Sequence[rules.Exclusion],
+          as_of: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decisions for ``hawbs`` (key, arrival_date, total_value_cents, gross_weight_kg,
+    consignee_key, shipper_key) given ``others`` arriving the same days; ``as_of`` judges
+    under the policy of another date (what-if). Returns the decisions (key, status,
+    eligibility, policy_id) and the aggregate notes that concern ``others``."""
+    with_policy = rules.attach_policy(hawbs, policies, as_of)
+    notes = rules.standalone_notes(with_policy, lines, policies, exclusions)
+    keys = hawbs.get_column("key").implode()
+    rest = others.filter(~pl.col("key").is_in(keys))
+    aggregate = rules.aggregate_notes(pl.concat([_pool_frame(hawbs, policies, as_of),
+                                                 _pool_frame(rest, policies, as_of)]))
+    mine = aggregate.filter(pl.col("key").is_in(keys))
+    decided = rules.decide(hawbs, pl.concat([notes, mine])).join(
+        with_policy.select("key", "policy_id"), on="key", how="left")
+    return decided, aggregate.filter(~pl.col("key").is_in(keys))
+
+
+def judge_upload(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, day: date,
+                 released_keys: Sequence[str], decided_at: str) -> pl.DataFrame:
+    """Judge an upload's HAWBs (``id`` reserved, ``status`` received or invalid) inside
+    its transaction, and refresh the day's other HAWBs of the same consignees.
+    ``released_keys``: consignees of HAWBs this upload replaced."""
+    hawbs = with_keys(hawbs.with_columns(pl.lit(day, dtype=pl.Date).alias("arrival_date")))
+    valid = hawbs.filter(pl.col("status") == HawbStatus.RECEIVED.value).rename({"id": "key"})
+    valid_lines = lines.rename({"hawb_id": "key"}).filter(
+        pl.col("key").is_in(valid.get_column("key").implode()))
+    lock_days(session, [day])
+    keys = [*valid.get_column("consignee_key").to_list(), *released_keys]
+    others = (load_pool(session, [day], keys) if count_on_day(session, day)
+              else load_pool(session, [], []))
+    decided, aggregate = judge(valid, valid_lines, others, load_policies(session),
+                               load_exclusions(session))
+    apply_aggregates(session, others, aggregate, utcnow())
+    return hawbs.join(decided.rename({"key": "id", "status": "decision"}), on="id",
+                      how="left").with_columns(
+        pl.coalesce("decision", "status").alias("status"),
+        pl.when(pl.col("eligibility").is_not_null()).then(pl.lit(decided_at))
+        .otherwise(None).alias("decided_at"),
+    ).drop("decision")
+
+
+def _decision_of(doc: dict[str, Any]) -> str:
+    if doc.get("reasons"):
+        return HawbStatus.INELIGIBLE.value
+    if doc.get("warnings"):
+        return HawbStatus.NEEDS_REVIEW.value
+    return HawbStatus.ELIGIBLE.value
+
+
+def apply_aggregates(session: Session, others: pl.DataFrame, aggregate: pl.DataFrame,
+                     decided_at: datetime) -> Outcome:
+    """Refresh the "one person, one day" reasons of HAWBs judged earlier. A HAWB already
+    past review keeps its decision and gets a compliance alert instead."""
+    outcome = Outcome()
+    fresh: dict[int, list[dict[str, str]]] = {}
+    for row in aggregate.iter_rows(named=True):
+        fresh.setdefault(row["key"], []).append({"code": row["code"],
+                                                 "message": row["message"]})
+    updates: list[dict[str, Any]] = []
+    for row in others.iter_rows(named=True):
+        if not row["eligibility"]:
+            continue
+        doc = json.loads(row["eligibility"])
+        reasons = doc.get("reasons") or []
+        own = [r for r in reasons if r["code"] not in rules.AGGREGATE_CODES]
+        new = own + fresh.get(row["key"], [])
+        if new == reasons:
+            continue
+        new_doc = {**doc, "reasons": new}
+        new_doc["decision"] = _decision_of(new_doc)
+        if row["status"] in REDECIDABLE:
+            updates.append({"k": row["key"], "s": new_doc["decision"],
+                            "e": json.dumps(new_doc), "old": row["status"],
+                            "t": decided_at})
+        elif new_doc["decision"] != doc.get("decision"):
+            outcome.alerts += _alert(session, row, doc, new_doc)
+    if updates:
+        session.execute(
+            update(Hawb).where(Hawb.id == bindparam("k"), Hawb.status == bindparam("old"))
+            .values(status=bindparam("s"), eligibility=bindparam("e"),
+                    decided_at=bindparam("t")).execution_options(synchronize_session=False),
+            updates)
+    outcome.others_changed = len(updates)
+    return outcome
+
+
+def _alert(session: Session, row: dict[str, Any], old: dict[str, Any],
+           new: dict[str, Any]) -> int:
+    added = [r["message"] for r in new["reasons"] if r not in (old.get("reasons") or [])]
+    session.add(ComplianceAlert(
+        hawb_id=row["key"], manifest_id=row["manifest_id"], kind="eligibility_changed",
+        message=(f"This HAWB is {row['status']} but would now be judged "
+                 f"{new['decision']}: " + " ".join(added or ["see the details"])),
+        details={"was": old.get("decision"), "now": new["decision"],
+                 "reasons": new["reasons"]}))
+    return 1
+
+
+# --- re-evaluation of stored HAWBs ------------------------------------------------------
+
+
+def _stored(session: Session, where: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    hawb_cols = (Hawb.id, Hawb.manifest_id, Hawb.status, Hawb.arrival_date,
+                 Hawb.total_value_cents, Hawb.gross_weight_kg, Hawb.consignee_name,
+                 Hawb.consignee_address1, Hawb.consignee_address2, Hawb.consignee_zip,
+                 Hawb.shipper_name, Hawb.shipper_country, Hawb.eligibility)
+    names = ["key", "manifest_id", "status", "arrival_date", "total_value_cents",
+             "gross_weight_kg", "consignee_name", "consignee_address1", "consignee_address2",
+             "consignee_zip", "shipper_name", "shipper_country", "eligibility"]
+    stmt = select(*hawb_cols).where(where, Hawb.status != HawbStatus.INVALID.value)
+    rows = [tuple(r) for r in session.execute(stmt)]
+    hawbs = pl.DataFrame(rows, schema=dict(zip(names, [
+        pl.Int64, pl.Int64, pl.String, pl.Date, pl.Int64, pl.String, pl.String, pl.String,
+        pl.String, pl.String, pl.String, pl.String, pl.String], strict=True)), orient="row")
+    hawbs = with_keys(hawbs.with_columns(pl.col("gross_weight_kg").cast(pl.String)))
+    line_rows = [tuple(r) for r in session.execute(
+        select(HawbLine.hawb_id, HawbLine.line_no, HawbLine.hts_code,
+               HawbLine.origin_country, HawbLine.value_cents, HawbLine.description)
+        .join(Hawb, Hawb.id == HawbLine.hawb_id)
+        .where(where, Hawb.status != HawbStatus.INVALID.value))]
+    lines = pl.DataFrame(line_rows, schema={
+        "key": pl.Int64, "line_no": pl.Int64, "hts_code": pl.String,
+        "origin_country": pl.String, "value_cents": pl.Int64, "description": pl.String},
+        orient="row")
+    return hawbs, lines
+
+
+def reevaluate(session: Session, where: Any) -> Outcome:
+    """Judge again every stored HAWB matching ``where`` (a condition on Hawb), e.g. after
+    a policy was added. HAWBs past review get an alert instead of a new decision."""
+    hawbs, lines = _stored(session, where)
+    outcome = Outcome(evaluated=hawbs.height)
+    if hawbs.is_empty():
+        return outcome
+    days = hawbs.get_column("arrival_date").unique().to_list()
+    lock_days(session, days)
+    others = load_pool(session, days, hawbs.get_column("consignee_key").to_list())
+    decided, aggregate = judge(hawbs, lines, others, load_policies(session),
+                               load_exclusions(session))
+    now = utcnow()
+    merged = hawbs.select("key", "manifest_id", pl.col("status").alias("old_status"),
+                          pl.col("eligibility").alias("old_eligibility"),
+                          "consignee_key", "shipper_key").join(decided, on="key")
+    changes: list[dict[str, Any]] = []
+    for row in merged.iter_rows(named=True):
+        old = json.loads(row["old_eligibility"]) if row["old_eligibility"] else {}
+        new = json.loads(row["eligibility"])
+        if row["old_status"] in REDECIDABLE:
+            if new != old or row["old_status"] != row["status"]:
+                changes.append({"k": row["key"], "s": row["status"], "e": row["eligibility"],
+                                "p": row["policy_id"], "old": row["old_status"], "t": now,
+                                "ck": row["consignee_key"], "sk": row["shipper_key"]})
+        elif old and new["decision"] != old.get("decision"):
+            outcome.alerts += _alert(session, {"key": row["key"], "status": row["old_status"],
+                                               "manifest_id": row["manifest_id"]}, old, new)
+    if changes:
+        session.execute(
+            update(Hawb).where(Hawb.id == bindparam("k"), Hawb.status == bindparam("old"))
+            .values(status=bindparam("s"), eligibility=bindparam("e"),
+                    policy_id=bindparam("p"), decided_at=bindparam("t"),
+                    consignee_key=bindparam("ck"), shipper_key=bindparam("sk"))
+            .execution_options(synchronize_session=False), changes)
+    outcome.changed = len(changes)
+    others_outcome = apply_aggregates(session, others, aggregate, now)
+    outcome.alerts += others_outcome.alerts
+    outcome.others_changed = others_outcome.others_changed
+    outcome.by_status = dict(decided.group_by("status").len().iter_rows())
+    return outcome
+
+
+def reevaluate_manifest(session: Session, manifest_id: int) -> Outcome:
+    return reevaluate(session, Hawb.manifest_id == manifest_id)
+
+
+def reevaluate_dates(session: Session, first: date, last: date) -> Outcome:
+    return reevaluate(session, and_(Hawb.arrival_date >= first, Hawb.arrival_date <= last))
+
+
+def refresh_consignee_day(session: Session, day: date, keys: Sequence[str]) -> Outcome:
+    """After HAWBs left a day (deleted or replaced), their consignees' remaining HAWBs
+    may fall back under the limit."""
+    lock_days(session, [day])
+    pool = load_pool(session, [day], keys)
+    aggregate = rules.aggregate_notes(_pool_frame(pool, load_policies(session)))
+    return apply_aggregates(session, pool, aggregate, utcnow())
+
+
+def count_on_day(session: Session, day: date) -> int:
+    return session.scalar(select(func.count()).select_from(Hawb)
+                          .where(Hawb.arrival_date == day)) or 0
