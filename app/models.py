@@ -3,7 +3,15 @@
 from app.accounts.models import ApiKey, Organisation
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.hts.models import HtsLine
-from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
+from app.manifest.models import (
+    Hawb,
+    HawbLine,
+    Manifest,
+    RowError,
+    UnassignedRow,
+    Upload,
+)
 
-__all__ = ["ApiKey", "ComplianceAlert", "DeMinimisPolicy", "GoodsExclusion", "Hawb", "HawbLine", "HtsLine", "Manifest", "Organisation", "RowError",
-           "UnassignedRow", "Upload"]
+__all__ = ["ApiKey", "ComplianceAlert", "DeMinimisPolicy", "GoodsExclusion", "Hawb",
+           "HawbLine", "HtsLine", "Manifest", "Organisation", "RowError", "UnassignedRow",
+           "Upload"]

@@ -33,7 +33,9 @@ SAMPLES = FIXTURES / "samples"
 PG_URL = os.environ.get("S321_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PEPPER = "test-pepper-0123456789"
 TABLES = ("row_errors", "unassigned_rows", "hawb_lines", "hawbs", "uploads", "manifests",
-          "api_keys", "organisations", "hts_lines")
+          "api_keys", "organisations", "hts_lines", "goods_exclusions", "compliance_alerts")
+# Seeded by migration 0002; a test's own policies are removed after it.
+SEEDED_POLICIES = "(SELECT id FROM deminimis_policies ORDER BY id LIMIT 6)"
 
 
 def _pg_unavailable_reason() -> str | None:
@@ -93,6 +95,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path,
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"DELETE FROM deminimis_policies WHERE id NOT IN {SEEDED_POLICIES}"))
     engine.dispose()
     yield url
 

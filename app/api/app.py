@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routers import admin, health, manifests
+from app.api.routers import admin, eligibility, health, manifests
 from app.db import make_engine, make_session_factory
 from app.settings import Settings, get_settings
 
@@ -40,4 +40,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(manifests.router)
+    app.include_router(eligibility.router)
     return app

@@ -29,8 +29,16 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_writer_session(request: Request) -> Iterator[Session]:
+    """For requests that write after reading: on SQLite it takes the write lock first."""
+    factory: sessionmaker[Session] = request.app.state.writer
+    with factory() as session, session.begin():
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+WriterSessionDep = Annotated[Session, Depends(get_writer_session)]
 
 
 def get_caller(

@@ -6,10 +6,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import and_, any_, bindparam, func, select, text, update
+from sqlalchemy import Table, and_, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
@@ -25,6 +26,8 @@ _POOL_COLUMNS = ("key", "manifest_id", "status", "arrival_date", "consignee_key"
                  "shipper_key", "total_value_cents", "eligibility")
 _ADVISORY_NAMESPACE = 321  # pg_advisory_xact_lock(namespace, day) serialises one day
 _IN_CHUNK = 10_000
+# Core table: executemany of compare-and-set updates, not the ORM's per-object updates.
+_HAWBS = cast(Table, Hawb.__table__)
 
 
 def load_policies(session: Session) -> list[rules.Policy]:
@@ -179,10 +182,10 @@ def apply_aggregates(session: Session, others: pl.DataFrame, aggregate: pl.DataF
             outcome.alerts += _alert(session, row, doc, new_doc)
     if updates:
         session.execute(
-            update(Hawb).where(Hawb.id == bindparam("k"), Hawb.status == bindparam("old"))
+            update(_HAWBS).where(_HAWBS.c.id == bindparam("k"),
+                                 _HAWBS.c.status == bindparam("old"))
             .values(status=bindparam("s"), eligibility=bindparam("e"),
-                    decided_at=bindparam("t")).execution_options(synchronize_session=False),
-            updates)
+                    decided_at=bindparam("t")), updates)
     outcome.others_changed = len(updates)
     return outcome
 
@@ -202,25 +205,26 @@ def _alert(session: Session, row: dict[str, Any], old: dict[str, Any],
 # --- re-evaluation of stored HAWBs ------------------------------------------------------
 
 
-def _stored(session: Session, where: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
-    hawb_cols = (Hawb.id, Hawb.manifest_id, Hawb.status, Hawb.arrival_date,
-                 Hawb.total_value_cents, Hawb.gross_weight_kg, Hawb.consignee_name,
-                 Hawb.consignee_address1, Hawb.consignee_address2, Hawb.consignee_zip,
-                 Hawb.shipper_name, Hawb.shipper_country, Hawb.eligibility)
-    names = ["key", "manifest_id", "status", "arrival_date", "total_value_cents",
-             "gross_weight_kg", "consignee_name", "consignee_address1", "consignee_address2",
-             "consignee_zip", "shipper_name", "shipper_country", "eligibility"]
-    stmt = select(*hawb_cols).where(where, Hawb.status != HawbStatus.INVALID.value)
-    rows = [tuple(r) for r in session.execute(stmt)]
-    hawbs = pl.DataFrame(rows, schema=dict(zip(names, [
-        pl.Int64, pl.Int64, pl.String, pl.Date, pl.Int64, pl.String, pl.String, pl.String,
-        pl.String, pl.String, pl.String, pl.String, pl.String], strict=True)), orient="row")
-    hawbs = with_keys(hawbs.with_columns(pl.col("gross_weight_kg").cast(pl.String)))
+_STORED = {  # column of Hawb -> polars type, for judging stored HAWBs again
+    "id": pl.Int64, "hawb_no": pl.String, "manifest_id": pl.Int64, "status": pl.String,
+    "arrival_date": pl.Date, "total_value_cents": pl.Int64, "gross_weight_kg": pl.String,
+    "consignee_name": pl.String, "consignee_address1": pl.String,
+    "consignee_address2": pl.String, "consignee_zip": pl.String, "shipper_name": pl.String,
+    "shipper_country": pl.String, "eligibility": pl.String,
+}
+
+
+def stored_frames(session: Session, where: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    judgeable = and_(where, Hawb.status != HawbStatus.INVALID.value)
+    stmt = select(*(getattr(Hawb, name) for name in _STORED)).where(judgeable)
+    rows = [tuple(str(v) if isinstance(v, Decimal) else v for v in r)
+            for r in session.execute(stmt)]
+    hawbs = pl.DataFrame(rows, schema=_STORED, orient="row").rename({"id": "key"})
+    hawbs = with_keys(hawbs)
     line_rows = [tuple(r) for r in session.execute(
         select(HawbLine.hawb_id, HawbLine.line_no, HawbLine.hts_code,
                HawbLine.origin_country, HawbLine.value_cents, HawbLine.description)
-        .join(Hawb, Hawb.id == HawbLine.hawb_id)
-        .where(where, Hawb.status != HawbStatus.INVALID.value))]
+        .join(Hawb, Hawb.id == HawbLine.hawb_id).where(judgeable))]
     lines = pl.DataFrame(line_rows, schema={
         "key": pl.Int64, "line_no": pl.Int64, "hts_code": pl.String,
         "origin_country": pl.String, "value_cents": pl.Int64, "description": pl.String},
@@ -231,7 +235,7 @@ def _stored(session: Session, where: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
 def reevaluate(session: Session, where: Any) -> Outcome:
     """Judge again every stored HAWB matching ``where`` (a condition on Hawb), e.g. after
     a policy was added. HAWBs past review get an alert instead of a new decision."""
-    hawbs, lines = _stored(session, where)
+    hawbs, lines = stored_frames(session, where)
     outcome = Outcome(evaluated=hawbs.height)
     if hawbs.is_empty():
         return outcome
@@ -258,11 +262,11 @@ def reevaluate(session: Session, where: Any) -> Outcome:
                                                "manifest_id": row["manifest_id"]}, old, new)
     if changes:
         session.execute(
-            update(Hawb).where(Hawb.id == bindparam("k"), Hawb.status == bindparam("old"))
+            update(_HAWBS).where(_HAWBS.c.id == bindparam("k"),
+                                 _HAWBS.c.status == bindparam("old"))
             .values(status=bindparam("s"), eligibility=bindparam("e"),
                     policy_id=bindparam("p"), decided_at=bindparam("t"),
-                    consignee_key=bindparam("ck"), shipper_key=bindparam("sk"))
-            .execution_options(synchronize_session=False), changes)
+                    consignee_key=bindparam("ck"), shipper_key=bindparam("sk")), changes)
     outcome.changed = len(changes)
     others_outcome = apply_aggregates(session, others, aggregate, now)
     outcome.alerts += others_outcome.alerts

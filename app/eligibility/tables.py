@@ -44,7 +44,7 @@ STATUTORY_EXCLUSIONS: dict[str, HtsRange] = {
 # full flag file: an operator can extend it.
 PGA_FLAGS: dict[str, tuple[HtsRange, ...]] = {
     "FDA": (
-        HtsRange(tuple(f"{c:02d}" for c in range(2, 24)) + ("2501",), "food",
+        HtsRange((*tuple(f"{c:02d}" for c in range(2, 24)), "2501"), "food",
                  "21 CFR 1.276 (prior notice); FDA FD2 flags"),
         HtsRange(("3003", "3004", "3006"), "drugs", "21 USC 381; FDA FD1/FD2 flags"),
         HtsRange(("3303", "3304", "3305", "3307"), "cosmetics", "21 USC 361; FDA FD1 flags"),

@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.eligibility import service as eligibility
 from app.errors import Conflict, Invalid, NotFound
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
 from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
@@ -183,6 +184,10 @@ def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
     if not deleted.rowcount:  # type: ignore[attr-defined]
         raise Conflict(f"HAWB {hawb_no} changed status while being deleted; reload it.")
     session.execute(delete(HawbLine).where(HawbLine.hawb_id == detail.hawb.id))
+    if detail.hawb.arrival_date and detail.hawb.consignee_key:
+        # The consignee's other HAWBs that day may fall back under the limit.
+        eligibility.refresh_consignee_day(session, detail.hawb.arrival_date,
+                                          [detail.hawb.consignee_key])
     refresh_counts(session, manifest.id)
 
 

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api import convert, schemas
-from app.api.deps import ForwarderDep, ManifestReaderDep, SessionDep, SettingsDep, scope_of
+from app.api.deps import (
+    ForwarderDep,
+    ManifestReaderDep,
+    SessionDep,
+    SettingsDep,
+    WriterSessionDep,
+    scope_of,
+)
 from app.api.problems import problem_responses
 from app.api.uploads import receive
 from app.manifest import queries
@@ -204,6 +211,7 @@ def get_hawb(mawb: str, hawb_no: str, caller: ManifestReaderDep, session: Sessio
 @router.delete("/manifests/{mawb}/hawbs/{hawb_no}", status_code=204,
                summary="Delete a HAWB that has not been filed",
                responses=problem_responses(404, 409))
-def delete_hawb(mawb: str, hawb_no: str, caller: ForwarderDep, session: SessionDep) -> None:
+def delete_hawb(mawb: str, hawb_no: str, caller: ForwarderDep,
+                session: WriterSessionDep) -> None:
     manifest = queries.get_manifest(session, scope_of(caller), mawb)
     queries.delete_hawb(session, manifest, hawb_no)
