@@ -289,3 +289,11 @@ def test_listing_filters_and_cursor(client: TestClient, forwarder: Org) -> None:
     assert invalid["total"] == 7
     assert client.get("/v1/manifests", headers=h,
                       params={"cursor": "garbage!"}).status_code == 422
+
+
+def test_server_timing_names_the_phases(client: TestClient, forwarder: Org) -> None:
+    response = upload(client, forwarder, sample(CLEAN))
+    phases = dict(part.strip().split(";dur=") for part in
+                  response.headers["server-timing"].split(","))
+    assert set(phases) == {"read_validate", "eligibility", "store"}
+    assert all(float(ms) >= 0 for ms in phases.values())

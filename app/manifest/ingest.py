@@ -7,8 +7,10 @@ the same file sent again for the MAWB returns the original upload and creates no
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -65,6 +67,23 @@ class UploadOutcome:
     upload_id: int
     created: bool
     replay_of: ReplayReason | None  # why nothing new was created
+    # Seconds per phase (read_validate, eligibility, store), for Server-Timing.
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    """Wall time per phase of one upload."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
 
 
 @dataclass(frozen=True)
@@ -113,14 +132,18 @@ def ingest(
     request: UploadRequest,
     limits: Limits,
 ) -> UploadOutcome:
+    clock = _Clock()
     with reader() as session:
         replay = _replay_by_key(session, request)
         if replay is not None:
             return replay
-        validated = prepare(session, request, limits)
+        with clock.phase("read_validate"):
+            validated = prepare(session, request, limits)
     try:
-        with writer() as session, session.begin():
-            return _store(session, request, validated)
+        with clock.phase("store"), writer() as session, session.begin():
+            outcome = _store(session, request, validated, clock)
+        clock.phases["store"] -= clock.phases.get("eligibility", 0.0)
+        return replace(outcome, timings=clock.phases)
     except IntegrityError:
         # A concurrent retry of the same request won the race: answer with its result.
         with reader() as session:
@@ -133,7 +156,8 @@ def ingest(
         ) from None
 
 
-def _store(session: Session, request: UploadRequest, v: Validated) -> UploadOutcome:
+def _store(session: Session, request: UploadRequest, v: Validated,
+           clock: _Clock) -> UploadOutcome:
     h = v.header
     moved_from: date | None = None
     manifest = session.scalar(
@@ -195,7 +219,7 @@ def _store(session: Session, request: UploadRequest, v: Validated) -> UploadOutc
         released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
         upload.hawbs_replaced = len(released)
     _write_rows(session, out, manifest.id, upload.id, v,
-                [k for k in released if k is not None])
+                [k for k in released if k is not None], clock)
     if moved_from is not None:
         _move_day(session, manifest.id, moved_from, h.arrival_date)
     refresh_counts(session, manifest.id)
@@ -228,7 +252,7 @@ def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None
 
 
 def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
-                v: Validated, released_keys: list[str]) -> None:
+                v: Validated, released_keys: list[str], clock: _Clock) -> None:
     ids = out.reserve_ids("hawbs", v.hawbs.height)
     hawbs = v.hawbs.with_columns(
         ids.alias("id"),
@@ -238,8 +262,9 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
     lines = v.lines.join(
         hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
     )
-    hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
-                                     released_keys, out.timestamp(utcnow()))
+    with clock.phase("eligibility"):
+        hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
+                                         released_keys, out.timestamp(utcnow()))
     out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
     _write_lines(out, lines.select(LINE_COPY_COLUMNS))
     out.insert("row_errors", v.errors.with_columns(

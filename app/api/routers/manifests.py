@@ -93,6 +93,9 @@ async def upload_manifest(
             Limits(max_rows=settings.upload_max_rows))
     if not outcome.created:
         response.status_code = 200
+    if outcome.timings:
+        response.headers["Server-Timing"] = ", ".join(
+            f"{name};dur={seconds * 1000:.1f}" for name, seconds in outcome.timings.items())
     with request.app.state.reader() as session:
         upload = queries.get_upload(session, scope_of(caller), outcome.upload_id)
         manifest = session.get_one(Manifest, upload.manifest_id)
