@@ -168,6 +168,10 @@ def _report(result: dict[str, object], show: int) -> None:
         f"{hawbs['received']} HAWBs ({hawbs['valid']} valid, {hawbs['invalid']} with errors, "
         f"{hawbs['replaced']} replaced)."
     )
+    statuses = result.get("statuses") or {}
+    assert isinstance(statuses, dict)
+    if statuses:
+        console.print("HAWB statuses: " + ", ".join(f"{n} {s}" for s, n in statuses.items()))
     errors = result["errors"]
     assert isinstance(errors, list)
     if not errors:

@@ -21,3 +21,14 @@ def test_every_error_code_is_documented() -> None:
     used |= set(re.findall(r'pl\.lit\("([a-z_]+)"\)\.alias\("code"\)', source))
     assert used, "no codes found: the pattern above needs updating"
     assert used <= set(validation.ERROR_CODES), used - set(validation.ERROR_CODES)
+
+
+def test_every_eligibility_code_is_documented() -> None:
+    from app.eligibility import rules
+
+    doc = (DOC.parent / "eligibility.md").read_text(encoding="utf-8")
+    codes = [v for k, v in vars(rules).items()
+             if k.isupper() and isinstance(v, str) and k not in ("REASON", "WARNING", "PGA")]
+    assert len(codes) == 12
+    missing = [c for c in codes if f"`{c}`" not in doc]
+    assert not missing, missing

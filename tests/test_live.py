@@ -32,6 +32,7 @@ def test_cli_upload_prints_the_error_report(live_server: str, forwarder: Org,
     assert result.returncode == 1, result.stderr
     assert "14 HAWBs (7 valid, 7 with errors" in result.stdout.replace("\n", " ")
     assert "decimal separator" in result.stdout
+    assert "HAWB statuses: 7 eligible, 7 invalid" in result.stdout
     assert "Uploading jfk_2025-04-20_row-errors.csv" in result.stderr
     assert errors_csv.read_text().count("\n") == 1 + 7
 

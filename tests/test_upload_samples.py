@@ -62,6 +62,7 @@ def test_row_error_sample_reports_each_planted_mistake(client: TestClient, forwa
     got = [(e["row"], e["column"], e["code"], e["hawb"]) for e in body["errors"]]
     assert got == ROW_ERRORS
     assert body["hawbs"] == {"received": 14, "valid": 6, "invalid": 8, "replaced": 0}
+    assert body["statuses"] == {"eligible": 6, "invalid": 8}
     comma = next(e for e in body["errors"] if e["code"] == "decimal_comma")
     assert comma["value"] == "12,50"
     assert "point as the decimal separator" in comma["message"]

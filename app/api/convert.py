@@ -54,7 +54,8 @@ def line(ln: HawbLine) -> schemas.LineOut:
 
 
 def upload(u: Upload, m: Manifest, *, created: bool, replay_of: ReplayReason | None,
-           errors: list[RowError], errors_url: str) -> schemas.UploadOut:
+           errors: list[RowError], errors_url: str,
+           statuses: dict[str, int]) -> schemas.UploadOut:
     return schemas.UploadOut(
         id=u.id, outcome="created" if created else "replayed",
         replay_of=replay_of,
@@ -63,7 +64,7 @@ def upload(u: Upload, m: Manifest, *, created: bool, replay_of: ReplayReason | N
         received_at=u.received_at, rows=u.row_count,
         hawbs=schemas.HawbTotals(received=u.hawbs_received, valid=u.hawbs_valid,
                                  invalid=u.hawbs_invalid, replaced=u.hawbs_replaced),
-        unassigned_rows=u.unassigned_rows, errors_total=u.error_count,
+        unassigned_rows=u.unassigned_rows, statuses=statuses, errors_total=u.error_count,
         errors=[row_error(e) for e in errors], errors_url=errors_url,
         column_mapping=json.loads(u.column_mapping),
         ignored_columns=json.loads(u.ignored_columns))

@@ -105,6 +105,10 @@ class UploadOut(BaseModel):
     rows: int
     hawbs: HawbTotals
     unassigned_rows: int = Field(description="Rows naming no HAWB; kept as sent, with errors.")
+    statuses: dict[str, int] = Field(
+        description="This upload's HAWBs by current status (eligible, ineligible, "
+        "needs_review, invalid, ...); see /v1/manifests/{mawb}/eligibility for reasons.",
+        examples=[{"eligible": 27, "needs_review": 1, "ineligible": 2}])
     errors_total: int
     errors: list[RowErrorOut] = Field(description="The first errors, by row; all of them are "
                                       "paged from errors_url.")

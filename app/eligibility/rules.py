@@ -33,6 +33,7 @@ VAGUE_DESCRIPTION = "vague_description"
 LOW_VALUE_PER_KG = "low_value_per_kg"
 NEAR_ZERO_VALUE = "near_zero_value"
 
+_VAGUE_PATTERN = r"\b(?:" + "|".join(sorted(w for w in tables.VAGUE_WORDS if w.isalpha())) + r")\b"
 AGGREGATE_CODES = frozenset({CONSIGNEE_DAILY_LIMIT, SUSPECTED_SPLIT})
 REASON, WARNING, PGA = "reason", "warning", "pga"
 NOTE_SCHEMA = {"key": pl.Int64, "kind": pl.String, "code": pl.String, "message": pl.String}
@@ -230,12 +231,10 @@ def _goods_notes(lines: pl.DataFrame, exclusions: Sequence[Exclusion]) -> list[p
 
 
 def _red_flags(hawbs: pl.DataFrame, lines: pl.DataFrame) -> list[pl.DataFrame]:
-    words = (pl.col("description").fill_null("").str.to_lowercase()
-             .str.extract_all(r"[a-z&]+"))
-    vague_words = sorted(tables.VAGUE_WORDS)
-    vague = lines.filter(
-        words.list.len() > 0,
-        words.list.eval(pl.element().is_in(vague_words)).list.all())
+    # Vague when nothing is left once the vague words are taken out (one regex pass).
+    text = pl.col("description").fill_null("").str.to_lowercase()
+    rest = text.str.replace_all(_VAGUE_PATTERN, " ").str.replace_all(r"[^a-z0-9]", "")
+    vague = lines.filter(text.str.contains(r"[a-z]"), rest == "")
     zero_lines = lines.filter(pl.col("value_cents") == 0)
     weight = pl.col("gross_weight_kg").cast(pl.Float64, strict=False)
     per_kg = pl.col("total_value_cents") / 100 / weight

@@ -103,6 +103,14 @@ def hawb_counts(session: Session, manifest_id: int) -> dict[str, int]:
     return dict(rows)
 
 
+def upload_statuses(session: Session, upload: Upload) -> dict[str, int]:
+    rows = session.execute(
+        select(Hawb.status, func.count()).where(Hawb.manifest_id == upload.manifest_id,
+                                                Hawb.upload_id == upload.id)
+        .group_by(Hawb.status)).all()
+    return dict(sorted((status, count) for status, count in rows))
+
+
 def latest_upload(session: Session, manifest_id: int) -> Upload | None:
     return session.scalar(select(Upload).where(Upload.manifest_id == manifest_id)
                           .order_by(Upload.id.desc()).limit(1))

@@ -103,7 +103,8 @@ async def upload_manifest(
                                        ).items if settings.upload_inline_errors else []
         return convert.upload(upload, manifest, created=outcome.created,
                               replay_of=outcome.replay_of, errors=errors,
-                              errors_url=f"/v1/uploads/{upload.id}/errors")
+                              errors_url=f"/v1/uploads/{upload.id}/errors",
+                              statuses=queries.upload_statuses(session, upload))
 
 
 @router.get("/uploads/{upload_id}", response_model=schemas.UploadOut, summary="An upload's result",
@@ -114,7 +115,8 @@ def get_upload(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
     manifest = session.get_one(Manifest, upload.manifest_id)
     errors = queries.upload_errors(session, upload, limit=max(settings.upload_inline_errors, 1))
     return convert.upload(upload, manifest, created=True, replay_of=None,
-                          errors=errors.items, errors_url=f"/v1/uploads/{upload.id}/errors")
+                          errors=errors.items, errors_url=f"/v1/uploads/{upload.id}/errors",
+                          statuses=queries.upload_statuses(session, upload))
 
 
 @router.get("/uploads/{upload_id}/errors", response_model=schemas.Page[schemas.RowErrorOut],
