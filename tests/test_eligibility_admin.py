@@ -170,3 +170,17 @@ def test_moving_the_flight_moves_the_day(client: TestClient, forwarder: Org) -> 
                                        arrival="2025-04-23", mawb=mawb))
     moved = decision(client, forwarder, mawb.replace("-", ""), "H1")
     assert [r["code"] for r in moved["reasons"]] == ["consignee_daily_limit"]
+
+
+def test_an_alert_is_raised_once(client: TestClient, forwarder: Org, admin: Org,
+                                 db: sessionmaker[Session]) -> None:
+    mawb = upload(client, forwarder, manifest([line("H1", "500.00")],
+                                              arrival="2025-04-24")).json()["mawb"]
+    with transaction(db) as session:
+        session.execute(update(Hawb).where(Hawb.hawb_no == "H1").values(status="approved"))
+    upload(client, forwarder, manifest([line("K1", "400.00", **{"Shipper Name": "Another"})],
+                                       arrival="2025-04-24"))
+    for _ in range(2):
+        client.post("/v1/admin/eligibility/reevaluate", headers=admin.headers,
+                    json={"arrival_from": "2025-04-24", "arrival_to": "2025-04-24"})
+    assert len(decision(client, forwarder, mawb, "H1")["alerts"]) == 1

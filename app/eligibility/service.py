@@ -192,6 +192,10 @@ def apply_aggregates(session: Session, others: pl.DataFrame, aggregate: pl.DataF
 
 def _alert(session: Session, row: dict[str, Any], old: dict[str, Any],
            new: dict[str, Any]) -> int:
+    open_alerts = session.scalars(select(ComplianceAlert).where(
+        ComplianceAlert.hawb_id == row["key"], ComplianceAlert.resolved_at.is_(None)))
+    if any(a.details.get("now") == new["decision"] for a in open_alerts):
+        return 0  # already flagged for this change
     added = [r["message"] for r in new["reasons"] if r not in (old.get("reasons") or [])]
     session.add(ComplianceAlert(
         hawb_id=row["key"], manifest_id=row["manifest_id"], kind="eligibility_changed",
