@@ -1,11 +1,14 @@
 """Deterministic generator of realistic forwarder manifests of any size.
 
     python -m bench.generate --rows 1000000 --seed 1 --out bench/out/manifest.csv
+    python -m bench.generate --rows 1000000 --out m.csv --companion m-companion.csv
 
 The file has the layout of ../shared/samples/lax_2025-04-15_clean.csv: one commodity line
-per row, rows sharing a HAWB number form one HAWB (1-5 lines, 2.55 on average). The same
-seed always gives the same bytes. Rows are streamed to disk, so memory use does not grow
-with the row count.
+per row, rows sharing a HAWB number form one HAWB (1-5 lines, 2.55 on average). Nearly
+every HAWB goes to a new consignee (2% to one already in the file). The companion is a
+smaller manifest of the same day whose consignees are 5% of the file's, written
+differently. The same seed always gives the same bytes. Rows are streamed to disk, so
+memory use does not grow with the row count.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple, TypedDict
 
@@ -282,19 +286,55 @@ AIRLINES = {"297": "CI", "160": "CX", "180": "KE", "988": "OZ", "784": "CZ", "99
 _ALNUM = string.ascii_uppercase + string.digits
 
 
+# How a forwarder may write a street suffix or a unit instead of the way the shop did: the
+# service's consignee key must see through these (case, spacing, USPS abbreviations).
+SUFFIX_ABBREVIATIONS = {
+    "Street": "St", "Avenue": "Ave", "Road": "Rd", "Drive": "Dr", "Lane": "Ln",
+    "Court": "Ct", "Boulevard": "Blvd", "Place": "Pl", "Terrace": "Ter", "Way": "Way",
+}
+UNIT_SPELLINGS = {"Apt": ("Apartment", "APT", "Apt."), "Unit": ("UNIT", "unit"),
+                  "Suite": ("Ste", "STE", "Ste."), "#": ("#",)}
+MODEST_PRODUCTS = tuple(p for p in PRODUCTS if p.high_cents <= 6000)
+MODEST_LINE_CUM_WEIGHTS = (60, 90, 100, 100, 100)  # 1-3 lines, 1.5 on average
+GENERATOR_VERSION = 2  # bump when the same arguments give different bytes
+
+Consignee = tuple[str, ...]  # name, address 1-2, city, state, zip, country, phone, e-mail
+_NAME, _ADDRESS1, _ADDRESS2, _CITY, _STATE, _ZIP = range(6)
+
+
+class CompanionStats(TypedDict):
+    """The second manifest of the same day, for "one person, one day" across manifests."""
+
+    path: str
+    rows: int
+    hawbs: int
+    consignees: int  # each one of the main file's consignees, one HAWB each
+    written_differently: int  # consignees not written as in the main file
+    variations: dict[str, int]
+    mawb: str
+    flight_no: str
+    arrival_date: str
+    port: str
+    size_bytes: int
+
+
 class Stats(TypedDict):
+    generator: int
     path: str
     rows: int
     hawbs: int
     error_rows: int
     errors_by_kind: dict[str, int]
-    consignee_pool: int
+    consignee_pool: int | None  # None: a new consignee per HAWB, bar the repeats
+    consignees: int  # distinct consignees in the file
+    repeat_hawbs: int  # HAWBs whose consignee already had a HAWB earlier in the file
     mawb: str
     flight_no: str
     arrival_date: str
     port: str
     size_bytes: int
     seconds: float
+    companion: CompanionStats | None
 
 
 def mawb_check_digit(serial: int) -> int:
@@ -317,33 +357,126 @@ def _random_mawb(rng: random.Random) -> str:
     return f"{prefix}-{serial:07d}{mawb_check_digit(serial)}"
 
 
+def _flight_for(rng: random.Random, mawb: str) -> str:
+    return f"{AIRLINES.get(mawb[:3], '5Y')}{rng.randint(100, 9899)}"
+
+
 def _ascii(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z]", "", folded.lower())
 
 
-def _consignee_pool(rng: random.Random, count: int) -> list[tuple[str, ...]]:
-    """Consignee fields in file order: name, address 1-2, city, state, zip, country,
-    phone, e-mail."""
-    pool: list[tuple[str, ...]] = []
-    for _ in range(count):
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        city, state, zip3 = rng.choice(CITIES)
-        line2 = ""
-        if rng.random() < 0.4:
-            line2 = f"{rng.choice(UNIT_KINDS)} {rng.randint(1, 40)}"
-        pool.append((
-            f"{first} {last}",
-            f"{rng.randint(1, 9999)} {rng.choice(STREETS)} {rng.choice(STREET_KINDS)}",
-            line2,
-            city,
-            state,
-            f"{zip3}{rng.randrange(100):02d}",
-            "US",
-            f"+1{rng.randint(201, 989)}{rng.randrange(10**7):07d}",
-            f"{_ascii(first)}.{_ascii(last)}{rng.randrange(1000)}@{rng.choice(EMAIL_DOMAINS)}",
-        ))
-    return pool
+def _new_consignee(rng: random.Random) -> Consignee:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    city, state, zip3 = rng.choice(CITIES)
+    line2 = ""
+    if rng.random() < 0.4:
+        line2 = f"{rng.choice(UNIT_KINDS)} {rng.randint(1, 40)}"
+    return (
+        f"{first} {last}",
+        f"{rng.randint(1, 9999)} {rng.choice(STREETS)} {rng.choice(STREET_KINDS)}",
+        line2,
+        city,
+        state,
+        f"{zip3}{rng.randrange(100):02d}",
+        "US",
+        f"+1{rng.randint(201, 989)}{rng.randrange(10**7):07d}",
+        f"{_ascii(first)}.{_ascii(last)}{rng.randrange(1000)}@{rng.choice(EMAIL_DOMAINS)}",
+    )
+
+
+def _consignee_pool(rng: random.Random, count: int) -> list[Consignee]:
+    return [_new_consignee(rng) for _ in range(count)]
+
+
+def written_differently(rng: random.Random, consignee: Consignee) -> tuple[Consignee, list[str]]:
+    """The same person and address as another shop or forwarder might write it: case,
+    spacing, a USPS suffix abbreviation, another spelling of the unit, the unit on line 1,
+    ZIP+4. The service's consignee key (NAME|STREET|ZIP5) is the same for both."""
+    c = list(consignee)
+    kinds: list[str] = []
+    if rng.random() < 0.2:
+        c[_NAME] = c[_NAME].upper() if rng.random() < 0.5 else c[_NAME].lower()
+        kinds.append("name_case")
+    if rng.random() < 0.15:
+        c[_NAME] = " " + c[_NAME].replace(" ", "  ") + " "
+        kinds.append("name_spacing")
+    number_street, kind = c[_ADDRESS1].rsplit(" ", 1)
+    if rng.random() < 0.35 and SUFFIX_ABBREVIATIONS[kind] != kind:
+        kind = SUFFIX_ABBREVIATIONS[kind] + ("." if rng.random() < 0.5 else "")
+        kinds.append("suffix_abbreviated")
+    c[_ADDRESS1] = f"{number_street} {kind}"
+    if rng.random() < 0.15:
+        c[_ADDRESS1] = c[_ADDRESS1].upper()
+        kinds.append("address_case")
+    if c[_ADDRESS2]:
+        unit, number = c[_ADDRESS2].split(" ")
+        if rng.random() < 0.3:
+            spelling = rng.choice(UNIT_SPELLINGS[unit])
+            c[_ADDRESS2] = f"{spelling}{number}" if spelling == "#" else f"{spelling} {number}"
+            kinds.append("unit_spelling")
+        if rng.random() < 0.15:
+            c[_ADDRESS1], c[_ADDRESS2] = f"{c[_ADDRESS1]}, {c[_ADDRESS2]}", ""
+            kinds.append("unit_on_line_1")
+    if rng.random() < 0.2:
+        c[_ZIP] = f"{c[_ZIP]}-{rng.randrange(10**4):04d}"
+        kinds.append("zip_plus_4")
+    if rng.random() < 0.1:
+        c[_CITY] = c[_CITY].upper()
+        kinds.append("city_case")
+    return tuple(c), kinds
+
+
+class _Consignees:
+    """Who each HAWB goes to. By default a new consignee per HAWB, except a share
+    ``repeat_share`` of HAWBs that go to someone who already has a HAWB in the file (two
+    orders from two shops on the same flight), drawn from the last 50,000 consignees. With
+    ``pool`` the HAWBs draw from a fixed pool of that many consignees instead.
+
+    Every ``share``-th distinct consignee (exactly, by count) is kept for the companion
+    manifest: memory stays proportional to that share, not to the file."""
+
+    RECENT = 50_000
+
+    def __init__(self, rng: random.Random, pool: int | None, repeat_share: float,
+                 shared_share: float) -> None:
+        self.rng = rng
+        self.pool = _consignee_pool(rng, pool) if pool else None
+        self.seen_in_pool: set[int] = set()
+        self.repeat_share = repeat_share
+        share = Fraction(shared_share).limit_denominator(10**6)
+        self.share_num, self.share_den = share.numerator, share.denominator
+        self.recent: list[Consignee] = []
+        self.distinct = 0
+        self.repeats = 0
+        self.shared: list[Consignee] = []
+
+    def _first_seen(self, consignee: Consignee) -> Consignee:
+        i = self.distinct
+        self.distinct += 1
+        if (i + 1) * self.share_num // self.share_den > i * self.share_num // self.share_den:
+            self.shared.append(consignee)
+        return consignee
+
+    def next(self) -> Consignee:
+        rng = self.rng
+        if self.pool is not None:
+            index = rng.randrange(len(self.pool))
+            if index in self.seen_in_pool:
+                self.repeats += 1
+                return self.pool[index]
+            self.seen_in_pool.add(index)
+            return self._first_seen(self.pool[index])
+        if self.recent and rng.random() < self.repeat_share:
+            self.repeats += 1
+            consignee = rng.choice(self.recent)
+            return written_differently(rng, consignee)[0] if rng.random() < 0.3 else consignee
+        consignee = self._first_seen(_new_consignee(rng))
+        if len(self.recent) < self.RECENT:
+            self.recent.append(consignee)
+        else:
+            self.recent[self.distinct % self.RECENT] = consignee
+        return consignee
 
 
 def _tracking_no(rng: random.Random, carrier: str) -> str:
@@ -401,26 +534,28 @@ ERROR_KINDS = tuple(_ERRORS)
 class _Hawbs:
     """Builds the rows of one HAWB at a time from precomputed pools."""
 
-    def __init__(self, rng: random.Random, manifest: Sequence[str], consignees: int,
-                 error_rate: float, port: str) -> None:
+    def __init__(self, rng: random.Random, manifest: Sequence[str], error_rate: float,
+                 prefix: str, products: Sequence[Product] = PRODUCTS,
+                 line_cum_weights: Sequence[int] = LINE_CUM_WEIGHTS) -> None:
         self.rng = rng
         self.manifest = list(manifest)
-        self.consignees = _consignee_pool(rng, consignees)
         self.shippers = [s for s in SHIPPERS for _ in range(s.weight)]
+        self.products = products
+        self.line_cum_weights = line_cum_weights
         self.error_rate = error_rate
         self.errors_by_kind = dict.fromkeys(ERROR_KINDS, 0)
-        self.prefix = f"H{port[:1]}"
+        self.prefix = prefix
         self.next_no = rng.randrange(10**6)
 
-    def rows(self, limit: int) -> list[list[str]]:
+    def rows(self, limit: int, consignee: Consignee) -> list[list[str]]:
         rng = self.rng
-        count = min(rng.choices(LINE_COUNTS, cum_weights=LINE_CUM_WEIGHTS)[0], limit)
+        count = min(rng.choices(LINE_COUNTS, cum_weights=self.line_cum_weights)[0], limit)
         shipper = rng.choice(self.shippers)
         carrier = rng.choices(CARRIERS, cum_weights=CARRIER_CUM_WEIGHTS)[0]
         lines = []
         weight = 0.1  # packaging
         for _ in range(count):
-            product = rng.choice(PRODUCTS)
+            product = rng.choice(self.products)
             qty = rng.choices(QUANTITIES, cum_weights=QUANTITY_CUM_WEIGHTS)[0]
             if product.high_cents > _ONE_AT_A_TIME_CENTS:
                 qty = 1
@@ -430,7 +565,7 @@ class _Hawbs:
         hawb = [
             *self.manifest, f"{self.prefix}{self.next_no:07d}", "",
             shipper.name, shipper.address, shipper.city, shipper.country,
-            *rng.choice(self.consignees),
+            *consignee,
             "2" if count >= 3 and rng.random() < 0.3 else "1", f"{weight:.2f}",
         ]
         tail = ["PCS", "", "USD", carrier, _tracking_no(rng, carrier)]
@@ -440,7 +575,7 @@ class _Hawbs:
             hawb[_COL["Line No"]] = str(line_no)
             tail[1] = _money(value)
             row = [*hawb, product.description, product.hts, origin, str(qty), *tail]
-            if rng.random() < self.error_rate:
+            if self.error_rate and rng.random() < self.error_rate:
                 kind = rng.choice(ERROR_KINDS)
                 _ERRORS[kind](row)
                 self.errors_by_kind[kind] += 1
@@ -448,39 +583,94 @@ class _Hawbs:
         return out
 
 
+def _atomic_csv(path: Path) -> tuple[Path, Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, path.with_name(path.name + ".tmp")
+
+
+def _write_companion(path: Path, seed: int, shared: Sequence[Consignee], main_mawb: str,
+                     arrival_date: str, port: str) -> CompanionStats:
+    """One HAWB of modest value for each of ``shared``, on another MAWB and flight of the
+    same day, about half of the consignees written differently. Its own random stream, so
+    it does not change the main file."""
+    rng = random.Random(f"{seed}:companion")
+    mawb = _random_mawb(rng)
+    while mawb == main_mawb:
+        mawb = _random_mawb(rng)
+    flight_no = _flight_for(rng, mawb)
+    order = list(shared)
+    rng.shuffle(order)
+    builder = _Hawbs(rng, (mawb, flight_no, arrival_date, port), 0.0, f"C{port[:1]}",
+                     MODEST_PRODUCTS, MODEST_LINE_CUM_WEIGHTS)
+    variations: dict[str, int] = {}
+    changed = rows = 0
+    path, tmp = _atomic_csv(path)
+    with tmp.open("w", encoding="utf-8", newline="", buffering=1 << 20) as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(HEADER)
+        for consignee in order:
+            variant, kinds = written_differently(rng, consignee)
+            changed += bool(kinds)
+            for kind in kinds:
+                variations[kind] = variations.get(kind, 0) + 1
+            batch = builder.rows(5, variant)
+            writer.writerows(batch)
+            rows += len(batch)
+    os.replace(tmp, path)
+    return CompanionStats(
+        path=str(path), rows=rows, hawbs=len(order), consignees=len(order),
+        written_differently=changed, variations=dict(sorted(variations.items())), mawb=mawb,
+        flight_no=flight_no, arrival_date=arrival_date, port=port,
+        size_bytes=path.stat().st_size)
+
+
 def generate(path: Path, rows: int, seed: int, *, mawb: str | None = None,
              flight_no: str | None = None, arrival_date: str = "2025-04-15",
-             port: str = "LAX", error_rate: float = 0.01, consignees: int = 40_000) -> Stats:
-    """Write a manifest of exactly ``rows`` rows to ``path`` (atomically) and describe it."""
+             port: str = "LAX", error_rate: float = 0.01, consignees: int | None = None,
+             repeat_share: float = 0.02, companion: Path | None = None,
+             companion_share: float = 0.05) -> Stats:
+    """Write a manifest of exactly ``rows`` rows to ``path`` (atomically) and describe it.
+    With ``companion``, also write there a second manifest of the same day whose consignees
+    are ``companion_share`` of this file's distinct consignees."""
     if rows < 1:
         raise ValueError("rows must be at least 1")
     if not 0 <= error_rate <= 1:
         raise ValueError("error_rate must be between 0 and 1")
+    if not 0 <= repeat_share < 1:
+        raise ValueError("repeat_share must be at least 0 and below 1")
+    if not 0 < companion_share <= 1:
+        raise ValueError("companion_share must be above 0 and at most 1")
+    if consignees is not None and consignees < 1:
+        raise ValueError("consignees must be at least 1")
     date.fromisoformat(arrival_date)
+    port = port.upper()
     started = time.perf_counter()
     rng = random.Random(seed)
     mawb = normalise_mawb(mawb) if mawb else _random_mawb(rng)
-    flight_no = flight_no or f"{AIRLINES.get(mawb[:3], '5Y')}{rng.randint(100, 9899)}"
-    builder = _Hawbs(rng, (mawb, flight_no, arrival_date, port.upper()), consignees,
-                     error_rate, port.upper())
+    flight_no = flight_no or _flight_for(rng, mawb)
+    builder = _Hawbs(rng, (mawb, flight_no, arrival_date, port), error_rate, f"H{port[:1]}")
+    people = _Consignees(rng, consignees, repeat_share, companion_share)
     written = hawbs = 0
-    tmp = path.with_name(path.name + ".tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path, tmp = _atomic_csv(path)
     with tmp.open("w", encoding="utf-8", newline="", buffering=1 << 20) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(HEADER)
         while written < rows:
-            batch = builder.rows(rows - written)
+            batch = builder.rows(rows - written, people.next())
             writer.writerows(batch)
             written += len(batch)
             hawbs += 1
     os.replace(tmp, path)
+    second = (_write_companion(companion, seed, people.shared, mawb, arrival_date, port)
+              if companion is not None else None)
     return Stats(
-        path=str(path), rows=written, hawbs=hawbs,
+        generator=GENERATOR_VERSION, path=str(path), rows=written, hawbs=hawbs,
         error_rows=sum(builder.errors_by_kind.values()),
-        errors_by_kind=builder.errors_by_kind, consignee_pool=consignees, mawb=mawb,
-        flight_no=flight_no, arrival_date=arrival_date, port=port.upper(),
+        errors_by_kind=builder.errors_by_kind, consignee_pool=consignees,
+        consignees=people.distinct, repeat_hawbs=people.repeats, mawb=mawb,
+        flight_no=flight_no, arrival_date=arrival_date, port=port,
         size_bytes=path.stat().st_size, seconds=round(time.perf_counter() - started, 3),
+        companion=second,
     )
 
 
@@ -496,20 +686,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", default="LAX", help="LAX, SFO, JFK or ATL")
     parser.add_argument("--error-rate", type=float, default=0.01,
                         help="share of rows carrying one mistake (default 0.01)")
-    parser.add_argument("--consignees", type=int, default=40_000,
-                        help="size of the consignee pool (default 40000)")
+    parser.add_argument("--repeat-consignees", type=float, default=0.02,
+                        help="share of HAWBs going to a consignee who already has one in the "
+                        "file (default 0.02); the others each get a new consignee")
+    parser.add_argument("--consignees", type=int,
+                        help="draw consignees from a fixed pool of this size instead (the "
+                        "generator's old behaviour was 40000)")
+    parser.add_argument("--companion", type=Path,
+                        help="also write a second manifest of the same day here")
+    parser.add_argument("--companion-share", type=float, default=0.05,
+                        help="share of the file's distinct consignees that the companion "
+                        "manifest ships to (default 0.05)")
     args = parser.parse_args(argv)
     try:
         stats = generate(args.out, args.rows, args.seed, mawb=args.mawb,
                          flight_no=args.flight, arrival_date=args.arrival_date,
                          port=args.port, error_rate=args.error_rate,
-                         consignees=args.consignees)
+                         consignees=args.consignees, repeat_share=args.repeat_consignees,
+                         companion=args.companion, companion_share=args.companion_share)
     except ValueError as exc:
         parser.error(str(exc))
-    print(f"{stats['path']}: {stats['rows']:,} rows, {stats['hawbs']:,} HAWBs, "
+    print(f"{stats['path']}: {stats['rows']:,} rows, {stats['hawbs']:,} HAWBs to "
+          f"{stats['consignees']:,} consignees ({stats['repeat_hawbs']:,} repeat HAWBs), "
           f"{stats['error_rows']:,} rows with an error, MAWB {stats['mawb']} "
           f"{stats['flight_no']} {stats['arrival_date']} {stats['port']}, "
           f"{stats['size_bytes'] / 2**20:.1f} MiB in {stats['seconds']:.1f} s", file=sys.stderr)
+    if (c := stats["companion"]) is not None:
+        print(f"{c['path']}: {c['rows']:,} rows, {c['hawbs']:,} HAWBs to {c['consignees']:,} "
+              f"of those consignees ({c['written_differently']:,} written differently), MAWB "
+              f"{c['mawb']} {c['flight_no']}", file=sys.stderr)
     return 0
 
 

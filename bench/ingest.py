@@ -6,8 +6,12 @@ In one run, on one PostgreSQL server (127.0.0.1 only), in two scratch databases:
   (a) baseline: COPY of the generated CSV into a bare table of 30 text columns;
   (b) the service: POST /v1/uploads to `s321 serve` until the 201 answer, which comes only
       after every HAWB is committed.
+Before each (b), a smaller "companion" manifest of the same day, whose consignees are 5% of
+the big file's, is uploaded (timed apart), so that the big upload's eligibility phase must
+find those HAWBs and judge "one person, one day" across both manifests.
 Prints rows/s of both and (b)/(a) against the 30% target, the server's peak RSS against
-2 GiB, and the latency of GETs issued while the upload was ingesting.
+2 GiB, the latency of GETs issued while the upload was ingesting, and from the Server-Timing
+header of (b) the time eligibility adds to the rest of the ingest against the 50% target.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +44,7 @@ from app.client import Client
 from app.db import make_engine, make_session_factory, transaction
 from app.hts.importer import import_schedule
 from app.migrate import upgrade
-from bench.generate import HEADER, Stats, generate
+from bench.generate import GENERATOR_VERSION, HEADER, Stats, generate
 
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_HTS = (Path(__file__).resolve().parents[2]
@@ -48,6 +52,7 @@ DEFAULT_HTS = (Path(__file__).resolve().parents[2]
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 TARGET_RATIO = 0.30
+TARGET_ELIGIBILITY = 0.50  # eligibility ms / (read_validate + store) ms of the same upload
 MEMORY_LIMIT_MIB = 2048
 CHUNK = 1 << 20
 SERVICE_TABLES = ("manifests", "uploads", "hawbs", "hawb_lines", "row_errors", "unassigned_rows")
@@ -56,17 +61,22 @@ SERVICE_TABLES = ("manifests", "uploads", "hawbs", "hawb_lines", "row_errors", "
 # --- the manifest file ---------------------------------------------------------------------
 
 
-def manifest_file(rows: int, seed: int, error_rate: float) -> tuple[Path, Stats]:
-    """The generated manifest, reused from bench/out/ when it was made before."""
+def manifest_file(rows: int, seed: int, error_rate: float) -> tuple[Path, Path, Stats]:
+    """The generated manifest and its companion (same day, 5% of its consignees), reused
+    from bench/out/ when the same generator made them before."""
     path = OUT / f"manifest-{rows}-seed{seed}-err{error_rate:g}.csv"
+    companion = path.with_name(path.stem + "-companion.csv")
     sidecar = path.with_suffix(".json")
-    if path.exists() and sidecar.exists():
+    if path.exists() and companion.exists() and sidecar.exists():
         stats: Stats = json.loads(sidecar.read_text())
-        if stats["size_bytes"] == path.stat().st_size:
-            return path, stats
-    stats = generate(path, rows, seed, error_rate=error_rate)
+        second = stats.get("companion")
+        if (stats.get("generator") == GENERATOR_VERSION and second is not None
+                and stats["size_bytes"] == path.stat().st_size
+                and second["size_bytes"] == companion.stat().st_size):
+            return path, companion, stats
+    stats = generate(path, rows, seed, error_rate=error_rate, companion=companion)
     sidecar.write_text(json.dumps(stats, indent=2))
-    return path, stats
+    return path, companion, stats
 
 
 # --- databases -----------------------------------------------------------------------------
@@ -118,14 +128,22 @@ def server_version(url: URL) -> str:
     return str(row[0]) if row else "?"
 
 
-def count_rows(url: URL, tables: Sequence[str]) -> dict[str, int]:
-    counts = {}
+def _scalar(conn: psycopg.Connection[Any], query: str, params: dict[str, Any]) -> Any:
+    row = conn.execute(query, params).fetchone()
+    return row[0] if row else None
+
+
+def count_stored(url: URL, upload_id: int) -> dict[str, int]:
+    """What one upload stored (other uploads of the same day are in the same tables)."""
+    queries = {
+        "hawbs": "SELECT count(*) FROM hawbs WHERE upload_id = %(u)s",
+        "hawb_lines": "SELECT count(*) FROM hawb_lines l JOIN hawbs h ON h.id = l.hawb_id "
+                      "WHERE h.upload_id = %(u)s",
+        "row_errors": "SELECT count(*) FROM row_errors WHERE upload_id = %(u)s",
+    }
     with psycopg.connect(conninfo(url)) as conn:
-        for table in tables:
-            row = conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
-            counts[table] = int(row[0]) if row else 0
-    return counts
+        return {table: int(_scalar(conn, query, {"u": upload_id}))
+                for table, query in queries.items()}
 
 
 # --- (a) the baseline ----------------------------------------------------------------------
@@ -345,6 +363,47 @@ def get_stats(probes: Sequence[Probe], start: float, end: float) -> GetStats:
         max_ms=round(ms[-1], 1) if ms else float("nan"), by_endpoint=by_endpoint)
 
 
+def parse_server_timing(value: str) -> dict[str, float]:
+    """``read_validate;dur=812.3, eligibility;dur=95.1, store;dur=2000.0`` -> ms by name."""
+    timings: dict[str, float] = {}
+    for metric in value.split(","):
+        name, *params = (part.strip() for part in metric.split(";"))
+        for param in params:
+            key, _, number = param.partition("=")
+            if name and key.strip() == "dur":
+                timings[name] = timings.get(name, 0.0) + float(number)
+    return timings
+
+
+@contextlib.contextmanager
+def upload_client(server: Server, token: str) -> Iterator[tuple[Client, list[str]]]:
+    """app.client.Client, plus the Server-Timing header of each POST answer it gets (its
+    upload() returns the body only, so a response hook is added to its httpx client)."""
+    timings: list[str] = []
+
+    def keep(response: httpx.Response) -> None:
+        if response.request.method == "POST":
+            timings.append(response.headers.get("server-timing", ""))
+
+    with Client(server.base_url, token) as client:
+        http = client._http
+        http.event_hooks = {**http.event_hooks,
+                            "response": [*http.event_hooks["response"], keep]}
+        yield client, timings
+
+
+def _phases(timings: list[str]) -> dict[str, float]:
+    return parse_server_timing(timings[-1]) if timings else {}
+
+
+def eligibility_share(timing_ms: dict[str, float]) -> tuple[float, float, float]:
+    """(eligibility ms, rest of the ingest ms, eligibility / rest) from Server-Timing; the
+    rest is read_validate + store (store already excludes eligibility)."""
+    eligibility = timing_ms.get("eligibility", float("nan"))
+    rest = timing_ms.get("read_validate", float("nan")) + timing_ms.get("store", float("nan"))
+    return eligibility, rest, eligibility / rest if rest else float("nan")
+
+
 @dataclass
 class UploadRun:
     seconds: float
@@ -353,6 +412,18 @@ class UploadRun:
     rss_before_mib: float
     response: dict[str, Any]
     gets: GetStats
+    server_timing_ms: dict[str, float]  # read_validate, eligibility, store
+
+    @property
+    def eligibility_ratio(self) -> float:
+        return eligibility_share(self.server_timing_ms)[2]
+
+
+@dataclass
+class CompanionRun:
+    seconds: float
+    response: dict[str, Any]
+    server_timing_ms: dict[str, float]
 
 
 def timed_upload(server: Server, token: str, path: Path) -> UploadRun:
@@ -367,32 +438,135 @@ def timed_upload(server: Server, token: str, path: Path) -> UploadRun:
         if sent[0] >= size:
             sent[1] = time.perf_counter()
 
-    with Client(server.base_url, token) as client, Prober(server.base_url, token) as prober:
+    with (upload_client(server, token) as (client, timings),
+          Prober(server.base_url, token) as prober):
         started = time.perf_counter()
         response = client.upload(path, on_progress=progress)
         ended = time.perf_counter()
     return UploadRun(
         seconds=ended - started, body_sent_after=sent[1] - started,
         peak_rss_mib=_proc_status_kib(pid, "VmHWM") / 1024, rss_before_mib=rss_before,
-        response=response, gets=get_stats(prober.probes, started, ended))
+        response=response, gets=get_stats(prober.probes, started, ended),
+        server_timing_ms=_phases(timings))
 
 
-def verify(url: URL, stats: Stats, response: dict[str, Any]) -> list[str]:
-    """What the service stored and answered that does not match the generated file."""
-    counts = count_rows(url, ("hawbs", "hawb_lines", "row_errors"))
+def companion_upload(server: Server, token: str, path: Path) -> CompanionRun:
+    """The other manifest of the day, stored before the timed upload (no GET probes)."""
+    with upload_client(server, token) as (client, timings):
+        started = time.perf_counter()
+        response = client.upload(path)
+        seconds = time.perf_counter() - started
+    return CompanionRun(seconds=seconds, response=response, server_timing_ms=_phases(timings))
+
+
+def verify(url: URL, what: str, rows: int, hawbs: int, error_rows: int,
+           response: dict[str, Any]) -> list[str]:
+    """What the service stored and answered for one upload that does not match the file."""
+    counts = count_stored(url, response["id"])
     expected = {
-        "response rows": (response["rows"], stats["rows"]),
-        "response hawbs.received": (response["hawbs"]["received"], stats["hawbs"]),
-        "response errors_total": (response["errors_total"], stats["error_rows"]),
-        "hawbs in the database": (counts["hawbs"], stats["hawbs"]),
-        "hawb_lines in the database": (counts["hawb_lines"], stats["rows"]),
-        "row_errors in the database": (counts["row_errors"], stats["error_rows"]),
+        "response rows": (response["rows"], rows),
+        "response hawbs.received": (response["hawbs"]["received"], hawbs),
+        "response errors_total": (response["errors_total"], error_rows),
+        "hawbs in the database": (counts["hawbs"], hawbs),
+        "hawb_lines in the database": (counts["hawb_lines"], rows),
+        "row_errors in the database": (counts["row_errors"], error_rows),
     }
-    return [f"{what}: {got:,}, expected {want:,}"
-            for what, (got, want) in expected.items() if got != want]
+    return [f"{what} {name}: {got:,}, expected {want:,}"
+            for name, (got, want) in expected.items() if got != want]
+
+
+@dataclass(frozen=True)
+class OnePersonOneDay:
+    """What eligibility decided, read back from the database after the timed upload: proof
+    that "one person, one day" ran across both manifests, and a recount in SQL."""
+
+    limit_cents: int  # the policy's value limit on the arrival date
+    statuses: dict[str, int]  # the big file's HAWBs by status
+    reasons: dict[str, int]  # the big file's HAWBs by reason code (a HAWB may have several)
+    companion_reasons: dict[str, int]
+    daily_limit: int  # big-file HAWBs with reason consignee_daily_limit
+    daily_limit_cross: int  # ... whose consignee also has a judged HAWB in the companion
+    daily_limit_expected: int  # the same, recounted in SQL from consignee_key and values
+    companion_daily_limit: int  # companion HAWBs re-judged by the big upload
+    companion_daily_limit_expected: int
+    consignees: int  # distinct consignee keys in the big file
+    companion_consignees: int  # distinct consignee keys in the companion manifest
+    companion_matched: int  # ... that are also in the big file (normalisation worked)
+
+    @property
+    def recount_ok(self) -> bool:
+        return (self.daily_limit, self.companion_daily_limit) == (
+            self.daily_limit_expected, self.companion_daily_limit_expected)
+
+
+_DAILY_LIMIT = '[{"code": "consignee_daily_limit"}]'
+_RECOUNT = """
+WITH pool AS (
+    SELECT manifest_id, arrival_date, consignee_key, total_value_cents FROM hawbs
+    WHERE status <> 'invalid' AND consignee_key IS NOT NULL
+      AND total_value_cents IS NOT NULL AND arrival_date = %(day)s),
+over AS (
+    SELECT arrival_date, consignee_key FROM pool GROUP BY arrival_date, consignee_key
+    HAVING count(*) > 1 AND sum(total_value_cents) > %(limit)s)
+SELECT count(*) FROM pool JOIN over USING (arrival_date, consignee_key)
+WHERE manifest_id = %(m)s
+"""
+
+
+def one_person_one_day(url: URL, big_upload: int, companion_upload: int) -> OnePersonOneDay:
+    with psycopg.connect(conninfo(url)) as conn:
+        def manifest_of(upload_id: int) -> int:
+            return int(_scalar(conn, "SELECT manifest_id FROM uploads WHERE id = %(u)s",
+                               {"u": upload_id}))
+
+        big, other = manifest_of(big_upload), manifest_of(companion_upload)
+        day = _scalar(conn, "SELECT arrival_date FROM manifests WHERE id = %(m)s", {"m": big})
+        limit = int(_scalar(conn, "SELECT value_limit_cents FROM deminimis_policies WHERE "
+                            "effective_from <= %(day)s ORDER BY effective_from DESC LIMIT 1",
+                            {"day": day}))
+
+        def by(query: str, manifest: int) -> dict[str, int]:
+            return {str(k): int(n) for k, n in conn.execute(query, {"m": manifest})}
+
+        def count(query: str, **params: Any) -> int:
+            return int(_scalar(conn, query, {"big": big, "other": other, "day": day,
+                                             "limit": limit, "code": _DAILY_LIMIT, **params}))
+
+        reasons = ("SELECT r->>'code', count(DISTINCT h.id) FROM hawbs h, "
+                   "jsonb_array_elements(CASE jsonb_typeof(h.eligibility::jsonb->'reasons') "
+                   "WHEN 'array' THEN h.eligibility::jsonb->'reasons' ELSE '[]' END) r "
+                   "WHERE h.manifest_id = %(m)s GROUP BY 1 ORDER BY 1")
+        flagged = ("SELECT count(*) FROM hawbs h WHERE h.manifest_id = %(m)s "
+                   "AND h.eligibility::jsonb->'reasons' @> %(code)s::jsonb")
+        keys = "SELECT count(DISTINCT consignee_key) FROM hawbs WHERE manifest_id = %(m)s"
+        return OnePersonOneDay(
+            limit_cents=limit,
+            statuses=by("SELECT status, count(*) FROM hawbs WHERE manifest_id = %(m)s "
+                        "GROUP BY 1 ORDER BY 1", big),
+            reasons=by(reasons, big),
+            companion_reasons=by(reasons, other),
+            daily_limit=count(flagged, m=big),
+            daily_limit_cross=count(
+                flagged + " AND EXISTS (SELECT 1 FROM hawbs o WHERE o.manifest_id = "
+                "%(other)s AND o.status <> 'invalid' AND o.arrival_date = h.arrival_date "
+                "AND o.consignee_key = h.consignee_key)", m=big),
+            daily_limit_expected=count(_RECOUNT, m=big),
+            companion_daily_limit=count(flagged, m=other),
+            companion_daily_limit_expected=count(_RECOUNT, m=other),
+            consignees=count(keys, m=big),
+            companion_consignees=count(keys, m=other),
+            companion_matched=count(
+                "SELECT count(DISTINCT c.consignee_key) FROM hawbs c WHERE c.manifest_id = "
+                "%(other)s AND EXISTS (SELECT 1 FROM hawbs b WHERE b.manifest_id = %(big)s "
+                "AND b.arrival_date = c.arrival_date AND b.consignee_key = c.consignee_key)"),
+        )
 
 
 # --- the run -------------------------------------------------------------------------------
+
+
+def _median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
 
 
 @dataclass
@@ -403,6 +577,8 @@ class Report:
     hts_lines_loaded: int
     copy_seconds: list[float] = field(default_factory=list)
     uploads: list[UploadRun] = field(default_factory=list)
+    companion_uploads: list[CompanionRun] = field(default_factory=list)
+    one_person_one_day: list[OnePersonOneDay] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
 
     @property
@@ -421,14 +597,42 @@ class Report:
     def peak_rss_mib(self) -> float:
         return max(u.peak_rss_mib for u in self.uploads)
 
+    def timing_ms(self, name: str) -> float:
+        return _median(u.server_timing_ms.get(name, float("nan")) for u in self.uploads)
+
+    @property
+    def eligibility_ms(self) -> float:
+        return _median(eligibility_share(u.server_timing_ms)[0] for u in self.uploads)
+
+    @property
+    def rest_ms(self) -> float:
+        return _median(eligibility_share(u.server_timing_ms)[1] for u in self.uploads)
+
+    @property
+    def eligibility_ratio(self) -> float:
+        """Median over the runs of eligibility / (read_validate + store)."""
+        return _median(u.eligibility_ratio for u in self.uploads)
+
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for upload in data["uploads"]:
-            upload["response"] = {k: upload["response"][k] for k in (
-                "id", "mawb", "rows", "hawbs", "errors_total", "size_bytes")}
+        keep = ("id", "mawb", "rows", "hawbs", "errors_total", "size_bytes", "statuses")
+        for upload in (*data["uploads"], *data["companion_uploads"]):
+            upload["response"] = {k: upload["response"].get(k) for k in keep}
+        for upload, run in zip(data["uploads"], self.uploads, strict=True):
+            upload["eligibility_ratio"] = round(run.eligibility_ratio, 4)
         data.update(copy_rows_per_s=round(self.copy_rps), upload_rows_per_s=round(self.upload_rps),
                     ratio=round(self.ratio, 4), target_ratio=TARGET_RATIO,
-                    peak_rss_mib=round(self.peak_rss_mib, 1), memory_limit_mib=MEMORY_LIMIT_MIB)
+                    peak_rss_mib=round(self.peak_rss_mib, 1), memory_limit_mib=MEMORY_LIMIT_MIB,
+                    server_timing_median_ms={
+                        name: round(self.timing_ms(name), 1)
+                        for name in ("read_validate", "eligibility", "store")},
+                    eligibility_ms=round(self.eligibility_ms, 1),
+                    rest_of_ingest_ms=round(self.rest_ms, 1),
+                    eligibility_ratio=round(self.eligibility_ratio, 4),
+                    target_eligibility_ratio=TARGET_ELIGIBILITY,
+                    eligibility_verdict=_verdict(self.eligibility_ratio <= TARGET_ELIGIBILITY),
+                    copy_verdict=_verdict(self.ratio >= TARGET_RATIO),
+                    memory_verdict=_verdict(self.peak_rss_mib <= MEMORY_LIMIT_MIB))
         return data
 
 
@@ -436,11 +640,14 @@ def run(args: argparse.Namespace) -> Report:
     server_url = local_url(args.pg_url)
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    path, stats = manifest_file(args.rows, args.seed, args.error_rate)
+    path, companion, stats = manifest_file(args.rows, args.seed, args.error_rate)
+    second = stats["companion"]
+    assert second is not None
     print(f"manifest: {path} ({stats['size_bytes'] / 2**20:,.1f} MiB, {stats['rows']:,} rows, "
-          f"{stats['hawbs']:,} HAWBs, {stats['error_rows']:,} rows with an error), ready in "
-          f"{time.perf_counter() - started:.1f} s (generated in {stats['seconds']:.1f} s)",
-          flush=True)
+          f"{stats['hawbs']:,} HAWBs to {stats['consignees']:,} consignees, "
+          f"{stats['error_rows']:,} rows with an error); companion: {second['rows']:,} rows, "
+          f"{second['hawbs']:,} HAWBs; ready in {time.perf_counter() - started:.1f} s "
+          f"(generated in {stats['seconds']:.1f} s)", flush=True)
     pid = os.getpid()
     names = (f"s321_bench_copy_{pid}", f"s321_bench_api_{pid}")
     with scratch_databases(server_url, names) as (copy_db, api_db):
@@ -454,12 +661,22 @@ def run(args: argparse.Namespace) -> Report:
                 print(f"run {attempt}: (a) COPY {report.copy_seconds[-1]:.2f} s", flush=True)
                 if attempt > 1:
                     reset_api(api_db)
+                first = companion_upload(server, setup.token, companion)
+                report.companion_uploads.append(first)
+                report.mismatches += verify(api_db, "companion", second["rows"],
+                                            second["hawbs"], 0, first.response)
                 checkpoint(api_db)
                 upload = timed_upload(server, setup.token, path)
                 report.uploads.append(upload)
-                report.mismatches += verify(api_db, stats, upload.response)
-                print(f"run {attempt}: (b) upload {upload.seconds:.2f} s, peak RSS "
-                      f"{upload.peak_rss_mib:,.0f} MiB", flush=True)
+                report.mismatches += verify(api_db, "upload", stats["rows"], stats["hawbs"],
+                                            stats["error_rows"], upload.response)
+                check = one_person_one_day(api_db, upload.response["id"], first.response["id"])
+                report.one_person_one_day.append(check)
+                e_ms, rest_ms, share = eligibility_share(upload.server_timing_ms)
+                print(f"run {attempt}: (b) upload {upload.seconds:.2f} s (companion first: "
+                      f"{first.seconds:.2f} s), peak RSS {upload.peak_rss_mib:,.0f} MiB, "
+                      f"eligibility {e_ms:,.0f} ms / rest {rest_ms:,.0f} ms = {share:.1%}, "
+                      f"{check.daily_limit:,} consignee_daily_limit", flush=True)
     return report
 
 
@@ -467,8 +684,18 @@ def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {n:,}" for k, n in counts.items()) or "none"
+
+
+def _timing(ms: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:,.0f}" for k, v in ms.items()) or "no Server-Timing header"
+
+
 def render(report: Report, get_limit_ms: float) -> str:
     f = report.file
+    second = f["companion"]
+    assert second is not None
     mib = f["size_bytes"] / 2**20
     copy_s = statistics.median(report.copy_seconds)
     up_s = statistics.median(u.seconds for u in report.uploads)
@@ -480,10 +707,21 @@ def render(report: Report, get_limit_ms: float) -> str:
     hts = (f"loaded ({report.hts_lines_loaded:,} lines): the HTS existence check is timed"
            if report.hts_lines_loaded else "not loaded: HTS codes are checked for form only")
     runs = len(report.uploads)
+    e_ms, rest_ms, share = report.eligibility_ms, report.rest_ms, report.eligibility_ratio
+    server_ms = report.timing_ms("read_validate") + e_ms + report.timing_ms("store")
+    checks = report.one_person_one_day
+    check = checks[0]
+    same = all(c == check for c in checks)
     lines = [
         "",
-        f"Manifest ingest benchmark: {f['rows']:,} rows, {f['hawbs']:,} HAWBs, "
-        f"{f['error_rows']:,} rows with an error, {mib:,.1f} MiB",
+        f"Manifest ingest benchmark: {f['rows']:,} rows, {f['hawbs']:,} HAWBs to "
+        f"{f['consignees']:,} consignees ({f['repeat_hawbs']:,} HAWBs to a consignee already "
+        f"in the file), {f['error_rows']:,} rows with an error, {mib:,.1f} MiB",
+        f"Companion manifest of the same day ({second['mawb']} {second['flight_no']}), "
+        f"uploaded first: {second['rows']:,} rows, {second['hawbs']:,} HAWBs to "
+        f"{second['consignees']:,} of those consignees "
+        f"({second['consignees'] / f['consignees']:.1%}), {second['written_differently']:,} "
+        "written differently",
         f"PostgreSQL {report.postgres} on 127.0.0.1; HTS schedule {hts}",
         f"{runs} run(s), {'median' if runs > 1 else 'single'} figures; per run: "
         + ", ".join(f"{c:.2f}/{u.seconds:.2f} s" for c, u in zip(
@@ -503,6 +741,39 @@ def render(report: Report, get_limit_ms: float) -> str:
         *(f"      run {n}: {g.answered_during_upload} answered before the upload finished, "
           f"{g.issued} issued, {g.failed} failed; p50 {g.p50_ms:.0f} ms, p95 {g.p95_ms:.0f} ms, "
           f"max {g.max_ms:,.0f} ms" for n, g in enumerate(gets, 1)),
+        "",
+        "  Server-Timing of (b), ms         read_validate  eligibility      store   "
+        "e/(r+s)",
+        *(f"      run {n}:                     {u.server_timing_ms.get('read_validate', 0):13,.0f}"
+          f" {u.server_timing_ms.get('eligibility', 0):12,.0f} "
+          f"{u.server_timing_ms.get('store', 0):10,.0f}   {u.eligibility_ratio:7.1%}"
+          for n, u in enumerate(report.uploads, 1)),
+        f"      median:                     {report.timing_ms('read_validate'):13,.0f} "
+        f"{e_ms:12,.0f} {report.timing_ms('store'):10,.0f}",
+        f"  eligibility / rest of ingest     {share:8.1%}    target <= "
+        f"{TARGET_ELIGIBILITY:.0%}   {_verdict(share <= TARGET_ELIGIBILITY)}  (eligibility "
+        f"{e_ms:,.0f} ms; read_validate + store {rest_ms:,.0f} ms; eligibility is "
+        f"{e_ms / server_ms:.1%} of the server's {server_ms / 1000:.2f} s and "
+        f"{e_ms / 1000 / up_s:.1%} of the upload's wall time)",
+        "  companion upload (untimed)       "
+        + ", ".join(f"{c.seconds:.2f} s" for c in report.companion_uploads)
+        + f"; Server-Timing ms: {_timing(report.companion_uploads[0].server_timing_ms)}",
+        "",
+        f"  one person, one day (limit ${check.limit_cents / 100:,.2f} on {f['arrival_date']}; "
+        + ("the same in every run)" if same else "run 1; runs differ!)"),
+        f"      big file's HAWBs by status: {_counts(check.statuses)}",
+        f"      ... by reason: {_counts(check.reasons)}",
+        f"      consignee_daily_limit: {check.daily_limit:,} HAWBs of the big file, "
+        f"{check.daily_limit_cross:,} of them with a consignee also in the companion manifest; "
+        f"{check.companion_daily_limit:,} companion HAWBs re-judged to it",
+        f"      recount in SQL (sum over both manifests per consignee key > limit): "
+        f"{check.daily_limit_expected:,} + {check.companion_daily_limit_expected:,}   "
+        + ("OK" if check.recount_ok else "MISMATCH"),
+        f"      consignee keys: {check.consignees:,} distinct in the big file (generator: "
+        f"{f['consignees']:,}); companion {check.companion_consignees:,}, of which "
+        f"{check.companion_matched:,} match a big-file consignee despite "
+        f"{second['written_differently']:,} written differently",
+        f"      companion HAWBs by reason: {_counts(check.companion_reasons)}",
         "  stored and answered as generated "
         + ("OK" if not report.mismatches else "MISMATCH: " + "; ".join(report.mismatches)),
     ]

@@ -5,6 +5,8 @@
 Same file, same scratch-database set-up as bench.ingest, but no HTTP: ``ingest()`` is
 called directly with timers wrapped around its phases. Each phase shows its wall time and
 the process's peak RSS while it ran (sampled every 10 ms). Nested phases are indented.
+As in bench.ingest, the companion manifest of the same day is ingested first (untimed), so
+the eligibility phase judges "one person, one day" across both manifests.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from app.db import make_engine, make_session_factory
+from app.eligibility import rules
+from app.eligibility import service as eligibility
 from app.manifest import bulk, reading
 from app.manifest import ingest as service
 from bench.ingest import (
     DEFAULT_HTS,
     DEFAULT_PG,
     app_url,
+    eligibility_share,
     local_url,
     manifest_file,
     prepare_api,
@@ -56,6 +61,19 @@ PHASES = (
     Phase(service, "validate", "validate"),
     Phase(service, "_store", "store (write transaction)"),
     Phase(bulk.PostgresWriter, "reserve_ids", "reserve ids"),
+    Phase(eligibility, "judge_upload", "eligibility (judge_upload)"),
+    Phase(eligibility, "with_keys", "consignee and shipper keys"),
+    Phase(eligibility, "lock_days", "advisory lock on the day"),
+    Phase(eligibility, "count_on_day", "count the day's stored HAWBs"),
+    Phase(eligibility, "load_pool", "load the day's other HAWBs of these consignees"),
+    Phase(eligibility, "load_policies", "load policies"),
+    Phase(eligibility, "load_exclusions", "load goods exclusions"),
+    Phase(eligibility, "judge", "judge"),
+    Phase(rules, "attach_policy", "attach policy"),
+    Phase(rules, "standalone_notes", "standalone notes"),
+    Phase(rules, "aggregate_notes", "aggregate notes (one person, one day)"),
+    Phase(rules, "decide", "decide"),
+    Phase(eligibility, "apply_aggregates", "apply aggregates to the other HAWBs"),
     Phase(bulk.PostgresWriter, "insert", "COPY", arg=1),
     Phase(service, "refresh_counts", "refresh counts"),
 )
@@ -141,7 +159,7 @@ def _sha256(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> list[Timing]:
-    path, stats = manifest_file(args.rows, args.seed, args.error_rate)
+    path, companion, stats = manifest_file(args.rows, args.seed, args.error_rate)
     with scratch_databases(local_url(args.pg_url), (f"s321_bench_phases_{os.getpid()}",)
                            ) as (db,):
         setup = prepare_api(db, None if args.no_hts else args.hts)
@@ -150,6 +168,16 @@ def run(args: argparse.Namespace) -> list[Timing]:
         with reader() as session:
             forwarder_id = session.connection().exec_driver_sql(
                 "SELECT id FROM organisations").scalar_one()
+
+        def request_for(file: Path, size: int) -> service.UploadRequest:
+            return service.UploadRequest(
+                forwarder_id=forwarder_id, path=file, sha256=_sha256(file), size_bytes=size,
+                filename=file.name, idempotency_key=None, supplied={})
+
+        limits = service.Limits(max_rows=10**9)
+        if not args.no_companion and stats["companion"] is not None:
+            service.ingest(reader, writer,
+                           request_for(companion, stats["companion"]["size_bytes"]), limits)
         with RssSampler() as sampler:
             recorder = Recorder(sampler)
             with recorder.phase("sha256 of the file (done while receiving, in the API)"):
@@ -167,7 +195,7 @@ def run(args: argparse.Namespace) -> list[Timing]:
                 with recorder.phase("ingest() total (incl. commit)"):
                     if profiler is not None:
                         profiler.enable()
-                    service.ingest(reader, writer, request, service.Limits(max_rows=10**9))
+                    outcome = service.ingest(reader, writer, request, limits)
                     if profiler is not None:
                         profiler.disable()
             finally:
@@ -177,7 +205,13 @@ def run(args: argparse.Namespace) -> list[Timing]:
     if profiler is not None:
         profiler.dump_stats(args.profile)
     print(f"{stats['rows']:,} rows, {stats['hawbs']:,} HAWBs; HTS schedule "
-          f"{'loaded' if setup.hts_lines else 'not loaded'}")
+          f"{'loaded' if setup.hts_lines else 'not loaded'}; companion manifest "
+          f"{'not ' if args.no_companion else ''}ingested first")
+    ms = {name: seconds * 1000 for name, seconds in outcome.timings.items()}
+    share = eligibility_share(ms)[2]
+    print("Server-Timing equivalent (ms): "
+          + ", ".join(f"{name} {value:,.0f}" for name, value in ms.items())
+          + f"; eligibility / (read_validate + store) = {share:.1%}")
     return recorder.timings
 
 
@@ -198,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--hts", type=Path, default=DEFAULT_HTS)
     parser.add_argument("--no-hts", action="store_true")
+    parser.add_argument("--no-companion", action="store_true",
+                        help="do not ingest the companion manifest of the same day first")
     parser.add_argument("--profile", type=Path, help="also write cProfile stats here")
     args = parser.parse_args(argv)
     print(render(run(args)))
