@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     upload_max_rows: int = Field(default=2_000_000, gt=0)
     # Errors listed inline in an upload's response; the rest are paged from /errors.
     upload_inline_errors: int = Field(default=1_000, ge=0)
+    # False: uploads store HAWBs as "received" without judging them (bulk backfills); an
+    # administrator's re-evaluation of the dates judges them later.
+    judge_at_upload: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -212,3 +212,23 @@ def test_799_99_passes_and_812_40_does_not(client: TestClient, forwarder: Org) -
     results = judged(client, forwarder, sample("lax_2025-04-15_clean.csv"))
     assert results["HL0026483"]["decision"] in ("eligible", "needs_review")
     assert "$812.40" in results["HL0026484"]["reasons"][0]["message"]
+
+
+def test_small_upload_on_a_busy_day(client: TestClient, forwarder: Org) -> None:
+    """The day holds more HAWBs than the upload has consignees: the pool is read by key."""
+    busy = [line(f"B{i}", "100.00", **{"Consignee Name": f"Person {i}",
+                                       "Consignee Zip": f"{10000 + i}"}) for i in range(12)]
+    busy.append(line("H1", "500.00"))
+    judged(client, forwarder, manifest(busy, arrival="2025-04-25"))
+    late = judged(client, forwarder, manifest([line("H2", "400.00", **{
+        "Shipper Name": "Another Shipper"})], arrival="2025-04-25"))
+    assert codes(late["H2"]) == ["consignee_daily_limit"]
+    first = client.get("/v1/manifests", headers=forwarder.headers,
+                       params={"limit": 2}).json()["items"]
+    mawbs = [m["mawb"] for m in first]
+    earlier = client.get(f"/v1/manifests/{mawbs[1]}/hawbs/H1/eligibility",
+                         headers=forwarder.headers).json()
+    assert codes(earlier) == ["consignee_daily_limit"]
+    bystander = client.get(f"/v1/manifests/{mawbs[1]}/hawbs/B3/eligibility",
+                           headers=forwarder.headers).json()
+    assert bystander["decision"] == "eligible"

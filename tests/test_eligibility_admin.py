@@ -184,3 +184,21 @@ def test_an_alert_is_raised_once(client: TestClient, forwarder: Org, admin: Org,
         client.post("/v1/admin/eligibility/reevaluate", headers=admin.headers,
                     json={"arrival_from": "2025-04-24", "arrival_to": "2025-04-24"})
     assert len(decision(client, forwarder, mawb, "H1")["alerts"]) == 1
+
+
+def test_judging_can_be_deferred_to_reevaluation(settings: Any, forwarder: Org,
+                                                 admin: Org) -> None:
+    from app.api.app import create_app
+
+    deferred = settings.model_copy(update={"judge_at_upload": False})
+    with TestClient(create_app(deferred)) as client:
+        body = upload(client, forwarder, sample("lax_2025-04-15_clean.csv")).json()
+        assert body["statuses"] == {"received": 30}
+        assert "eligibility" not in upload(client, forwarder, manifest(
+            [line("H1")])).headers["server-timing"]
+        result = client.post("/v1/admin/eligibility/reevaluate", headers=admin.headers,
+                             json={"arrival_from": "2025-04-15", "arrival_to": "2025-04-15"})
+        assert result.json()["evaluated"] == 31
+        assert result.json()["by_decision"]["ineligible"] == 2
+        whisky = decision(client, forwarder, body["mawb"], "HL0026485")
+        assert [r["code"] for r in whisky["reasons"]] == ["excluded_goods"]

@@ -234,7 +234,10 @@ def _red_flags(hawbs: pl.DataFrame, lines: pl.DataFrame) -> list[pl.DataFrame]:
     # Vague when nothing is left once the vague words are taken out (one regex pass).
     text = pl.col("description").fill_null("").str.to_lowercase()
     rest = text.str.replace_all(_VAGUE_PATTERN, " ").str.replace_all(r"[^a-z0-9]", "")
-    vague = lines.filter(text.str.contains(r"[a-z]"), rest == "")
+    # Manifests repeat descriptions: judge each distinct one once.
+    vague_texts = lines.select("description").unique().filter(
+        text.str.contains(r"[a-z]"), rest == "")
+    vague = lines.join(vague_texts, on="description", how="semi")
     zero_lines = lines.filter(pl.col("value_cents") == 0)
     weight = pl.col("gross_weight_kg").cast(pl.Float64, strict=False)
     per_kg = pl.col("total_value_cents") / 100 / weight

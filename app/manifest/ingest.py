@@ -89,6 +89,8 @@ class _Clock:
 @dataclass(frozen=True)
 class Limits:
     max_rows: int
+    # False: store HAWBs as "received" and judge them later by re-evaluation.
+    judge: bool = True
 
 
 def _replay_by_key(session: Session, request: UploadRequest) -> UploadOutcome | None:
@@ -141,7 +143,7 @@ def ingest(
             validated = prepare(session, request, limits)
     try:
         with clock.phase("store"), writer() as session, session.begin():
-            outcome = _store(session, request, validated, clock)
+            outcome = _store(session, request, validated, clock, limits.judge)
         clock.phases["store"] -= clock.phases.get("eligibility", 0.0)
         return replace(outcome, timings=clock.phases)
     except IntegrityError:
@@ -157,7 +159,7 @@ def ingest(
 
 
 def _store(session: Session, request: UploadRequest, v: Validated,
-           clock: _Clock) -> UploadOutcome:
+           clock: _Clock, judge: bool) -> UploadOutcome:
     h = v.header
     moved_from: date | None = None
     manifest = session.scalar(
@@ -219,7 +221,7 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
         upload.hawbs_replaced = len(released)
     _write_rows(session, out, manifest.id, upload.id, v,
-                [k for k in released if k is not None], clock)
+                [k for k in released if k is not None], clock, judge)
     if moved_from is not None:
         _move_day(session, manifest.id, moved_from, h.arrival_date)
     refresh_counts(session, manifest.id)
@@ -252,7 +254,7 @@ def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None
 
 
 def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
-                v: Validated, released_keys: list[str], clock: _Clock) -> None:
+                v: Validated, released_keys: list[str], clock: _Clock, judge: bool) -> None:
     ids = out.reserve_ids("hawbs", v.hawbs.height)
     hawbs = v.hawbs.with_columns(
         ids.alias("id"),
@@ -262,9 +264,17 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
     lines = v.lines.join(
         hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
     )
-    with clock.phase("eligibility"):
-        hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
-                                         released_keys, out.timestamp(utcnow()))
+    if judge:
+        with clock.phase("eligibility"):
+            hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
+                                             released_keys, out.timestamp(utcnow()))
+    else:
+        hawbs = hawbs.with_columns(
+            pl.lit(v.header.arrival_date, dtype=pl.Date).alias("arrival_date"),
+            *[pl.lit(None, dtype=dtype).alias(name) for name, dtype in (
+                ("consignee_key", pl.String), ("shipper_key", pl.String),
+                ("eligibility", pl.String), ("policy_id", pl.Int64),
+                ("decided_at", pl.String))])
     out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
     _write_lines(out, lines.select(LINE_COPY_COLUMNS))
     out.insert("row_errors", v.errors.with_columns(

@@ -90,7 +90,7 @@ async def upload_manifest(
             idempotency_key=idempotency_key, supplied=supplied)
         outcome = await run_in_threadpool(
             ingest, request.app.state.reader, request.app.state.writer, upload_request,
-            Limits(max_rows=settings.upload_max_rows))
+            Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload))
     if not outcome.created:
         response.status_code = 200
     if outcome.timings:
