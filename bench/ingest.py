@@ -1,17 +1,23 @@
 """Manifest upload benchmark: the full HTTP upload against a raw COPY of the same file.
 
-    python -m bench.ingest --rows 1000000 [--repeat 3]
+    python -m bench.ingest --rows 1000000 [--repeat 3] [--server-env KEY=VALUE ...]
 
-In one run, on one PostgreSQL server (127.0.0.1 only), in two scratch databases:
-  (a) baseline: COPY of the generated CSV into a bare table of 30 text columns;
-  (b) the service: POST /v1/uploads to `s321 serve` until the 201 answer, which comes only
-      after every HAWB is committed.
-Before each (b), a smaller "companion" manifest of the same day, whose consignees are 5% of
-the big file's, is uploaded (timed apart), so that the big upload's eligibility phase must
-find those HAWBs and judge "one person, one day" across both manifests.
-Prints rows/s of both and (b)/(a) against the 30% target, the server's peak RSS against
-2 GiB, the latency of GETs issued while the upload was ingesting, and from the Server-Timing
-header of (b) the time eligibility adds to the rest of the ingest against the 50% target.
+In one run, on one PostgreSQL server (127.0.0.1 only), in three scratch databases, and
+in turns K times (--repeat):
+  (a)  baseline: COPY of the generated CSV into a bare table of 30 text columns;
+  (b0) POST /v1/uploads to an `s321 serve` started with S321_JUDGE_AT_UPLOAD=false (the
+       HAWBs are stored as "received", unjudged: the ingest alone), until the 201 answer,
+       which comes only after every HAWB is committed;
+  (b1) the same upload to a second server, started with S321_JUDGE_AT_UPLOAD=true (the
+       ingest plus eligibility).
+Before each (b0) and (b1), the service tables of that server's database are emptied and a
+smaller "companion" manifest of the same day, whose consignees are 5% of the big file's, is
+uploaded to the same server (timed apart), so that (b1)'s eligibility phase must find those
+HAWBs and judge "one person, one day" across both manifests.
+Prints rows/s of each; T1: (b0)/(a) against the 30% target; T2: the time eligibility adds,
+((b1) - (b0)) / (b0), against the 50% target, beside eligibility's share from (b1)'s
+Server-Timing header; M: each server's peak RSS against 2 GiB; the latency of GETs issued
+while the uploads were ingesting.
 """
 
 from __future__ import annotations
@@ -51,8 +57,8 @@ DEFAULT_HTS = (Path(__file__).resolve().parents[2]
                / "shared" / "reference" / "hts" / "hts_2024_basic_edition.csv")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-TARGET_RATIO = 0.30
-TARGET_ELIGIBILITY = 0.50  # eligibility ms / (read_validate + store) ms of the same upload
+TARGET_RATIO = 0.30  # T1: (b0) rows/s over (a) rows/s
+TARGET_ELIGIBILITY = 0.50  # T2: ((b1) - (b0)) / (b0) upload wall time
 MEMORY_LIMIT_MIB = 2048
 CHUNK = 1 << 20
 SERVICE_TABLES = ("manifests", "uploads", "hawbs", "hawb_lines", "row_errors", "unassigned_rows")
@@ -150,7 +156,8 @@ def count_stored(url: URL, upload_id: int) -> dict[str, int]:
 
 
 def copy_baseline(url: URL, path: Path) -> float:
-    """Seconds to COPY the file into a fresh bare table and commit."""
+    """Seconds to COPY the file into a fresh bare table and commit (the table is dropped
+    afterwards, untimed)."""
     columns = sql.SQL(", ").join(
         sql.SQL("{} text").format(sql.Identifier(name)) for name in HEADER)
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
@@ -163,7 +170,9 @@ def copy_baseline(url: URL, path: Path) -> float:
               path.open("rb") as fh):
             while chunk := fh.read(CHUNK):
                 copy.write(chunk)
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        conn.execute("DROP TABLE bare")  # nothing of it left to flush or vacuum later
+        return seconds
 
 
 # --- (b) the service -----------------------------------------------------------------------
@@ -216,17 +225,28 @@ class Server:
     log: Path
 
 
-def _server_env(database_url: str, pepper: str, rows: int, size: int) -> dict[str, str]:
-    # The caller's own S321_* settings must not change what is measured.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("S321_")}
+# Inherited variables that would change what is measured; --server-env sets them instead.
+_NOT_INHERITED_PREFIXES = ("S321_", "MALLOC_", "POLARS_")
+_NOT_INHERITED = frozenset({"_RJEM_MALLOC_CONF", "MALLOC_CONF", "GLIBC_TUNABLES",
+                            "PYTHONMALLOC"})
+
+
+def _server_env(database_url: str, pepper: str, rows: int, size: int, judge: bool,
+                extra: dict[str, str]) -> dict[str, str]:
+    """The caller's own S321_* settings and allocator tuning do not reach the server: the
+    service settings are the benchmark's, the allocator's come from --server-env only."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in _NOT_INHERITED and not k.startswith(_NOT_INHERITED_PREFIXES)}
     env.update({
         "S321_ENVIRONMENT": "development",
         "S321_DATABASE_URL": database_url,
         "S321_API_KEY_PEPPER": pepper,
         "S321_UPLOAD_MAX_BYTES": str(max(2 * size, 512 * 2**20)),
         "S321_UPLOAD_MAX_ROWS": str(max(2 * rows, 2_000_000)),
+        "S321_JUDGE_AT_UPLOAD": "true" if judge else "false",
         "PYTHONUNBUFFERED": "1",
     })
+    env.update(extra)
     return env
 
 
@@ -410,13 +430,18 @@ class UploadRun:
     body_sent_after: float  # seconds until the client had handed over the last byte
     peak_rss_mib: float
     rss_before_mib: float
+    rss_after_mib: float  # right after the answer
     response: dict[str, Any]
     gets: GetStats
-    server_timing_ms: dict[str, float]  # read_validate, eligibility, store
+    server_timing_ms: dict[str, float]  # read_validate, [eligibility,] store
 
     @property
     def eligibility_ratio(self) -> float:
         return eligibility_share(self.server_timing_ms)[2]
+
+    @property
+    def server_ms(self) -> float:
+        return sum(self.server_timing_ms.values())
 
 
 @dataclass
@@ -443,11 +468,11 @@ def timed_upload(server: Server, token: str, path: Path) -> UploadRun:
         started = time.perf_counter()
         response = client.upload(path, on_progress=progress)
         ended = time.perf_counter()
+        peak, after = (_proc_status_kib(pid, name) / 1024 for name in ("VmHWM", "VmRSS"))
     return UploadRun(
-        seconds=ended - started, body_sent_after=sent[1] - started,
-        peak_rss_mib=_proc_status_kib(pid, "VmHWM") / 1024, rss_before_mib=rss_before,
-        response=response, gets=get_stats(prober.probes, started, ended),
-        server_timing_ms=_phases(timings))
+        seconds=ended - started, body_sent_after=sent[1] - started, peak_rss_mib=peak,
+        rss_before_mib=rss_before, rss_after_mib=after, response=response,
+        gets=get_stats(prober.probes, started, ended), server_timing_ms=_phases(timings))
 
 
 def companion_upload(server: Server, token: str, path: Path) -> CompanionRun:
@@ -562,6 +587,35 @@ def one_person_one_day(url: URL, big_upload: int, companion_upload: int) -> OneP
         )
 
 
+@dataclass(frozen=True)
+class Unjudged:
+    """What (b0) stored, read back: with judging off, the big file's HAWBs are "received" or
+    "invalid", with no consignee key, no eligibility document and no decision."""
+
+    statuses: dict[str, int]
+    with_consignee_key: int
+    with_eligibility: int
+    decided: int
+
+    @property
+    def ok(self) -> bool:
+        return set(self.statuses) <= {"received", "invalid"} and (
+            self.with_consignee_key, self.with_eligibility, self.decided) == (0, 0, 0)
+
+
+def unjudged(url: URL, upload_id: int) -> Unjudged:
+    with psycopg.connect(conninfo(url)) as conn:
+        params = {"u": upload_id}
+        statuses = {str(k): int(n) for k, n in conn.execute(
+            "SELECT status, count(*) FROM hawbs WHERE upload_id = %(u)s GROUP BY 1 ORDER BY 1",
+            params)}
+        row = conn.execute("SELECT count(consignee_key), count(eligibility), count(decided_at) "
+                           "FROM hawbs WHERE upload_id = %(u)s", params).fetchone()
+    keys, documents, decided = (int(n) for n in row) if row else (0, 0, 0)
+    return Unjudged(statuses=statuses, with_consignee_key=keys, with_eligibility=documents,
+                    decided=decided)
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -570,28 +624,24 @@ def _median(values: Iterable[float]) -> float:
 
 
 @dataclass
-class Report:
-    rows: int
-    file: Stats
-    postgres: str
-    hts_lines_loaded: int
-    copy_seconds: list[float] = field(default_factory=list)
+class Mode:
+    """One server and its uploads: S321_JUDGE_AT_UPLOAD false (b0) or true (b1)."""
+
+    judge: bool
     uploads: list[UploadRun] = field(default_factory=list)
     companion_uploads: list[CompanionRun] = field(default_factory=list)
-    one_person_one_day: list[OnePersonOneDay] = field(default_factory=list)
-    mismatches: list[str] = field(default_factory=list)
 
     @property
-    def copy_rps(self) -> float:
-        return self.rows / statistics.median(self.copy_seconds)
+    def tag(self) -> str:
+        return "(b1)" if self.judge else "(b0)"
 
     @property
-    def upload_rps(self) -> float:
-        return self.rows / statistics.median(u.seconds for u in self.uploads)
+    def name(self) -> str:
+        return "on" if self.judge else "off"
 
     @property
-    def ratio(self) -> float:
-        return self.upload_rps / self.copy_rps
+    def seconds(self) -> float:
+        return _median(u.seconds for u in self.uploads)
 
     @property
     def peak_rss_mib(self) -> float:
@@ -601,38 +651,109 @@ class Report:
         return _median(u.server_timing_ms.get(name, float("nan")) for u in self.uploads)
 
     @property
+    def server_ms(self) -> float:
+        return _median(u.server_ms for u in self.uploads)
+
+
+@dataclass
+class Report:
+    rows: int
+    file: Stats
+    postgres: str
+    hts_lines_loaded: int
+    server_env: dict[str, str]
+    copy_seconds: list[float] = field(default_factory=list)
+    off: Mode = field(default_factory=lambda: Mode(judge=False))
+    on: Mode = field(default_factory=lambda: Mode(judge=True))
+    one_person_one_day: list[OnePersonOneDay] = field(default_factory=list)  # (b1)
+    unjudged: list[Unjudged] = field(default_factory=list)  # (b0)
+    mismatches: list[str] = field(default_factory=list)
+
+    def mode(self, judge: bool) -> Mode:
+        return self.on if judge else self.off
+
+    @property
+    def copy_rps(self) -> float:
+        return self.rows / statistics.median(self.copy_seconds)
+
+    def rps(self, mode: Mode) -> float:
+        return self.rows / mode.seconds
+
+    @property
+    def ratio(self) -> float:
+        """T1: the ingest alone (b0) against COPY."""
+        return self.rps(self.off) / self.copy_rps
+
+    @property
+    def ratio_judged(self) -> float:
+        """(b1) against COPY, for information."""
+        return self.rps(self.on) / self.copy_rps
+
+    @property
+    def added(self) -> float:
+        """T2: ((b1) - (b0)) / (b0), from the median upload wall times."""
+        return (self.on.seconds - self.off.seconds) / self.off.seconds
+
+    @property
+    def added_per_run(self) -> list[float]:
+        return [(b1.seconds - b0.seconds) / b0.seconds
+                for b0, b1 in zip(self.off.uploads, self.on.uploads, strict=True)]
+
+    @property
+    def added_server(self) -> float:
+        """The same from Server-Timing: server time of (b1) over (b0), medians."""
+        return (self.on.server_ms - self.off.server_ms) / self.off.server_ms
+
+    @property
     def eligibility_ms(self) -> float:
-        return _median(eligibility_share(u.server_timing_ms)[0] for u in self.uploads)
+        return _median(eligibility_share(u.server_timing_ms)[0] for u in self.on.uploads)
 
     @property
     def rest_ms(self) -> float:
-        return _median(eligibility_share(u.server_timing_ms)[1] for u in self.uploads)
+        return _median(eligibility_share(u.server_timing_ms)[1] for u in self.on.uploads)
 
     @property
     def eligibility_ratio(self) -> float:
-        """Median over the runs of eligibility / (read_validate + store)."""
-        return _median(u.eligibility_ratio for u in self.uploads)
+        """Median over (b1)'s runs of eligibility / (read_validate + store)."""
+        return _median(u.eligibility_ratio for u in self.on.uploads)
 
-    def as_json(self) -> dict[str, Any]:
+    def gets_ok(self, mode: Mode, limit_ms: float) -> bool:
+        return all(u.gets.failed == 0 and u.gets.answered_during_upload > 0
+                   and u.gets.max_ms <= limit_ms for u in mode.uploads)
+
+    def as_json(self, get_limit_ms: float) -> dict[str, Any]:
         data = asdict(self)
         keep = ("id", "mawb", "rows", "hawbs", "errors_total", "size_bytes", "statuses")
-        for upload in (*data["uploads"], *data["companion_uploads"]):
-            upload["response"] = {k: upload["response"].get(k) for k in keep}
-        for upload, run in zip(data["uploads"], self.uploads, strict=True):
-            upload["eligibility_ratio"] = round(run.eligibility_ratio, 4)
-        data.update(copy_rows_per_s=round(self.copy_rps), upload_rows_per_s=round(self.upload_rps),
-                    ratio=round(self.ratio, 4), target_ratio=TARGET_RATIO,
-                    peak_rss_mib=round(self.peak_rss_mib, 1), memory_limit_mib=MEMORY_LIMIT_MIB,
-                    server_timing_median_ms={
-                        name: round(self.timing_ms(name), 1)
-                        for name in ("read_validate", "eligibility", "store")},
-                    eligibility_ms=round(self.eligibility_ms, 1),
-                    rest_of_ingest_ms=round(self.rest_ms, 1),
-                    eligibility_ratio=round(self.eligibility_ratio, 4),
-                    target_eligibility_ratio=TARGET_ELIGIBILITY,
-                    eligibility_verdict=_verdict(self.eligibility_ratio <= TARGET_ELIGIBILITY),
-                    copy_verdict=_verdict(self.ratio >= TARGET_RATIO),
-                    memory_verdict=_verdict(self.peak_rss_mib <= MEMORY_LIMIT_MIB))
+        for mode, runs in ((data["off"], self.off), (data["on"], self.on)):
+            for upload in (*mode["uploads"], *mode["companion_uploads"]):
+                upload["response"] = {k: upload["response"].get(k) for k in keep}
+            for upload, run in zip(mode["uploads"], runs.uploads, strict=True):
+                if runs.judge:
+                    upload["eligibility_ratio"] = round(run.eligibility_ratio, 4)
+            mode.update(seconds=round(runs.seconds, 3), rows_per_s=round(self.rps(runs)),
+                        ratio_to_copy=round(self.rps(runs) / self.copy_rps, 4),
+                        peak_rss_mib=round(runs.peak_rss_mib, 1),
+                        memory_verdict=_verdict(runs.peak_rss_mib <= MEMORY_LIMIT_MIB),
+                        gets_verdict=_verdict(self.gets_ok(runs, get_limit_ms)),
+                        server_timing_median_ms={
+                            name: round(runs.timing_ms(name), 1) for name in (
+                                ("read_validate", "eligibility", "store") if runs.judge
+                                else ("read_validate", "store"))})
+        data.update(
+            copy_rows_per_s=round(self.copy_rps),
+            t1_ratio=round(self.ratio, 4), target_ratio=TARGET_RATIO,
+            t1_verdict=_verdict(self.ratio >= TARGET_RATIO),
+            judged_ratio_to_copy=round(self.ratio_judged, 4),
+            t2_eligibility_added=round(self.added, 4),
+            t2_eligibility_added_per_run=[round(a, 4) for a in self.added_per_run],
+            t2_eligibility_added_server_timing=round(self.added_server, 4),
+            target_eligibility_added=TARGET_ELIGIBILITY,
+            t2_verdict=_verdict(self.added <= TARGET_ELIGIBILITY),
+            eligibility_ms=round(self.eligibility_ms, 1), rest_of_ingest_ms=round(self.rest_ms, 1),
+            eligibility_share_server_timing=round(self.eligibility_ratio, 4),
+            memory_limit_mib=MEMORY_LIMIT_MIB,
+            memory_verdict=_verdict(max(self.off.peak_rss_mib, self.on.peak_rss_mib)
+                                    <= MEMORY_LIMIT_MIB))
         return data
 
 
@@ -648,35 +769,52 @@ def run(args: argparse.Namespace) -> Report:
           f"{stats['error_rows']:,} rows with an error); companion: {second['rows']:,} rows, "
           f"{second['hawbs']:,} HAWBs; ready in {time.perf_counter() - started:.1f} s "
           f"(generated in {stats['seconds']:.1f} s)", flush=True)
+    extra = dict(args.server_env)
     pid = os.getpid()
-    names = (f"s321_bench_copy_{pid}", f"s321_bench_api_{pid}")
-    with scratch_databases(server_url, names) as (copy_db, api_db):
-        setup = prepare_api(api_db, None if args.no_hts else args.hts)
+    names = (f"s321_bench_copy_{pid}", f"s321_bench_off_{pid}", f"s321_bench_on_{pid}")
+    with (scratch_databases(server_url, names) as (copy_db, off_db, on_db),
+          contextlib.ExitStack() as stack):
+        hts = None if args.no_hts else args.hts
+        dbs = {False: off_db, True: on_db}
+        setups = {judge: prepare_api(db, hts) for judge, db in dbs.items()}
         report = Report(rows=stats["rows"], file=stats, postgres=server_version(server_url),
-                        hts_lines_loaded=setup.hts_lines)
-        env = _server_env(app_url(api_db), setup.pepper, stats["rows"], stats["size_bytes"])
-        with running_server(env, OUT / f"server-{args.rows}.log") as server:
-            for attempt in range(1, args.repeat + 1):
-                report.copy_seconds.append(copy_baseline(copy_db, path))
-                print(f"run {attempt}: (a) COPY {report.copy_seconds[-1]:.2f} s", flush=True)
-                if attempt > 1:
-                    reset_api(api_db)
-                first = companion_upload(server, setup.token, companion)
-                report.companion_uploads.append(first)
-                report.mismatches += verify(api_db, "companion", second["rows"],
+                        hts_lines_loaded=setups[True].hts_lines, server_env=extra)
+        servers = {
+            judge: stack.enter_context(running_server(
+                _server_env(app_url(db), setups[judge].pepper, stats["rows"],
+                            stats["size_bytes"], judge, extra),
+                OUT / f"server-{args.rows}-{report.mode(judge).name}.log"))
+            for judge, db in dbs.items()}
+        for attempt in range(1, args.repeat + 1):
+            report.copy_seconds.append(copy_baseline(copy_db, path))
+            print(f"run {attempt}: (a)  COPY {report.copy_seconds[-1]:.2f} s", flush=True)
+            for judge in (False, True):
+                mode, db, token = report.mode(judge), dbs[judge], setups[judge].token
+                reset_api(db)
+                first = companion_upload(servers[judge], token, companion)
+                mode.companion_uploads.append(first)
+                report.mismatches += verify(db, f"{mode.tag} companion", second["rows"],
                                             second["hawbs"], 0, first.response)
-                checkpoint(api_db)
-                upload = timed_upload(server, setup.token, path)
-                report.uploads.append(upload)
-                report.mismatches += verify(api_db, "upload", stats["rows"], stats["hawbs"],
-                                            stats["error_rows"], upload.response)
-                check = one_person_one_day(api_db, upload.response["id"], first.response["id"])
-                report.one_person_one_day.append(check)
-                e_ms, rest_ms, share = eligibility_share(upload.server_timing_ms)
-                print(f"run {attempt}: (b) upload {upload.seconds:.2f} s (companion first: "
-                      f"{first.seconds:.2f} s), peak RSS {upload.peak_rss_mib:,.0f} MiB, "
-                      f"eligibility {e_ms:,.0f} ms / rest {rest_ms:,.0f} ms = {share:.1%}, "
-                      f"{check.daily_limit:,} consignee_daily_limit", flush=True)
+                checkpoint(db)
+                upload = timed_upload(servers[judge], token, path)
+                mode.uploads.append(upload)
+                report.mismatches += verify(db, f"{mode.tag} upload", stats["rows"],
+                                            stats["hawbs"], stats["error_rows"], upload.response)
+                done = (f"run {attempt}: {mode.tag} judging {mode.name:<3} upload "
+                        f"{upload.seconds:.2f} s (companion first: {first.seconds:.2f} s), "
+                        f"RSS peak {upload.peak_rss_mib:,.0f} MiB (before "
+                        f"{upload.rss_before_mib:,.0f}, after {upload.rss_after_mib:,.0f})")
+                if judge:
+                    check = one_person_one_day(db, upload.response["id"], first.response["id"])
+                    report.one_person_one_day.append(check)
+                    e_ms, rest_ms, share = eligibility_share(upload.server_timing_ms)
+                    done += (f", eligibility {e_ms:,.0f} ms / rest {rest_ms:,.0f} ms = "
+                             f"{share:.1%}, {check.daily_limit:,} consignee_daily_limit; "
+                             f"added to (b0): {report.added_per_run[-1]:.1%}")
+                else:
+                    report.unjudged.append(unjudged(db, upload.response["id"]))
+                    done += f", Server-Timing ms: {_timing(upload.server_timing_ms)}"
+                print(done, flush=True)
     return report
 
 
@@ -692,75 +830,114 @@ def _timing(ms: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:,.0f}" for k, v in ms.items()) or "no Server-Timing header"
 
 
+def _get_lines(report: Report, mode: Mode, limit_ms: float) -> list[str]:
+    return [
+        f"  GETs during {mode.tag}                 {_verdict(report.gets_ok(mode, limit_ms))} "
+        f"(every GET answered, none slower than {limit_ms:,.0f} ms; /healthz and "
+        "/v1/manifests alternately)",
+        *(f"      run {n}: {g.answered_during_upload} answered before the upload finished, "
+          f"{g.issued} issued, {g.failed} failed; p50 {g.p50_ms:.0f} ms, p95 {g.p95_ms:.0f} ms, "
+          f"max {g.max_ms:,.0f} ms" for n, g in enumerate((u.gets for u in mode.uploads), 1)),
+    ]
+
+
+def _memory_line(mode: Mode) -> str:
+    peak = mode.peak_rss_mib
+    return (f"  M  peak RSS (VmHWM) of {mode.tag}      {peak:8,.0f} MiB  limit "
+            f"{MEMORY_LIMIT_MIB:,} MiB  {_verdict(peak <= MEMORY_LIMIT_MIB)}  (per run: "
+            + ", ".join(f"{u.peak_rss_mib:,.0f}" for u in mode.uploads)
+            + "; RSS before each upload: "
+            + ", ".join(f"{u.rss_before_mib:,.0f}" for u in mode.uploads) + ")")
+
+
 def render(report: Report, get_limit_ms: float) -> str:
     f = report.file
     second = f["companion"]
     assert second is not None
     mib = f["size_bytes"] / 2**20
     copy_s = statistics.median(report.copy_seconds)
-    up_s = statistics.median(u.seconds for u in report.uploads)
-    sent_s = statistics.median(u.body_sent_after for u in report.uploads)
-    gets = [u.gets for u in report.uploads]
-    worst_ms = max(g.max_ms for g in gets)
-    gets_ok = all(g.failed == 0 and g.answered_during_upload > 0 for g in gets) and (
-        worst_ms <= get_limit_ms)
+    off, on = report.off, report.on
     hts = (f"loaded ({report.hts_lines_loaded:,} lines): the HTS existence check is timed"
            if report.hts_lines_loaded else "not loaded: HTS codes are checked for form only")
-    runs = len(report.uploads)
+    runs = len(report.copy_seconds)
     e_ms, rest_ms, share = report.eligibility_ms, report.rest_ms, report.eligibility_ratio
-    server_ms = report.timing_ms("read_validate") + e_ms + report.timing_ms("store")
     checks = report.one_person_one_day
     check = checks[0]
     same = all(c == check for c in checks)
+    env = " ".join(f"{k}={v}" for k, v in report.server_env.items()) or (
+        "nothing added (allocators as the service sets them)")
+
+    def upload_line(mode: Mode, label: str) -> str:
+        seconds, sent = mode.seconds, _median(u.body_sent_after for u in mode.uploads)
+        return (f"  {mode.tag} {label:<28}{seconds:8.2f} s  {report.rps(mode):10,.0f} rows/s  "
+                f"{mib / seconds:6.1f} MiB/s  (body sent after {sent:.1f} s)")
+
+    def timing_row(label: str, ms: dict[str, float], total: float) -> str:
+        cells = [f"{ms[k]:,.0f}" if k in ms else "-"
+                 for k in ("read_validate", "eligibility", "store")]
+        return (f"      {label:<23}{cells[0]:>13} {cells[1]:>12} {cells[2]:>10} "
+                f"{total:10,.0f}")
+
+    unjudged_ok = all(u.ok for u in report.unjudged)
     lines = [
         "",
         f"Manifest ingest benchmark: {f['rows']:,} rows, {f['hawbs']:,} HAWBs to "
         f"{f['consignees']:,} consignees ({f['repeat_hawbs']:,} HAWBs to a consignee already "
         f"in the file), {f['error_rows']:,} rows with an error, {mib:,.1f} MiB",
         f"Companion manifest of the same day ({second['mawb']} {second['flight_no']}), "
-        f"uploaded first: {second['rows']:,} rows, {second['hawbs']:,} HAWBs to "
+        f"uploaded first to each server: {second['rows']:,} rows, {second['hawbs']:,} HAWBs to "
         f"{second['consignees']:,} of those consignees "
         f"({second['consignees'] / f['consignees']:.1%}), {second['written_differently']:,} "
         "written differently",
         f"PostgreSQL {report.postgres} on 127.0.0.1; HTS schedule {hts}",
+        f"Servers' environment (--server-env): {env}",
         f"{runs} run(s), {'median' if runs > 1 else 'single'} figures; per run: "
-        + ", ".join(f"{c:.2f}/{u.seconds:.2f} s" for c, u in zip(
-            report.copy_seconds, report.uploads, strict=True)) + " (COPY/upload)",
+        + ", ".join(f"{c:.2f}/{b0.seconds:.2f}/{b1.seconds:.2f} s" for c, b0, b1 in zip(
+            report.copy_seconds, off.uploads, on.uploads, strict=True))
+        + " (COPY/judging off/judging on)",
         "",
-        f"  (a) raw COPY into a bare table   {copy_s:8.2f} s  {report.copy_rps:10,.0f} rows/s"
+        f"  (a)  raw COPY into a bare table  {copy_s:8.2f} s  {report.copy_rps:10,.0f} rows/s"
         f"  {mib / copy_s:6.1f} MiB/s",
-        f"  (b) POST /v1/uploads to commit   {up_s:8.2f} s  {report.upload_rps:10,.0f} rows/s"
-        f"  {mib / up_s:6.1f} MiB/s  (body sent after {sent_s:.1f} s)",
-        f"  ratio (b)/(a)                    {report.ratio:8.1%}    target >= "
+        upload_line(off, "upload, judging off (ingest)"),
+        upload_line(on, "upload, judging on"),
+        f"  T1 ingest (b0)/(a)               {report.ratio:8.1%}    target >= "
         f"{TARGET_RATIO:.0%}   {_verdict(report.ratio >= TARGET_RATIO)}",
-        f"  server peak RSS (VmHWM)          {report.peak_rss_mib:8,.0f} MiB  limit "
-        f"{MEMORY_LIMIT_MIB:,} MiB  {_verdict(report.peak_rss_mib <= MEMORY_LIMIT_MIB)}"
-        f"  (before upload: {min(u.rss_before_mib for u in report.uploads):,.0f} MiB)",
-        f"  GETs during the upload           {_verdict(gets_ok)} (every GET answered, none "
-        f"slower than {get_limit_ms:,.0f} ms; /healthz and /v1/manifests alternately)",
-        *(f"      run {n}: {g.answered_during_upload} answered before the upload finished, "
-          f"{g.issued} issued, {g.failed} failed; p50 {g.p50_ms:.0f} ms, p95 {g.p95_ms:.0f} ms, "
-          f"max {g.max_ms:,.0f} ms" for n, g in enumerate(gets, 1)),
+        f"     with judging (b1)/(a)         {report.ratio_judged:8.1%}    (for information)",
+        f"  T2 eligibility added (b1-b0)/b0  {report.added:8.1%}    target <= "
+        f"{TARGET_ELIGIBILITY:.0%}   {_verdict(report.added <= TARGET_ELIGIBILITY)}  (per run: "
+        + ", ".join(f"{a:.1%}" for a in report.added_per_run)
+        + f"; server time from Server-Timing: {report.added_server:.1%})",
+        f"     Server-Timing of (b1): eligibility / (read_validate + store) {share:.1%} "
+        f"(eligibility {e_ms:,.0f} ms; read_validate + store {rest_ms:,.0f} ms)",
+        "     (b1) - (b0) by Server-Timing phase, ms: " + ", ".join(
+            f"{k} {on.timing_ms(k) - off.timing_ms(k) if k != 'eligibility' else e_ms:+,.0f}"
+            for k in ("read_validate", "eligibility", "store"))
+        + " (store writes the keys and eligibility documents too)",
+        _memory_line(off),
+        _memory_line(on),
+        *_get_lines(report, off, get_limit_ms),
+        *_get_lines(report, on, get_limit_ms),
         "",
-        "  Server-Timing of (b), ms         read_validate  eligibility      store   "
-        "e/(r+s)",
-        *(f"      run {n}:                     {u.server_timing_ms.get('read_validate', 0):13,.0f}"
-          f" {u.server_timing_ms.get('eligibility', 0):12,.0f} "
-          f"{u.server_timing_ms.get('store', 0):10,.0f}   {u.eligibility_ratio:7.1%}"
-          for n, u in enumerate(report.uploads, 1)),
-        f"      median:                     {report.timing_ms('read_validate'):13,.0f} "
-        f"{e_ms:12,.0f} {report.timing_ms('store'):10,.0f}",
-        f"  eligibility / rest of ingest     {share:8.1%}    target <= "
-        f"{TARGET_ELIGIBILITY:.0%}   {_verdict(share <= TARGET_ELIGIBILITY)}  (eligibility "
-        f"{e_ms:,.0f} ms; read_validate + store {rest_ms:,.0f} ms; eligibility is "
-        f"{e_ms / server_ms:.1%} of the server's {server_ms / 1000:.2f} s and "
-        f"{e_ms / 1000 / up_s:.1%} of the upload's wall time)",
-        "  companion upload (untimed)       "
-        + ", ".join(f"{c.seconds:.2f} s" for c in report.companion_uploads)
-        + f"; Server-Timing ms: {_timing(report.companion_uploads[0].server_timing_ms)}",
+        "  Server-Timing, ms          read_validate  eligibility      store      total",
+        *(timing_row(f"(b0) run {n}:", u.server_timing_ms, u.server_ms)
+          for n, u in enumerate(off.uploads, 1)),
+        *(timing_row(f"(b1) run {n}:", u.server_timing_ms, u.server_ms)
+          for n, u in enumerate(on.uploads, 1)),
+        timing_row("(b0) median:", {k: off.timing_ms(k) for k in ("read_validate", "store")},
+                   off.server_ms),
+        timing_row("(b1) median:", {k: on.timing_ms(k) for k in (
+            "read_validate", "eligibility", "store")}, on.server_ms),
+        *(f"  companion upload {m.tag} (untimed)  "
+          + ", ".join(f"{c.seconds:.2f} s" for c in m.companion_uploads)
+          + f"; Server-Timing ms: {_timing(m.companion_uploads[0].server_timing_ms)}"
+          for m in (off, on)),
         "",
-        f"  one person, one day (limit ${check.limit_cents / 100:,.2f} on {f['arrival_date']}; "
-        + ("the same in every run)" if same else "run 1; runs differ!)"),
+        f"  judging off (b0): big file's HAWBs by status: {_counts(report.unjudged[0].statuses)}"
+        f"; with a consignee key {report.unjudged[0].with_consignee_key:,}, an eligibility "
+        f"document {report.unjudged[0].with_eligibility:,}, decided "
+        f"{report.unjudged[0].decided:,}   {'OK' if unjudged_ok else 'MISMATCH'}",
+        f"  one person, one day, judging on (b1) (limit ${check.limit_cents / 100:,.2f} on "
+        f"{f['arrival_date']}; " + ("the same in every run)" if same else "run 1; runs differ!)"),
         f"      big file's HAWBs by status: {_counts(check.statuses)}",
         f"      ... by reason: {_counts(check.reasons)}",
         f"      consignee_daily_limit: {check.daily_limit:,} HAWBs of the big file, "
@@ -781,8 +958,19 @@ def render(report: Report, get_limit_ms: float) -> str:
 
 
 def _interrupt(signum: int, _frame: object) -> None:
-    # Unwind like Ctrl-C so that the server is stopped and the scratch databases dropped.
+    # Unwind like Ctrl-C so that the servers are stopped and the scratch databases dropped.
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def server_env_setting(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` for --server-env: an environment variable for both servers."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    if key.startswith("S321_"):
+        raise argparse.ArgumentTypeError(
+            f"{key}: the benchmark sets the service's own settings (S321_*) itself")
+    return key, value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -796,19 +984,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a PostgreSQL server on 127.0.0.1 (any database: scratch "
                         "databases are created beside it)")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="alternate COPY and upload K times and report the median")
+                        help="alternate COPY, upload judging off, upload judging on K times "
+                        "and report the medians")
     parser.add_argument("--hts", type=Path, default=DEFAULT_HTS,
                         help="USITC HTS CSV to load when it exists")
     parser.add_argument("--no-hts", action="store_true", help="do not load an HTS schedule")
     parser.add_argument("--get-limit-ms", type=float, default=2000.0,
-                        help="slowest acceptable GET during the upload (default 2000)")
+                        help="slowest acceptable GET during an upload (default 2000)")
+    parser.add_argument("--server-env", type=server_env_setting, action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="an environment variable for both servers, e.g. "
+                        "MALLOC_ARENA_MAX=2 or _RJEM_MALLOC_CONF=...; repeatable. Allocator "
+                        "variables (MALLOC_*, _RJEM_MALLOC_CONF, GLIBC_TUNABLES, PYTHONMALLOC, "
+                        "POLARS_*) are not inherited from the caller's environment")
+    parser.add_argument("--tag", default="",
+                        help="suffix for the JSON report's name (ingest-<rows>[-TAG].json)")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.rows < 1:
         parser.error("--rows and --repeat must be at least 1")
     report = run(args)
     print(render(report, args.get_limit_ms))
-    out = OUT / f"ingest-{args.rows}.json"
-    out.write_text(json.dumps(report.as_json(), indent=2, default=str))
+    out = OUT / f"ingest-{args.rows}{'-' + args.tag if args.tag else ''}.json"
+    out.write_text(json.dumps(report.as_json(args.get_limit_ms), indent=2, default=str))
     print(f"\nreport written to {out}")
     return 0
 

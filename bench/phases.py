@@ -1,12 +1,14 @@
 """Where one upload's time and memory go: the service's ingest run in-process, by phase.
 
-    python -m bench.phases --rows 1000000 [--profile bench/out/ingest-1000000.prof]
+    python -m bench.phases --rows 1000000 [--no-judge] [--profile bench/out/ingest.prof]
 
 Same file, same scratch-database set-up as bench.ingest, but no HTTP: ``ingest()`` is
 called directly with timers wrapped around its phases. Each phase shows its wall time and
 the process's peak RSS while it ran (sampled every 10 ms). Nested phases are indented.
 As in bench.ingest, the companion manifest of the same day is ingested first (untimed), so
-the eligibility phase judges "one person, one day" across both manifests.
+the eligibility phase judges "one person, one day" across both manifests. --no-judge
+ingests both as a server started with S321_JUDGE_AT_UPLOAD=false does (bench.ingest's
+(b0)): stored as received, no eligibility phase.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def run(args: argparse.Namespace) -> list[Timing]:
                 forwarder_id=forwarder_id, path=file, sha256=_sha256(file), size_bytes=size,
                 filename=file.name, idempotency_key=None, supplied={})
 
-        limits = service.Limits(max_rows=10**9)
+        limits = service.Limits(max_rows=10**9, judge=not args.no_judge)
         if not args.no_companion and stats["companion"] is not None:
             service.ingest(reader, writer,
                            request_for(companion, stats["companion"]["size_bytes"]), limits)
@@ -206,12 +208,13 @@ def run(args: argparse.Namespace) -> list[Timing]:
         profiler.dump_stats(args.profile)
     print(f"{stats['rows']:,} rows, {stats['hawbs']:,} HAWBs; HTS schedule "
           f"{'loaded' if setup.hts_lines else 'not loaded'}; companion manifest "
-          f"{'not ' if args.no_companion else ''}ingested first")
+          f"{'not ' if args.no_companion else ''}ingested first; judging "
+          f"{'off (S321_JUDGE_AT_UPLOAD=false)' if args.no_judge else 'on'}")
     ms = {name: seconds * 1000 for name, seconds in outcome.timings.items()}
-    share = eligibility_share(ms)[2]
+    share = (f"; eligibility / (read_validate + store) = {eligibility_share(ms)[2]:.1%}"
+             if "eligibility" in ms else "")
     print("Server-Timing equivalent (ms): "
-          + ", ".join(f"{name} {value:,.0f}" for name, value in ms.items())
-          + f"; eligibility / (read_validate + store) = {share:.1%}")
+          + ", ".join(f"{name} {value:,.0f}" for name, value in ms.items()) + share)
     return recorder.timings
 
 
@@ -234,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-hts", action="store_true")
     parser.add_argument("--no-companion", action="store_true",
                         help="do not ingest the companion manifest of the same day first")
+    parser.add_argument("--no-judge", action="store_true",
+                        help="store unjudged, as with S321_JUDGE_AT_UPLOAD=false")
     parser.add_argument("--profile", type=Path, help="also write cProfile stats here")
     args = parser.parse_args(argv)
     print(render(run(args)))
