@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import migrate
+from app.runtime import tune_memory
 from app.settings import get_settings
 
 cli = typer.Typer(help="Section 321 clearance service.", no_args_is_help=True)
@@ -183,6 +184,7 @@ def _report(result: dict[str, object], show: int) -> None:
 
 
 def main() -> None:
+    tune_memory()  # before anything imports polars
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     cli()
 

@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from app.api import problems
 from app.api.routers import admin, eligibility, health, manifests
 from app.db import make_engine, make_session_factory
+from app.runtime import tune_memory
 from app.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    tune_memory()  # again in each worker process (mallopt is per process)
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
 

@@ -312,7 +312,10 @@ def decide(keys: pl.DataFrame, notes: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("reasons").list.len().fill_null(0) > 0).then(pl.lit("ineligible"))
         .when(pl.col("warnings").list.len().fill_null(0) > 0).then(pl.lit("needs_review"))
         .otherwise(pl.lit("eligible")).alias("status"))
+    # Empty parts are left out: most documents are just {"decision":"eligible"}, and a
+    # million of them are written per large upload.
     return decided.select(
         "key", "status",
         pl.struct(pl.col("status").alias("decision"), "reasons", "warnings", "pga")
-        .struct.json_encode().alias("eligibility"))
+        .struct.json_encode().str.replace_all(r',"(?:reasons|warnings|pga)":null', "")
+        .alias("eligibility"))

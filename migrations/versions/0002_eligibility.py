@@ -104,7 +104,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("eligibility", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("policy_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("decided_at", TIMESTAMP, nullable=True))
-        batch_op.create_index("ix_hawbs_arrival_consignee", ["arrival_date", "consignee_key"])
+        batch_op.create_index("ix_hawbs_arrival_date", ["arrival_date"])
+        batch_op.create_index("ix_hawbs_consignee_key", ["consignee_key"],
+                              postgresql_using="hash")
     # HAWBs stored before this release keep status "received" until re-evaluated.
     op.execute("UPDATE hawbs SET arrival_date = (SELECT arrival_date FROM manifests "
                "WHERE manifests.id = hawbs.manifest_id)")
@@ -114,7 +116,8 @@ def downgrade() -> None:
     op.execute("UPDATE hawbs SET status = 'received' WHERE status IN "
                "('eligible', 'ineligible', 'needs_review')")
     with op.batch_alter_table("hawbs", schema=None) as batch_op:
-        batch_op.drop_index("ix_hawbs_arrival_consignee")
+        batch_op.drop_index("ix_hawbs_consignee_key")
+        batch_op.drop_index("ix_hawbs_arrival_date")
         for column in ("decided_at", "policy_id", "eligibility", "shipper_key",
                        "consignee_key", "arrival_date"):
             batch_op.drop_column(column)
