@@ -32,7 +32,3 @@ class Invalid(DomainError):
 
 class TooLarge(DomainError):
     title = "Upload too large"
-
-
-class Forbidden(DomainError):
-    title = "Forbidden"

@@ -43,10 +43,6 @@ class Settings(BaseSettings):
                 raise ValueError("production needs S321_DATABASE_URL pointing at PostgreSQL")
         return self
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 @lru_cache
 def get_settings() -> Settings:

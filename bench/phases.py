@@ -66,7 +66,6 @@ PHASES = (
     Phase(eligibility, "judge_upload", "eligibility (judge_upload)"),
     Phase(eligibility, "with_keys", "consignee and shipper keys"),
     Phase(eligibility, "lock_days", "advisory lock on the day"),
-    Phase(eligibility, "count_on_day", "count the day's stored HAWBs"),
     Phase(eligibility, "load_pool", "load the day's other HAWBs of these consignees"),
     Phase(eligibility, "load_policies", "load policies"),
     Phase(eligibility, "load_exclusions", "load goods exclusions"),

@@ -24,7 +24,7 @@ def test_production_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("S321_UPLOAD_MAX_ROWS", "1000")
     settings = Settings()
     assert settings.upload_max_rows == 1000
-    assert not settings.is_sqlite
+    assert settings.database_url.startswith("postgresql")
 
 
 def test_development_default_is_embedded_sqlite() -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts import keys
 from app.accounts.models import ApiKey, Organisation, OrgKind
-from app.db import utcnow
+from app.db import add_unique, utcnow
 from app.errors import Conflict, NotFound
 
 
@@ -26,11 +25,7 @@ class Caller:
 
 def create_organisation(session: Session, name: str, kind: OrgKind) -> Organisation:
     org = Organisation(name=name.strip(), kind=kind.value)
-    session.add(org)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"An organisation named {name!r} already exists.") from exc
+    add_unique(session, org, f"An organisation named {name!r} already exists.")
     return org
 
 

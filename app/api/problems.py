@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
+from app.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:s321:problem:"
@@ -23,7 +23,6 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     TooLarge: 413,
-    Forbidden: 403,
 }
 
 

@@ -10,6 +10,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from app.errors import Invalid, TooLarge
+from app.manifest.ingest import UploadRequest
 
 _CHUNK = 1 << 20
 
@@ -21,6 +22,18 @@ class Received:
     size: int
     filename: str
     fields: dict[str, str]  # form fields sent beside a multipart file
+
+    def as_upload(self, request: Request, forwarder_id: int,
+                  idempotency_key: str | None = None) -> UploadRequest:
+        """The manifest fields may come as query parameters or as form fields."""
+        def given(name: str) -> str | None:
+            return request.query_params.get(name) or self.fields.get(name)
+
+        supplied = {"mawb": given("mawb"), "flight_no": given("flight_no"),
+                    "arrival_date": given("arrival_date"), "port_of_arrival": given("port")}
+        return UploadRequest(forwarder_id=forwarder_id, path=self.path, sha256=self.sha256,
+                             size_bytes=self.size, filename=self.filename,
+                             idempotency_key=idempotency_key, supplied=supplied)
 
 
 def _too_large(limit: int) -> TooLarge:

@@ -10,13 +10,13 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db import add_unique
 from app.eligibility import rules
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.eligibility.service import load_policies
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.manifest.models import Hawb, Manifest
 
 _DOC = pl.Struct({
@@ -27,8 +27,9 @@ _DOC = pl.Struct({
 })
 
 
-def document(hawb: Hawb) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(hawb.eligibility) if hawb.eligibility else {}
+def document(text: str | None) -> dict[str, Any]:
+    """A stored eligibility document with its empty parts filled in."""
+    doc: dict[str, Any] = json.loads(text) if text else {}
     return {"decision": doc.get("decision"), "reasons": doc.get("reasons") or [],
             "warnings": doc.get("warnings") or [], "pga": doc.get("pga") or []}
 
@@ -39,12 +40,11 @@ def alerts_for(session: Session, hawb_ids: list[int]) -> list[ComplianceAlert]:
 
 
 @dataclass(frozen=True)
-class Summary:
+class Tally:
     by_decision: dict[str, int]
     by_reason: dict[str, int]
     by_warning: dict[str, int]
     by_pga_agency: dict[str, int]
-    open_alerts: int
 
 
 def _counts(frame: pl.DataFrame, column: str, field: str) -> dict[str, int]:
@@ -55,22 +55,24 @@ def _counts(frame: pl.DataFrame, column: str, field: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in values.group_by(field).len().sort(field).iter_rows()}
 
 
-def summarise(session: Session, manifest: Manifest) -> Summary:
-    rows = session.execute(select(Hawb.status, Hawb.eligibility)
-                           .where(Hawb.manifest_id == manifest.id)).all()
-    frame = pl.DataFrame([tuple(r) for r in rows], schema={"status": pl.String,
-                                                           "eligibility": pl.String},
-                         orient="row")
-    frame = frame.with_columns(pl.col("eligibility").str.json_decode(_DOC).alias("doc"))
-    decided = frame.filter(pl.col("doc").is_not_null())
+def tally(documents: pl.Series) -> Tally:
+    """Count eligibility documents (JSON text; null for unjudged HAWBs)."""
+    decided = documents.str.json_decode(_DOC).drop_nulls().alias("doc").to_frame()
     by_decision = {str(k): int(v) for k, v in decided.select(
-        pl.col("doc").struct.field("decision")).group_by("decision").len().iter_rows()}
+        pl.col("doc").struct.field("decision")).group_by("decision").len()
+        .sort("decision").iter_rows()}
+    return Tally(by_decision=by_decision, by_reason=_counts(decided, "reasons", "code"),
+                 by_warning=_counts(decided, "warnings", "code"),
+                 by_pga_agency=_counts(decided, "pga", "agency"))
+
+
+def summarise(session: Session, manifest: Manifest) -> tuple[Tally, int]:
+    """The manifest's decisions counted, and its open compliance alerts."""
+    texts = session.scalars(select(Hawb.eligibility).where(Hawb.manifest_id == manifest.id))
     open_alerts = session.scalar(select(func.count()).select_from(ComplianceAlert).where(
         ComplianceAlert.manifest_id == manifest.id,
         ComplianceAlert.resolved_at.is_(None))) or 0
-    return Summary(by_decision=by_decision, by_reason=_counts(decided, "reasons", "code"),
-                   by_warning=_counts(decided, "warnings", "code"),
-                   by_pga_agency=_counts(decided, "pga", "agency"), open_alerts=open_alerts)
+    return tally(pl.Series("eligibility", list(texts), dtype=pl.String)), open_alerts
 
 
 def list_policies(session: Session) -> list[DeMinimisPolicy]:
@@ -87,11 +89,7 @@ def add_policy(session: Session, *, name: str, effective_from: date, available: 
         excluded_origins=sorted({o.upper() for o in excluded_origins}),
         exempt_hts_prefixes=sorted({p.replace(".", "") for p in exempt_hts_prefixes}),
         source=source, notes=notes)
-    session.add(policy)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"A policy already takes effect on {effective_from}.") from exc
+    add_unique(session, policy, f"A policy already takes effect on {effective_from}.")
     return policy
 
 

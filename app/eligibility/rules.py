@@ -74,10 +74,6 @@ def _notes(frame: pl.DataFrame, kind: str, code: str | pl.Expr, message: pl.Expr
                         code_expr.alias("code"), message.alias("message"))
 
 
-def empty_notes() -> pl.DataFrame:
-    return pl.DataFrame(schema=NOTE_SCHEMA)
-
-
 # --- policies ------------------------------------------------------------------------
 
 

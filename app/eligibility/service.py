@@ -191,19 +191,27 @@ def apply_aggregates(session: Session, others: pl.DataFrame, aggregate: pl.DataF
         new_doc = {**doc, "reasons": new}
         new_doc["decision"] = _decision_of(new_doc)
         if row["status"] in REDECIDABLE:
-            updates.append({"k": row["key"], "s": new_doc["decision"],
-                            "e": json.dumps(new_doc), "old": row["status"],
-                            "t": decided_at})
+            updates.append({"id": row["key"], "old_status": row["status"],
+                            "status": new_doc["decision"], "eligibility": json.dumps(new_doc),
+                            "decided_at": decided_at})
         elif new_doc["decision"] != doc.get("decision"):
             outcome.alerts += _alert(session, row, doc, new_doc)
-    if updates:
-        session.execute(
-            update(_HAWBS).where(_HAWBS.c.id == bindparam("k"),
-                                 _HAWBS.c.status == bindparam("old"))
-            .values(status=bindparam("s"), eligibility=bindparam("e"),
-                    decided_at=bindparam("t")), updates)
-    outcome.others_changed = len(updates)
+    outcome.others_changed = _redecide(session, updates)
     return outcome
+
+
+def _redecide(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Write new decisions with a compare-and-set on the status each HAWB was read in.
+    Each row holds ``id``, ``old_status`` and the columns to set."""
+    if not rows:
+        return 0
+    columns = [c for c in rows[0] if c not in ("id", "old_status")]
+    session.execute(
+        update(_HAWBS).where(_HAWBS.c.id == bindparam("p_id"),
+                             _HAWBS.c.status == bindparam("p_old_status"))
+        .values({c: bindparam(f"p_{c}") for c in columns}),
+        [{f"p_{k}": v for k, v in row.items()} for row in rows])
+    return len(rows)
 
 
 def _alert(session: Session, row: dict[str, Any], old: dict[str, Any],
@@ -274,20 +282,15 @@ def reevaluate(session: Session, where: Any) -> Outcome:
         new = json.loads(row["eligibility"])
         if row["old_status"] in REDECIDABLE:
             if new != old or row["old_status"] != row["status"]:
-                changes.append({"k": row["key"], "s": row["status"], "e": row["eligibility"],
-                                "p": row["policy_id"], "old": row["old_status"], "t": now,
-                                "ck": row["consignee_key"], "sk": row["shipper_key"]})
+                changes.append({"id": row["key"], "old_status": row["old_status"],
+                                "status": row["status"], "eligibility": row["eligibility"],
+                                "policy_id": row["policy_id"], "decided_at": now,
+                                "consignee_key": row["consignee_key"],
+                                "shipper_key": row["shipper_key"]})
         elif old and new["decision"] != old.get("decision"):
             outcome.alerts += _alert(session, {"key": row["key"], "status": row["old_status"],
                                                "manifest_id": row["manifest_id"]}, old, new)
-    if changes:
-        session.execute(
-            update(_HAWBS).where(_HAWBS.c.id == bindparam("k"),
-                                 _HAWBS.c.status == bindparam("old"))
-            .values(status=bindparam("s"), eligibility=bindparam("e"),
-                    policy_id=bindparam("p"), decided_at=bindparam("t"),
-                    consignee_key=bindparam("ck"), shipper_key=bindparam("sk")), changes)
-    outcome.changed = len(changes)
+    outcome.changed = _redecide(session, changes)
     others_outcome = apply_aggregates(session, others, aggregate, now)
     outcome.alerts += others_outcome.alerts
     outcome.others_changed = others_outcome.others_changed

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import polars as pl
 from sqlalchemy import select
@@ -29,20 +27,6 @@ class WhatIf:
     hawbs: int
     invalid: int
     decisions: pl.DataFrame  # hawb_no, status, eligibility
-
-    def by_decision(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in
-                self.decisions.group_by("status").len().sort("status").iter_rows()}
-
-    def by_reason(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for doc in self.documents():
-            for reason in doc.get("reasons") or []:
-                counts[reason["code"]] = counts.get(reason["code"], 0) + 1
-        return dict(sorted(counts.items()))
-
-    def documents(self) -> list[dict[str, Any]]:
-        return [json.loads(e) for e in self.decisions.get_column("eligibility")]
 
 
 def _run(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, day: date,

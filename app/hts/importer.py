@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -84,7 +84,3 @@ def import_schedule(session: Session, path: Path, edition: str | None = None) ->
 
 def loaded_codes(session: Session) -> set[str]:
     return set(session.scalars(select(HtsLine.code)))
-
-
-def schedule_size(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(HtsLine)) or 0

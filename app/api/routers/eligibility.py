@@ -28,7 +28,7 @@ from app.eligibility import service, whatif
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.errors import Invalid, NotFound
 from app.manifest import queries
-from app.manifest.ingest import Limits, UploadRequest, prepare
+from app.manifest.ingest import Limits, prepare
 
 router = APIRouter(prefix="/v1", tags=["eligibility"], responses=problem_responses(401, 403))
 AsOf = Annotated[date | None, Query(description="Judge under the policy in force on this "
@@ -72,7 +72,7 @@ def hawb_eligibility(mawb: str, hawb_no: str, caller: ManifestReaderDep,
                      session: SessionDep) -> schemas.EligibilityOut:
     manifest = queries.get_manifest(session, scope_of(caller), mawb)
     hawb = queries.get_hawb(session, manifest, hawb_no).hawb
-    doc = eq.document(hawb)
+    doc = eq.document(hawb.eligibility)
     alerts = [_alert_out(a, hawb.hawb_no, manifest.mawb)
               for a in eq.alerts_for(session, [hawb.id])]
     return schemas.EligibilityOut(
@@ -88,10 +88,11 @@ def hawb_eligibility(mawb: str, hawb_no: str, caller: ManifestReaderDep,
 def manifest_eligibility(mawb: str, caller: ManifestReaderDep, session: SessionDep
                          ) -> schemas.EligibilitySummary:
     manifest = queries.get_manifest(session, scope_of(caller), mawb)
-    s = eq.summarise(session, manifest)
+    counts, open_alerts = eq.summarise(session, manifest)
     return schemas.EligibilitySummary(
-        mawb=manifest.mawb, by_decision=s.by_decision, by_reason=s.by_reason,
-        by_warning=s.by_warning, by_pga_agency=s.by_pga_agency, open_alerts=s.open_alerts)
+        mawb=manifest.mawb, by_decision=counts.by_decision, by_reason=counts.by_reason,
+        by_warning=counts.by_warning, by_pga_agency=counts.by_pga_agency,
+        open_alerts=open_alerts)
 
 
 @router.post("/manifests/{mawb}/eligibility/reevaluate", response_model=schemas.ReevaluateOut,
@@ -182,15 +183,16 @@ def resolve_alert(alert_id: int, _: AdminDep, session: SessionDep) -> schemas.Al
 
 def _what_if_out(result: whatif.WhatIf, policy: DeMinimisPolicy | None, as_of: date | None,
                  limit: int) -> schemas.WhatIfOut:
-    docs = result.documents()
-    items = [schemas.WhatIfHawb(hawb_no=no, decision=doc["decision"],
-                                reasons=doc.get("reasons") or [],
-                                warnings=doc.get("warnings") or [])
-             for no, doc in zip(result.decisions.get_column("hawb_no").to_list()[:limit],
-                                docs[:limit], strict=True)]
+    first = result.decisions.head(limit)
+    items = []
+    for no, text in first.select("hawb_no", "eligibility").iter_rows():
+        doc = eq.document(text)
+        items.append(schemas.WhatIfHawb(hawb_no=no, decision=doc["decision"],
+                                        reasons=doc["reasons"], warnings=doc["warnings"]))
+    counts = eq.tally(result.decisions.get_column("eligibility"))
     return schemas.WhatIfOut(as_of=as_of, policy=_policy_ref(policy), hawbs=result.hawbs,
-                             invalid=result.invalid, by_decision=result.by_decision(),
-                             by_reason=result.by_reason(), items=items)
+                             invalid=result.invalid, by_decision=counts.by_decision,
+                             by_reason=counts.by_reason, items=items)
 
 
 @router.get("/manifests/{mawb}/what-if", response_model=schemas.WhatIfOut,
@@ -221,14 +223,7 @@ async def what_if_file(request: Request, caller: ForwarderDep, settings: Setting
     reader = request.app.state.reader
     with tempfile.TemporaryDirectory(prefix="s321-whatif-") as tmp:
         received = await receive(request, Path(tmp) / "what-if.csv", settings.upload_max_bytes)
-        supplied = {"mawb": request.query_params.get("mawb"),
-                    "flight_no": request.query_params.get("flight_no"),
-                    "arrival_date": request.query_params.get("arrival_date"),
-                    "port_of_arrival": request.query_params.get("port")}
-        upload = UploadRequest(forwarder_id=caller.organisation_id, path=received.path,
-                               sha256=received.sha256, size_bytes=received.size,
-                               filename=received.filename, idempotency_key=None,
-                               supplied=supplied)
+        upload = received.as_upload(request, caller.organisation_id)
 
         def run() -> schemas.WhatIfOut:
             with reader() as session:

@@ -21,7 +21,7 @@ from app.api.deps import (
 from app.api.problems import problem_responses
 from app.api.uploads import receive
 from app.manifest import queries
-from app.manifest.ingest import Limits, UploadRequest, ingest
+from app.manifest.ingest import Limits, ingest
 from app.manifest.models import Manifest
 
 router = APIRouter(prefix="/v1", tags=["manifests"], responses=problem_responses(401, 403))
@@ -68,6 +68,7 @@ async def upload_manifest(
     response: Response,
     caller: ForwarderDep,
     settings: SettingsDep,
+    # The manifest fields are read by Received.as_upload; declared here for the OpenAPI.
     mawb: Annotated[str | None, Query(examples=["297-75589382"])] = None,
     flight_no: Annotated[str | None, Query(examples=["CI5148"])] = None,
     arrival_date: Annotated[str | None, Query(examples=["2025-04-15"])] = None,
@@ -77,17 +78,7 @@ async def upload_manifest(
 ) -> schemas.UploadOut:
     with tempfile.TemporaryDirectory(prefix="s321-upload-") as tmp:
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
-        form = received.fields
-        supplied = {
-            "mawb": mawb or form.get("mawb"),
-            "flight_no": flight_no or form.get("flight_no"),
-            "arrival_date": arrival_date or form.get("arrival_date"),
-            "port_of_arrival": port or form.get("port"),
-        }
-        upload_request = UploadRequest(
-            forwarder_id=caller.organisation_id, path=received.path, sha256=received.sha256,
-            size_bytes=received.size, filename=received.filename,
-            idempotency_key=idempotency_key, supplied=supplied)
+        upload_request = received.as_upload(request, caller.organisation_id, idempotency_key)
         outcome = await run_in_threadpool(
             ingest, request.app.state.reader, request.app.state.writer, upload_request,
             Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload))
