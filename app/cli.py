@@ -48,6 +48,18 @@ def serve(
                 port=port or settings.port, workers=workers, log_level="info")
 
 
+@cli.command("ace-simulator")
+def ace_simulator(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port; the http adapter's default URL uses "
+                                      "9086")] = 9086,
+) -> None:
+    """Run the ACE simulator as its own HTTP service (configured by S321_SIM_* variables)."""
+    from app.ace_gateway.simulator import service
+
+    service.main(host, port)
+
+
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
@@ -85,7 +97,9 @@ def create_admin_key(
 
 @admin_cli.command("create-org")
 def create_org(name: str, kind: str,
-               with_key: Annotated[bool, typer.Option(help="Also issue a key")] = True) -> None:
+               with_key: Annotated[bool, typer.Option(help="Also issue a key")] = True,
+               filer_code: Annotated[str | None, typer.Option(
+                   help="Brokers: CBP entry filer code")] = None) -> None:
     """Create an organisation (forwarder, broker, cfs, carrier, admin) and print a key."""
     from app.accounts.models import OrgKind
     from app.accounts.service import create_organisation, issue_key
@@ -93,7 +107,7 @@ def create_org(name: str, kind: str,
 
     settings = get_settings()
     with transaction(_factory()) as session:
-        org = create_organisation(session, name, OrgKind(kind))
+        org = create_organisation(session, name, OrgKind(kind), filer_code)
         err_console.print(f"Organisation {org.id} ({org.kind}) created.")
         if with_key:
             _, token = issue_key(session, org, "created from the command line",

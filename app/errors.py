@@ -32,3 +32,9 @@ class Invalid(DomainError):
 
 class TooLarge(DomainError):
     title = "Upload too large"
+
+
+class InvalidRequest(Invalid):
+    """A value the caller sent is unusable (not a manifest problem)."""
+
+    title = "Invalid request"

@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic and tests."""
 
 from app.accounts.models import ApiKey, Organisation
+from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.hts.models import HtsLine
 from app.manifest.models import (
@@ -12,6 +13,7 @@ from app.manifest.models import (
     Upload,
 )
 
-__all__ = ["ApiKey", "ComplianceAlert", "DeMinimisPolicy", "GoodsExclusion", "Hawb",
+__all__ = ["AceEntry", "AceMessageRecord", "ApiKey", "ComplianceAlert", "DeMinimisPolicy",
+           "EntryNumberSequence", "GatewayState", "GoodsExclusion", "Hawb",
            "HawbLine", "HtsLine", "Manifest", "Organisation", "RowError", "UnassignedRow",
            "Upload"]

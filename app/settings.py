@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     # administrator's re-evaluation of the dates judges them later.
     judge_at_upload: bool = True
 
+    # Customs gateway: an adapter registered under the "s321.ace_gateways" entry points.
+    ace_gateway: str = "simulated"
+    # The "http" adapter: an ABI service speaking app/ace_gateway/contract.py.
+    ace_http_url: str = "http://127.0.0.1:9086"
+    ace_http_token: str | None = None
+    ace_http_timeout_s: float = Field(default=10.0, gt=0)
+    ace_http_attempts: int = Field(default=5, ge=1)
+    ace_http_backoff_s: float = Field(default=0.5, ge=0)
+    ace_http_backoff_max_s: float = Field(default=30.0, ge=0)
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.environment == "production":

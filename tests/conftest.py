@@ -21,19 +21,20 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app import migrate
 from app.accounts.models import OrgKind
 from app.accounts.service import create_organisation, issue_key
 from app.api.app import create_app
-from app.db import make_engine, make_session_factory, transaction
+from app.db import Base, make_engine, make_session_factory, transaction
 from app.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = FIXTURES / "samples"
 PG_URL = os.environ.get("S321_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PEPPER = "test-pepper-0123456789"
-TABLES = ("row_errors", "unassigned_rows", "hawb_lines", "hawbs", "uploads", "manifests",
-          "api_keys", "organisations", "hts_lines", "goods_exclusions", "compliance_alerts")
+# Every table but the seeded policies, emptied before each PostgreSQL test.
+TABLES = tuple(t.name for t in Base.metadata.sorted_tables if t.name != "deminimis_policies")
 # Seeded by migration 0002; a test's own policies are removed after it.
 SEEDED_POLICIES = "(SELECT id FROM deminimis_policies ORDER BY id LIMIT 6)"
 

@@ -26,6 +26,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # Stored as text, not a database enum: a new kind is a code change, not a schema change.
     kind: Mapped[str] = mapped_column(String(20))
+    # A broker's CBP-assigned entry filer code: the first 3 characters of its entry numbers.
+    filer_code: Mapped[str | None] = mapped_column(String(3), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="organisation")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.accounts import keys
 from app.accounts.models import ApiKey, Organisation, OrgKind
 from app.db import add_unique, utcnow
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidRequest, NotFound
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,18 @@ class Caller:
     key_id: int
 
 
-def create_organisation(session: Session, name: str, kind: OrgKind) -> Organisation:
-    org = Organisation(name=name.strip(), kind=kind.value)
+def create_organisation(session: Session, name: str, kind: OrgKind,
+                        filer_code: str | None = None) -> Organisation:
+    if filer_code is not None:
+        filer_code = filer_code.strip().upper()
+        if kind is not OrgKind.BROKER:
+            raise InvalidRequest("Only a customs broker has an entry filer code.")
+        if not re.fullmatch(r"[A-Z0-9]{3}", filer_code):
+            raise InvalidRequest(f"Filer code {filer_code!r} must be 3 letters or digits, as CBP "
+                          "assigned it.")
+        if session.scalar(select(Organisation.id).where(Organisation.filer_code == filer_code)):
+            raise Conflict(f"Filer code {filer_code} already belongs to another broker.")
+    org = Organisation(name=name.strip(), kind=kind.value, filer_code=filer_code)
     add_unique(session, org, f"An organisation named {name!r} already exists.")
     return org
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routers import admin, eligibility, health, manifests
+from app.api.routers import admin, eligibility, gateway, health, manifests
 from app.db import make_engine, make_session_factory
 from app.runtime import tune_memory
 from app.settings import Settings, get_settings
@@ -20,8 +20,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         yield
+        if getattr(application.state, "gateway", None) is not None:
+            application.state.gateway.close()
         engine.dispose()
 
     app = FastAPI(
@@ -43,4 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(manifests.router)
     app.include_router(eligibility.router)
+    app.include_router(gateway.router)
     return app

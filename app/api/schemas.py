@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,8 @@ class Page(BaseModel, Generic[T]):
 class OrganisationIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Pacific Rim Logistics Ltd"])
     kind: OrgKind = Field(examples=["forwarder"])
+    filer_code: str | None = Field(default=None, examples=[None],
+                                   description="Brokers only: the CBP entry filer code.")
 
 
 class OrganisationOut(BaseModel):
@@ -38,6 +40,7 @@ class OrganisationOut(BaseModel):
     id: int
     name: str
     kind: OrgKind
+    filer_code: str | None
     created_at: datetime
 
 
@@ -319,3 +322,43 @@ class WhatIfOut(BaseModel):
     by_decision: dict[str, int]
     by_reason: dict[str, int]
     items: list[WhatIfHawb] = Field(description="The first HAWBs' decisions.")
+
+
+# --- customs gateway ----------------------------------------------------------------------
+
+
+class AceMessageOut(BaseModel):
+    id: int
+    direction: Literal["sent", "received"]
+    kind: str = Field(examples=["type86_received", "accepted", "released"])
+    message_id: str
+    entry_number: str | None
+    recorded_at: datetime
+    json_rendering: dict[str, Any] = Field(alias="json")
+    abi_rendering: str = Field(alias="abi", description="Fixed-width ABI records, 80 "
+                               "characters each (docs/ace-records.md).")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class AceMessagesOut(BaseModel):
+    hawb_no: str
+    entry_number: str | None
+    messages: list[AceMessageOut]
+
+
+class GatewayPauseIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500,
+                        examples=["ABI provider maintenance window"])
+
+
+class GatewayOut(BaseModel):
+    adapter: str
+    installed: list[str]
+    healthy: bool
+    health_detail: str
+    paused: bool
+    pause_reason: str
+    changed_by: str
+    changed_at: datetime
+    messages_read_up_to: int

@@ -117,3 +117,9 @@ USPS_ABBREVIATIONS: dict[str, str] = {
     "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W", "NORTHEAST": "NE",
     "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
 }
+
+
+def pga_agencies(hts_code: str) -> tuple[str, ...]:
+    """The agencies whose data or review goods of this HTS number need, e.g. ("FDA",)."""
+    return tuple(agency for agency, ranges in PGA_FLAGS.items()
+                 if any(hts_code.startswith(prefix) for rng in ranges for prefix in rng.prefixes))

@@ -1,0 +1,1 @@
+"""Customs gateway adapters: implementations of app.ace_gateway.gateway.Gateway."""

@@ -1,0 +1,218 @@
+"""Filing HAWBs through a gateway and recording everything exchanged with it.
+
+A submission happens in three steps so that no network call holds a database transaction:
+``prepare`` binds entry numbers and builds the entries (commit), the gateway is called,
+and ``record_receipts`` stores what was sent. If the process dies after the gateway took
+the entries but before they were recorded, the next attempt sends the same entry numbers
+again and the gateway answers "duplicate": nothing is filed twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.ace_gateway import abi, entry_numbers
+from app.ace_gateway.builder import HawbFacts, IncompleteEntry, build, load_facts
+from app.ace_gateway.documents import Party, Type86Entry
+from app.ace_gateway.gateway import Gateway, GatewayError
+from app.ace_gateway.messages import AceMessage, Receipt
+from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
+from app.db import utcnow
+from app.errors import Conflict, NotFound
+from app.manifest.models import Manifest
+
+SENT, RECEIVED = "sent", "received"
+
+
+class GatewayPaused(GatewayError):
+    """Submissions through this gateway are switched off; approved entries wait."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    hawb_id: int
+    manifest_id: int
+    entry: Type86Entry
+
+
+@dataclass(frozen=True)
+class Collected:
+    """A message read from the gateway; ``new`` is False when it had been read before."""
+
+    message: AceMessage
+    hawb_id: int | None
+    manifest_id: int | None
+    new: bool
+
+
+def _insert_ignoring_duplicates(session: Session, row: dict[str, object]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(EntryNumberSequence).values(row).on_conflict_do_nothing())
+
+
+def reserve_serials(session: Session, filer_code: str, count: int) -> range:
+    """``count`` transaction numbers no other caller will get, in one atomic update."""
+    _insert_ignoring_duplicates(session, {"filer_code": filer_code, "last_serial": 0})
+    last = session.execute(
+        update(EntryNumberSequence).where(EntryNumberSequence.filer_code == filer_code)
+        .values(last_serial=EntryNumberSequence.last_serial + count)
+        .returning(EntryNumberSequence.last_serial)).scalar_one()
+    if last > entry_numbers.MAX_SERIAL:
+        raise Conflict(f"Filer code {filer_code} has used all of its 7-digit transaction "
+                       "numbers; CBP must assign another filer code.")
+    return range(last - count + 1, last + 1)
+
+
+def assign_entry_numbers(session: Session, facts: Mapping[int, HawbFacts], *, broker_id: int,
+                         filer_code: str) -> dict[int, str]:
+    """Each HAWB's entry number: the one it already has, or a new one under the filer code."""
+    if not entry_numbers.is_filer_code(filer_code):
+        raise Conflict(f"{filer_code!r} is not a filer code (3 letters or digits).")
+    known = dict(session.execute(select(AceEntry.hawb_id, AceEntry.entry_number)
+                                 .where(AceEntry.hawb_id.in_(list(facts)))).all())
+    fresh = sorted(set(facts) - set(known))
+    if fresh:
+        serials = reserve_serials(session, filer_code, len(fresh))
+        rows = [AceEntry(hawb_id=hawb_id, manifest_id=facts[hawb_id].manifest_id,
+                         entry_number=entry_numbers.entry_number(filer_code, serial),
+                         broker_id=broker_id)
+                for hawb_id, serial in zip(fresh, serials, strict=True)]
+        session.add_all(rows)
+        session.flush()
+        known.update((row.hawb_id, row.entry_number) for row in rows)
+    return known
+
+
+def prepare(session: Session, hawb_ids: Iterable[int], *, broker_id: int, filer_code: str,
+            importers: Mapping[int, Party] | None = None
+            ) -> tuple[list[Prepared], dict[int, IncompleteEntry]]:
+    """Entries for the HAWBs, and the HAWBs that cannot be built with what is missing."""
+    ids = list(hawb_ids)
+    facts = load_facts(session, ids)
+    numbers = assign_entry_numbers(session, facts, broker_id=broker_id, filer_code=filer_code)
+    built: list[Prepared] = []
+    incomplete: dict[int, IncompleteEntry] = {}
+    for hawb_id in ids:  # in the caller's order; HAWBs deleted meanwhile are left out
+        fact = facts.get(hawb_id)
+        if fact is None:
+            continue
+        try:
+            entry = build(fact, entry_number=numbers[hawb_id],
+                          importer=(importers or {}).get(hawb_id))
+        except IncompleteEntry as exc:
+            incomplete[hawb_id] = exc
+            continue
+        built.append(Prepared(hawb_id, fact.manifest_id, entry))
+    return built, incomplete
+
+
+def _state(session: Session, gateway: str, *, lock: bool = False) -> GatewayState:
+    stmt = select(GatewayState).where(GatewayState.gateway == gateway)
+    state = session.scalar(stmt.with_for_update() if lock else stmt)
+    if state is None:
+        session.add(GatewayState(gateway=gateway, cursor=0, paused=False, pause_reason="",
+                                 changed_by="", changed_at=utcnow()))
+        session.flush()
+        state = session.scalar(stmt.with_for_update() if lock else stmt)
+        assert state is not None
+    return state
+
+
+def submit(gateway: Gateway, prepared: Sequence[Prepared], *, paused: bool) -> list[Receipt]:
+    """Send the entries; GatewayPaused while the switch is off (nothing is sent)."""
+    if paused:
+        raise GatewayPaused(f"Submissions through the {gateway.name} gateway are paused; "
+                            "approved entries wait until an administrator resumes them.")
+    return gateway.submit([p.entry for p in prepared])
+
+
+def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared],
+                    receipts: Sequence[Receipt]) -> None:
+    """Store each entry as sent, in both renderings, and count the submission."""
+    now = utcnow()
+    for item, receipt in zip(prepared, receipts, strict=True):
+        count = session.execute(
+            update(AceEntry).where(AceEntry.hawb_id == item.hawb_id)
+            .values(submissions=AceEntry.submissions + 1, last_submitted_at=now)
+            .returning(AceEntry.submissions)).scalar_one()
+        session.add(AceMessageRecord(
+            gateway=gateway, direction=SENT, message_id=f"{receipt.transaction_id}/{count}",
+            kind="type86_" + receipt.status, hawb_id=item.hawb_id,
+            manifest_id=item.manifest_id, entry_number=item.entry.entry_number,
+            body_json=item.entry.model_dump_json(), body_abi=abi.entry_records(item.entry),
+            recorded_at=now))
+    session.flush()
+
+
+def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collected]:
+    """Read the next messages from the gateway's queue and record them.
+
+    The gateway's state row is locked for the call, so collectors in other processes wait
+    instead of reading the same messages; a message read twice is recorded once.
+    """
+    state = _state(session, gateway.name, lock=True)
+    batch = gateway.poll(state.cursor, limit)
+    if not batch.messages:
+        return []
+    numbers = {m.entry_number for m in batch.messages if m.entry_number}
+    hawbs = dict(session.execute(select(AceEntry.entry_number, AceEntry.hawb_id)
+                                 .where(AceEntry.entry_number.in_(numbers))).all())
+    manifests = dict(session.execute(select(Manifest.mawb, Manifest.id).where(
+        Manifest.mawb.in_({m.mawb for m in batch.messages}))).all())
+    seen = set(session.scalars(select(AceMessageRecord.message_id).where(
+        AceMessageRecord.gateway == gateway.name, AceMessageRecord.direction == RECEIVED,
+        AceMessageRecord.message_id.in_([m.message_id for m in batch.messages]))))
+    collected = []
+    now = utcnow()
+    for message in batch.messages:
+        hawb_id = hawbs.get(message.entry_number or "")
+        manifest_id = manifests.get(message.mawb)
+        new = message.message_id not in seen
+        if new:
+            session.add(AceMessageRecord(
+                gateway=gateway.name, direction=RECEIVED, message_id=message.message_id,
+                kind=message.kind.value, hawb_id=hawb_id, manifest_id=manifest_id,
+                entry_number=message.entry_number, body_json=message.model_dump_json(),
+                body_abi=abi.message_records(message), recorded_at=now))
+            seen.add(message.message_id)
+        collected.append(Collected(message, hawb_id, manifest_id, new))
+    state.cursor = max(state.cursor, batch.cursor)
+    session.flush()
+    return collected
+
+
+def messages_for_hawb(session: Session, hawb_id: int, manifest_id: int
+                      ) -> list[AceMessageRecord]:
+    """Everything sent and received about a HAWB, with its MAWB's own messages, in order."""
+    return list(session.scalars(select(AceMessageRecord).where(or_(
+        AceMessageRecord.hawb_id == hawb_id,
+        (AceMessageRecord.manifest_id == manifest_id) & AceMessageRecord.hawb_id.is_(None)))
+        .order_by(AceMessageRecord.id)))
+
+
+def gateway_state(session: Session, gateway: str) -> GatewayState:
+    return _state(session, gateway)
+
+
+def set_paused(session: Session, gateway: str, *, paused: bool, reason: str, actor: str
+               ) -> GatewayState:
+    state = _state(session, gateway, lock=True)
+    state.paused, state.pause_reason = paused, reason if paused else ""
+    state.changed_by, state.changed_at = actor, utcnow()
+    session.flush()
+    return state
+
+
+def entry_for(session: Session, hawb_id: int) -> AceEntry:
+    entry = session.get(AceEntry, hawb_id)
+    if entry is None:
+        raise NotFound("This HAWB has no Type 86 entry yet.")
+    return entry
+

@@ -1,0 +1,71 @@
+"""Filings and the audit of every message exchanged with ACE."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+from app.manifest.models import BigId
+
+
+class EntryNumberSequence(Base):
+    """The last transaction number a filer code used: numbers are never handed out twice."""
+
+    __tablename__ = "entry_number_sequences"
+
+    filer_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer)
+
+
+class AceEntry(Base):
+    """A HAWB's Type 86: its entry number stays with the HAWB across resubmissions."""
+
+    __tablename__ = "ace_entries"
+
+    hawb_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    manifest_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    entry_number: Mapped[str] = mapped_column(String(11), unique=True)
+    broker_id: Mapped[int] = mapped_column(Integer)
+    submissions: Mapped[int] = mapped_column(Integer, default=0)
+    last_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AceMessageRecord(Base):
+    """One message sent to or received from the gateway, in both renderings."""
+
+    __tablename__ = "ace_messages"
+    __table_args__ = (
+        UniqueConstraint("gateway", "message_id"),
+        Index("ix_ace_messages_hawb", "hawb_id", "id"),
+        Index("ix_ace_messages_manifest", "manifest_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(8))  # "sent" or "received"
+    # Sent: the gateway's transaction id; received: the message id.
+    message_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    hawb_id: Mapped[int | None] = mapped_column(BigInteger)  # None: a whole MAWB
+    manifest_id: Mapped[int | None] = mapped_column(BigInteger)
+    entry_number: Mapped[str | None] = mapped_column(String(11))
+    body_json: Mapped[str] = mapped_column(Text)
+    body_abi: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GatewayState(Base):
+    """Per gateway: where its message queue was read up to, and the submission switch."""
+
+    __tablename__ = "gateway_state"
+
+    gateway: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_reason: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(200), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,527 @@
+"""The simulated ACE: validates Type 86 filings and plays out CBP's answers in virtual time.
+
+Every filing's random draws come from its own generator seeded with (seed, entry number),
+and events due at the same instant are ordered by what they concern (entry number or
+MAWB, then phase), so the message log depends on the seed and the entries filed, not on
+the order they were submitted in or on threads.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import heapq
+import itertools
+import math
+import random
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal, get_args
+
+from app.ace_gateway.documents import Type86Entry
+from app.ace_gateway.entry_numbers import display, is_valid
+from app.ace_gateway.gateway import GatewayBusy
+from app.ace_gateway.messages import (
+    AceError,
+    AceMessage,
+    Health,
+    MessageBatch,
+    MessageKind,
+    Receipt,
+)
+from app.ace_gateway.simulator.clock import SimClock
+from app.ace_gateway.simulator.config import SimulatorConfig
+
+MISSING_EDA = "282"  # ACE's own code
+# Simulated codes: ACE answers these cases too, but with codes this simulator does not copy.
+BAD_CHECK_DIGIT = "S01"
+FILER_MISMATCH = "S02"
+OTHER_BILL = "S03"
+ALREADY_ON_FILE = "S04"
+BAD_PORT = "S05"
+UNKNOWN_HTS = "S06"
+TYPE86_SUSPENDED = "S07"
+
+REJECTION_CODES: dict[str, str] = {
+    MISSING_EDA: "estimated date of arrival missing (ACE's code)",
+    BAD_CHECK_DIGIT: "entry number fails its check digit (simulated code)",
+    FILER_MISMATCH: "filer code is not the entry number's first 3 characters (simulated code)",
+    OTHER_BILL: "entry number already on file for another bill (simulated code)",
+    ALREADY_ON_FILE: "entry number already on file for this bill with other data; action A "
+                     "cannot replace it (simulated code)",
+    BAD_PORT: "port of entry is not a 4-digit Schedule D code (simulated code)",
+    UNKNOWN_HTS: "HTS number is not a statistical line of the schedule (simulated code)",
+    TYPE86_SUSPENDED: "Type 86 not accepted for arrivals on or after the suspension of de "
+                      "minimis (simulated code)",
+}
+
+# Dispositions ACE uses on cargo release status notifications.
+HOLD_DISPOSITION = "1H"
+HOLD_REMOVED_DISPOSITION = "1I"
+RELEASED_DISPOSITION = "1C"
+
+# Virtual seconds after acceptance (drawn per filing): PGA review and CBP hold start.
+PGA_REVIEW_START_S = (5.0, 60.0)
+HOLD_START_S = (60.0, 900.0)
+
+_PORT = re.compile(r"^\d{4}$")
+
+FaultKind = Literal["timeout", "error", "drop"]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failure the HTTP service (or the in-process adapter) plays on the next requests."""
+
+    kind: FaultKind
+    after_processing: bool = False
+    delay_s: float = 30.0
+
+
+class _Phase(enum.IntEnum):
+    ANSWER = 0
+    PGA_REVIEW = 1
+    HOLD = 2
+    PGA_DECISION = 3
+    HOLD_END = 4
+    PERMIT = 5
+    RELEASE = 6
+
+
+_Condition = tuple[str, int, str]  # ("pga", line_no, agency) or ("hold", 0, "")
+_HOLD: _Condition = ("hold", 0, "")
+
+
+@dataclass(eq=False)
+class _Filing:
+    entry: Type86Entry
+    content: str
+    transaction_id: str
+    rng: random.Random
+    errors: tuple[AceError, ...]
+    state: Literal["pending", "accepted", "rejected"] = "pending"
+    # Open PGA reviews and holds; the entry is cleared when none is left.
+    open: set[_Condition] = field(default_factory=set)
+    cleared_at: datetime | None = None
+    refused: bool = False
+    released: bool = False
+
+    @property
+    def number(self) -> str:
+        return self.entry.entry_number
+
+    @property
+    def label(self) -> str:
+        return f"Entry {display(self.number)} (bill {self.entry.bill})"
+
+
+@dataclass(eq=False)
+class _Mawb:
+    mawb: str
+    arrival_at: datetime | None = None
+    port_code: str | None = None
+    accepted: list[_Filing] = field(default_factory=list)
+    permit_due: datetime | None = None
+    permitted_at: datetime | None = None
+    # Only the latest scheduled permit counts (an announced arrival replaces the EDA's).
+    permit_token: int = 0
+
+
+_Action = Callable[[datetime], None]
+_Key = tuple[str, int, int, str]
+
+
+def _rng(seed: int, entry_number: str) -> random.Random:
+    digest = hashlib.sha256(f"{seed}:{entry_number}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _mawb_label(mawb: str) -> str:
+    return f"{mawb[:3]}-{mawb[3:]}"
+
+
+class Simulator:
+    """An in-memory ACE for Type 86 entries; every public method is thread safe."""
+
+    def __init__(self, config: SimulatorConfig, hts_codes: frozenset[str] | None = None,
+                 clock: SimClock | None = None) -> None:
+        self.config = config
+        self.hts_codes = hts_codes
+        self.clock = clock or SimClock(config.start or datetime.now(UTC), config.time_scale)
+        self._lock = threading.RLock()
+        self._by_number: dict[str, list[_Filing]] = {}
+        self._filing_counts: dict[str, int] = {}
+        self._mawbs: dict[str, _Mawb] = {}
+        self._events: list[tuple[datetime, _Key, int, _Action]] = []
+        self._event_ids = itertools.count()
+        self._log: list[AceMessage] = []
+        self._transactions = 0
+        self._submissions = 0
+        self._tokens = float(config.burst or 0)
+        self._refilled_at = self.clock.now()
+        self._fault: Fault | None = None
+        self._faults_left = 0
+
+    # -- the gateway side ---------------------------------------------------------------
+
+    def submit(self, entries: Sequence[Type86Entry]) -> list[Receipt]:
+        """File a batch: one receipt per entry. Raises GatewayBusy (nothing filed) when the
+        batch does not fit the throttle."""
+        with self._lock:
+            now = self.clock.now()
+            self._flush(now)
+            self._take_tokens(len(entries), now)
+            self._submissions += len(entries)
+            return [self._file(entry, now) for entry in entries]
+
+    def poll(self, after: int, limit: int = 500) -> MessageBatch:
+        """Messages with seq greater than ``after``, oldest first."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self._lock:
+            self._flush(self.clock.now())
+            start = max(after, 0)
+            batch = self._log[start:start + limit]
+        return MessageBatch(messages=batch, cursor=batch[-1].seq if batch else after)
+
+    def health(self) -> Health:
+        with self._lock:
+            now = self.clock.now()
+            self._flush(now)
+            detail = (f"ACE simulator (seed {self.config.seed}), virtual time "
+                      f"{now.isoformat(timespec='seconds')}: "
+                      f"{sum(self._filing_counts.values())} filings, {len(self._log)} messages")
+        return Health(ok=True, detail=detail)
+
+    # -- inspection and control ---------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def filings(self) -> dict[str, int]:
+        """New filings (accepted or rejected) per entry number; duplicates do not count."""
+        with self._lock:
+            return dict(self._filing_counts)
+
+    @property
+    def submission_count(self) -> int:
+        """Entries received, duplicates included (batches refused by the throttle not)."""
+        with self._lock:
+            return self._submissions
+
+    def advance(self, seconds: float) -> datetime:
+        """Move virtual time forward and play out what fell due; returns the new time."""
+        with self._lock:
+            now = self.clock.advance(seconds)
+            self._flush(now)
+            return now
+
+    def announce_arrival(self, mawb: str, at: datetime | None = None) -> datetime | None:
+        """The flight carrying ``mawb`` arrived (at ``at``, default now). Replaces the
+        arrival derived from the EDA; no effect once the permit to transfer was issued.
+        Returns the arrival in force."""
+        with self._lock:
+            now = self.clock.now()
+            self._flush(now)
+            state = self._mawbs.setdefault(mawb, _Mawb(mawb))
+            if state.permitted_at is not None:
+                return state.arrival_at
+            if at is not None and at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            state.arrival_at = at or now
+            if state.accepted:
+                self._schedule_permit(state, now)
+            self._flush(now)
+            return state.arrival_at
+
+    def inject_fault(self, kind: FaultKind, count: int, after_processing: bool = False,
+                     delay_s: float = 30.0) -> None:
+        """Make the next ``count`` submit/poll requests fail the given way."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r} (one of {', '.join(FAULT_KINDS)})")
+        if count < 0 or delay_s < 0:
+            raise ValueError("count and delay_s cannot be negative")
+        with self._lock:
+            self._fault = Fault(kind, after_processing, delay_s)
+            self._faults_left = count
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._fault, self._faults_left = None, 0
+
+    def take_fault(self) -> Fault | None:
+        """The fault the current request suffers, if any (counts it off)."""
+        with self._lock:
+            if self._fault is None or self._faults_left <= 0:
+                return None
+            self._faults_left -= 1
+            return self._fault
+
+    # -- filing -------------------------------------------------------------------------
+
+    def _take_tokens(self, count: int, now: datetime) -> None:
+        limit, size = self.config.max_entries_per_hour, self.config.burst
+        if limit is None or size is None or count == 0:
+            return
+        rate = limit / 3600
+        elapsed = max((now - self._refilled_at).total_seconds(), 0.0)
+        self._tokens = min(float(size), self._tokens + elapsed * rate)
+        self._refilled_at = now
+        # A batch larger than the bucket goes when the bucket is full and leaves a debt.
+        needed = min(count, size)
+        if self._tokens + 1e-9 < needed:
+            wait = self.clock.real_seconds((needed - self._tokens) / rate)
+            raise GatewayBusy(
+                f"ACE is throttling this filer: at most {limit} entries an hour. Nothing of "
+                f"this batch of {count} was filed; send it again in {math.ceil(wait)} s.",
+                retry_after=wait)
+        self._tokens -= count
+
+    def _file(self, entry: Type86Entry, now: datetime) -> Receipt:
+        number = entry.entry_number
+        content = entry.model_dump_json()
+        earlier = self._by_number.setdefault(number, [])
+        # Filings still in force: answered "accepted" or not answered yet.
+        live = [f for f in earlier if f.state != "rejected"]
+        for filing in live:
+            if filing.content == content:
+                return Receipt(entry_number=number, transaction_id=filing.transaction_id,
+                               status="duplicate")
+        self._transactions += 1
+        filing = _Filing(entry=entry, content=content,
+                         transaction_id=f"T{self._transactions:010d}",
+                         rng=_rng(self.config.seed, number),
+                         errors=self._validate(entry, live))
+        earlier.append(filing)
+        self._filing_counts[number] = self._filing_counts.get(number, 0) + 1
+        self._schedule(now + timedelta(seconds=self.config.accept_delay_s),
+                       (number, _Phase.ANSWER, 0, ""), lambda t: self._answer(filing, t))
+        return Receipt(entry_number=number, transaction_id=filing.transaction_id,
+                       status="received")
+
+    def _validate(self, entry: Type86Entry, live: list[_Filing]) -> tuple[AceError, ...]:
+        number = entry.entry_number
+        errors: list[AceError] = []
+
+        def reject(code: str, message: str, field_name: str | None) -> None:
+            errors.append(AceError(code=code, message=message, field=field_name))
+
+        if not is_valid(number):
+            reject(BAD_CHECK_DIGIT, f"Entry number {number} fails its check digit "
+                   "(CATAIR Appendix E).", "entry_number")
+        if entry.filer_code != number[:3]:
+            reject(FILER_MISMATCH, f"Filer code {entry.filer_code} does not match entry "
+                   f"number {number}, which belongs to filer {number[:3]}.", "filer_code")
+        for filing in live:
+            if filing.entry.bill != entry.bill:
+                reject(OTHER_BILL, f"Entry number {number} is already on file for bill "
+                       f"{filing.entry.bill}; one Type 86 entry covers one bill.",
+                       "entry_number")
+                break
+        else:
+            if live:
+                reject(ALREADY_ON_FILE, f"Entry number {number} is already on file for bill "
+                       f"{entry.bill} with other data; an add (A) cannot replace it.",
+                       "entry_number")
+        if not _PORT.match(entry.port_code):
+            reject(BAD_PORT, f"Port of entry {entry.port_code!r} is not a 4-digit "
+                   "Schedule D code.", "port_code")
+        eda, cutoff = entry.estimated_arrival, self.config.type86_cutoff
+        if eda is None:
+            reject(MISSING_EDA, "Estimated date of arrival missing.", "estimated_arrival")
+        elif cutoff is not None and eda >= cutoff:
+            reject(TYPE86_SUSPENDED, f"Type 86 entries are not accepted for goods arriving "
+                   f"on or after {cutoff.isoformat()} (arrival {eda.isoformat()}): de minimis "
+                   "is suspended under EO 14324 (CSMS #66065494). File a formal or informal "
+                   "entry instead.", "estimated_arrival")
+        if self.hts_codes is not None:
+            for line in entry.lines:
+                if line.hts_code not in self.hts_codes:
+                    reject(UNKNOWN_HTS, f"Line {line.line_no}: HTS number {line.hts_code} is "
+                           "not a statistical line of the tariff schedule.",
+                           f"lines[{line.line_no}].hts_code")
+        return tuple(errors)
+
+    # -- what happens after ---------------------------------------------------------------
+
+    def _answer(self, filing: _Filing, t: datetime) -> None:
+        entry, config = filing.entry, self.config
+        if filing.errors:
+            filing.state = "rejected"
+            reasons = " ".join(f"[{e.code}] {e.message}" for e in filing.errors)
+            self._emit_entry(filing, t, MessageKind.REJECTED, errors=filing.errors,
+                             narrative=f"{filing.label} rejected. {reasons} Correct the entry "
+                             "and file it again.")
+            return
+        filing.state = "accepted"
+        self._emit_entry(filing, t, MessageKind.ACCEPTED,
+                         narrative=f"{filing.label} accepted at port {entry.port_code}; "
+                         "release follows the flight's arrival and any agency review.")
+        # Draw everything in a fixed order, used or not, so each draw means the same thing
+        # whatever the rates are.
+        rng = filing.rng
+        hold = rng.random() < config.hold_rate
+        hold_after = rng.uniform(*HOLD_START_S)
+        hold_refused = rng.random() < config.hold_refuse_rate
+        for line in entry.lines:
+            for agency in dict.fromkeys(line.pga_flags):
+                review_after = rng.uniform(*PGA_REVIEW_START_S)
+                refused = rng.random() < config.pga_reject_rate
+                filing.open.add(("pga", line.line_no, agency))
+                self._schedule(t + timedelta(seconds=review_after),
+                               (filing.number, _Phase.PGA_REVIEW, line.line_no, agency),
+                               self._pga_review(filing, line.line_no, agency, refused))
+        if hold:
+            filing.open.add(_HOLD)
+            self._schedule(t + timedelta(seconds=hold_after),
+                           (filing.number, _Phase.HOLD, 0, ""),
+                           lambda at: self._hold(filing, hold_refused, at))
+        self._register_accepted(filing, t)
+        if not filing.open:
+            self._clear(filing, t)
+
+    def _pga_review(self, filing: _Filing, line_no: int, agency: str,
+                    refused: bool) -> _Action:
+        where = f"line {line_no} of {filing.label[0].lower()}{filing.label[1:]}"
+
+        def started(t: datetime) -> None:
+            if filing.refused:
+                return
+            self._emit_entry(filing, t, MessageKind.PGA_UNDER_REVIEW, line_no=line_no,
+                             agency=agency, narrative=f"{agency} is reviewing {where}; the "
+                             f"goods may not be released until {agency} decides.")
+            self._schedule(t + timedelta(seconds=self.config.pga_review_delay_s),
+                           (filing.number, _Phase.PGA_DECISION, line_no, agency), decided)
+
+        def decided(t: datetime) -> None:
+            if filing.refused:
+                return
+            if refused:
+                self._emit_entry(filing, t, MessageKind.PGA_REJECTED, line_no=line_no,
+                                 agency=agency,
+                                 narrative=f"{agency} refused admission of {where}.")
+                self._refuse(filing, t, f"{agency} refused admission of line {line_no}")
+                return
+            self._emit_entry(filing, t, MessageKind.PGA_MAY_PROCEED, line_no=line_no,
+                             agency=agency, narrative=f"{agency}: may proceed, {where}.")
+            self._resolve(filing, ("pga", line_no, agency), t)
+
+        return started
+
+    def _hold(self, filing: _Filing, refused: bool, t: datetime) -> None:
+        if filing.refused:
+            return
+        self._emit_entry(filing, t, MessageKind.HOLD, disposition=HOLD_DISPOSITION,
+                         narrative=f"CBP hold (1H) on {filing.label}: the goods may not leave "
+                         "the CFS until the hold is removed.")
+
+        def ended(at: datetime) -> None:
+            if filing.refused:
+                return
+            if refused:
+                self._refuse(filing, at, "CBP examination found the goods inadmissible")
+                return
+            self._emit_entry(filing, at, MessageKind.HOLD_REMOVED,
+                             disposition=HOLD_REMOVED_DISPOSITION,
+                             narrative=f"CBP hold removed (1I) from {filing.label}.")
+            self._resolve(filing, _HOLD, at)
+
+        self._schedule(t + timedelta(seconds=self.config.hold_duration_s),
+                       (filing.number, _Phase.HOLD_END, 0, ""), ended)
+
+    def _refuse(self, filing: _Filing, t: datetime, why: str) -> None:
+        filing.refused = True
+        self._emit_entry(filing, t, MessageKind.REFUSED,
+                         narrative=f"{filing.label} refused: {why}. The goods may not enter "
+                         "the United States; they must be exported or destroyed under CBP "
+                         "supervision.")
+
+    def _resolve(self, filing: _Filing, condition: _Condition, t: datetime) -> None:
+        filing.open.discard(condition)
+        if not filing.open:
+            self._clear(filing, t)
+
+    def _clear(self, filing: _Filing, t: datetime) -> None:
+        filing.cleared_at = t
+        if self._mawbs[filing.entry.mawb].permitted_at is not None:
+            self._schedule_release(filing, t)
+
+    def _register_accepted(self, filing: _Filing, t: datetime) -> None:
+        entry = filing.entry
+        state = self._mawbs.setdefault(entry.mawb, _Mawb(entry.mawb))
+        state.accepted.append(filing)
+        if state.port_code is None:
+            state.port_code = entry.port_code
+        if (state.arrival_at is None and self.config.auto_arrival
+                and entry.estimated_arrival is not None):
+            state.arrival_at = datetime.combine(
+                entry.estimated_arrival, self.config.arrival_time.replace(tzinfo=None),
+                tzinfo=UTC)
+        if state.arrival_at is not None and state.permit_due is None:
+            self._schedule_permit(state, t)
+
+    def _schedule_permit(self, state: _Mawb, t: datetime) -> None:
+        assert state.arrival_at is not None
+        state.permit_token += 1
+        token = state.permit_token
+        due = max(state.arrival_at + timedelta(seconds=self.config.ptt_delay_s), t)
+        state.permit_due = due
+        self._schedule(due, (state.mawb, _Phase.PERMIT, 0, ""),
+                       lambda at: self._permit(state, token, at))
+
+    def _permit(self, state: _Mawb, token: int, t: datetime) -> None:
+        if token != state.permit_token or state.permitted_at is not None:
+            return
+        state.permitted_at = t
+        port = state.port_code or ""
+        self._emit(AceMessage(
+            seq=0, message_id="", kind=MessageKind.PERMIT_TO_TRANSFER, mawb=state.mawb,
+            port_code=port, issued_at=t,
+            narrative=f"Permit to transfer for MAWB {_mawb_label(state.mawb)} at port {port}: "
+                      "the cargo may move from the airline terminal to the CFS under bond."))
+        for filing in state.accepted:
+            if filing.cleared_at is not None and not filing.refused:
+                self._schedule_release(filing, t)
+
+    def _schedule_release(self, filing: _Filing, t: datetime) -> None:
+        def release(at: datetime) -> None:
+            if filing.refused or filing.released:
+                return
+            filing.released = True
+            self._emit_entry(filing, at, MessageKind.RELEASED,
+                             disposition=RELEASED_DISPOSITION,
+                             narrative=f"{filing.label} released (1C): the goods may leave "
+                             "the CFS for delivery.")
+
+        self._schedule(t + timedelta(seconds=self.config.release_delay_s),
+                       (filing.number, _Phase.RELEASE, 0, ""), release)
+
+    # -- events and the log -------------------------------------------------------------
+
+    def _schedule(self, due: datetime, key: _Key, action: _Action) -> None:
+        heapq.heappush(self._events, (due, key, next(self._event_ids), action))
+
+    def _flush(self, now: datetime) -> None:
+        while self._events and self._events[0][0] <= now:
+            due, _key, _id, action = heapq.heappop(self._events)
+            action(due)
+
+    def _emit_entry(self, filing: _Filing, t: datetime, kind: MessageKind, *,
+                    narrative: str, disposition: str | None = None,
+                    line_no: int | None = None, agency: str | None = None,
+                    errors: tuple[AceError, ...] = ()) -> None:
+        entry = filing.entry
+        self._emit(AceMessage(
+            seq=0, message_id="", kind=kind, disposition=disposition,
+            entry_number=entry.entry_number, mawb=entry.mawb, hawb=entry.hawb,
+            line_no=line_no, port_code=entry.port_code, agency=agency, errors=errors,
+            narrative=narrative, issued_at=t))
+
+    def _emit(self, message: AceMessage) -> None:
+        seq = len(self._log) + 1
+        self._log.append(message.model_copy(update={"seq": seq,
+                                                    "message_id": f"SIM{seq:012d}"}))

@@ -1,0 +1,97 @@
+"""The customs gateway: per-HAWB message audit, and the administrators' switch."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from app.ace_gateway import filing, registry
+from app.ace_gateway.gateway import Gateway
+from app.ace_gateway.models import AceEntry, GatewayState
+from app.api import schemas
+from app.api.deps import AdminDep, ManifestReaderDep, SessionDep, WriterSessionDep, scope_of
+from app.api.problems import problem_responses
+from app.manifest import queries
+
+router = APIRouter(prefix="/v1", tags=["customs gateway"], responses=problem_responses(401, 403))
+_creating = threading.Lock()
+
+
+def get_gateway(request: Request) -> Gateway:
+    """The configured adapter, built on first use and closed with the application."""
+    state = request.app.state
+    with _creating:
+        if getattr(state, "gateway", None) is None:
+            state.gateway = registry.create(state.settings)
+    gateway: Gateway = state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+@router.get("/manifests/{mawb}/hawbs/{hawb_no}/ace-messages",
+            response_model=schemas.AceMessagesOut,
+            summary="Every message sent to and received from ACE about a HAWB",
+            description="The HAWB's Type 86 submissions and ACE's answers, with its MAWB's "
+                        "own messages (permit to transfer), oldest first, each as JSON and as "
+                        "fixed-width ABI records. `rendering=abi` returns only the records, as "
+                        "text.",
+            responses={**problem_responses(404),
+                       200: {"content": {"text/plain": {}}}})
+def hawb_messages(mawb: str, hawb_no: str, caller: ManifestReaderDep, session: SessionDep,
+                  rendering: Annotated[Literal["both", "abi"], Query()] = "both",
+                  ) -> schemas.AceMessagesOut | PlainTextResponse:
+    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    hawb = queries.get_hawb(session, manifest, hawb_no).hawb
+    rows = filing.messages_for_hawb(session, hawb.id, manifest.id)
+    if rendering == "abi":
+        return PlainTextResponse("".join(row.body_abi for row in rows))
+    entry = session.get(AceEntry, hawb.id)
+    return schemas.AceMessagesOut(
+        hawb_no=hawb.hawb_no, entry_number=entry.entry_number if entry else None,
+        messages=[schemas.AceMessageOut(
+            id=row.id, direction=row.direction, kind=row.kind,
+            message_id=row.message_id, entry_number=row.entry_number,
+            recorded_at=row.recorded_at, json_rendering=json.loads(row.body_json),
+            abi_rendering=row.body_abi) for row in rows])
+
+
+def _gateway_out(gateway: Gateway, state: GatewayState) -> schemas.GatewayOut:
+    health = gateway.health()
+    return schemas.GatewayOut(
+        adapter=gateway.name, installed=registry.available(), healthy=health.ok,
+        health_detail=health.detail, paused=state.paused, pause_reason=state.pause_reason,
+        changed_by=state.changed_by, changed_at=state.changed_at,
+        messages_read_up_to=state.cursor)
+
+
+@router.get("/admin/gateway", response_model=schemas.GatewayOut,
+            summary="The customs gateway in use, its health and its submission switch")
+def gateway_status(_: AdminDep, gateway: GatewayDep, session: WriterSessionDep
+                   ) -> schemas.GatewayOut:
+    return _gateway_out(gateway, filing.gateway_state(session, gateway.name))
+
+
+@router.put("/admin/gateway/pause", response_model=schemas.GatewayOut,
+            summary="Pause submissions to customs",
+            description="Approved entries wait, in order, until submissions resume; ACE's "
+                        "answers to earlier submissions are still collected.")
+def pause(body: schemas.GatewayPauseIn, caller: AdminDep, gateway: GatewayDep,
+          session: WriterSessionDep) -> schemas.GatewayOut:
+    state = filing.set_paused(session, gateway.name, paused=True, reason=body.reason,
+                              actor=caller.organisation_name)
+    return _gateway_out(gateway, state)
+
+
+@router.delete("/admin/gateway/pause", response_model=schemas.GatewayOut,
+               summary="Resume submissions to customs")
+def resume(caller: AdminDep, gateway: GatewayDep, session: WriterSessionDep
+           ) -> schemas.GatewayOut:
+    state = filing.set_paused(session, gateway.name, paused=False, reason="",
+                              actor=caller.organisation_name)
+    return _gateway_out(gateway, state)
