@@ -35,21 +35,23 @@ from app.ace_gateway.messages import (
 from app.ace_gateway.simulator.clock import SimClock
 from app.ace_gateway.simulator.config import SimulatorConfig
 
-MISSING_EDA = "282"  # ACE's own code
+MISSING_EDA = "282"  # the code the project brief gives; not found in public CATAIR text
+# Codes of CBP's "ACE Cargo Release (SE) Input Validation Rules".
+BAD_CHECK_DIGIT = "006"  # INVALID ENTRY NUMBER
+OTHER_BILL = "007"  # ENTRY NUMBER ALREADY ON FILE
 # Simulated codes: ACE answers these cases too, but with codes this simulator does not copy.
-BAD_CHECK_DIGIT = "S01"
 FILER_MISMATCH = "S02"
-OTHER_BILL = "S03"
 ALREADY_ON_FILE = "S04"
 BAD_PORT = "S05"
 UNKNOWN_HTS = "S06"
 TYPE86_SUSPENDED = "S07"
 
 REJECTION_CODES: dict[str, str] = {
-    MISSING_EDA: "estimated date of arrival missing (ACE's code)",
-    BAD_CHECK_DIGIT: "entry number fails its check digit (simulated code)",
+    MISSING_EDA: "estimated date of arrival missing",
+    BAD_CHECK_DIGIT: "entry number fails its check digit (CBP: INVALID ENTRY NUMBER)",
     FILER_MISMATCH: "filer code is not the entry number's first 3 characters (simulated code)",
-    OTHER_BILL: "entry number already on file for another bill (simulated code)",
+    OTHER_BILL: "entry number already on file for another bill (CBP: ENTRY NUMBER ALREADY ON "
+                "FILE)",
     ALREADY_ON_FILE: "entry number already on file for this bill with other data; action A "
                      "cannot replace it (simulated code)",
     BAD_PORT: "port of entry is not a 4-digit Schedule D code (simulated code)",
