@@ -60,6 +60,37 @@ def ace_simulator(
     service.main(host, port)
 
 
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="One pass, then exit")] = False,
+) -> None:
+    """Run the submission worker: approved HAWBs to customs, customs' answers applied."""
+    import logging
+    import signal
+
+    from app.ace_gateway import registry
+    from app.db import make_engine, make_session_factory
+    from app.lifecycle.worker import Worker, config_from
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = get_settings()
+    gateway = registry.create(settings)
+    runner = Worker(make_session_factory(make_engine(settings.database_url), writer=True),
+                    gateway, config_from(settings))
+    try:
+        if once:
+            report = runner.run_once()
+            console.print(f"auto-approved {report.auto_approved}, submitted "
+                          f"{report.submitted}, messages {report.messages}, status changes "
+                          f"{report.moved}" + (f", errors: {report.errors}" if report.errors
+                                               else ""))
+            return
+        signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+        runner.run()
+    finally:
+        gateway.close()
+
+
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""

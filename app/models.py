@@ -4,6 +4,7 @@ from app.accounts.models import ApiKey, Organisation
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.hts.models import HtsLine
+from app.lifecycle.models import BrokerClient, HawbHistory, OutboxEvent
 from app.manifest.models import (
     Hawb,
     HawbLine,
@@ -13,7 +14,24 @@ from app.manifest.models import (
     Upload,
 )
 
-__all__ = ["AceEntry", "AceMessageRecord", "ApiKey", "ComplianceAlert", "DeMinimisPolicy",
-           "EntryNumberSequence", "GatewayState", "GoodsExclusion", "Hawb",
-           "HawbLine", "HtsLine", "Manifest", "Organisation", "RowError", "UnassignedRow",
-           "Upload"]
+__all__ = [
+    "AceEntry",
+    "AceMessageRecord",
+    "ApiKey",
+    "BrokerClient",
+    "ComplianceAlert",
+    "DeMinimisPolicy",
+    "EntryNumberSequence",
+    "GatewayState",
+    "GoodsExclusion",
+    "Hawb",
+    "HawbHistory",
+    "HawbLine",
+    "HtsLine",
+    "Manifest",
+    "Organisation",
+    "OutboxEvent",
+    "RowError",
+    "UnassignedRow",
+    "Upload",
+]

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     ace_http_backoff_s: float = Field(default=0.5, ge=0)
     ace_http_backoff_max_s: float = Field(default=30.0, ge=0)
 
+    # The submission worker: in the API process (the embedded default), or run on its own
+    # with `s321 worker` (set false on the API processes then).
+    worker_in_process: bool = True
+    worker_batch_size: int = Field(default=200, ge=1, le=1000)
+    worker_idle_sleep_s: float = Field(default=1.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.environment == "production":

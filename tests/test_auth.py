@@ -81,12 +81,20 @@ def test_x_api_key_header_is_accepted(client: TestClient, forwarder: Org) -> Non
     assert client.get("/v1/me", headers={"X-API-Key": forwarder.key}).status_code == 200
 
 
-@pytest.mark.parametrize("kind", [OrgKind.BROKER, OrgKind.CFS, OrgKind.CARRIER])
+@pytest.mark.parametrize("kind", [OrgKind.CFS, OrgKind.CARRIER])
 def test_other_kinds_cannot_upload_or_read_manifests(client: TestClient, make_org: MakeOrg,
                                                      kind: OrgKind) -> None:
     other = make_org(kind)
     assert client.post("/v1/uploads", headers=other.headers, content=b"x").status_code == 403
     assert client.get("/v1/manifests", headers=other.headers).status_code == 403
+
+
+def test_a_broker_cannot_upload_and_reads_only_its_clients(client: TestClient,
+                                                           make_org: MakeOrg) -> None:
+    broker = make_org(OrgKind.BROKER)
+    assert client.post("/v1/uploads", headers=broker.headers, content=b"x").status_code == 403
+    listed = client.get("/v1/manifests", headers=broker.headers)
+    assert (listed.status_code, listed.json()["items"]) == (200, [])
 
 
 def test_forwarder_cannot_administer(client: TestClient, forwarder: Org) -> None:

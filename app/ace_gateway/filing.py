@@ -24,7 +24,7 @@ from app.ace_gateway.gateway import Gateway, GatewayError
 from app.ace_gateway.messages import AceMessage, Receipt
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
 from app.db import utcnow
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.manifest.models import Manifest
 
 SENT, RECEIVED = "sent", "received"
@@ -75,18 +75,26 @@ def assign_entry_numbers(session: Session, facts: Mapping[int, HawbFacts], *, br
     """Each HAWB's entry number: the one it already has, or a new one under the filer code."""
     if not entry_numbers.is_filer_code(filer_code):
         raise Conflict(f"{filer_code!r} is not a filer code (3 letters or digits).")
-    known = dict(session.execute(select(AceEntry.hawb_id, AceEntry.entry_number)
-                                 .where(AceEntry.hawb_id.in_(list(facts)))).all())
+    bills = {(f.manifest_id, f.hawb_no): hawb_id for hawb_id, f in facts.items()}
+    known: dict[int, str] = {}
+    for entry in session.scalars(select(AceEntry).where(
+            AceEntry.manifest_id.in_({f.manifest_id for f in facts.values()}),
+            AceEntry.hawb_no.in_({f.hawb_no for f in facts.values()}))):
+        hawb_id = bills.get((entry.manifest_id, entry.hawb_no))
+        if hawb_id is not None:
+            entry.hawb_id = hawb_id  # a corrected HAWB is a new row for the same bill
+            known[hawb_id] = entry.entry_number
     fresh = sorted(set(facts) - set(known))
     if fresh:
         serials = reserve_serials(session, filer_code, len(fresh))
-        rows = [AceEntry(hawb_id=hawb_id, manifest_id=facts[hawb_id].manifest_id,
+        rows = [AceEntry(manifest_id=facts[hawb_id].manifest_id, hawb_no=facts[hawb_id].hawb_no,
+                         hawb_id=hawb_id,
                          entry_number=entry_numbers.entry_number(filer_code, serial),
                          broker_id=broker_id)
                 for hawb_id, serial in zip(fresh, serials, strict=True)]
         session.add_all(rows)
-        session.flush()
         known.update((row.hawb_id, row.entry_number) for row in rows)
+    session.flush()
     return known
 
 
@@ -139,7 +147,7 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
     now = utcnow()
     for item, receipt in zip(prepared, receipts, strict=True):
         count = session.execute(
-            update(AceEntry).where(AceEntry.hawb_id == item.hawb_id)
+            update(AceEntry).where(AceEntry.entry_number == item.entry.entry_number)
             .values(submissions=AceEntry.submissions + 1, last_submitted_at=now)
             .returning(AceEntry.submissions)).scalar_one()
         session.add(AceMessageRecord(
@@ -188,11 +196,19 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
     return collected
 
 
-def messages_for_hawb(session: Session, hawb_id: int, manifest_id: int
+def entry_of(session: Session, manifest_id: int, hawb_no: str) -> AceEntry | None:
+    return session.get(AceEntry, (manifest_id, hawb_no))
+
+
+def messages_for_hawb(session: Session, manifest_id: int, hawb_no: str
                       ) -> list[AceMessageRecord]:
-    """Everything sent and received about a HAWB, with its MAWB's own messages, in order."""
+    """Everything sent and received about a HAWB's entry, across corrections, with its
+    MAWB's own messages (permit to transfer), in order."""
+    entry = entry_of(session, manifest_id, hawb_no)
+    if entry is None:
+        return []
     return list(session.scalars(select(AceMessageRecord).where(or_(
-        AceMessageRecord.hawb_id == hawb_id,
+        AceMessageRecord.entry_number == entry.entry_number,
         (AceMessageRecord.manifest_id == manifest_id) & AceMessageRecord.hawb_id.is_(None)))
         .order_by(AceMessageRecord.id)))
 
@@ -208,11 +224,3 @@ def set_paused(session: Session, gateway: str, *, paused: bool, reason: str, act
     state.changed_by, state.changed_at = actor, utcnow()
     session.flush()
     return state
-
-
-def entry_for(session: Session, hawb_id: int) -> AceEntry:
-    entry = session.get(AceEntry, hawb_id)
-    if entry is None:
-        raise NotFound("This HAWB has no Type 86 entry yet.")
-    return entry
-

@@ -21,12 +21,14 @@ class EntryNumberSequence(Base):
 
 
 class AceEntry(Base):
-    """A HAWB's Type 86: its entry number stays with the HAWB across resubmissions."""
+    """A HAWB's Type 86. The entry number belongs to the bill (MAWB and HAWB number), so it
+    survives the forwarder's corrections, which replace the HAWB row, and resubmissions."""
 
     __tablename__ = "ace_entries"
 
-    hawb_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    manifest_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    manifest_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hawb_no: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hawb_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the bill's current row
     entry_number: Mapped[str] = mapped_column(String(11), unique=True)
     broker_id: Mapped[int] = mapped_column(Integer)
     submissions: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.ace_gateway import registry
 from app.api import problems
-from app.api.routers import admin, eligibility, gateway, health, manifests
+from app.api.routers import admin, eligibility, gateway, health, lifecycle, manifests
 from app.db import make_engine, make_session_factory
+from app.lifecycle.worker import start_worker
 from app.runtime import tune_memory
 from app.settings import Settings, get_settings
 
@@ -21,7 +23,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.worker_in_process:
+            application.state.gateway = registry.create(settings)
+            worker = start_worker(application.state.writer, application.state.gateway,
+                                  settings)
         yield
+        if worker is not None:
+            worker.stop()
         if getattr(application.state, "gateway", None) is not None:
             application.state.gateway.close()
         engine.dispose()
@@ -46,4 +55,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(manifests.router)
     app.include_router(eligibility.router)
     app.include_router(gateway.router)
+    app.include_router(lifecycle.router)
     return app

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
 from app.accounts.service import Caller, authenticate
+from app.lifecycle import brokers
 from app.manifest.queries import Scope
 from app.settings import Settings
 
@@ -80,7 +81,13 @@ def require(*kinds: OrgKind) -> Callable[[Caller], Caller]:
 AdminDep = Annotated[Caller, Depends(require(OrgKind.ADMIN))]
 ForwarderDep = Annotated[Caller, Depends(require(OrgKind.FORWARDER))]
 ManifestReaderDep = Annotated[Caller, Depends(require(OrgKind.FORWARDER, OrgKind.ADMIN))]
+# Readers of manifests and HAWBs: a broker reads its clients'.
+ReaderDep = Annotated[Caller, Depends(require(OrgKind.FORWARDER, OrgKind.ADMIN,
+                                              OrgKind.BROKER))]
+BrokerDep = Annotated[Caller, Depends(require(OrgKind.BROKER))]
 
 
-def scope_of(caller: Caller) -> Scope:
+def scope_of(caller: Caller, session: Session) -> Scope:
+    if caller.kind is OrgKind.BROKER:
+        return brokers.scope(session, caller.organisation_id)
     return Scope(forwarder_id=None if caller.kind is OrgKind.ADMIN else caller.organisation_id)

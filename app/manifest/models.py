@@ -127,6 +127,9 @@ class Hawb(Base):
     eligibility: Mapped[str | None] = mapped_column(Text)
     policy_id: Mapped[int | None] = mapped_column(Integer)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Lifecycle (app/lifecycle): the approving broker, and when a worker claimed it.
+    broker_id: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HawbLine(Base):

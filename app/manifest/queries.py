@@ -19,15 +19,21 @@ from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRo
 from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose data a caller may read: one forwarder's, or everyone's (administrators)."""
+    """Whose data a caller may read: one forwarder's, a broker's clients', or everyone's
+    (administrators)."""
 
     forwarder_id: int | None
+    # A broker: the forwarders that designated it (forwarder_id is then None).
+    forwarder_ids: frozenset[int] | None = None
 
-    def manifests(self, stmt: Select[Any]) -> Select[Any]:
+    def manifests(self, stmt: S) -> S:
+        if self.forwarder_ids is not None:
+            return stmt.where(Manifest.forwarder_id.in_(sorted(self.forwarder_ids)))
         if self.forwarder_id is None:
             return stmt
         return stmt.where(Manifest.forwarder_id == self.forwarder_id)

@@ -1,4 +1,4 @@
-"""HAWB and manifest statuses known so far. Stored as text: adding one is a plain migration."""
+"""HAWB and manifest statuses. Stored as text: adding one is a plain migration."""
 
 from __future__ import annotations
 
@@ -11,6 +11,20 @@ class HawbStatus(enum.StrEnum):
     ELIGIBLE = "eligible"
     INELIGIBLE = "ineligible"  # route to formal or informal entry
     NEEDS_REVIEW = "needs_review"  # eligible on the rules, with red flags for the broker
+    # From here on the lifecycle's transition table (app/lifecycle/transitions.py) rules.
+    APPROVED = "approved"  # by a broker, who will file it
+    BROKER_REJECTED = "broker_rejected"  # the forwarder must correct it
+    FORMAL_ENTRY = "formal_entry"  # ineligible; handed to formal or informal entry
+    SUBMITTING = "submitting"  # claimed by a worker, being sent to customs
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    ACE_REJECTED = "ace_rejected"  # the forwarder corrects, the broker re-approves
+    PERMIT_TO_TRANSFER = "permit_to_transfer"  # its MAWB may move to the CFS
+    HOLD = "hold"  # 1H
+    RELEASED = "released"  # 1C
+    REFUSED = "refused"
+    RECEIVED_AT_CFS = "received_at_cfs"
+    HANDED_TO_CARRIER = "handed_to_carrier"
 
 
 class ManifestStatus(enum.StrEnum):
@@ -23,7 +37,9 @@ class ManifestStatus(enum.StrEnum):
 # once filed with CBP, corrections go through the broker instead.
 JUDGED: frozenset[str] = frozenset({HawbStatus.ELIGIBLE, HawbStatus.INELIGIBLE,
                                     HawbStatus.NEEDS_REVIEW})
-AMENDABLE: frozenset[str] = frozenset({HawbStatus.RECEIVED, HawbStatus.INVALID} | JUDGED)
+AMENDABLE: frozenset[str] = frozenset({HawbStatus.RECEIVED, HawbStatus.INVALID,
+                                       HawbStatus.BROKER_REJECTED, HawbStatus.ACE_REJECTED}
+                                      | JUDGED)
 # Statuses whose eligibility decision may still be changed by re-evaluation; past them a
 # change raises a compliance alert instead.
 REDECIDABLE: frozenset[str] = frozenset({HawbStatus.RECEIVED} | JUDGED)

@@ -33,17 +33,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "ace_entries",
-        sa.Column("hawb_id", sa.BigInteger(), nullable=False),
         sa.Column("manifest_id", sa.BigInteger(), nullable=False),
+        sa.Column("hawb_no", sa.String(length=100), nullable=False),
+        sa.Column("hawb_id", sa.BigInteger(), nullable=False),
         sa.Column("entry_number", sa.String(length=11), nullable=False),
         sa.Column("broker_id", sa.Integer(), nullable=False),
         sa.Column("submissions", sa.Integer(), nullable=False),
         sa.Column("last_submitted_at", TIMESTAMP, nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
-        sa.PrimaryKeyConstraint("hawb_id", name=op.f("pk_ace_entries")),
+        sa.PrimaryKeyConstraint("manifest_id", "hawb_no", name=op.f("pk_ace_entries")),
         sa.UniqueConstraint("entry_number", name=op.f("uq_ace_entries_entry_number")),
     )
-    op.create_index(op.f("ix_ace_entries_manifest_id"), "ace_entries", ["manifest_id"])
+    op.create_index(op.f("ix_ace_entries_hawb_id"), "ace_entries", ["hawb_id"])
     op.create_table(
         "ace_messages",
         sa.Column("id", BIG_ID, nullable=False),
@@ -80,7 +81,7 @@ def downgrade() -> None:
     op.drop_index("ix_ace_messages_manifest", table_name="ace_messages")
     op.drop_index("ix_ace_messages_hawb", table_name="ace_messages")
     op.drop_table("ace_messages")
-    op.drop_index(op.f("ix_ace_entries_manifest_id"), table_name="ace_entries")
+    op.drop_index(op.f("ix_ace_entries_hawb_id"), table_name="ace_entries")
     op.drop_table("ace_entries")
     op.drop_table("entry_number_sequences")
     with op.batch_alter_table("organisations", schema=None) as batch_op:

@@ -15,6 +15,7 @@ from app.api.deps import (
     CallerDep,
     ForwarderDep,
     ManifestReaderDep,
+    ReaderDep,
     SessionDep,
     SettingsDep,
     WriterSessionDep,
@@ -68,9 +69,9 @@ def _outcome(o: service.Outcome) -> schemas.ReevaluateOut:
             response_model=schemas.EligibilityOut,
             summary="A HAWB's de minimis decision with its reasons",
             responses=problem_responses(404))
-def hawb_eligibility(mawb: str, hawb_no: str, caller: ManifestReaderDep,
+def hawb_eligibility(mawb: str, hawb_no: str, caller: ReaderDep,
                      session: SessionDep) -> schemas.EligibilityOut:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     hawb = queries.get_hawb(session, manifest, hawb_no).hawb
     doc = eq.document(hawb.eligibility)
     alerts = [_alert_out(a, hawb.hawb_no, manifest.mawb)
@@ -85,9 +86,9 @@ def hawb_eligibility(mawb: str, hawb_no: str, caller: ManifestReaderDep,
 @router.get("/manifests/{mawb}/eligibility", response_model=schemas.EligibilitySummary,
             summary="A manifest's HAWBs counted by decision, reason, warning and agency",
             responses=problem_responses(404))
-def manifest_eligibility(mawb: str, caller: ManifestReaderDep, session: SessionDep
+def manifest_eligibility(mawb: str, caller: ReaderDep, session: SessionDep
                          ) -> schemas.EligibilitySummary:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     counts, open_alerts = eq.summarise(session, manifest)
     return schemas.EligibilitySummary(
         mawb=manifest.mawb, by_decision=counts.by_decision, by_reason=counts.by_reason,
@@ -100,7 +101,7 @@ def manifest_eligibility(mawb: str, caller: ManifestReaderDep, session: SessionD
              responses=problem_responses(404))
 def reevaluate_manifest(mawb: str, caller: ManifestReaderDep, session: WriterSessionDep
                         ) -> schemas.ReevaluateOut:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     outcome = service.reevaluate_manifest(session, manifest.id)
     queries.refresh_counts(session, manifest.id)
     return _outcome(outcome)
@@ -166,7 +167,7 @@ def deactivate_exclusion(exclusion_id: int, _: AdminDep, session: SessionDep
             summary="Compliance alerts on HAWBs past review whose eligibility changed")
 def list_alerts(caller: ManifestReaderDep, session: SessionDep,
                 open_only: bool = True) -> list[schemas.AlertOut]:
-    scope = scope_of(caller)
+    scope = scope_of(caller, session)
     return [_alert_out(a, h, m)
             for a, h, m in eq.list_alerts(session, scope.forwarder_id, open_only)]
 
@@ -202,7 +203,7 @@ def what_if_manifest(mawb: str, caller: ManifestReaderDep, session: SessionDep,
                      as_of: AsOf = None, policy_id: PolicyId = None,
                      limit: Annotated[int, Query(ge=0, le=1000)] = 100
                      ) -> schemas.WhatIfOut:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     policies = eq.policies_for_what_if(session, policy_id)
     result = whatif.for_manifest(session, manifest, policies, as_of)
     return _what_if_out(result, eq.policy_ref(session, policy_id), as_of, limit)

@@ -11,9 +11,9 @@ from fastapi.responses import PlainTextResponse
 
 from app.ace_gateway import filing, registry
 from app.ace_gateway.gateway import Gateway
-from app.ace_gateway.models import AceEntry, GatewayState
+from app.ace_gateway.models import GatewayState
 from app.api import schemas
-from app.api.deps import AdminDep, ManifestReaderDep, SessionDep, WriterSessionDep, scope_of
+from app.api.deps import AdminDep, ReaderDep, SessionDep, WriterSessionDep, scope_of
 from app.api.problems import problem_responses
 from app.manifest import queries
 
@@ -43,15 +43,15 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
                         "text.",
             responses={**problem_responses(404),
                        200: {"content": {"text/plain": {}}}})
-def hawb_messages(mawb: str, hawb_no: str, caller: ManifestReaderDep, session: SessionDep,
+def hawb_messages(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDep,
                   rendering: Annotated[Literal["both", "abi"], Query()] = "both",
                   ) -> schemas.AceMessagesOut | PlainTextResponse:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     hawb = queries.get_hawb(session, manifest, hawb_no).hawb
-    rows = filing.messages_for_hawb(session, hawb.id, manifest.id)
+    rows = filing.messages_for_hawb(session, manifest.id, hawb.hawb_no)
     if rendering == "abi":
         return PlainTextResponse("".join(row.body_abi for row in rows))
-    entry = session.get(AceEntry, hawb.id)
+    entry = filing.entry_of(session, manifest.id, hawb.hawb_no)
     return schemas.AceMessagesOut(
         hawb_no=hawb.hawb_no, entry_number=entry.entry_number if entry else None,
         messages=[schemas.AceMessageOut(

@@ -13,6 +13,7 @@ from app.api import convert, schemas
 from app.api.deps import (
     ForwarderDep,
     ManifestReaderDep,
+    ReaderDep,
     SessionDep,
     SettingsDep,
     WriterSessionDep,
@@ -88,7 +89,7 @@ async def upload_manifest(
         response.headers["Server-Timing"] = ", ".join(
             f"{name};dur={seconds * 1000:.1f}" for name, seconds in outcome.timings.items())
     with request.app.state.reader() as session:
-        upload = queries.get_upload(session, scope_of(caller), outcome.upload_id)
+        upload = queries.get_upload(session, scope_of(caller, session), outcome.upload_id)
         manifest = session.get_one(Manifest, upload.manifest_id)
         errors = queries.upload_errors(session, upload, limit=settings.upload_inline_errors
                                        ).items if settings.upload_inline_errors else []
@@ -102,7 +103,7 @@ async def upload_manifest(
             responses=problem_responses(404))
 def get_upload(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
                settings: SettingsDep) -> schemas.UploadOut:
-    upload = queries.get_upload(session, scope_of(caller), upload_id)
+    upload = queries.get_upload(session, scope_of(caller, session), upload_id)
     manifest = session.get_one(Manifest, upload.manifest_id)
     errors = queries.upload_errors(session, upload, limit=max(settings.upload_inline_errors, 1))
     return convert.upload(upload, manifest, created=True, replay_of=None,
@@ -115,7 +116,7 @@ def get_upload(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
 def get_upload_errors(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
                       limit: Limit = 100, cursor: Cursor = None
                       ) -> schemas.Page[schemas.RowErrorOut]:
-    upload = queries.get_upload(session, scope_of(caller), upload_id)
+    upload = queries.get_upload(session, scope_of(caller, session), upload_id)
     page = queries.upload_errors(session, upload, limit=limit, cursor=cursor)
     return schemas.Page(items=[convert.row_error(e) for e in page.items], total=page.total,
                         next_cursor=page.next_cursor)
@@ -127,7 +128,7 @@ def get_upload_errors(upload_id: int, caller: ManifestReaderDep, session: Sessio
             responses=problem_responses(404))
 def get_unassigned(upload_id: int, caller: ManifestReaderDep, session: SessionDep
                    ) -> list[schemas.UnassignedRowOut]:
-    upload = queries.get_upload(session, scope_of(caller), upload_id)
+    upload = queries.get_upload(session, scope_of(caller, session), upload_id)
     return [schemas.UnassignedRowOut(row=r.row_no, as_sent=json.loads(r.raw))
             for r in queries.unassigned_rows(session, upload)]
 
@@ -135,13 +136,13 @@ def get_unassigned(upload_id: int, caller: ManifestReaderDep, session: SessionDe
 @router.get("/manifests", response_model=schemas.Page[schemas.ManifestOut],
             summary="List manifests, newest arrival first")
 def list_manifests(
-    caller: ManifestReaderDep, session: SessionDep,
+    caller: ReaderDep, session: SessionDep,
     port: Annotated[str | None, Query(examples=["LAX"])] = None,
     arrival_from: date | None = None, arrival_to: date | None = None,
     status: Annotated[str | None, Query(examples=["received_with_errors"])] = None,
     limit: Limit = 50, cursor: Cursor = None,
 ) -> schemas.Page[schemas.ManifestOut]:
-    page = queries.list_manifests(session, scope_of(caller), port=port,
+    page = queries.list_manifests(session, scope_of(caller, session), port=port,
                                   arrival_from=arrival_from, arrival_to=arrival_to,
                                   status=status, limit=limit, cursor=cursor)
     return schemas.Page(items=[convert.manifest(m) for m in page.items], total=page.total,
@@ -151,9 +152,9 @@ def list_manifests(
 @router.get("/manifests/{mawb}", response_model=schemas.ManifestDetail,
             summary="One manifest: HAWB counts by status and its row errors",
             responses=problem_responses(404))
-def get_manifest(mawb: str, caller: ManifestReaderDep, session: SessionDep
+def get_manifest(mawb: str, caller: ReaderDep, session: SessionDep
                  ) -> schemas.ManifestDetail:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     errors = queries.current_errors(session, manifest, limit=100)
     latest = queries.latest_upload(session, manifest.id)
     return schemas.ManifestDetail(
@@ -166,10 +167,10 @@ def get_manifest(mawb: str, caller: ManifestReaderDep, session: SessionDep
 @router.get("/manifests/{mawb}/errors", response_model=schemas.Page[schemas.RowErrorOut],
             summary="Row errors of the manifest's HAWBs as they stand",
             responses=problem_responses(404))
-def get_manifest_errors(mawb: str, caller: ManifestReaderDep, session: SessionDep,
+def get_manifest_errors(mawb: str, caller: ReaderDep, session: SessionDep,
                         limit: Limit = 100, cursor: Cursor = None
                         ) -> schemas.Page[schemas.RowErrorOut]:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     page = queries.current_errors(session, manifest, limit=limit, cursor=cursor)
     return schemas.Page(items=[convert.row_error(e) for e in page.items], total=page.total,
                         next_cursor=page.next_cursor)
@@ -178,13 +179,13 @@ def get_manifest_errors(mawb: str, caller: ManifestReaderDep, session: SessionDe
 @router.get("/manifests/{mawb}/hawbs", response_model=schemas.Page[schemas.HawbOut],
             summary="The manifest's HAWBs, in file order", responses=problem_responses(404))
 def list_hawbs(
-    mawb: str, caller: ManifestReaderDep, session: SessionDep,
+    mawb: str, caller: ReaderDep, session: SessionDep,
     status: Annotated[str | None, Query(examples=["invalid"])] = None,
     with_errors: bool | None = None,
     hawb_prefix: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 100, cursor: Cursor = None,
 ) -> schemas.Page[schemas.HawbOut]:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     page = queries.list_hawbs(session, manifest, status=status, with_errors=with_errors,
                               hawb_prefix=hawb_prefix, limit=limit, cursor=cursor)
     return schemas.Page(items=[convert.hawb(h) for h in page.items], total=page.total,
@@ -193,9 +194,9 @@ def list_hawbs(
 
 @router.get("/manifests/{mawb}/hawbs/{hawb_no}", response_model=schemas.HawbDetail,
             summary="One HAWB with its lines and errors", responses=problem_responses(404))
-def get_hawb(mawb: str, hawb_no: str, caller: ManifestReaderDep, session: SessionDep
+def get_hawb(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDep
              ) -> schemas.HawbDetail:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     detail = queries.get_hawb(session, manifest, hawb_no)
     return schemas.HawbDetail.model_validate({
         **convert.hawb_fields(detail.hawb),
@@ -209,5 +210,5 @@ def get_hawb(mawb: str, hawb_no: str, caller: ManifestReaderDep, session: Sessio
                responses=problem_responses(404, 409))
 def delete_hawb(mawb: str, hawb_no: str, caller: ForwarderDep,
                 session: WriterSessionDep) -> None:
-    manifest = queries.get_manifest(session, scope_of(caller), mawb)
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     queries.delete_hawb(session, manifest, hawb_no)

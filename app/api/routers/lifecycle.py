@@ -1,0 +1,235 @@
+"""Brokers, review decisions, HAWB history, MAWB roll-up and the activity log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+
+from app.accounts.models import Organisation
+from app.api import schemas
+from app.api.deps import BrokerDep, ForwarderDep, ReaderDep, SessionDep, WriterSessionDep, scope_of
+from app.api.problems import problem_responses
+from app.eligibility import queries as eq
+from app.errors import Conflict, InvalidRequest
+from app.lifecycle import activity, brokers, service
+from app.lifecycle.rollup import mawb_status
+from app.lifecycle.service import Outcome, refusal
+from app.lifecycle.transitions import Event
+from app.manifest import queries
+from app.manifest.statuses import HawbStatus
+
+router = APIRouter(prefix="/v1", tags=["lifecycle"], responses=problem_responses(401, 403))
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Cursor = Annotated[str | None, Query()]
+
+
+# --- forwarders designate brokers ----------------------------------------------------------
+
+
+@router.get("/brokers", response_model=list[schemas.BrokerOut],
+            summary="Customs brokers, and which of them file for you")
+def list_brokers(caller: ForwarderDep, session: SessionDep) -> list[schemas.BrokerOut]:
+    mine = {d.broker_id for d in brokers.designations(session, caller.organisation_id)}
+    return [schemas.BrokerOut(id=b.id, name=b.name, filer_code=b.filer_code,
+                              designated=b.id in mine) for b in brokers.directory(session)]
+
+
+@router.put("/brokers/{broker_id}/designation", response_model=schemas.BrokerOut,
+            summary="Let this broker review and file your HAWBs",
+            responses=problem_responses(404, 409))
+def designate(broker_id: int, caller: ForwarderDep, session: WriterSessionDep
+              ) -> schemas.BrokerOut:
+    brokers.designate(session, caller.organisation_id, broker_id)
+    b = brokers.broker(session, broker_id)
+    return schemas.BrokerOut(id=b.id, name=b.name, filer_code=b.filer_code, designated=True)
+
+
+@router.delete("/brokers/{broker_id}/designation", status_code=204,
+               summary="Withdraw a broker's designation", responses=problem_responses(404))
+def withdraw(broker_id: int, caller: ForwarderDep, session: WriterSessionDep) -> Response:
+    brokers.withdraw(session, caller.organisation_id, broker_id)
+    return Response(status_code=204)
+
+
+# --- brokers: clients, queue, decisions ----------------------------------------------------
+
+
+@router.get("/broker/clients", response_model=list[schemas.ClientOut],
+            summary="Forwarders that designated you, with your auto-approval rules")
+def list_clients(caller: BrokerDep, session: SessionDep) -> list[schemas.ClientOut]:
+    links = brokers.clients(session, caller.organisation_id)
+    names = {o.id: o.name for o in session.query(Organisation).filter(
+        Organisation.id.in_([c.forwarder_id for c in links]))}
+    return [schemas.ClientOut(forwarder_id=c.forwarder_id, name=names[c.forwarder_id],
+                              designated_at=c.designated_at, auto_approve=c.auto_approve,
+                              auto_allow_pga=c.auto_allow_pga,
+                              auto_allow_warnings=c.auto_allow_warnings) for c in links]
+
+
+@router.put("/broker/clients/{forwarder_id}/auto-approval", response_model=schemas.ClientOut,
+            summary="Set the auto-approval rule for a client", responses=problem_responses(404))
+def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: BrokerDep,
+                      session: WriterSessionDep) -> schemas.ClientOut:
+    c = brokers.set_auto_approval(session, caller.organisation_id, forwarder_id,
+                                  enabled=body.enabled, allow_pga=body.allow_pga,
+                                  allow_warnings=body.allow_warnings)
+    org = session.get(Organisation, forwarder_id)
+    return schemas.ClientOut(forwarder_id=forwarder_id, name=org.name if org else "",
+                             designated_at=c.designated_at, auto_approve=c.auto_approve,
+                             auto_allow_pga=c.auto_allow_pga,
+                             auto_allow_warnings=c.auto_allow_warnings)
+
+
+@router.get("/review-queue", response_model=schemas.Page[schemas.QueueItemOut],
+            summary="Your clients' HAWBs awaiting approval")
+def review_queue(
+    caller: BrokerDep, session: SessionDep,
+    mawb: str | None = None, port: str | None = None,
+    arrival_from: date | None = None, arrival_to: date | None = None,
+    pga: Annotated[bool | None, Query(description="With (true) or without PGA flags")] = None,
+    agency: Annotated[str | None, Query(description="e.g. FDA")] = None,
+    warning: Annotated[str | None, Query(description="A warning code")] = None,
+    alert: Annotated[bool | None, Query(description="With an open compliance alert")] = None,
+    status: Literal["eligible", "needs_review"] | None = None,
+    limit: Limit = 100, cursor: Cursor = None,
+) -> schemas.Page[schemas.QueueItemOut]:
+    where = brokers.QueueFilter(mawb, port, arrival_from, arrival_to, pga, agency, warning,
+                                alert, status)
+    page = brokers.review_queue(session, caller.organisation_id, where, limit=limit,
+                                cursor=cursor)
+    alerted = {a.hawb_id for a in eq.alerts_for(session, [i.hawb.id for i in page.items])
+               if a.resolved_at is None}
+    items = []
+    for item in page.items:
+        doc = eq.document(item.hawb.eligibility)
+        items.append(schemas.QueueItemOut(
+            hawb_id=item.hawb.id, hawb_no=item.hawb.hawb_no, mawb=item.mawb, port=item.port,
+            forwarder=item.forwarder, status=item.hawb.status,
+            arrival_date=item.hawb.arrival_date, consignee_name=item.hawb.consignee_name,
+            total_value_usd=schemas.cents_to_usd(item.hawb.total_value_cents),
+            warnings=doc["warnings"], pga=doc["pga"], has_alert=item.hawb.id in alerted))
+    return schemas.Page(items=items, total=page.total, next_cursor=page.next_cursor)
+
+
+def _decision(outcome: Outcome, event: Event, requested: list[int]) -> schemas.DecisionOut:
+    if len(requested) == 1 and outcome.refused:
+        current = outcome.refused[requested[0]]
+        raise Conflict(refusal(event, current), current_status=current)
+    return schemas.DecisionOut(
+        moved=[schemas.MovedOut(hawb_id=m.hawb_id, hawb_no=m.hawb_no,
+                                from_status=m.from_status, to_status=m.to_status)
+               for m in outcome.moved],
+        refused=[schemas.RefusedOut(hawb_id=i, status=s, detail=refusal(event, s))
+                 for i, s in outcome.refused.items()])
+
+
+def _selection(ids: list[int]) -> list[int]:
+    if not ids:
+        raise InvalidRequest("Name the HAWBs: hawb_ids is empty.")
+    return ids
+
+
+@router.post("/review/approve", response_model=schemas.DecisionOut,
+             summary="Approve HAWBs for filing under your filer code",
+             description="Name HAWBs by id, or give `mawb` to approve all its eligible HAWBs. "
+                         "A single HAWB the lifecycle does not allow to be approved is a 409.",
+             responses=problem_responses(404, 409, 422))
+def approve(body: schemas.ApproveIn, caller: BrokerDep, session: WriterSessionDep
+            ) -> schemas.DecisionOut:
+    who = brokers.broker(session, caller.organisation_id)
+    ids = list(body.hawb_ids)
+    if body.mawb:
+        ids += brokers.manifest_hawbs(session, who, body.mawb, HawbStatus.ELIGIBLE)
+    elif not ids:
+        raise InvalidRequest("Name the HAWBs to approve (hawb_ids) or a MAWB (mawb).")
+    return _decision(brokers.approve(session, who, ids), Event.APPROVE, body.hawb_ids)
+
+
+@router.post("/review/reject", response_model=schemas.DecisionOut,
+             summary="Reject HAWBs back to the forwarder, with a reason",
+             responses=problem_responses(404, 409, 422))
+def reject(body: schemas.RejectIn, caller: BrokerDep, session: WriterSessionDep
+           ) -> schemas.DecisionOut:
+    who = brokers.broker(session, caller.organisation_id)
+    ids = _selection(body.hawb_ids)
+    return _decision(brokers.reject(session, who, ids, body.reason), Event.REJECT, ids)
+
+
+@router.post("/review/formal-entry", response_model=schemas.DecisionOut,
+             summary="Hand ineligible HAWBs to formal or informal entry",
+             responses=problem_responses(404, 409, 422))
+def formal_entry(body: schemas.FormalEntryIn, caller: BrokerDep, session: WriterSessionDep
+                 ) -> schemas.DecisionOut:
+    who = brokers.broker(session, caller.organisation_id)
+    ids = _selection(body.hawb_ids)
+    return _decision(brokers.route_to_formal_entry(session, who, ids, body.reason),
+                     Event.ROUTE_TO_FORMAL_ENTRY, ids)
+
+
+# --- reading: history, roll-up, activity ---------------------------------------------------
+
+
+@router.get("/manifests/{mawb}/hawbs/{hawb_no}/history", response_model=schemas.HawbHistoryOut,
+            summary="Every status change of a HAWB: who, when, why, from which message",
+            responses=problem_responses(404))
+def hawb_history(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDep
+                 ) -> schemas.HawbHistoryOut:
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
+    hawb = queries.get_hawb(session, manifest, hawb_no).hawb
+    events = service.history(session, manifest.id, hawb.hawb_no)
+    return schemas.HawbHistoryOut(
+        hawb_no=hawb.hawb_no, status=hawb.status, received_at=hawb.created_at,
+        decided_at=hawb.decided_at,
+        events=[schemas.HistoryOut.model_validate(e) for e in events])
+
+
+@router.get("/manifests/{mawb}/rollup", response_model=schemas.RollupOut,
+            summary="A MAWB's HAWBs by status, and its overall stage",
+            responses=problem_responses(404))
+def rollup(mawb: str, caller: ReaderDep, session: SessionDep) -> schemas.RollupOut:
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
+    counts = queries.hawb_counts(session, manifest.id)
+    return schemas.RollupOut(mawb=manifest.mawb, status=mawb_status(counts),
+                             hawbs_by_status=counts)
+
+
+def _filter(since: datetime | None, until: datetime | None, mawb: str | None,
+            hawb: str | None, source: str | None, kind: str | None) -> activity.Filter:
+    return activity.Filter(since, until, mawb, hawb, source, kind)
+
+
+Source = Annotated[Literal["upload", "status", "customs"] | None,
+                   Query(description="upload, status (lifecycle events) or customs (messages)")]
+
+
+@router.get("/activity", response_model=schemas.Page[schemas.ActivityOut],
+            summary="Everything that happened to your shipments, oldest first")
+def list_activity(caller: ReaderDep, session: SessionDep, since: datetime | None = None,
+                  until: datetime | None = None, mawb: str | None = None,
+                  hawb: str | None = None, source: Source = None,
+                  kind: Annotated[str | None, Query(description="An event (approve, "
+                                                    "release...) or message kind")] = None,
+                  limit: Limit = 100, cursor: Cursor = None
+                  ) -> schemas.Page[schemas.ActivityOut]:
+    page = activity.page(session, scope_of(caller, session),
+                         _filter(since, until, mawb, hawb, source, kind), limit=limit,
+                         cursor=cursor)
+    return schemas.Page(items=[schemas.ActivityOut(
+        at=i.at, source=i.source, kind=i.kind, mawb=i.mawb,
+        hawb=i.hawb, actor=i.actor, summary=i.summary) for i in page.items],
+        total=page.total, next_cursor=page.next_cursor)
+
+
+@router.get("/activity.csv", summary="The activity log as CSV",
+            responses={200: {"content": {"text/csv": {}}}})
+def export_activity(caller: ReaderDep, session: SessionDep, since: datetime | None = None,
+                    until: datetime | None = None, mawb: str | None = None,
+                    hawb: str | None = None, source: Source = None, kind: str | None = None
+                    ) -> StreamingResponse:
+    lines = list(activity.csv_lines(session, scope_of(caller, session),
+                                    _filter(since, until, mawb, hawb, source, kind)))
+    return StreamingResponse(iter(lines), media_type="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="activity.csv"'})

@@ -1,0 +1,2 @@
+"""The shipment lifecycle: transitions, broker review, the submission worker, the activity
+log."""

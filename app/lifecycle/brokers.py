@@ -1,0 +1,245 @@
+"""Brokers: which forwarders they file for, their review queue, and their decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, not_, select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Organisation, OrgKind
+from app.db import utcnow
+from app.eligibility.models import ComplianceAlert
+from app.errors import Conflict, InvalidRequest, NotFound
+from app.lifecycle import service
+from app.lifecycle.models import BrokerClient
+from app.lifecycle.service import Actor, Outcome
+from app.lifecycle.transitions import REVIEWABLE, Event
+from app.manifest.models import Hawb, Manifest
+from app.manifest.queries import Page, Scope, decode_cursor, encode_cursor
+from app.manifest.statuses import HawbStatus
+
+
+@dataclass(frozen=True)
+class Broker:
+    id: int
+    name: str
+    filer_code: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.name, self.id)
+
+
+def broker(session: Session, broker_id: int) -> Broker:
+    org = session.get(Organisation, broker_id)
+    if org is None or org.kind != OrgKind.BROKER:
+        raise NotFound(f"No customs broker has id {broker_id}.")
+    if not org.filer_code:
+        raise Conflict(f"Broker {org.name} has no entry filer code on file; an administrator "
+                       "must record it before it can file.")
+    return Broker(org.id, org.name, org.filer_code)
+
+
+def directory(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).where(
+        Organisation.kind == OrgKind.BROKER.value).order_by(Organisation.name)))
+
+
+def designate(session: Session, forwarder_id: int, broker_id: int) -> BrokerClient:
+    broker(session, broker_id)
+    link = session.get(BrokerClient, (forwarder_id, broker_id))
+    if link is None:
+        link = BrokerClient(forwarder_id=forwarder_id, broker_id=broker_id,
+                            designated_at=utcnow(), auto_approve=False, auto_allow_pga=False,
+                            auto_allow_warnings=False)
+        session.add(link)
+        session.flush()
+    return link
+
+
+def withdraw(session: Session, forwarder_id: int, broker_id: int) -> None:
+    link = session.get(BrokerClient, (forwarder_id, broker_id))
+    if link is None:
+        raise NotFound("This broker is not designated for your organisation.")
+    session.delete(link)
+    session.flush()
+
+
+def designations(session: Session, forwarder_id: int) -> list[BrokerClient]:
+    return list(session.scalars(select(BrokerClient).where(
+        BrokerClient.forwarder_id == forwarder_id).order_by(BrokerClient.broker_id)))
+
+
+def clients(session: Session, broker_id: int) -> list[BrokerClient]:
+    return list(session.scalars(select(BrokerClient).where(
+        BrokerClient.broker_id == broker_id).order_by(BrokerClient.forwarder_id)))
+
+
+def scope(session: Session, broker_id: int) -> Scope:
+    """What a broker may read: its clients' manifests."""
+    return Scope(forwarder_id=None,
+                 forwarder_ids=frozenset(c.forwarder_id for c in clients(session, broker_id)))
+
+
+def set_auto_approval(session: Session, broker_id: int, forwarder_id: int, *, enabled: bool,
+                      allow_pga: bool, allow_warnings: bool) -> BrokerClient:
+    link = session.get(BrokerClient, (forwarder_id, broker_id))
+    if link is None:
+        raise NotFound(f"Forwarder {forwarder_id} is not one of your clients.")
+    link.auto_approve, link.auto_allow_pga = enabled, allow_pga
+    link.auto_allow_warnings = allow_warnings
+    session.flush()
+    return link
+
+
+# --- the review queue --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    mawb: str | None = None
+    port: str | None = None
+    arrival_from: date | None = None
+    arrival_to: date | None = None
+    pga: bool | None = None  # with (True) or without (False) PGA flags
+    agency: str | None = None
+    warning: str | None = None  # a warning code
+    alert: bool | None = None  # with an open compliance alert
+    status: str | None = None  # eligible or needs_review
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    hawb: Hawb
+    mawb: str
+    port: str
+    forwarder: str
+
+
+def _has_alert() -> Any:
+    return exists().where(ComplianceAlert.hawb_id == Hawb.id,
+                          ComplianceAlert.resolved_at.is_(None))
+
+
+def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit: int = 100,
+                 cursor: str | None = None) -> Page[QueueItem]:
+    """Eligible and needs-review HAWBs of the broker's clients, oldest arrival first."""
+    statuses = [where.status] if where.status else [s.value for s in REVIEWABLE]
+    stmt = (select(Hawb, Manifest.mawb, Manifest.port, Organisation.name)
+            .join(Manifest, Manifest.id == Hawb.manifest_id)
+            .join(Organisation, Organisation.id == Manifest.forwarder_id)
+            .join(BrokerClient, and_(BrokerClient.forwarder_id == Manifest.forwarder_id,
+                                     BrokerClient.broker_id == broker_id))
+            .where(Hawb.status.in_(statuses)))
+    if where.mawb:
+        stmt = stmt.where(Manifest.mawb == where.mawb.replace("-", ""))
+    if where.port:
+        stmt = stmt.where(Manifest.port == where.port.upper())
+    if where.arrival_from:
+        stmt = stmt.where(Hawb.arrival_date >= where.arrival_from)
+    if where.arrival_to:
+        stmt = stmt.where(Hawb.arrival_date <= where.arrival_to)
+    # The decision document is compact JSON written by app/eligibility/rules.py.
+    if where.pga is not None:
+        has_pga = Hawb.eligibility.contains('"pga":[{')
+        stmt = stmt.where(has_pga if where.pga else not_(has_pga))
+    if where.agency:
+        stmt = stmt.where(Hawb.eligibility.contains(f'"agency":"{where.agency.upper()}"'))
+    if where.warning:
+        stmt = stmt.where(Hawb.eligibility.contains(f'"code":"{where.warning}"'))
+    if where.alert is not None:
+        stmt = stmt.where(_has_alert() if where.alert else not_(_has_alert()))
+    after = decode_cursor(cursor, 2)
+    if after:
+        day = date.fromisoformat(after[0])
+        stmt = stmt.where((Hawb.arrival_date > day)
+                          | ((Hawb.arrival_date == day) & (Hawb.id > int(after[1]))))
+    rows = session.execute(stmt.order_by(Hawb.arrival_date, Hawb.id).limit(limit + 1)).all()
+    items = [QueueItem(h, mawb, port, name) for h, mawb, port, name in rows[:limit]]
+    nxt = None
+    if len(rows) > limit:
+        last = items[-1].hawb
+        nxt = encode_cursor([last.arrival_date.isoformat() if last.arrival_date else "",
+                             last.id])
+    return Page(items=items, total=len(items), next_cursor=nxt)
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+def _client_hawbs(session: Session, broker_id: int, hawb_ids: Sequence[int]) -> list[int]:
+    """The HAWBs among ``hawb_ids`` this broker may act on; any other is NotFound."""
+    found = set(session.scalars(
+        select(Hawb.id).join(Manifest, Manifest.id == Hawb.manifest_id)
+        .join(BrokerClient, and_(BrokerClient.forwarder_id == Manifest.forwarder_id,
+                                 BrokerClient.broker_id == broker_id))
+        .where(Hawb.id.in_(list(hawb_ids)))))
+    missing = [i for i in hawb_ids if i not in found]
+    if missing:
+        # Another forwarder's HAWB is indistinguishable from one that does not exist.
+        raise NotFound(f"No HAWB of your clients has id {', '.join(map(str, missing[:20]))}.",
+                       hawb_ids=missing)
+    return list(hawb_ids)
+
+
+def approve(session: Session, who: Broker, hawb_ids: Sequence[int], *,
+            actor: Actor | None = None) -> Outcome:
+    """Approve for filing under the broker's filer code."""
+    ids = _client_hawbs(session, who.id, hawb_ids)
+    return service.apply(session, ids, Event.APPROVE, actor or who.actor,
+                         values={"broker_id": who.id})
+
+
+def manifest_hawbs(session: Session, who: Broker, mawb: str, status: HawbStatus) -> list[int]:
+    """A client manifest's HAWBs in one status (e.g. all eligible ones, to approve)."""
+    manifest = session.scalar(scope(session, who.id).manifests(
+        select(Manifest).where(Manifest.mawb == mawb.replace("-", ""))))
+    if manifest is None:
+        raise NotFound(f"No manifest with MAWB {mawb} is on file for your clients.")
+    return list(session.scalars(select(Hawb.id).where(
+        Hawb.manifest_id == manifest.id, Hawb.status == status.value).order_by(Hawb.id)))
+
+
+def reject(session: Session, who: Broker, hawb_ids: Sequence[int], reason: str) -> Outcome:
+    if not reason.strip():
+        raise InvalidRequest("A rejection needs a reason the forwarder can act on.")
+    return service.apply(session, _client_hawbs(session, who.id, hawb_ids), Event.REJECT,
+                         who.actor, reason=reason.strip())
+
+
+def route_to_formal_entry(session: Session, who: Broker, hawb_ids: Sequence[int],
+                          reason: str | None) -> Outcome:
+    return service.apply(session, _client_hawbs(session, who.id, hawb_ids),
+                         Event.ROUTE_TO_FORMAL_ENTRY, who.actor, reason=reason)
+
+
+def auto_approve(session: Session, limit: int = 5000) -> int:
+    """Apply brokers' auto-approval rules to their clients' eligible HAWBs."""
+    rules = session.execute(select(BrokerClient, Organisation).join(
+        Organisation, Organisation.id == BrokerClient.broker_id).where(
+        BrokerClient.auto_approve.is_(True), Organisation.filer_code.is_not(None))
+        .order_by(BrokerClient.forwarder_id, BrokerClient.broker_id)).all()
+    done = 0
+    ruled: set[int] = set()
+    for rule, org in rules:
+        if rule.forwarder_id in ruled:  # one rule per forwarder: the first broker's
+            continue
+        ruled.add(rule.forwarder_id)
+        statuses = [HawbStatus.ELIGIBLE.value]
+        if rule.auto_allow_warnings:
+            statuses.append(HawbStatus.NEEDS_REVIEW.value)
+        stmt = (select(Hawb.id).join(Manifest, Manifest.id == Hawb.manifest_id)
+                .where(Manifest.forwarder_id == rule.forwarder_id, Hawb.status.in_(statuses),
+                       not_(_has_alert())))
+        if not rule.auto_allow_pga:
+            stmt = stmt.where(not_(Hawb.eligibility.contains('"pga":[{')))
+        ids = list(session.scalars(stmt.order_by(Hawb.id).limit(limit)))
+        if ids:
+            who = Broker(org.id, org.name, org.filer_code or "")
+            actor = Actor(f"auto-approval rule of {org.name}", org.id)
+            done += len(approve(session, who, ids, actor=actor).moved)
+    return done

@@ -1,0 +1,67 @@
+"""Lifecycle records: each HAWB's history, the notification outbox, brokers' clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+from app.manifest.models import BigId
+
+
+class HawbHistory(Base):
+    """One applied event: who moved the HAWB from which status to which, when and why.
+
+    Keyed by the bill (manifest and HAWB number) as well as the row, so the history of a
+    HAWB the forwarder corrected (a new row) continues the old one's."""
+
+    __tablename__ = "hawb_history"
+    __table_args__ = (Index("ix_hawb_history_bill", "manifest_id", "hawb_no", "id"),
+                      Index("ix_hawb_history_at", "at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hawb_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    manifest_id: Mapped[int] = mapped_column(BigInteger)
+    hawb_no: Mapped[str] = mapped_column(String(100))
+    from_status: Mapped[str] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))  # organisation name, or the worker
+    actor_org_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    source_message_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OutboxEvent(Base):
+    """A status change to announce (CFS, carrier, webhooks), written in the same
+    transaction as the change; the relay sends it and marks it sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))  # partition key: the bill
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BrokerClient(Base):
+    """A forwarder's designation of a broker that may review and file its HAWBs."""
+
+    __tablename__ = "broker_clients"
+
+    forwarder_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    broker_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"),
+                                           primary_key=True, index=True)
+    designated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The broker's auto-approval rule for this client: approve eligible HAWBs by itself.
+    auto_approve: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_allow_pga: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_allow_warnings: Mapped[bool] = mapped_column(Boolean, default=False)

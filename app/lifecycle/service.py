@@ -1,0 +1,131 @@
+"""Applying lifecycle events: compare-and-set on the status, a history row and an outbox
+row per HAWB moved, all in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict, NotFound
+from app.lifecycle.models import HawbHistory, OutboxEvent
+from app.lifecycle.transitions import SOURCES, Event, target
+from app.manifest.models import Hawb, Manifest
+
+_HAWBS = cast(Table, Hawb.__table__)
+_CHUNK = 1000
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    return (ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK))
+TOPIC = "hawb.status"
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    org_id: int | None = None
+
+
+WORKER = Actor("submission worker")
+CUSTOMS = Actor("CBP (ACE)")
+
+
+@dataclass(frozen=True)
+class Moved:
+    hawb_id: int
+    manifest_id: int
+    hawb_no: str
+    from_status: str
+    to_status: str
+
+
+@dataclass
+class Outcome:
+    moved: list[Moved] = field(default_factory=list)
+    # HAWBs the event could not move: their current status ("missing" when deleted).
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor, *,
+          reason: str | None = None, source_message_id: str | None = None,
+          values: Mapping[str, Any] | None = None, at: datetime | None = None) -> Outcome:
+    """Move each HAWB the table allows; the rest are reported with their current status.
+
+    One UPDATE per status the event may start from, each a compare-and-set, so a HAWB
+    changed meanwhile by another transaction is not moved twice. ``values``: other HAWB
+    columns to set with the move (e.g. the approving broker).
+    """
+    ids = list(dict.fromkeys(hawb_ids))
+    now = at or utcnow()
+    outcome = Outcome()
+    left = set(ids)
+    for source in SOURCES[event]:
+        to = target(source, event)
+        assert to is not None
+        for chunk in _chunks(sorted(left)):
+            rows = session.execute(
+                update(_HAWBS).where(_HAWBS.c.id.in_(chunk), _HAWBS.c.status == source)
+                .values(status=to, **(values or {}))
+                .returning(_HAWBS.c.id, _HAWBS.c.manifest_id, _HAWBS.c.hawb_no)).all()
+            outcome.moved.extend(Moved(i, m, no, source, to) for i, m, no in rows)
+            left.difference_update(i for i, _, _ in rows)
+    if left:
+        current = dict(session.execute(select(Hawb.id, Hawb.status)
+                                       .where(Hawb.id.in_(sorted(left)))).all())
+        outcome.refused = {i: current.get(i, "missing") for i in sorted(left)}
+    if outcome.moved:
+        _record(session, outcome.moved, event, actor, reason, source_message_id, now)
+    return outcome
+
+
+def apply_one(session: Session, hawb_id: int, event: Event, actor: Actor, **kwargs: Any
+              ) -> Moved:
+    """One HAWB; an event the table does not allow from its status is a Conflict (409)."""
+    outcome = apply(session, [hawb_id], event, actor, **kwargs)
+    if outcome.moved:
+        return outcome.moved[0]
+    current = outcome.refused[hawb_id]
+    if current == "missing":
+        raise NotFound(f"HAWB {hawb_id} does not exist.")
+    raise Conflict(refusal(event, current), current_status=current)
+
+
+def refusal(event: Event, current: str) -> str:
+    allowed = ", ".join(SOURCES[event]) or "no status"
+    return (f"The HAWB is {current}: '{event.value}' applies only to HAWBs that are "
+            f"{allowed}.")
+
+
+def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor,
+            reason: str | None, source_message_id: str | None, at: datetime) -> None:
+    manifests = {m.manifest_id for m in moved}
+    found = session.execute(select(Manifest.id, Manifest.mawb, Manifest.port).where(
+        Manifest.id.in_(sorted(manifests)))).all()
+    bills = {i: mawb for i, mawb, _ in found}
+    ports = {i: port for i, _, port in found}
+    session.execute(insert(HawbHistory), [
+        {"hawb_id": m.hawb_id, "manifest_id": m.manifest_id, "hawb_no": m.hawb_no,
+         "from_status": m.from_status, "to_status": m.to_status, "event": event.value,
+         "actor": actor.name, "actor_org_id": actor.org_id, "reason": reason,
+         "source_message_id": source_message_id, "at": at} for m in moved])
+    session.execute(insert(OutboxEvent), [
+        {"topic": TOPIC, "key": f"{bills[m.manifest_id]}/{m.hawb_no}", "created_at": at,
+         "attempts": 0, "payload": json.dumps({
+             "mawb": bills[m.manifest_id], "hawb": m.hawb_no, "hawb_id": m.hawb_id,
+             "port": ports[m.manifest_id], "from": m.from_status, "to": m.to_status,
+             "event": event.value, "reason": reason, "at": at.isoformat()})}
+        for m in moved])
+
+
+def history(session: Session, manifest_id: int, hawb_no: str) -> list[HawbHistory]:
+    """A bill's events, oldest first, across the forwarder's corrections."""
+    return list(session.scalars(select(HawbHistory).where(
+        HawbHistory.manifest_id == manifest_id, HawbHistory.hawb_no == hawb_no)
+        .order_by(HawbHistory.id)))

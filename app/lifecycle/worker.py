@@ -1,0 +1,238 @@
+"""The submission worker: approved HAWBs go to customs, customs' answers become events.
+
+Several workers may run against one PostgreSQL: a claim takes approved HAWBs with
+``FOR UPDATE SKIP LOCKED`` and moves them to ``submitting`` in one transaction, so no two
+workers hold the same HAWB. On SQLite the writer's lock serialises claims. A worker that
+dies holding a claim leaves HAWBs ``submitting``; after the lease another worker submits
+them again, and the gateway answers ``duplicate`` for what it already filed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.accounts.models import Organisation
+from app.ace_gateway import filing
+from app.ace_gateway.filing import Prepared
+from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
+from app.ace_gateway.messages import MessageKind
+from app.db import transaction, utcnow
+from app.lifecycle import brokers, service
+from app.lifecycle.service import CUSTOMS, WORKER
+from app.lifecycle.transitions import Event
+from app.manifest.models import Hawb
+from app.manifest.statuses import HawbStatus
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_BY_KIND = {MessageKind.ACCEPTED: Event.ACCEPT, MessageKind.REJECTED: Event.ACE_REJECT,
+            MessageKind.HOLD: Event.HOLD, MessageKind.HOLD_REMOVED: Event.REMOVE_HOLD,
+            MessageKind.RELEASED: Event.RELEASE, MessageKind.REFUSED: Event.REFUSE}
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    batch_size: int = 200
+    poll_limit: int = 500
+    claim_lease_s: float = 300.0
+    idle_sleep_s: float = 1.0
+    backoff_s: float = 1.0
+    backoff_max_s: float = 60.0
+
+
+@dataclass
+class PassReport:
+    auto_approved: int = 0
+    submitted: int = 0
+    returned: int = 0  # claims given back because customs could not be reached
+    incomplete: int = 0  # approved HAWBs that cannot be built: back to the broker
+    messages: int = 0
+    moved: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.submitted or self.messages or self.auto_approved)
+
+
+class Worker:
+    def __init__(self, writer: sessionmaker[Session], gateway: Gateway,
+                 config: WorkerConfig | None = None,
+                 sleep: Callable[[float], bool] | None = None) -> None:
+        self.writer = writer
+        self.gateway = gateway
+        self.config = config or WorkerConfig()
+        self._stop = threading.Event()
+        self._sleep = sleep or self._stop.wait
+        self._failures = 0
+
+    # -- one pass -------------------------------------------------------------------------
+
+    def run_once(self) -> PassReport:
+        """Auto-approve, submit what is approved (batch by batch), collect answers."""
+        report = PassReport()
+        with transaction(self.writer) as session:
+            report.auto_approved = brokers.auto_approve(session)
+        while True:
+            claimed = self._submit_batch(report)
+            if claimed < self.config.batch_size or report.errors:
+                break
+        self._collect(report)
+        return report
+
+    def _claim(self, session: Session) -> dict[int, list[int]]:
+        """Approved HAWBs (and stale claims), by approving broker; nothing when paused."""
+        if filing.gateway_state(session, self.gateway.name).paused:
+            return {}
+        stale = utcnow() - timedelta(seconds=self.config.claim_lease_s)
+        rows = session.execute(
+            select(Hawb.id, Hawb.broker_id, Hawb.status).where(or_(
+                Hawb.status == HawbStatus.APPROVED.value,
+                (Hawb.status == HawbStatus.SUBMITTING.value) & (Hawb.claimed_at < stale)))
+            .order_by(Hawb.id).limit(self.config.batch_size)
+            .with_for_update(skip_locked=True)).all()
+        by_broker: defaultdict[int, list[int]] = defaultdict(list)
+        for hawb_id, broker_id, _ in rows:
+            by_broker[broker_id or 0].append(hawb_id)
+        return dict(by_broker)
+
+    def _submit_batch(self, report: PassReport) -> int:
+        now = utcnow()
+        with transaction(self.writer) as session:
+            by_broker = self._claim(session)
+            prepared: list[Prepared] = []
+            for broker_id, ids in by_broker.items():
+                org = session.get(Organisation, broker_id)
+                if org is None or not org.filer_code:
+                    service.apply(session, ids, Event.REJECT, WORKER,
+                                  reason="The approving broker has no entry filer code.")
+                    report.incomplete += len(ids)
+                    continue
+                built, incomplete = filing.prepare(session, ids, broker_id=broker_id,
+                                                   filer_code=org.filer_code)
+                for hawb_id, problem in incomplete.items():
+                    service.apply(session, [hawb_id], Event.REJECT, WORKER,
+                                  reason=problem.detail)
+                report.incomplete += len(incomplete)
+                prepared.extend(built)
+            ids = [p.hawb_id for p in prepared]
+            service.apply(session, ids, Event.CLAIM, WORKER)
+            # Stale claims are already "submitting": they only get a fresh lease.
+            session.execute(update(Hawb).where(Hawb.id.in_(ids)).values(claimed_at=now)
+                            .execution_options(synchronize_session=False))
+        if not prepared:
+            return 0
+        try:
+            receipts = filing.submit(self.gateway, prepared, paused=False)
+        except GatewayError as exc:
+            self._give_back(prepared, exc)
+            report.returned += len(prepared)
+            report.errors.append(str(exc))
+            self._back_off(exc)
+            return len(prepared)
+        self._failures = 0
+        with transaction(self.writer) as session:
+            filing.record_receipts(session, self.gateway.name, prepared, receipts)
+            for item, receipt in zip(prepared, receipts, strict=True):
+                # ACE may already have answered (accepted): then there is nothing to move.
+                service.apply(session, [item.hawb_id], Event.SUBMIT, WORKER,
+                              source_message_id=receipt.transaction_id,
+                              reason=f"entry {item.entry.entry_number} {receipt.status}")
+        report.submitted += len(prepared)
+        return len(prepared)
+
+    def _give_back(self, prepared: list[Prepared], exc: GatewayError) -> None:
+        with transaction(self.writer) as session:
+            service.apply(session, [p.hawb_id for p in prepared], Event.RELEASE_CLAIM, WORKER,
+                          reason=f"Customs could not be reached; will retry: {exc}")
+
+    def _back_off(self, exc: GatewayError) -> None:
+        self._failures += 1
+        if isinstance(exc, GatewayBusy):
+            delay = exc.retry_after
+        else:
+            ceiling = min(self.config.backoff_max_s,
+                          self.config.backoff_s * 2 ** (self._failures - 1))
+            delay = random.uniform(ceiling / 2, ceiling)
+        log.warning("customs gateway: %s; next attempt in %.1f s", exc, delay)
+        self._sleep(delay)
+
+    def _collect(self, report: PassReport) -> None:
+        while True:
+            try:
+                with transaction(self.writer) as session:
+                    got = filing.collect(session, self.gateway, self.config.poll_limit)
+                    for item in got:
+                        if item.new:
+                            report.moved += self._apply(session, item)
+            except GatewayError as exc:
+                report.errors.append(str(exc))
+                return
+            report.messages += sum(1 for item in got if item.new)
+            if len(got) < self.config.poll_limit:
+                return
+
+    @staticmethod
+    def _apply(session: Session, item: filing.Collected) -> int:
+        message = item.message
+        if message.kind is MessageKind.PERMIT_TO_TRANSFER:
+            if item.manifest_id is None:
+                return 0
+            ids = list(session.scalars(select(Hawb.id).where(
+                Hawb.manifest_id == item.manifest_id,
+                Hawb.status.in_([HawbStatus.ACCEPTED.value, HawbStatus.HOLD.value]))))
+            return len(service.apply(session, ids, Event.PERMIT_TO_TRANSFER, CUSTOMS,
+                                     source_message_id=message.message_id,
+                                     reason=message.narrative or None).moved)
+        event = _BY_KIND.get(message.kind)
+        if event is None or item.hawb_id is None:
+            return 0  # PGA answers are recorded in the audit; no status changes
+        reason = "; ".join(f"[{e.code}] {e.message}" for e in message.errors) or (
+            message.narrative or None)
+        outcome = service.apply(session, [item.hawb_id], event, CUSTOMS, reason=reason,
+                                source_message_id=message.message_id)
+        if outcome.refused:
+            log.info("ACE message %s (%s) does not apply to HAWB %s in status %s",
+                     message.message_id, message.kind, item.hawb_id,
+                     outcome.refused[item.hawb_id])
+        return len(outcome.moved)
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Until stopped: a pass, then a short sleep when there was nothing to do."""
+        while not self._stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception:
+                log.exception("submission worker pass failed; retrying")
+                self._sleep(self.config.backoff_s)
+                continue
+            if not report.busy:
+                self._sleep(self.config.idle_sleep_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def config_from(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(batch_size=settings.worker_batch_size,
+                        idle_sleep_s=settings.worker_idle_sleep_s)
+
+
+def start_worker(writer: sessionmaker[Session], gateway: Gateway, settings: Settings
+                 ) -> Worker:
+    """A worker on a daemon thread (the embedded default runs it in the API process)."""
+    worker = Worker(writer, gateway, config_from(settings))
+    threading.Thread(target=worker.run, name="submission-worker", daemon=True).start()
+    return worker
