@@ -51,15 +51,18 @@ class Collected:
     new: bool
 
 
-def _insert_ignoring_duplicates(session: Session, row: dict[str, object]) -> None:
+def _insert_ignoring_duplicates(session: Session, model: type[EntryNumberSequence]
+                                | type[GatewayState], row: dict[str, object]) -> None:
+    """Create a row unless another transaction already has: never a unique violation."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(EntryNumberSequence).values(row).on_conflict_do_nothing())
+    session.execute(insert(model).values(row).on_conflict_do_nothing())
 
 
 def reserve_serials(session: Session, filer_code: str, count: int) -> range:
     """``count`` transaction numbers no other caller will get, in one atomic update."""
-    _insert_ignoring_duplicates(session, {"filer_code": filer_code, "last_serial": 0})
+    _insert_ignoring_duplicates(session, EntryNumberSequence,
+                                {"filer_code": filer_code, "last_serial": 0})
     last = session.execute(
         update(EntryNumberSequence).where(EntryNumberSequence.filer_code == filer_code)
         .values(last_serial=EntryNumberSequence.last_serial + count)
@@ -125,9 +128,9 @@ def _state(session: Session, gateway: str, *, lock: bool = False) -> GatewayStat
     stmt = select(GatewayState).where(GatewayState.gateway == gateway)
     state = session.scalar(stmt.with_for_update() if lock else stmt)
     if state is None:
-        session.add(GatewayState(gateway=gateway, cursor=0, paused=False, pause_reason="",
-                                 changed_by="", changed_at=utcnow()))
-        session.flush()
+        _insert_ignoring_duplicates(session, GatewayState, {
+            "gateway": gateway, "cursor": 0, "paused": False, "pause_reason": "",
+            "changed_by": "", "changed_at": utcnow()})
         state = session.scalar(stmt.with_for_update() if lock else stmt)
         assert state is not None
     return state

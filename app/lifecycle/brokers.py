@@ -109,7 +109,7 @@ class QueueFilter:
     agency: str | None = None
     warning: str | None = None  # a warning code
     alert: bool | None = None  # with an open compliance alert
-    status: str | None = None  # eligible or needs_review
+    status: str | None = None  # eligible, needs_review, or ineligible (for formal entry)
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,8 @@ def _has_alert() -> Any:
 
 def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit: int = 100,
                  cursor: str | None = None) -> Page[QueueItem]:
-    """Eligible and needs-review HAWBs of the broker's clients, oldest arrival first."""
+    """The broker's clients' HAWBs awaiting a decision (eligible and needs-review ones by
+    default), oldest arrival first."""
     statuses = [where.status] if where.status else [s.value for s in REVIEWABLE]
     stmt = (select(Hawb, Manifest.mawb, Manifest.port, Organisation.name)
             .join(Manifest, Manifest.id == Hawb.manifest_id)

@@ -90,10 +90,11 @@ class Worker:
         self._collect(report)
         return report
 
-    def _claim(self, session: Session) -> dict[int, list[int]]:
-        """Approved HAWBs (and stale claims), by approving broker; nothing when paused."""
+    def _claim(self, session: Session) -> tuple[dict[int, list[int]], set[int]]:
+        """Approved HAWBs and stale claims by approving broker, and the stale ones;
+        nothing when submissions are paused."""
         if filing.gateway_state(session, self.gateway.name).paused:
-            return {}
+            return {}, set()
         stale = utcnow() - timedelta(seconds=self.config.claim_lease_s)
         rows = session.execute(
             select(Hawb.id, Hawb.broker_id, Hawb.status).where(or_(
@@ -104,12 +105,13 @@ class Worker:
         by_broker: defaultdict[int, list[int]] = defaultdict(list)
         for hawb_id, broker_id, _ in rows:
             by_broker[broker_id or 0].append(hawb_id)
-        return dict(by_broker)
+        return dict(by_broker), {i for i, _, status in rows
+                                 if status == HawbStatus.SUBMITTING.value}
 
     def _submit_batch(self, report: PassReport) -> int:
         now = utcnow()
         with transaction(self.writer) as session:
-            by_broker = self._claim(session)
+            by_broker, stale = self._claim(session)
             prepared: list[Prepared] = []
             for broker_id, ids in by_broker.items():
                 org = session.get(Organisation, broker_id)
@@ -125,10 +127,11 @@ class Worker:
                                   reason=problem.detail)
                 report.incomplete += len(incomplete)
                 prepared.extend(built)
-            ids = [p.hawb_id for p in prepared]
-            service.apply(session, ids, Event.CLAIM, WORKER)
-            # Stale claims are already "submitting": they only get a fresh lease.
-            session.execute(update(Hawb).where(Hawb.id.in_(ids)).values(claimed_at=now)
+            claimed = stale | {m.hawb_id for m in service.apply(
+                session, [p.hawb_id for p in prepared], Event.CLAIM, WORKER).moved}
+            # Only what this transaction claimed is sent; stale claims get a fresh lease.
+            prepared = [p for p in prepared if p.hawb_id in claimed]
+            session.execute(update(Hawb).where(Hawb.id.in_(claimed)).values(claimed_at=now)
                             .execution_options(synchronize_session=False))
         if not prepared:
             return 0

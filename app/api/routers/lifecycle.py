@@ -84,7 +84,7 @@ def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: B
 
 
 @router.get("/review-queue", response_model=schemas.Page[schemas.QueueItemOut],
-            summary="Your clients' HAWBs awaiting approval")
+            summary="Your clients' HAWBs awaiting your decision")
 def review_queue(
     caller: BrokerDep, session: SessionDep,
     mawb: str | None = None, port: str | None = None,
@@ -93,7 +93,9 @@ def review_queue(
     agency: Annotated[str | None, Query(description="e.g. FDA")] = None,
     warning: Annotated[str | None, Query(description="A warning code")] = None,
     alert: Annotated[bool | None, Query(description="With an open compliance alert")] = None,
-    status: Literal["eligible", "needs_review"] | None = None,
+    status: Annotated[Literal["eligible", "needs_review", "ineligible"] | None, Query(
+        description="Default: eligible and needs_review; ineligible ones await routing to "
+                    "formal entry")] = None,
     limit: Limit = 100, cursor: Cursor = None,
 ) -> schemas.Page[schemas.QueueItemOut]:
     where = brokers.QueueFilter(mawb, port, arrival_from, arrival_to, pga, agency, warning,
