@@ -31,8 +31,8 @@ def create_organisation(session: Session, name: str, kind: OrgKind,
         if kind is not OrgKind.BROKER:
             raise InvalidRequest("Only a customs broker has an entry filer code.")
         if not re.fullmatch(r"[A-Z0-9]{3}", filer_code):
-            raise InvalidRequest(f"Filer code {filer_code!r} must be 3 letters or digits, as CBP "
-                          "assigned it.")
+            raise InvalidRequest(f"Filer code {filer_code!r} must be 3 letters or digits, "
+                                 "as CBP assigned it.")
         if session.scalar(select(Organisation.id).where(Organisation.filer_code == filer_code)):
             raise Conflict(f"Filer code {filer_code} already belongs to another broker.")
     org = Organisation(name=name.strip(), kind=kind.value, filer_code=filer_code)
