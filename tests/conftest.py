@@ -257,3 +257,16 @@ def big_manifest(path: Path, hawbs: int) -> int:
             fh.write(",".join([*template[:4], f"HB{n:08d}", "1", *template[6:]]) + "\n")
             rows += 1
     return rows
+
+
+def make_broker(db: sessionmaker[Session], name: str, filer: str) -> Org:
+    with transaction(db) as session:
+        org = create_organisation(session, name, OrgKind.BROKER, filer)
+        _, token = issue_key(session, org, "test", PEPPER)
+        return Org(id=org.id, name=org.name, key=token)
+
+
+@pytest.fixture
+def broker(db: sessionmaker[Session]) -> Org:
+    """A customs broker with filer code B76 (designated by no one yet)."""
+    return make_broker(db, "Harbour Customs Brokers", "B76")

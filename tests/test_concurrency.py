@@ -23,9 +23,9 @@ from app.manifest.models import Hawb
 from app.manifest.statuses import HawbStatus
 from app.settings import Settings
 from tests.conftest import Org, upload
+from tests.journeys import designate, make_broker
 from tests.manifests import line, manifest, new_mawb
 from tests.simulator import simulator_process
-from tests.test_lifecycle import designate, make_broker
 
 HAWBS = 5000
 WORKERS = 4

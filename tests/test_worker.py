@@ -1,0 +1,88 @@
+"""The worker when customs is down, paused or a worker died holding a claim."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import transaction, utcnow
+from app.lifecycle.models import HawbHistory
+from app.manifest.models import Hawb
+from tests.conftest import Org
+from tests.journeys import designate, simulator, uploaded, worker_for
+
+
+def _statuses(db: sessionmaker[Session]) -> list[str]:
+    with db() as session:
+        return list(session.scalars(select(Hawb.status).order_by(Hawb.id)))
+
+
+def _events(db: sessionmaker[Session], hawb_no: str) -> list[str]:
+    with db() as session:
+        return list(session.scalars(select(HawbHistory.event).where(
+            HawbHistory.hawb_no == hawb_no).order_by(HawbHistory.id)))
+
+
+def test_customs_down_gives_claims_back_and_nothing_is_lost(
+        client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org,
+        broker: Org) -> None:
+    designate(client, forwarder, broker)
+    mawb = uploaded(client, forwarder, {"HD1": "6505.00.60.90", "HD2": "6505.00.60.90"})
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = simulator()
+    worker = worker_for(engine, sim)
+    sim.inject_fault("error", 1)  # refused before customs took anything
+    report = worker.run_once()
+    assert (report.submitted, report.returned) == (0, 2)
+    assert "Simulated fault" in report.errors[0]
+    assert _statuses(db) == ["approved", "approved"]
+    assert _events(db, "HD1") == ["approve", "claim", "release_claim"]
+    sim.inject_fault("drop", 1, after_processing=True)  # customs took them; answer lost
+    assert worker.run_once().returned == 2
+    assert sim.submission_count == 2
+    report = worker.run_once()  # customs is back: the same entries, answered "duplicate"
+    assert report.submitted == 2
+    assert _statuses(db) == ["submitted", "submitted"]
+    assert set(sim.filings().values()) == {1}
+    assert _events(db, "HD2") == ["approve", "claim", "release_claim", "claim",
+                                  "release_claim", "claim", "submit"]
+
+
+def test_paused_submissions_wait(client: TestClient, engine: Engine, db: sessionmaker[Session],
+                                 forwarder: Org, broker: Org, admin: Org) -> None:
+    designate(client, forwarder, broker)
+    mawb = uploaded(client, forwarder, {"HW1": "6505.00.60.90"})
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = simulator()
+    worker = worker_for(engine, sim)
+    client.put("/v1/admin/gateway/pause", headers=admin.headers, json={"reason": "ABI window"})
+    assert worker.run_once().submitted == 0
+    assert _statuses(db) == ["approved"]
+    client.delete("/v1/admin/gateway/pause", headers=admin.headers)
+    assert worker.run_once().submitted == 1
+
+
+def test_a_dead_workers_claim_is_taken_over_after_its_lease(
+        client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org,
+        broker: Org) -> None:
+    designate(client, forwarder, broker)
+    mawb = uploaded(client, forwarder, {"HX1": "6505.00.60.90"})
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = simulator()
+    first = worker_for(engine, sim)
+    sim.inject_fault("timeout", 1)  # customs files it, the worker never hears back...
+    first.run_once()
+    # ... and, as if the worker had died instead of giving the claim back:
+    with transaction(db) as session:
+        session.execute(update(Hawb).values(status="submitting",
+                                            claimed_at=utcnow() - timedelta(minutes=1)))
+    second = worker_for(engine, sim)
+    assert second.run_once().submitted == 0  # the claim is still within its lease
+    with transaction(db) as session:
+        session.execute(update(Hawb).values(claimed_at=utcnow() - timedelta(minutes=10)))
+    assert second.run_once().submitted == 1
+    assert _statuses(db) == ["submitted"]
+    assert set(sim.filings().values()) == {1}
