@@ -13,11 +13,10 @@ from app.ace_gateway.simulator.config import SimulatorConfig
 from app.ace_gateway.simulator.engine import Simulator
 from app.db import make_session_factory
 from app.lifecycle.worker import Worker, WorkerConfig
-from tests.conftest import Org, make_broker, upload
+from tests.conftest import Org, upload
 from tests.manifests import line, manifest, new_mawb
 
 TOY = "9503.00.00.73"  # CPSC-flagged
-__all__ = ["make_broker"]
 
 
 def simulator(hts: frozenset[str] | None = None) -> Simulator:

@@ -22,8 +22,8 @@ from app.lifecycle.worker import Worker, WorkerConfig
 from app.manifest.models import Hawb
 from app.manifest.statuses import HawbStatus
 from app.settings import Settings
-from tests.conftest import Org, upload
-from tests.journeys import designate, make_broker
+from tests.conftest import Org, make_broker, upload
+from tests.journeys import designate
 from tests.manifests import line, manifest, new_mawb
 from tests.simulator import simulator_process
 

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
 from app.lifecycle.models import HawbHistory, OutboxEvent
-from tests.conftest import MakeOrg, Org, upload
+from tests.conftest import MakeOrg, Org, make_broker, upload
 from tests.journeys import (
     TOY,
     designate,
     history,
-    make_broker,
     queue,
     simulator,
     uploaded,
