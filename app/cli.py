@@ -42,6 +42,11 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    if workers > 1 and settings.worker_in_process and settings.ace_gateway == "simulated":
+        err_console.print("The in-process ACE simulator lives in one process: with several "
+                          "API processes, run `s321 ace-simulator` and set "
+                          "S321_ACE_GATEWAY=http, or S321_WORKER_IN_PROCESS=false.")
+        raise typer.Exit(2)
     if migrate_first:
         migrate.upgrade(settings.database_url)
     uvicorn.run("app.api.app:create_app", factory=True, host=host or settings.host,

@@ -18,6 +18,7 @@ from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclus
 from app.eligibility.service import load_policies
 from app.errors import NotFound
 from app.manifest.models import Hawb, Manifest
+from app.manifest.queries import Scope
 
 _DOC = pl.Struct({
     "decision": pl.String,
@@ -127,14 +128,12 @@ def deactivate_exclusion(session: Session, exclusion_id: int) -> GoodsExclusion:
     return exclusion
 
 
-def list_alerts(session: Session, forwarder_id: int | None, open_only: bool
+def list_alerts(session: Session, scope: Scope, open_only: bool
                 ) -> list[tuple[ComplianceAlert, str | None, str | None]]:
-    stmt = (select(ComplianceAlert, Hawb.hawb_no, Manifest.mawb)
-            .join(Manifest, Manifest.id == ComplianceAlert.manifest_id)
-            .outerjoin(Hawb, Hawb.id == ComplianceAlert.hawb_id)
-            .order_by(ComplianceAlert.id))
-    if forwarder_id is not None:
-        stmt = stmt.where(Manifest.forwarder_id == forwarder_id)
+    stmt = scope.manifests(select(ComplianceAlert, Hawb.hawb_no, Manifest.mawb)
+                           .join(Manifest, Manifest.id == ComplianceAlert.manifest_id)
+                           .outerjoin(Hawb, Hawb.id == ComplianceAlert.hawb_id)
+                           .order_by(ComplianceAlert.id))
     if open_only:
         stmt = stmt.where(ComplianceAlert.resolved_at.is_(None))
     return [(a, h, m) for a, h, m in session.execute(stmt).all()]

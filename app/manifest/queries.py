@@ -216,10 +216,9 @@ def refresh_counts(session: Session, manifest_id: int) -> None:
 
 
 def get_upload(session: Session, scope: Scope, upload_id: int) -> Upload:
-    stmt = select(Upload).where(Upload.id == upload_id)
-    if scope.forwarder_id is not None:
-        stmt = stmt.where(Upload.forwarder_id == scope.forwarder_id)
-    upload = session.scalar(stmt)
+    upload = session.scalar(scope.manifests(
+        select(Upload).join(Manifest, Manifest.id == Upload.manifest_id)
+        .where(Upload.id == upload_id)))
     if upload is None:
         raise NotFound(f"Upload {upload_id} is not on file for your organisation.")
     return upload

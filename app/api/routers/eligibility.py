@@ -169,7 +169,7 @@ def list_alerts(caller: ManifestReaderDep, session: SessionDep,
                 open_only: bool = True) -> list[schemas.AlertOut]:
     scope = scope_of(caller, session)
     return [_alert_out(a, h, m)
-            for a, h, m in eq.list_alerts(session, scope.forwarder_id, open_only)]
+            for a, h, m in eq.list_alerts(session, scope, open_only)]
 
 
 @router.post("/admin/alerts/{alert_id}/resolve", response_model=schemas.AlertOut,

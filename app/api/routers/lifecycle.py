@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 
 from app.accounts.models import Organisation
 from app.api import schemas
@@ -61,8 +62,8 @@ def withdraw(broker_id: int, caller: ForwarderDep, session: WriterSessionDep) ->
             summary="Forwarders that designated you, with your auto-approval rules")
 def list_clients(caller: BrokerDep, session: SessionDep) -> list[schemas.ClientOut]:
     links = brokers.clients(session, caller.organisation_id)
-    names = {o.id: o.name for o in session.query(Organisation).filter(
-        Organisation.id.in_([c.forwarder_id for c in links]))}
+    names = dict(session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_([c.forwarder_id for c in links]))).all())
     return [schemas.ClientOut(forwarder_id=c.forwarder_id, name=names[c.forwarder_id],
                               designated_at=c.designated_at, auto_approve=c.auto_approve,
                               auto_allow_pga=c.auto_allow_pga,
