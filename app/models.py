@@ -2,9 +2,11 @@
 
 from app.accounts.models import ApiKey, Organisation
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
+from app.cfs.models import CfsFacility, CfsReceipt, FacilityVersion
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
+from app.events.models import OutboxEvent
 from app.hts.models import HtsLine
-from app.lifecycle.models import BrokerClient, HawbHistory, OutboxEvent
+from app.lifecycle.models import BrokerClient, HawbHistory
 from app.manifest.models import (
     Hawb,
     HawbLine,
@@ -19,9 +21,12 @@ __all__ = [
     "AceMessageRecord",
     "ApiKey",
     "BrokerClient",
+    "CfsFacility",
+    "CfsReceipt",
     "ComplianceAlert",
     "DeMinimisPolicy",
     "EntryNumberSequence",
+    "FacilityVersion",
     "GatewayState",
     "GoodsExclusion",
     "Hawb",

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
-from app.lifecycle.models import HawbHistory, OutboxEvent
+from app.events.models import OutboxEvent
+from app.lifecycle.models import HawbHistory
 from tests.conftest import MakeOrg, Org, make_broker, upload
 from tests.journeys import (
     TOY,
@@ -64,10 +65,15 @@ def test_one_manifest_from_upload_to_release(client: TestClient, engine: Engine,
         assert events == sorted(events, key=lambda e: e["at"])
     rollup = client.get(f"/v1/manifests/{mawb}/rollup", headers=forwarder.headers).json()
     assert (rollup["status"], rollup["hawbs_by_status"]) == ("released", {"released": 3})
-    # Each status change has its outbox row, for the CFS and carrier notifications.
+    # Each status change has its outbox event, for the CFS and carrier notifications, and
+    # the MAWB has its own: received, eligibility decided, permit to transfer.
     with db() as session:
-        assert session.scalar(select(func.count()).select_from(OutboxEvent)) == \
+        assert session.scalar(select(func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.event_type.like("hawb.%"))) == \
             session.scalar(select(func.count()).select_from(HawbHistory)) == 18
+        assert list(session.scalars(select(OutboxEvent.event_type).where(
+            OutboxEvent.key == mawb).order_by(OutboxEvent.id))) == [
+            "manifest.received", "manifest.eligibility_decided", "mawb.permit_to_transfer"]
     assert set(sim.filings().values()) == {1}
 
     log = client.get("/v1/activity", headers=forwarder.headers,

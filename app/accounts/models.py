@@ -28,6 +28,8 @@ class Organisation(Base):
     kind: Mapped[str] = mapped_column(String(20))
     # A broker's CBP-assigned entry filer code: the first 3 characters of its entry numbers.
     filer_code: Mapped[str | None] = mapped_column(String(3), unique=True, default=None)
+    # A last-mile carrier's code as forwarders write it in manifests (UPS, FEDEX, DHL...).
+    carrier_code: Mapped[str | None] = mapped_column(String(40), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="organisation")

@@ -33,7 +33,8 @@ class Received:
                     "arrival_date": given("arrival_date"), "port_of_arrival": given("port")}
         return UploadRequest(forwarder_id=forwarder_id, path=self.path, sha256=self.sha256,
                              size_bytes=self.size, filename=self.filename,
-                             idempotency_key=idempotency_key, supplied=supplied)
+                             idempotency_key=idempotency_key, supplied=supplied,
+                             cfs=given("cfs"))
 
 
 def _too_large(limit: int) -> TooLarge:

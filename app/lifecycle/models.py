@@ -1,4 +1,4 @@
-"""Lifecycle records: each HAWB's history, the notification outbox, brokers' clients."""
+"""Lifecycle records: each HAWB's history and brokers' clients."""
 
 from __future__ import annotations
 
@@ -33,22 +33,6 @@ class HawbHistory(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     source_message_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class OutboxEvent(Base):
-    """A status change to announce (CFS, carrier, webhooks), written in the same
-    transaction as the change; the relay sends it and marks it sent."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    topic: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(200))  # partition key: the bill
-    payload: Mapped[str] = mapped_column(Text)  # JSON
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class BrokerClient(Base):

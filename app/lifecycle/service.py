@@ -1,9 +1,8 @@
 """Applying lifecycle events: compare-and-set on the status, a history row and an outbox
-row per HAWB moved, all in the caller's transaction."""
+event per HAWB moved, all in the caller's transaction."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import Conflict, NotFound
-from app.lifecycle.models import HawbHistory, OutboxEvent
+from app.events import outbox
+from app.events.catalogue import PAYLOADS, EventType, new_event
+from app.lifecycle.models import HawbHistory
 from app.lifecycle.transitions import SOURCES, Event, target
-from app.manifest.models import Hawb, Manifest
+from app.manifest.models import Hawb
 
 _HAWBS = cast(Table, Hawb.__table__)
 _CHUNK = 1000
@@ -24,7 +25,6 @@ _CHUNK = 1000
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
     return (ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK))
-TOPIC = "hawb.status"
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Moved:
     hawb_no: str
     from_status: str
     to_status: str
+    carrier: str | None = None
 
 
 @dataclass
@@ -55,12 +56,14 @@ class Outcome:
 
 def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor, *,
           reason: str | None = None, source_message_id: str | None = None,
-          values: Mapping[str, Any] | None = None, at: datetime | None = None) -> Outcome:
+          values: Mapping[str, Any] | None = None, at: datetime | None = None,
+          detail: Mapping[str, Any] | None = None) -> Outcome:
     """Move each HAWB the table allows; the rest are reported with their current status.
 
     One UPDATE per status the event may start from, each a compare-and-set, so a HAWB
     changed meanwhile by another transaction is not moved twice. ``values``: other HAWB
-    columns to set with the move (e.g. the approving broker).
+    columns to set with the move (e.g. the approving broker); ``detail``: extra fields of
+    the event's payload (e.g. a tracking number).
     """
     ids = list(dict.fromkeys(hawb_ids))
     now = at or utcnow()
@@ -73,15 +76,17 @@ def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor,
             rows = session.execute(
                 update(_HAWBS).where(_HAWBS.c.id.in_(chunk), _HAWBS.c.status == source)
                 .values(status=to, **(values or {}))
-                .returning(_HAWBS.c.id, _HAWBS.c.manifest_id, _HAWBS.c.hawb_no)).all()
-            outcome.moved.extend(Moved(i, m, no, source, to) for i, m, no in rows)
-            left.difference_update(i for i, _, _ in rows)
+                .returning(_HAWBS.c.id, _HAWBS.c.manifest_id, _HAWBS.c.hawb_no,
+                           _HAWBS.c.carrier)).all()
+            outcome.moved.extend(Moved(i, m, no, source, to, carrier)
+                                 for i, m, no, carrier in rows)
+            left.difference_update(row[0] for row in rows)
     if left:
         current = dict(session.execute(select(Hawb.id, Hawb.status)
                                        .where(Hawb.id.in_(sorted(left)))).all())
         outcome.refused = {i: current.get(i, "missing") for i in sorted(left)}
     if outcome.moved:
-        _record(session, outcome.moved, event, actor, reason, source_message_id, now)
+        _record(session, outcome.moved, event, actor, reason, source_message_id, now, detail)
     return outcome
 
 
@@ -103,25 +108,37 @@ def refusal(event: Event, current: str) -> str:
             f"{allowed}.")
 
 
+NOTIFY: dict[Event, EventType] = {
+    Event.APPROVE: EventType.APPROVED, Event.REJECT: EventType.BROKER_REJECTED,
+    Event.ROUTE_TO_FORMAL_ENTRY: EventType.ROUTED_TO_FORMAL_ENTRY,
+    Event.CLAIM: EventType.SUBMISSION_CLAIMED,
+    Event.RELEASE_CLAIM: EventType.SUBMISSION_RETURNED, Event.SUBMIT: EventType.SUBMITTED,
+    Event.ACCEPT: EventType.ACCEPTED, Event.ACE_REJECT: EventType.REJECTED,
+    Event.PERMIT_TO_TRANSFER: EventType.HAWB_PERMIT_TO_TRANSFER, Event.HOLD: EventType.HOLD,
+    Event.REMOVE_HOLD: EventType.HOLD_RELEASED, Event.RELEASE: EventType.RELEASED,
+    Event.REFUSE: EventType.REFUSED, Event.RECEIVE_AT_CFS: EventType.RECEIVED_AT_CFS,
+    Event.HAND_TO_CARRIER: EventType.HANDED_TO_CARRIER,
+}
+
+
 def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor,
-            reason: str | None, source_message_id: str | None, at: datetime) -> None:
-    manifests = {m.manifest_id for m in moved}
-    found = session.execute(select(Manifest.id, Manifest.mawb, Manifest.port).where(
-        Manifest.id.in_(sorted(manifests)))).all()
-    bills = {i: mawb for i, mawb, _ in found}
-    ports = {i: port for i, _, port in found}
+            reason: str | None, source_message_id: str | None, at: datetime,
+            detail: Mapping[str, Any] | None) -> None:
     session.execute(insert(HawbHistory), [
         {"hawb_id": m.hawb_id, "manifest_id": m.manifest_id, "hawb_no": m.hawb_no,
          "from_status": m.from_status, "to_status": m.to_status, "event": event.value,
          "actor": actor.name, "actor_org_id": actor.org_id, "reason": reason,
          "source_message_id": source_message_id, "at": at} for m in moved])
-    session.execute(insert(OutboxEvent), [
-        {"topic": TOPIC, "key": f"{bills[m.manifest_id]}/{m.hawb_no}", "created_at": at,
-         "attempts": 0, "payload": json.dumps({
-             "mawb": bills[m.manifest_id], "hawb": m.hawb_no, "hawb_id": m.hawb_id,
-             "port": ports[m.manifest_id], "from": m.from_status, "to": m.to_status,
-             "event": event.value, "reason": reason, "at": at.isoformat()})}
-        for m in moved])
+    kind = NOTIFY[event]
+    payload_type = PAYLOADS[kind]
+    ctx = outbox.contexts(session, {m.manifest_id for m in moved})
+    outbox.write(session, (
+        (new_event(kind, payload_type.model_validate({
+            "from_status": m.from_status, "to_status": m.to_status, "reason": reason,
+            "source_message_id": source_message_id, **(detail or {})}),
+            occurred_at=at, mawb=ctx[m.manifest_id].mawb, hawb=m.hawb_no,
+            port=ctx[m.manifest_id].port, cfs=ctx[m.manifest_id].cfs, carrier=m.carrier),
+         ctx[m.manifest_id]) for m in moved))
 
 
 def history(session: Session, manifest_id: int, hawb_no: str) -> list[HawbHistory]:

@@ -26,6 +26,8 @@ from app.ace_gateway.filing import Prepared
 from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
 from app.ace_gateway.messages import MessageKind
 from app.db import transaction, utcnow
+from app.events import outbox
+from app.events.catalogue import EventType, PermitToTransfer, new_event
 from app.lifecycle import brokers, service
 from app.lifecycle.service import CUSTOMS, WORKER
 from app.lifecycle.transitions import Event
@@ -194,9 +196,16 @@ class Worker:
             ids = list(session.scalars(select(Hawb.id).where(
                 Hawb.manifest_id == item.manifest_id,
                 Hawb.status.in_([HawbStatus.ACCEPTED.value, HawbStatus.HOLD.value]))))
-            return len(service.apply(session, ids, Event.PERMIT_TO_TRANSFER, CUSTOMS,
-                                     source_message_id=message.message_id,
-                                     reason=message.narrative or None).moved)
+            moved = service.apply(session, ids, Event.PERMIT_TO_TRANSFER, CUSTOMS,
+                                  source_message_id=message.message_id,
+                                  reason=message.narrative or None).moved
+            ctx = outbox.contexts(session, [item.manifest_id])[item.manifest_id]
+            outbox.write(session, [(new_event(
+                EventType.PERMIT_TO_TRANSFER,
+                PermitToTransfer(hawbs=len(moved), source_message_id=message.message_id),
+                occurred_at=utcnow(), mawb=ctx.mawb, hawb=None, port=ctx.port, cfs=ctx.cfs,
+                carrier=None), ctx)])
+            return len(moved)
         event = _BY_KIND.get(message.kind)
         if event is None or item.hawb_id is None:
             return 0  # PGA answers are recorded in the audit; no status changes

@@ -20,9 +20,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cfs.models import CfsFacility
 from app.db import utcnow
 from app.eligibility import service as eligibility
-from app.errors import Conflict, TooLarge
+from app.errors import Conflict, Invalid, TooLarge
+from app.events import outbox
+from app.events.catalogue import (
+    EligibilityDecided,
+    Event,
+    EventType,
+    ManifestReceived,
+    new_event,
+)
 from app.hts.importer import loaded_codes
 from app.manifest import bulk, reading
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
@@ -57,6 +66,7 @@ class UploadRequest:
     filename: str
     idempotency_key: str | None
     supplied: Mapping[str, str | None]  # manifest columns given beside the file
+    cfs: str | None = None  # FIRMS code of the CFS; default: the port's
 
 
 ReplayReason = Literal["idempotency_key", "identical_file"]
@@ -189,6 +199,7 @@ def _store(session: Session, request: UploadRequest, v: Validated,
             arrival_date=h.arrival_date, port=h.port, status=ManifestStatus.EMPTY,
         )
         session.add(manifest)
+    _assign_cfs(session, manifest, request.cfs)
     session.flush()
 
     hawbs = v.hawbs
@@ -224,8 +235,43 @@ def _store(session: Session, request: UploadRequest, v: Validated,
                 [k for k in released if k is not None], clock, judge)
     if moved_from is not None:
         _move_day(session, manifest.id, moved_from, h.arrival_date)
-    refresh_counts(session, manifest.id)
+    counts = refresh_counts(session, manifest.id)
+    _announce(session, manifest, upload, counts, judged=judge)
     return UploadOutcome(upload_id=upload.id, created=True, replay_of=None)
+
+
+def _assign_cfs(session: Session, manifest: Manifest, firms: str | None) -> None:
+    """The CFS the forwarder named, else the one already assigned, else the port's default."""
+    if firms:
+        facility = session.scalar(select(CfsFacility).where(
+            CfsFacility.firms_code == firms.strip().upper(), CfsFacility.port == manifest.port))
+        if facility is None:
+            raise Invalid(f"CFS {firms!r} is not a facility at {manifest.port}: name a FIRMS "
+                          "code of a CFS at the port of arrival, or none for the port's "
+                          "default.")
+        manifest.cfs_id = facility.id
+    elif manifest.cfs_id is None:
+        manifest.cfs_id = session.scalar(select(CfsFacility.id).where(
+            CfsFacility.port == manifest.port, CfsFacility.is_default.is_(True)))
+
+
+def _announce(session: Session, manifest: Manifest, upload: Upload, counts: dict[str, int],
+              *, judged: bool) -> None:
+    ctx = outbox.contexts(session, [manifest.id])[manifest.id]
+    now = utcnow()
+
+    def event(kind: EventType, payload: ManifestReceived | EligibilityDecided) -> Event:
+        return new_event(kind, payload, occurred_at=now, mawb=manifest.mawb, hawb=None,
+                         port=manifest.port, cfs=ctx.cfs, carrier=None)
+
+    events = [event(EventType.MANIFEST_RECEIVED, ManifestReceived(
+        upload_id=upload.id, flight_no=manifest.flight_no,
+        arrival_date=manifest.arrival_date.isoformat(), hawbs_received=upload.hawbs_received,
+        hawbs_invalid=upload.hawbs_invalid, hawbs_replaced=upload.hawbs_replaced))]
+    if judged:
+        events.append(event(EventType.ELIGIBILITY_DECIDED, EligibilityDecided(
+            upload_id=upload.id, hawbs_by_status=counts)))
+    outbox.write(session, ((e, ctx) for e in events))
 
 
 def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None:

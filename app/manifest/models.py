@@ -38,6 +38,8 @@ class Manifest(Base):
     flight_no: Mapped[str] = mapped_column(String(8))
     arrival_date: Mapped[date] = mapped_column(Date)
     port: Mapped[str] = mapped_column(String(3))
+    # The CFS the MAWB goes to (app/cfs): named at upload, or the port's default.
+    cfs_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(32))
     hawb_count: Mapped[int] = mapped_column(Integer, default=0)
     invalid_hawb_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -205,7 +205,8 @@ def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
     refresh_counts(session, manifest.id)
 
 
-def refresh_counts(session: Session, manifest_id: int) -> None:
+def refresh_counts(session: Session, manifest_id: int) -> dict[str, int]:
+    """Store the manifest's HAWB counts and status; returns the counts by status."""
     counts = hawb_counts(session, manifest_id)
     total = sum(counts.values())
     invalid = counts.get(HawbStatus.INVALID.value, 0)
@@ -213,6 +214,7 @@ def refresh_counts(session: Session, manifest_id: int) -> None:
               ManifestStatus.RECEIVED_WITH_ERRORS if invalid else ManifestStatus.RECEIVED)
     session.execute(update(Manifest).where(Manifest.id == manifest_id).values(
         hawb_count=total, invalid_hawb_count=invalid, status=status.value, updated_at=utcnow()))
+    return counts
 
 
 def get_upload(session: Session, scope: Scope, upload_id: int) -> Upload:

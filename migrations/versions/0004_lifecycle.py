@@ -46,15 +46,23 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", BIG_ID, nullable=False),
-        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=48), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("manifest_id", sa.BigInteger(), nullable=False),
+        sa.Column("port", sa.String(length=3), nullable=False),
+        sa.Column("carrier", sa.String(length=40), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("published_at", TIMESTAMP, nullable=True),
         sa.Column("sent_at", TIMESTAMP, nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
     )
     op.create_index("ix_outbox_unsent", "outbox", ["sent_at", "id"])
+    op.create_index("ix_outbox_manifest", "outbox", ["manifest_id", "id"])
     op.create_table(
         "broker_clients",
         sa.Column("forwarder_id", sa.Integer(), nullable=False),
@@ -86,6 +94,7 @@ def downgrade() -> None:
         batch_op.drop_column("broker_id")
     op.drop_index(op.f("ix_broker_clients_broker_id"), table_name="broker_clients")
     op.drop_table("broker_clients")
+    op.drop_index("ix_outbox_manifest", table_name="outbox")
     op.drop_index("ix_outbox_unsent", table_name="outbox")
     op.drop_table("outbox")
     op.drop_index("ix_hawb_history_at", table_name="hawb_history")

@@ -74,6 +74,9 @@ async def upload_manifest(
     flight_no: Annotated[str | None, Query(examples=["CI5148"])] = None,
     arrival_date: Annotated[str | None, Query(examples=["2025-04-15"])] = None,
     port: Annotated[str | None, Query(examples=["LAX"])] = None,
+    cfs: Annotated[str | None, Query(description="FIRMS code of the CFS the MAWB goes to; "
+                                     "default: the port's default CFS",
+                                     examples=["W279"])] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",
                                                   max_length=200)] = None,
 ) -> schemas.UploadOut:

@@ -1,0 +1,1 @@
+"""Business events: the versioned catalogue and the transactional outbox they go through."""

@@ -1,0 +1,149 @@
+"""The events this service announces, each a versioned type with a JSON schema.
+
+Every event has the same envelope; ``payload`` depends on the type. Consumers de-duplicate
+on ``id``: delivery is at least once. docs/events.md is generated from this module.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventType(enum.StrEnum):
+    MANIFEST_RECEIVED = "manifest.received"
+    ELIGIBILITY_DECIDED = "manifest.eligibility_decided"
+    APPROVED = "hawb.approved"
+    BROKER_REJECTED = "hawb.broker_rejected"
+    ROUTED_TO_FORMAL_ENTRY = "hawb.routed_to_formal_entry"
+    SUBMISSION_CLAIMED = "hawb.submission_claimed"
+    SUBMISSION_RETURNED = "hawb.submission_returned"
+    SUBMITTED = "hawb.submitted"
+    ACCEPTED = "hawb.accepted"
+    REJECTED = "hawb.rejected"
+    PERMIT_TO_TRANSFER = "mawb.permit_to_transfer"
+    HAWB_PERMIT_TO_TRANSFER = "hawb.permit_to_transfer"
+    HOLD = "hawb.hold"
+    HOLD_RELEASED = "hawb.hold_released"
+    RELEASED = "hawb.released"
+    REFUSED = "hawb.refused"
+    MAWB_RECEIVED_AT_CFS = "mawb.received_at_cfs"
+    RECEIVED_AT_CFS = "hawb.received_at_cfs"
+    HANDED_TO_CARRIER = "hawb.handed_to_carrier"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ManifestReceived(_Payload):
+    upload_id: int
+    flight_no: str
+    arrival_date: str
+    hawbs_received: int
+    hawbs_invalid: int
+    hawbs_replaced: int
+
+
+class EligibilityDecided(_Payload):
+    upload_id: int
+    hawbs_by_status: dict[str, int] = Field(description="HAWBs of the MAWB by status.")
+
+
+class StatusChanged(_Payload):
+    from_status: str
+    to_status: str
+    reason: str | None = None
+    source_message_id: str | None = Field(default=None,
+                                          description="The ACE message behind the change.")
+
+
+class PermitToTransfer(_Payload):
+    hawbs: int = Field(description="HAWBs of the MAWB covered (accepted or held).")
+    source_message_id: str | None = None
+
+
+class MawbReceivedAtCfs(_Payload):
+    pieces_expected: int
+    pieces_received: int
+    shortage: int
+    overage: int
+
+
+class HandedToCarrier(StatusChanged):
+    tracking_no: str | None = None
+
+
+PAYLOADS: dict[EventType, type[_Payload]] = {
+    EventType.MANIFEST_RECEIVED: ManifestReceived,
+    EventType.ELIGIBILITY_DECIDED: EligibilityDecided,
+    EventType.APPROVED: StatusChanged,
+    EventType.BROKER_REJECTED: StatusChanged,
+    EventType.ROUTED_TO_FORMAL_ENTRY: StatusChanged,
+    EventType.SUBMISSION_CLAIMED: StatusChanged,
+    EventType.SUBMISSION_RETURNED: StatusChanged,
+    EventType.SUBMITTED: StatusChanged,
+    EventType.ACCEPTED: StatusChanged,
+    EventType.REJECTED: StatusChanged,
+    EventType.PERMIT_TO_TRANSFER: PermitToTransfer,
+    EventType.HAWB_PERMIT_TO_TRANSFER: StatusChanged,
+    EventType.HOLD: StatusChanged,
+    EventType.HOLD_RELEASED: StatusChanged,
+    EventType.RELEASED: StatusChanged,
+    EventType.REFUSED: StatusChanged,
+    EventType.MAWB_RECEIVED_AT_CFS: MawbReceivedAtCfs,
+    EventType.RECEIVED_AT_CFS: StatusChanged,
+    EventType.HANDED_TO_CARRIER: HandedToCarrier,
+}
+VERSIONS: dict[EventType, int] = dict.fromkeys(EventType, 1)
+# Events about a whole MAWB carry no HAWB and are keyed by the MAWB.
+MAWB_LEVEL = frozenset({EventType.MANIFEST_RECEIVED, EventType.ELIGIBILITY_DECIDED,
+                        EventType.PERMIT_TO_TRANSFER, EventType.MAWB_RECEIVED_AT_CFS})
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Unique; the same on every redelivery.")
+    type: EventType
+    version: int
+    occurred_at: datetime
+    mawb: str
+    hawb: str | None
+    port: str = Field(description="IATA code of the US port of arrival.")
+    cfs: str | None = Field(description="FIRMS code of the CFS the MAWB is assigned to.")
+    carrier: str | None = Field(description="Last-mile carrier of the HAWB.")
+    payload: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Partition key: the HAWB (as MAWB/HAWB), or the MAWB for MAWB-level events."""
+        return f"{self.mawb}/{self.hawb}" if self.hawb else self.mawb
+
+
+def new_event(kind: EventType, payload: _Payload, *, occurred_at: datetime, mawb: str,
+              hawb: str | None, port: str, cfs: str | None, carrier: str | None) -> Event:
+    if not isinstance(payload, PAYLOADS[kind]):
+        raise TypeError(f"{kind} takes a {PAYLOADS[kind].__name__} payload")
+    return Event(id=str(uuid.uuid4()), type=kind, version=VERSIONS[kind],
+                 occurred_at=occurred_at, mawb=mawb, hawb=None if kind in MAWB_LEVEL else hawb,
+                 port=port, cfs=cfs, carrier=carrier,
+                 payload=payload.model_dump(mode="json"))
+
+
+def schema(kind: EventType) -> dict[str, Any]:
+    """The JSON schema of one event type: the envelope with its payload's schema."""
+    envelope = Event.model_json_schema()
+    envelope["title"] = f"{kind.value} v{VERSIONS[kind]}"
+    envelope["properties"]["type"] = {"const": kind.value}
+    envelope["properties"]["version"] = {"const": VERSIONS[kind]}
+    payload = PAYLOADS[kind].model_json_schema()
+    envelope.setdefault("$defs", {}).update(payload.pop("$defs", {}))
+    envelope["properties"]["payload"] = payload
+    if kind in MAWB_LEVEL:
+        envelope["properties"]["hawb"] = {"type": "null"}
+    return envelope

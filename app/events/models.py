@@ -1,0 +1,34 @@
+"""The transactional outbox: events written with the change that caused them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+from app.manifest.models import BigId
+
+
+class OutboxEvent(Base):
+    """One event to announce. The relay publishes it (Kafka), fans it out to webhook
+    subscriptions, and only then marks it sent; until then it is sent again."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),
+                      Index("ix_outbox_manifest", "manifest_id", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_type: Mapped[str] = mapped_column(String(48))
+    key: Mapped[str] = mapped_column(String(200))  # partition key: MAWB/HAWB or MAWB
+    manifest_id: Mapped[int] = mapped_column(BigInteger)
+    port: Mapped[str] = mapped_column(String(3))
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)  # the event envelope, JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,63 @@
+"""Writing events to the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.cfs.models import CfsFacility, FacilityVersion
+from app.events.catalogue import Event
+from app.events.models import OutboxEvent
+from app.manifest.models import Manifest
+
+
+@dataclass(frozen=True)
+class ManifestContext:
+    """What every event of a MAWB carries besides its own payload."""
+
+    manifest_id: int
+    mawb: str
+    port: str
+    cfs_id: int | None
+    cfs: str | None  # FIRMS code
+
+
+def contexts(session: Session, manifest_ids: Iterable[int]) -> dict[int, ManifestContext]:
+    rows = session.execute(
+        select(Manifest.id, Manifest.mawb, Manifest.port, Manifest.cfs_id,
+               CfsFacility.firms_code)
+        .outerjoin(CfsFacility, CfsFacility.id == Manifest.cfs_id)
+        .where(Manifest.id.in_(sorted(set(manifest_ids))))).all()
+    return {r[0]: ManifestContext(*r) for r in rows}
+
+
+def write(session: Session, events: Iterable[tuple[Event, ManifestContext]]) -> int:
+    """Queue events; nothing is sent before the commit. The boards of the facilities
+    concerned change version in the same transaction."""
+    pairs = list(events)
+    if not pairs:
+        return 0
+    session.execute(insert(OutboxEvent), [
+        {"event_id": e.id, "event_type": e.type.value, "key": e.key,
+         "manifest_id": ctx.manifest_id, "port": e.port, "carrier": e.carrier,
+         "payload": e.model_dump_json(), "created_at": e.occurred_at, "attempts": 0}
+        for e, ctx in pairs])
+    bump_boards(session, {ctx.cfs_id for _, ctx in pairs if ctx.cfs_id is not None})
+    return len(pairs)
+
+
+def bump_boards(session: Session, facility_ids: set[int]) -> None:
+    if not facility_ids:
+        return
+    dialect = session.get_bind().dialect.name
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = upsert(FacilityVersion).values([{"facility_id": f, "version": 1}
+                                           for f in sorted(facility_ids)])
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["facility_id"],
+        set_={"version": FacilityVersion.version + 1}))
