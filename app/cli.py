@@ -135,7 +135,9 @@ def create_admin_key(
 def create_org(name: str, kind: str,
                with_key: Annotated[bool, typer.Option(help="Also issue a key")] = True,
                filer_code: Annotated[str | None, typer.Option(
-                   help="Brokers: CBP entry filer code")] = None) -> None:
+                   help="Brokers: CBP entry filer code")] = None,
+               carrier_code: Annotated[str | None, typer.Option(
+                   help="Carriers: the code used in manifests (UPS, DHL...)")] = None) -> None:
     """Create an organisation (forwarder, broker, cfs, carrier, admin) and print a key."""
     from app.accounts.models import OrgKind
     from app.accounts.service import create_organisation, issue_key
@@ -143,7 +145,7 @@ def create_org(name: str, kind: str,
 
     settings = get_settings()
     with transaction(_factory()) as session:
-        org = create_organisation(session, name, OrgKind(kind), filer_code)
+        org = create_organisation(session, name, OrgKind(kind), filer_code, carrier_code)
         err_console.print(f"Organisation {org.id} ({org.kind}) created.")
         if with_key:
             _, token = issue_key(session, org, "created from the command line",

@@ -3,6 +3,7 @@
 from app.accounts.models import ApiKey, Organisation
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
 from app.cfs.models import CfsFacility, CfsReceipt, FacilityVersion
+from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.events.models import OutboxEvent
 from app.hts.models import HtsLine
@@ -39,4 +40,6 @@ __all__ = [
     "RowError",
     "UnassignedRow",
     "Upload",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(default=200, ge=1, le=1000)
     worker_idle_sleep_s: float = Field(default=1.0, gt=0)
 
+    # The outbox relay: in the API process (the embedded default), or `s321 relay`.
+    relay_in_process: bool = True
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Kafka: events are published when set (host:port[,host:port]); webhooks either way.
+    kafka_bootstrap: str | None = None
+    kafka_topic_prefix: str = "s321"
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_s: float = Field(default=30.0, ge=0)
+    webhook_backoff_max_s: float = Field(default=3600.0, ge=0)
+    # Failed attempts in a row after which a subscription is marked failing and held.
+    webhook_failure_threshold: int = Field(default=10, ge=1)
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.environment == "production":

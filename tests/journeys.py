@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app.accounts.models import OrgKind
 from app.ace_gateway.adapters.simulated import SimulatedGateway
 from app.ace_gateway.simulator.config import SimulatorConfig
 from app.ace_gateway.simulator.engine import Simulator
 from app.db import make_session_factory
 from app.lifecycle.worker import Worker, WorkerConfig
-from tests.conftest import Org, upload
+from tests.conftest import MakeOrg, Org, upload
 from tests.manifests import line, manifest, new_mawb
 
 TOY = "9503.00.00.73"  # CPSC-flagged
@@ -57,3 +59,51 @@ def history(client: TestClient, org: Org, mawb: str, hawb: str) -> list[dict[str
     assert response.status_code == 200, response.text
     events: list[dict[str, Any]] = response.json()["events"]
     return events
+
+
+@dataclass(frozen=True)
+class Port:
+    """A CFS at LAX run by its own organisation, and a carrier (UPS)."""
+
+    cfs: Org
+    firms: str
+    carrier: Org
+
+
+def make_port(client: TestClient, admin: Org, make_org: MakeOrg, firms: str = "W279",
+              carrier_code: str = "UPS") -> Port:
+    cfs = make_org(OrgKind.CFS)
+    made = client.post("/v1/admin/cfs-facilities", headers=admin.headers, json={
+        "port": "LAX", "firms_code": firms, "name": f"CFS {firms}", "organisation_id": cfs.id,
+        "is_default": True})
+    assert made.status_code == 201, made.text
+    carrier = client.post("/v1/admin/organisations", headers=admin.headers, json={
+        "name": f"Carrier {carrier_code}", "kind": "carrier", "carrier_code": carrier_code})
+    assert carrier.status_code == 201, carrier.text
+    key = client.post(f"/v1/admin/organisations/{carrier.json()['id']}/api-keys",
+                      headers=admin.headers, json={"label": "test"}).json()["key"]
+    return Port(cfs, firms, Org(id=carrier.json()["id"], name=carrier.json()["name"], key=key))
+
+
+def journey(client: TestClient, engine: Engine, forwarder: Org, broker: Org, port: Port,
+            hawbs: dict[str, str], *, carrier: str = "UPS") -> str:
+    """Upload, approve, file, accept, permit to transfer, release; then the CFS receives the
+    MAWB. Returns the MAWB."""
+    designate(client, forwarder, broker)
+    mawb = new_mawb()
+    rows = [line(no, "40.00", **{"HS Code": hts, "Consignee Name": f"Person {no}",
+                                 "Last Mile Carrier": carrier, "Tracking No": f"1Z{no}"})
+            for no, hts in hawbs.items()]
+    assert upload(client, forwarder, manifest(rows, mawb=mawb)).status_code == 201
+    mawb = mawb.replace("-", "")
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = simulator()
+    worker = worker_for(engine, sim)
+    worker.run_once()
+    sim.announce_arrival(mawb)
+    sim.advance(4 * 3600)
+    worker.run_once()
+    received = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",
+                           headers=port.cfs.headers, json={"pieces_received": len(hawbs)})
+    assert received.status_code == 201, received.text
+    return mawb

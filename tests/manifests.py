@@ -11,7 +11,8 @@ HEADER = ["MAWB No", "Flight No", "Flight Date", "Port of Arrival", "HAWB No", "
           "Shipper Name", "Shipper Address", "Shipper City", "Shipper Country",
           "Consignee Name", "Consignee Address 1", "Consignee Address 2", "Consignee City",
           "Consignee State", "Consignee Zip", "Pieces", "Gross Weight (KG)", "Description",
-          "HS Code", "Country of Origin", "Quantity", "Value"]
+          "HS Code", "Country of Origin", "Quantity", "Value", "Last Mile Carrier",
+          "Tracking No"]
 _serials = itertools.count(1000000)
 
 

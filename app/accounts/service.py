@@ -25,7 +25,8 @@ class Caller:
 
 
 def create_organisation(session: Session, name: str, kind: OrgKind,
-                        filer_code: str | None = None) -> Organisation:
+                        filer_code: str | None = None,
+                        carrier_code: str | None = None) -> Organisation:
     if filer_code is not None:
         filer_code = filer_code.strip().upper()
         if kind is not OrgKind.BROKER:
@@ -35,7 +36,18 @@ def create_organisation(session: Session, name: str, kind: OrgKind,
                                  "as CBP assigned it.")
         if session.scalar(select(Organisation.id).where(Organisation.filer_code == filer_code)):
             raise Conflict(f"Filer code {filer_code} already belongs to another broker.")
-    org = Organisation(name=name.strip(), kind=kind.value, filer_code=filer_code)
+    if carrier_code is not None:
+        carrier_code = carrier_code.strip().upper()
+        if kind is not OrgKind.CARRIER:
+            raise InvalidRequest("Only a last-mile carrier has a carrier code.")
+        if not re.fullmatch(r"[A-Z0-9][A-Z0-9 _-]{0,39}", carrier_code):
+            raise InvalidRequest(f"Carrier code {carrier_code!r} must be the name forwarders "
+                                 "write in the manifests' carrier column (e.g. UPS).")
+        if session.scalar(select(Organisation.id).where(
+                Organisation.carrier_code == carrier_code)):
+            raise Conflict(f"Carrier code {carrier_code} already belongs to another carrier.")
+    org = Organisation(name=name.strip(), kind=kind.value, filer_code=filer_code,
+                       carrier_code=carrier_code)
     add_unique(session, org, f"An organisation named {name!r} already exists.")
     return org
 

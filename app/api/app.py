@@ -9,7 +9,17 @@ from fastapi import FastAPI
 
 from app.ace_gateway import registry
 from app.api import problems
-from app.api.routers import admin, eligibility, gateway, health, lifecycle, manifests
+from app.api.routers import (
+    admin,
+    cfs,
+    eligibility,
+    gateway,
+    health,
+    lifecycle,
+    manifests,
+    webhooks,
+)
+from app.cfs.relay import start_relay
 from app.db import make_engine, make_session_factory
 from app.lifecycle.worker import start_worker
 from app.runtime import tune_memory
@@ -23,14 +33,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        worker = relay = None
         if settings.worker_in_process:
             application.state.gateway = registry.create(settings)
             worker = start_worker(application.state.writer, application.state.gateway,
                                   settings)
+        if settings.relay_in_process:
+            relay = start_relay(settings, application.state.writer)
         yield
-        if worker is not None:
-            worker.stop()
+        for runner in (worker, relay):
+            if runner is not None:
+                runner.stop()
         if getattr(application.state, "gateway", None) is not None:
             application.state.gateway.close()
         engine.dispose()
@@ -39,8 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Section 321 clearance service",
         version="0.1.0",
         description=(
-            "Forwarders upload HAWB manifests per MAWB; the service validates, stores and "
-            "(in later releases) clears them under Section 321. Authenticate with "
+            "Forwarders upload HAWB manifests per MAWB; the service judges them for Section "
+            "321, brokers approve, entries are filed with CBP, and the CFS and carriers follow "
+            "each shipment to release and hand-off. Authenticate with "
             "`Authorization: Bearer <API key>`. Errors are RFC 9457 problem details."
         ),
         lifespan=lifespan,
@@ -56,4 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(eligibility.router)
     app.include_router(gateway.router)
     app.include_router(lifecycle.router)
+    app.include_router(webhooks.router)
+    app.include_router(cfs.router)
     return app

@@ -85,6 +85,8 @@ ManifestReaderDep = Annotated[Caller, Depends(require(OrgKind.FORWARDER, OrgKind
 ReaderDep = Annotated[Caller, Depends(require(OrgKind.FORWARDER, OrgKind.ADMIN,
                                               OrgKind.BROKER))]
 BrokerDep = Annotated[Caller, Depends(require(OrgKind.BROKER))]
+CfsDep = Annotated[Caller, Depends(require(OrgKind.CFS))]
+CarrierDep = Annotated[Caller, Depends(require(OrgKind.CARRIER))]
 
 
 def scope_of(caller: Caller, session: Session) -> Scope:

@@ -25,6 +25,7 @@ class OutboxEvent(Base):
     key: Mapped[str] = mapped_column(String(200))  # partition key: MAWB/HAWB or MAWB
     manifest_id: Mapped[int] = mapped_column(BigInteger)
     port: Mapped[str] = mapped_column(String(3))
+    cfs: Mapped[str | None] = mapped_column(String(4))  # FIRMS code
     carrier: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)  # the event envelope, JSON
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -44,7 +44,7 @@ def write(session: Session, events: Iterable[tuple[Event, ManifestContext]]) -> 
         return 0
     session.execute(insert(OutboxEvent), [
         {"event_id": e.id, "event_type": e.type.value, "key": e.key,
-         "manifest_id": ctx.manifest_id, "port": e.port, "carrier": e.carrier,
+         "manifest_id": ctx.manifest_id, "port": e.port, "cfs": e.cfs, "carrier": e.carrier,
          "payload": e.model_dump_json(), "created_at": e.occurred_at, "attempts": 0}
         for e, ctx in pairs])
     bump_boards(session, {ctx.cfs_id for _, ctx in pairs if ctx.cfs_id is not None})

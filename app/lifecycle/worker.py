@@ -25,6 +25,7 @@ from app.ace_gateway import filing
 from app.ace_gateway.filing import Prepared
 from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
 from app.ace_gateway.messages import MessageKind
+from app.cfs import boards
 from app.db import transaction, utcnow
 from app.events import outbox
 from app.events.catalogue import EventType, PermitToTransfer, new_event
@@ -213,6 +214,8 @@ class Worker:
             message.narrative or None)
         outcome = service.apply(session, [item.hawb_id], event, CUSTOMS, reason=reason,
                                 source_message_id=message.message_id)
+        if event is Event.RELEASE and outcome.moved:
+            boards.receive_released(session, outcome.moved)
         if outcome.refused:
             log.info("ACE message %s (%s) does not apply to HAWB %s in status %s",
                      message.message_id, message.kind, item.hawb_id,

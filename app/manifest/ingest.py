@@ -249,6 +249,8 @@ def _assign_cfs(session: Session, manifest: Manifest, firms: str | None) -> None
             raise Invalid(f"CFS {firms!r} is not a facility at {manifest.port}: name a FIRMS "
                           "code of a CFS at the port of arrival, or none for the port's "
                           "default.")
+        if manifest.cfs_id not in (None, facility.id):
+            outbox.bump_boards(session, {manifest.cfs_id})  # it leaves the old board
         manifest.cfs_id = facility.id
     elif manifest.cfs_id is None:
         manifest.cfs_id = session.scalar(select(CfsFacility.id).where(

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("manifest_id", sa.BigInteger(), nullable=False),
         sa.Column("port", sa.String(length=3), nullable=False),
+        sa.Column("cfs", sa.String(length=4), nullable=True),
         sa.Column("carrier", sa.String(length=40), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),

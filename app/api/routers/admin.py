@@ -22,7 +22,8 @@ def me(caller: CallerDep) -> Me:
 @router.post("/admin/organisations", response_model=OrganisationOut, status_code=201,
              summary="Create an organisation", responses=problem_responses(409, 422))
 def create_organisation(body: OrganisationIn, _: AdminDep, session: SessionDep) -> OrganisationOut:
-    org = service.create_organisation(session, body.name, body.kind, body.filer_code)
+    org = service.create_organisation(session, body.name, body.kind, body.filer_code,
+                                      body.carrier_code)
     return OrganisationOut.model_validate(org)
 
 

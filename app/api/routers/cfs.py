@@ -1,0 +1,140 @@
+"""CFS facilities, the CFS operators' board and actions, and the carriers' parcels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+
+from app.accounts.models import Organisation
+from app.api import schemas
+from app.api.deps import (
+    AdminDep,
+    CallerDep,
+    CarrierDep,
+    CfsDep,
+    SessionDep,
+    WriterSessionDep,
+)
+from app.api.problems import problem_responses
+from app.cfs import boards, carriers, facilities
+from app.errors import Conflict
+from app.lifecycle.service import Actor
+
+router = APIRouter(prefix="/v1", tags=["cfs and carriers"],
+                   responses=problem_responses(401, 403))
+
+
+@router.post("/admin/cfs-facilities", response_model=schemas.FacilityOut, status_code=201,
+             summary="Register a CFS facility at a port",
+             responses=problem_responses(409, 422))
+def create_facility(body: schemas.FacilityIn, _: AdminDep, session: WriterSessionDep
+                    ) -> schemas.FacilityOut:
+    return schemas.FacilityOut.model_validate(facilities.create(
+        session, port=body.port, firms_code=body.firms_code, name=body.name,
+        organisation_id=body.organisation_id, is_default=body.is_default))
+
+
+@router.get("/cfs-facilities", response_model=list[schemas.FacilityOut],
+            summary="CFS facilities per port (name one with ?cfs= at upload)")
+def list_facilities(_: CallerDep, session: SessionDep) -> list[schemas.FacilityOut]:
+    return [schemas.FacilityOut.model_validate(f) for f in facilities.all_facilities(session)]
+
+
+def _hawb_out(item: boards.HawbItem) -> schemas.BoardHawbOut:
+    return schemas.BoardHawbOut(**item.__dict__)
+
+
+@router.get("/cfs/{firms_code}/board", response_model=schemas.BoardOut,
+            summary="A facility's board: MAWBs to collect, HAWBs to hand off, HAWBs on hold",
+            description="Send the last `ETag` as `If-None-Match`: an unchanged board is a 304 "
+                        "with no body. `since` (the last `as_of`) returns only what changed.",
+            responses={**problem_responses(404), 304: {"description": "Unchanged"}})
+def board(firms_code: str, caller: CfsDep, session: SessionDep, response: Response,
+          since: datetime | None = None,
+          if_none_match: Annotated[str | None, Header()] = None) -> schemas.BoardOut | Response:
+    facility = facilities.of_operator(session, caller.organisation_id, firms_code)
+    tag = boards.etag(facility, boards.version(session, facility.id))
+    if since is None and if_none_match == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    b = boards.board(session, facility, since)
+    response.headers["ETag"] = tag
+    return schemas.BoardOut(
+        firms_code=b.firms_code, version=b.version, as_of=b.as_of,
+        awaiting_pickup=[schemas.BoardMawbOut(**m.__dict__) for m in b.awaiting_pickup],
+        ready_for_handoff=[_hawb_out(h) for h in b.ready_for_handoff],
+        on_hold=[_hawb_out(h) for h in b.on_hold])
+
+
+def _actor(session: SessionDep, org_id: int) -> Actor:
+    org = session.get(Organisation, org_id)
+    return Actor(org.name if org else f"organisation {org_id}", org_id)
+
+
+@router.post("/cfs/{firms_code}/mawbs/{mawb}/receipt", response_model=schemas.MawbReceiptOut,
+             status_code=201, summary="A MAWB collected from the airline and received",
+             description="Records the pieces counted in (shortages and overages against the "
+                         "manifest) and moves released HAWBs to received at the CFS.",
+             responses=problem_responses(404, 409))
+def receive_mawb(firms_code: str, mawb: str, body: schemas.MawbReceiptIn, caller: CfsDep,
+                 session: WriterSessionDep) -> schemas.MawbReceiptOut:
+    facility = facilities.of_operator(session, caller.organisation_id, firms_code)
+    receipt = boards.receive_mawb(session, facility, _actor(session, caller.organisation_id),
+                                  mawb, body.pieces_received)
+    return schemas.MawbReceiptOut(**receipt.__dict__)
+
+
+@router.post("/cfs/{firms_code}/hawbs/{hawb_id}/hand-off", response_model=schemas.MovedOut,
+             summary="A HAWB handed to its last-mile carrier",
+             responses=problem_responses(404, 409))
+def hand_off(firms_code: str, hawb_id: int, body: schemas.HandOffIn, caller: CfsDep,
+             session: WriterSessionDep) -> schemas.MovedOut:
+    facility = facilities.of_operator(session, caller.organisation_id, firms_code)
+    moved = boards.hand_to_carrier(session, facility, _actor(session, caller.organisation_id),
+                                   hawb_id, carrier=body.carrier, tracking_no=body.tracking_no)
+    return schemas.MovedOut(hawb_id=moved.hawb_id, hawb_no=moved.hawb_no,
+                            from_status=moved.from_status, to_status=moved.to_status)
+
+
+def _carrier_code(session: SessionDep, org_id: int) -> str:
+    org = session.get(Organisation, org_id)
+    if org is None or not org.carrier_code:
+        raise Conflict("Your organisation has no carrier code on file; an administrator must "
+                       "record it.")
+    return org.carrier_code
+
+
+@router.get("/carrier/parcels", response_model=schemas.Page[schemas.ParcelOut],
+            summary="Released parcels assigned to you, with delivery addresses",
+            responses=problem_responses(409))
+def list_parcels(
+    caller: CarrierDep, session: SessionDep,
+    status: Literal["released", "received_at_cfs", "handed_to_carrier"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None,
+) -> schemas.Page[schemas.ParcelOut]:
+    page = carriers.parcels(session, _carrier_code(session, caller.organisation_id),
+                            status=status, limit=limit, cursor=cursor)
+    items = []
+    for p in page.items:
+        h = p.hawb
+        items.append(schemas.ParcelOut(
+            hawb_id=h.id, hawb_no=h.hawb_no, mawb=p.mawb, port=p.port, cfs=p.cfs,
+            status=h.status, tracking_no=h.tracking_no, pieces=h.pieces,
+            gross_weight_kg=h.gross_weight_kg, consignee=schemas.Party(
+                name=h.consignee_name, address=h.consignee_address1,
+                address2=h.consignee_address2, city=h.consignee_city,
+                state=h.consignee_state, zip=h.consignee_zip, country=h.consignee_country,
+                phone=h.consignee_phone, email=h.consignee_email)))
+    return schemas.Page(items=items, total=page.total, next_cursor=page.next_cursor)
+
+
+@router.post("/carrier/parcels/{hawb_id}/pickup", response_model=schemas.ParcelPickupOut,
+             summary="Acknowledge that you picked up a parcel",
+             responses=problem_responses(404, 409))
+def pickup(hawb_id: int, caller: CarrierDep, session: WriterSessionDep
+           ) -> schemas.ParcelPickupOut:
+    moved = carriers.acknowledge_pickup(session, _carrier_code(session, caller.organisation_id),
+                                        _actor(session, caller.organisation_id), hawb_id)
+    return schemas.ParcelPickupOut(hawb_id=hawb_id, status="handed_to_carrier",
+                                   already_acknowledged=moved is None)

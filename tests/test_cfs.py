@@ -1,0 +1,127 @@
+"""The CFS board and actions, the carriers' parcels, and who may see what."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from tests.conftest import MakeOrg, Org, upload
+from tests.journeys import designate, history, journey, make_port, simulator, worker_for
+from tests.manifests import line, manifest, new_mawb
+
+
+def test_board_actions_and_etags(client: TestClient, engine: Engine, forwarder: Org,
+                                 broker: Org, admin: Org, make_org: MakeOrg) -> None:
+    port = make_port(client, admin, make_org)
+    url = f"/v1/cfs/{port.firms}/board"
+    empty = client.get(url, headers=port.cfs.headers)
+    assert empty.status_code == 200
+    tag = empty.headers["ETag"]
+    assert client.get(url, headers={**port.cfs.headers, "If-None-Match": tag}).status_code == 304
+
+    mawb = journey(client, engine, forwarder, broker, port, {"HB1": "6505.00.60.90",
+                                                             "HB2": "4202.22.40.30"})
+    changed = client.get(url, headers={**port.cfs.headers, "If-None-Match": tag})
+    assert changed.status_code == 200
+    body = changed.json()
+    assert body["awaiting_pickup"] == []  # received already
+    assert sorted(h["hawb_no"] for h in body["ready_for_handoff"]) == ["HB1", "HB2"]
+    tag = changed.headers["ETag"]
+    assert tag != empty.headers["ETag"]
+    assert client.get(url, headers={**port.cfs.headers, "If-None-Match": tag}).status_code == 304
+    later = client.get(url, headers=port.cfs.headers, params={"since": body["as_of"]}).json()
+    assert later["ready_for_handoff"] == []
+
+    hb1 = next(h for h in body["ready_for_handoff"] if h["hawb_no"] == "HB1")
+    handed = client.post(f"/v1/cfs/{port.firms}/hawbs/{hb1['hawb_id']}/hand-off",
+                         headers=port.cfs.headers, json={"tracking_no": "1ZNEW"})
+    assert handed.json()["to_status"] == "handed_to_carrier"
+    assert client.get(url, headers={**port.cfs.headers, "If-None-Match": tag}).status_code == 200
+    again = client.post(f"/v1/cfs/{port.firms}/hawbs/{hb1['hawb_id']}/hand-off",
+                        headers=port.cfs.headers, json={})
+    assert again.status_code == 409
+    assert "handed_to_carrier" in again.json()["detail"]
+    events = [e["event"] for e in history(client, forwarder, mawb, "HB1")]
+    assert events[-3:] == ["release", "receive_at_cfs", "hand_to_carrier"]
+    duplicate = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",
+                            headers=port.cfs.headers, json={"pieces_received": 2})
+    assert duplicate.status_code == 409
+
+
+def test_carrier_sees_and_picks_up_only_its_parcels(
+        client: TestClient, engine: Engine, forwarder: Org, broker: Org, admin: Org,
+        make_org: MakeOrg) -> None:
+    port = make_port(client, admin, make_org)
+    journey(client, engine, forwarder, broker, port, {"HC1": "6505.00.60.90"})
+    other = make_port(client, admin, make_org, firms="W280", carrier_code="FEDEX")
+    parcels = client.get("/v1/carrier/parcels", headers=port.carrier.headers).json()["items"]
+    assert [(p["hawb_no"], p["status"], p["cfs"]) for p in parcels] == [
+        ("HC1", "received_at_cfs", port.firms)]
+    assert parcels[0]["consignee"]["name"] == "Person HC1"
+    assert parcels[0]["tracking_no"] == "1ZHC1"
+    hawb_id = parcels[0]["hawb_id"]
+    assert client.get("/v1/carrier/parcels",
+                      headers=other.carrier.headers).json()["items"] == []
+    assert client.post(f"/v1/carrier/parcels/{hawb_id}/pickup",
+                       headers=other.carrier.headers).status_code == 404
+    picked = client.post(f"/v1/carrier/parcels/{hawb_id}/pickup", headers=port.carrier.headers)
+    assert picked.json() == {"hawb_id": hawb_id, "status": "handed_to_carrier",
+                             "already_acknowledged": False}
+    twice = client.post(f"/v1/carrier/parcels/{hawb_id}/pickup", headers=port.carrier.headers)
+    assert twice.json()["already_acknowledged"] is True
+
+
+def test_a_cfs_sees_only_its_facility(client: TestClient, engine: Engine, forwarder: Org,
+                                      broker: Org, admin: Org, make_org: MakeOrg) -> None:
+    port = make_port(client, admin, make_org)
+    mawb = journey(client, engine, forwarder, broker, port, {"HS1": "6505.00.60.90"})
+    other = make_port(client, admin, make_org, firms="W281", carrier_code="DHL")
+    assert client.get(f"/v1/cfs/{port.firms}/board",
+                      headers=other.cfs.headers).status_code == 404
+    assert client.post(f"/v1/cfs/{other.firms}/mawbs/{mawb}/receipt", headers=other.cfs.headers,
+                       json={"pieces_received": 1}).status_code == 404
+    board = client.get(f"/v1/cfs/{port.firms}/board", headers=port.cfs.headers).json()
+    hawb_id = board["ready_for_handoff"][0]["hawb_id"]
+    assert client.post(f"/v1/cfs/{other.firms}/hawbs/{hawb_id}/hand-off",
+                       headers=other.cfs.headers, json={}).status_code == 404
+    # Neither CFS nor carrier reads manifests or uploads.
+    for org in (port.cfs, port.carrier):
+        assert client.get(f"/v1/manifests/{mawb}", headers=org.headers).status_code == 403
+    assert client.get(f"/v1/cfs/{port.firms}/board",
+                      headers=forwarder.headers).status_code == 403
+    assert client.get("/v1/carrier/parcels", headers=port.cfs.headers).status_code == 403
+
+
+def test_mawb_awaits_pickup_after_permit_and_counts_pieces(
+        client: TestClient, engine: Engine, forwarder: Org, broker: Org, admin: Org,
+        make_org: MakeOrg) -> None:
+    port = make_port(client, admin, make_org)
+    designate(client, forwarder, broker)
+    mawb = new_mawb()
+    rows = [line("HP1", "40.00", Pieces="2", **{"Consignee Name": "A"}),
+            line("HP2", "40.00", Pieces="3", **{"Consignee Name": "B"})]
+    assert upload(client, forwarder, manifest(rows, mawb=mawb),
+                  cfs=port.firms).status_code == 201
+    mawb = mawb.replace("-", "")
+    refused = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",
+                          headers=port.cfs.headers, json={"pieces_received": 5})
+    assert refused.status_code == 409
+    assert "no permit to transfer" in refused.json()["detail"]
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = simulator()
+    worker = worker_for(engine, sim)
+    worker.run_once()
+    sim.announce_arrival(mawb)
+    sim.advance(1900)  # permit to transfer; release comes later
+    worker.run_once()
+    board = client.get(f"/v1/cfs/{port.firms}/board", headers=port.cfs.headers).json()
+    assert [(m["mawb"], m["hawbs"], m["pieces_expected"]) for m in board["awaiting_pickup"]] \
+        == [(mawb, 2, 5)]
+    receipt = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",
+                          headers=port.cfs.headers, json={"pieces_received": 4}).json()
+    assert (receipt["shortage"], receipt["overage"], receipt["hawbs_received"]) == (1, 0, 0)
+    sim.advance(3600)  # released now: straight to "at the CFS"
+    worker.run_once()
+    board = client.get(f"/v1/cfs/{port.firms}/board", headers=port.cfs.headers).json()
+    assert board["awaiting_pickup"] == []
+    assert sorted(h["hawb_no"] for h in board["ready_for_handoff"]) == ["HP1", "HP2"]
