@@ -96,6 +96,40 @@ def worker(
         gateway.close()
 
 
+@cli.command()
+def relay(
+    once: Annotated[bool, typer.Option(help="Relay what is waiting, then exit")] = False,
+) -> None:
+    """Run the outbox relay: events to Kafka (when S321_KAFKA_BOOTSTRAP is set) and to
+    webhook subscribers."""
+    import asyncio
+    import logging
+    import signal
+
+    from app.cfs.relay import relay_from
+    from app.db import make_engine, make_session_factory
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = get_settings()
+    runner = relay_from(settings, make_session_factory(make_engine(settings.database_url),
+                                                       writer=True))
+
+    async def main() -> None:
+        if once:
+            try:
+                report = await runner.run_once()
+            finally:
+                await runner.aclose()
+            delivered = report.deliveries.delivered if report.deliveries else 0
+            console.print(f"relayed {report.relayed} events, {delivered} webhook deliveries"
+                          + (f", errors: {report.errors}" if report.errors else ""))
+            return
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, runner.stop)
+        await runner.run()
+
+    asyncio.run(main())
+
+
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
@@ -163,6 +197,14 @@ def hts_import(path: Path, edition: str | None = None) -> None:
         result = import_schedule(session, path, edition)
     console.print(f"Loaded {result.statistical_lines:,} statistical lines "
                   f"(edition {result.edition}).")
+
+
+@docs_cli.command("events")
+def docs_events() -> None:
+    """Print docs/events.md (the event catalogue and its JSON schemas)."""
+    from app.events.docs import render_events
+
+    sys.stdout.write(render_events())
 
 
 @docs_cli.command("csv-format")

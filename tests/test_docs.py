@@ -33,3 +33,11 @@ def test_every_eligibility_code_is_documented() -> None:
     assert len(codes) == 12
     missing = [c for c in codes if f"`{c}`" not in doc]
     assert not missing, missing
+
+
+def test_events_doc_is_current() -> None:
+    from app.events.docs import render_events
+
+    path = DOC.parent / "events.md"
+    assert path.read_text(encoding="utf-8") == render_events(), (
+        "docs/events.md is stale: run `s321 docs events > docs/events.md`")

@@ -91,6 +91,10 @@ def test_a_consumer_group_gets_the_whole_journey_in_order_per_hawb(
     report = _pass(_relay(engine, KafkaPublisher(bootstrap, prefix)))
     assert (report.relayed, report.errors) == (len(written), [])
     assert all(row.sent_at and row.published_at for row in _outbox(db))
+    announced = client.get("/v1/activity", headers=forwarder.headers,
+                           params={"source": "notification", "limit": 1000}).json()["items"]
+    assert len(announced) == len(written)
+    assert "published to Kafka" in announced[0]["summary"]
 
     got = asyncio.run(_consume(bootstrap, f"{prefix}.cfs.{port.firms}", len(written), "cfs"))
     assert sorted(e["id"] for _, e in got) == sorted(r.event_id for r in written)

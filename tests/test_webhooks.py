@@ -434,6 +434,24 @@ def test_subscriptions_only_get_the_types_they_asked_for(
     assert [r.event["type"] for r in receiver.at("/received")] == ["manifest.received"]
 
 
+def test_a_disabled_subscription_gets_nothing_until_enabled(
+        client: TestClient, writer: sessionmaker[Session], http: httpx.Client,
+        receiver: Receiver, forwarder: Org) -> None:
+    hook = subscribe(client, forwarder, receiver.url + "/off", ["manifest.received"])
+    off = client.post(f"/v1/webhooks/{hook['id']}/disable", headers=forwarder.headers)
+    assert off.json()["status"] == "disabled"
+    uploaded(client, forwarder, {"HD1": "6505.00.60.90"})
+    relay(writer)
+    webhooks.deliver_due(writer, http, FAST)
+    assert receiver.at("/off") == []
+    on = client.post(f"/v1/webhooks/{hook['id']}/enable", headers=forwarder.headers)
+    assert on.json()["status"] == "active"
+    uploaded(client, forwarder, {"HD2": "6505.00.60.90"})
+    relay(writer)
+    webhooks.deliver_due(writer, http, FAST)
+    assert len(receiver.at("/off")) == 1
+
+
 # --- the API ------------------------------------------------------------------------------
 
 

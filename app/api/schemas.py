@@ -475,7 +475,7 @@ class RollupOut(BaseModel):
 
 class ActivityOut(BaseModel):
     at: datetime
-    source: Literal["upload", "status", "customs"]
+    source: Literal["upload", "status", "customs", "notification"]
     kind: str
     mawb: str
     hawb: str | None

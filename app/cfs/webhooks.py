@@ -390,6 +390,15 @@ def delete(session: Session, org_id: int, sub_id: int) -> None:
     session.flush()
 
 
+def disable(session: Session, org_id: int, sub_id: int) -> WebhookSubscription:
+    """Stop deliveries to this subscription: events that happen while it is disabled are
+    not queued for it (pending deliveries wait until it is enabled again)."""
+    sub = get(session, org_id, sub_id)
+    sub.status = DISABLED
+    session.flush()
+    return sub
+
+
 def enable(session: Session, org_id: int, sub_id: int, now: datetime | None = None
            ) -> WebhookSubscription:
     """Make a failing (or disabled) subscription active again; its held deliveries are

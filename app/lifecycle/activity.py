@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from app.ace_gateway.entry_numbers import display
 from app.ace_gateway.models import AceMessageRecord
+from app.events.models import OutboxEvent
 from app.lifecycle.models import HawbHistory
 from app.manifest.models import Manifest, Upload
 from app.manifest.queries import Page, Scope, decode_cursor, encode_cursor
 
-SOURCES = ("upload", "status", "customs")
+SOURCES = ("upload", "status", "customs", "notification")
 Sel = TypeVar("Sel", bound=Select[*tuple[Any, ...]])
 CSV_COLUMNS = ("at", "source", "kind", "mawb", "hawb", "actor", "summary")
 
@@ -35,7 +36,7 @@ class Filter:
     until: datetime | None = None
     mawb: str | None = None
     hawb: str | None = None
-    source: str | None = None  # upload, status or customs
+    source: str | None = None  # upload, status, customs or notification
     kind: str | None = None  # an event (approve, release...) or message kind
 
 
@@ -127,12 +128,30 @@ def _customs(session: Session, scope: Scope, where: Filter, after: Any, limit: i
     return items
 
 
+def _notifications(session: Session, scope: Scope, where: Filter, after: Any, limit: int
+                   ) -> list[Item]:
+    stmt = scope.manifests(select(OutboxEvent, Manifest.mawb).join(
+        Manifest, Manifest.id == OutboxEvent.manifest_id).where(OutboxEvent.sent_at.is_not(None)))
+    if where.hawb:
+        stmt = stmt.where(OutboxEvent.key.endswith(f"/{where.hawb.upper()}"))
+    if where.kind:
+        stmt = stmt.where(OutboxEvent.event_type == where.kind)
+    stmt = _bounded(stmt, OutboxEvent.sent_at, OutboxEvent.id, 3, where, after)
+    rows = session.execute(stmt.order_by(OutboxEvent.sent_at, OutboxEvent.id).limit(limit)).all()
+    return [Item(e.sent_at or e.created_at, "notification", e.id, e.event_type, mawb,
+                 e.key.split("/", 1)[1] if "/" in e.key else None, "outbox relay",
+                 f"{e.event_type} announced (event {e.event_id})"
+                 + (" and published to Kafka" if e.published_at else ""))
+            for e, mawb in rows]
+
+
 def page(session: Session, scope: Scope, where: Filter, *, limit: int = 100,
          cursor: str | None = None) -> Page[Item]:
     raw = decode_cursor(cursor, 3)
     after = (datetime.fromisoformat(raw[0]), int(raw[1]), int(raw[2])) if raw else None
     sources = [where.source] if where.source else list(SOURCES)
-    readers = {"upload": _uploads, "status": _history, "customs": _customs}
+    readers = {"upload": _uploads, "status": _history, "customs": _customs,
+               "notification": _notifications}
     merged = heapq.merge(*(readers[s](session, scope, where, after, limit + 1)
                            for s in sources if s in readers), key=lambda i: i.key)
     items = [item for _, item in zip(range(limit + 1), merged, strict=False)]

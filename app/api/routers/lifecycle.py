@@ -204,8 +204,9 @@ def _filter(since: datetime | None, until: datetime | None, mawb: str | None,
     return activity.Filter(since, until, mawb, hawb, source, kind)
 
 
-Source = Annotated[Literal["upload", "status", "customs"] | None,
-                   Query(description="upload, status (lifecycle events) or customs (messages)")]
+Source = Annotated[Literal["upload", "status", "customs", "notification"] | None,
+                   Query(description="upload, status (lifecycle events), customs (messages) "
+                                     "or notification (events announced)")]
 
 
 @router.get("/activity", response_model=schemas.Page[schemas.ActivityOut],

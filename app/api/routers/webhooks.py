@@ -74,6 +74,14 @@ def enable_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDep
     return WebhookOut.of(webhooks.enable(session, caller.organisation_id, webhook_id))
 
 
+@router.post("/webhooks/{webhook_id}/disable", response_model=WebhookOut,
+             summary="Disable a webhook: nothing is delivered to it until enabled",
+             responses=problem_responses(404))
+def disable_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDep
+                    ) -> WebhookOut:
+    return WebhookOut.of(webhooks.disable(session, caller.organisation_id, webhook_id))
+
+
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryOut],
             summary="A webhook's deliveries, newest first", responses=problem_responses(404, 422))
 def list_deliveries(
