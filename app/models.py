@@ -1,6 +1,6 @@
 """Every table, imported in one place for Alembic and tests."""
 
-from app.accounts.models import ApiKey, Organisation
+from app.accounts.models import ApiKey, Organisation, WebSession
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
 from app.cfs.models import CfsFacility, CfsReceipt, FacilityVersion
 from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
@@ -40,6 +40,7 @@ __all__ = [
     "RowError",
     "UnassignedRow",
     "Upload",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

@@ -24,6 +24,7 @@ from app.db import make_engine, make_session_factory
 from app.lifecycle.worker import start_worker
 from app.runtime import tune_memory
 from app.settings import Settings, get_settings
+from app.ui.app import create_console
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,4 +73,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lifecycle.router)
     app.include_router(webhooks.router)
     app.include_router(cfs.router)
+    app.mount("/ui", create_console(app))
     return app

@@ -6,9 +6,7 @@ is written twice and nothing can be missing from it.
 
 from __future__ import annotations
 
-import csv
 import heapq
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
+from app import spreadsheet
 from app.ace_gateway.entry_numbers import display
 from app.ace_gateway.models import AceMessageRecord
 from app.events.models import OutboxEvent
@@ -164,19 +163,14 @@ def page(session: Session, scope: Scope, where: Filter, *, limit: int = 100,
 
 
 def csv_lines(session: Session, scope: Scope, where: Filter) -> Iterator[str]:
-    """The whole filtered log as CSV, page by page."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """The whole filtered log as CSV, page by page (formula-like cells neutralised)."""
+    yield spreadsheet.rows_text([CSV_COLUMNS])
     cursor: str | None = None
     while True:
         chunk = page(session, scope, where, limit=1000, cursor=cursor)
-        for item in chunk.items:
-            writer.writerow([item.at.isoformat(), item.source, item.kind, item.mawb,
-                             item.hawb or "", item.actor, item.summary])
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
+        yield spreadsheet.rows_text(
+            [(i.at.isoformat(), i.source, i.kind, i.mawb, i.hawb or "", i.actor, i.summary)
+             for i in chunk.items])
         if chunk.next_cursor is None:
             return
         cursor = chunk.next_cursor

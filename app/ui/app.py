@@ -1,0 +1,60 @@
+"""The console as a sub-application mounted at /ui, with HTML error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from app.api.problems import STATUS_BY_ERROR
+from app.errors import DomainError
+from app.ui import brokers, cfs, common, forwarders
+from app.ui.render import page
+from app.ui.session import BadForm, Forbidden, SignInRequired
+
+
+def create_console(parent: FastAPI) -> FastAPI:
+    console = FastAPI(title="s321 console", docs_url=None, redoc_url=None, openapi_url=None)
+    console.state.settings = parent.state.settings
+    console.state.reader = parent.state.reader
+    console.state.writer = parent.state.writer
+    console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
+                  name="static")
+    for module in (common, forwarders, brokers, cfs):
+        console.include_router(module.router)
+
+    @console.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _: SignInRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/ui/sign-in?next={quote(target)}", status_code=303)
+
+    @console.exception_handler(Forbidden)
+    async def _forbidden(request: Request, _: Forbidden) -> Response:
+        return page(request, "error.html", None, status_code=403, title="Not for you",
+                    detail="This page is for another kind of organisation.")
+
+    @console.exception_handler(BadForm)
+    async def _bad_form(request: Request, _: BadForm) -> Response:
+        return page(request, "error.html", None, status_code=403, title="Form refused",
+                    detail="This form did not come from your current session (or it "
+                           "expired). Go back, reload the page and try again.")
+
+    @console.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
+                      400)
+        return page(request, "error.html", None, status_code=status, title=exc.title,
+                    detail=exc.detail)
+
+    @console.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}"
+                           for e in exc.errors())
+        return page(request, "error.html", None, status_code=422, title="Check the form",
+                    detail=detail)
+
+    return console

@@ -1,0 +1,88 @@
+"""CFS operators' pages: the facility board (refreshing itself) and its two actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Header, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.accounts.models import OrgKind
+from app.cfs import boards, facilities
+from app.db import transaction
+from app.errors import DomainError
+from app.lifecycle.service import Actor
+from app.ui.render import page
+from app.ui.session import WebDep, allow, check_csrf, reader, writer
+
+router = APIRouter()
+
+
+@router.get("/cfs/{firms}", response_class=HTMLResponse)
+def board_page(request: Request, web: WebDep, firms: str, done: str | None = None,
+               error: str | None = None) -> Response:
+    allow(web, OrgKind.CFS)
+    with reader(request)() as session:
+        facility = facilities.of_operator(session, web.caller.organisation_id, firms)
+        board = boards.board(session, facility)
+        tag = boards.etag(facility, board.version)
+    return page(request, "board.html", web, facility=facility, board=board, etag=tag,
+                done=done, error=error)
+
+
+@router.get("/cfs/{firms}/board", response_class=HTMLResponse)
+def board_fragment(request: Request, web: WebDep, firms: str,
+                   if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The board's tables alone, for the page to refresh; 304 when nothing changed."""
+    allow(web, OrgKind.CFS)
+    with reader(request)() as session:
+        facility = facilities.of_operator(session, web.caller.organisation_id, firms)
+        tag = boards.etag(facility, boards.version(session, facility.id))
+        if if_none_match == tag:
+            return Response(status_code=304, headers={"ETag": tag})
+        board = boards.board(session, facility)
+    response = page(request, "board_tables.html", web, facility=facility, board=board)
+    response.headers["ETag"] = tag
+    return response
+
+
+def _act(request: Request, web: WebDep, firms: str, action: str,
+         mawb: str | None, pieces: int | None, hawb_id: int | None,
+         tracking_no: str | None) -> Response:
+    actor = Actor(web.caller.organisation_name, web.caller.organisation_id)
+    try:
+        with transaction(writer(request)) as session:
+            facility = facilities.of_operator(session, web.caller.organisation_id, firms)
+            if action == "receipt" and mawb is not None and pieces is not None:
+                r = boards.receive_mawb(session, facility, actor, mawb, pieces)
+                message = (f"MAWB {r.mawb} received: {r.pieces_received} of "
+                           f"{r.pieces_expected} pieces" + (f", {r.shortage} short"
+                                                            if r.shortage else "")
+                           + (f", {r.overage} over" if r.overage else "") + ".")
+            elif action == "hand_off" and hawb_id is not None:
+                moved = boards.hand_to_carrier(session, facility, actor, hawb_id,
+                                               carrier=None, tracking_no=tracking_no or None)
+                message = f"HAWB {moved.hawb_no} handed to its carrier."
+            else:
+                message = "Nothing to do."
+    except DomainError as exc:
+        return RedirectResponse(f"/ui/cfs/{firms}?error={exc.detail}", status_code=303)
+    return RedirectResponse(f"/ui/cfs/{firms}?done={message}", status_code=303)
+
+
+@router.post("/cfs/{firms}/receipt")
+def receipt(request: Request, web: WebDep, firms: str, csrf_token: Annotated[str, Form()],
+            mawb: Annotated[str, Form()], pieces_received: Annotated[int, Form(ge=0)]
+            ) -> Response:
+    allow(web, OrgKind.CFS)
+    check_csrf(web, csrf_token)
+    return _act(request, web, firms, "receipt", mawb, pieces_received, None, None)
+
+
+@router.post("/cfs/{firms}/hand-off")
+def hand_off(request: Request, web: WebDep, firms: str, csrf_token: Annotated[str, Form()],
+             hawb_id: Annotated[int, Form()], tracking_no: Annotated[str, Form()] = ""
+             ) -> Response:
+    allow(web, OrgKind.CFS)
+    check_csrf(web, csrf_token)
+    return _act(request, web, firms, "hand_off", None, None, hawb_id, tracking_no)

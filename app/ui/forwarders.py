@@ -1,0 +1,109 @@
+"""Forwarders' pages: manifests with their roll-up, upload with progress, row errors."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app import spreadsheet
+from app.accounts.models import OrgKind
+from app.api.uploads import receive
+from app.lifecycle.rollup import mawb_status
+from app.manifest import queries
+from app.manifest.ingest import Limits, ingest
+from app.manifest.models import Manifest
+from app.settings import Settings
+from app.ui.common import READERS, scope_for
+from app.ui.render import bar, page
+from app.ui.session import WebDep, allow, check_csrf, reader
+
+router = APIRouter()
+ERROR_COLUMNS = ("row", "hawb", "column", "code", "message", "value")
+
+
+@router.get("/manifests", response_class=HTMLResponse)
+def manifests(request: Request, web: WebDep, cursor: str | None = None,
+              port: str | None = None) -> Response:
+    allow(web, *READERS)
+    with reader(request)() as session:
+        found = queries.list_manifests(session, scope_for(request, web), port=port or None,
+                                       limit=50, cursor=cursor)
+        rows = []
+        for m in found.items:
+            counts = queries.hawb_counts(session, m.id)
+            rows.append({"manifest": m, "bar": bar(counts), "stage": mawb_status(counts)})
+    return page(request, "manifests.html", web, rows=rows, next_cursor=found.next_cursor,
+                port=port or "")
+
+
+@router.get("/manifests/{mawb}", response_class=HTMLResponse)
+def manifest(request: Request, web: WebDep, mawb: str, status: str | None = None,
+             cursor: str | None = None) -> Response:
+    allow(web, *READERS)
+    with reader(request)() as session:
+        found = queries.get_manifest(session, scope_for(request, web), mawb)
+        counts = queries.hawb_counts(session, found.id)
+        hawbs = queries.list_hawbs(session, found, status=status or None, limit=200,
+                                   cursor=cursor)
+        latest = queries.latest_upload(session, found.id)
+    return page(request, "manifest.html", web, manifest=found, bar=bar(counts),
+                stage=mawb_status(counts), counts=counts, hawbs=hawbs, status=status or "",
+                latest=latest)
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_page(request: Request, web: WebDep) -> Response:
+    allow(web, OrgKind.FORWARDER)
+    return page(request, "upload.html", web)
+
+
+@router.post("/upload")
+async def upload(request: Request, web: WebDep) -> Response:
+    allow(web, OrgKind.FORWARDER)
+    settings: Settings = request.app.state.settings
+    with tempfile.TemporaryDirectory(prefix="s321-ui-upload-") as tmp:
+        received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
+        check_csrf(web, received.fields.get("csrf_token"))
+        outcome = await run_in_threadpool(
+            ingest, request.app.state.reader, request.app.state.writer,
+            received.as_upload(request, web.caller.organisation_id),
+            Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload))
+    return RedirectResponse(f"/ui/uploads/{outcome.upload_id}", status_code=303)
+
+
+@router.get("/uploads/{upload_id}", response_class=HTMLResponse)
+def upload_result(request: Request, web: WebDep, upload_id: int,
+                  cursor: str | None = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Response:
+    allow(web, OrgKind.FORWARDER, OrgKind.ADMIN)
+    with reader(request)() as session:
+        found = queries.get_upload(session, scope_for(request, web), upload_id)
+        errors = queries.upload_errors(session, found, limit=limit, cursor=cursor)
+        owner = session.get(Manifest, found.manifest_id)
+        mawb = owner.mawb if owner else ""
+        statuses = queries.upload_statuses(session, found)
+    return page(request, "upload_result.html", web, upload=found, errors=errors, mawb=mawb,
+                bar=bar(statuses))
+
+
+@router.get("/uploads/{upload_id}/errors.csv")
+def upload_errors_csv(request: Request, web: WebDep, upload_id: int) -> Response:
+    allow(web, OrgKind.FORWARDER, OrgKind.ADMIN)
+    rows: list[tuple[object, ...]] = [ERROR_COLUMNS]
+    with reader(request)() as session:
+        found = queries.get_upload(session, scope_for(request, web), upload_id)
+        cursor = None
+        while True:
+            chunk = queries.upload_errors(session, found, limit=1000, cursor=cursor)
+            rows += [(e.row_no, e.hawb_no, e.column_name, e.code, e.message, e.value)
+                     for e in chunk.items]
+            cursor = chunk.next_cursor
+            if cursor is None:
+                break
+    return Response(spreadsheet.rows_text(rows), media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="upload-{upload_id}-errors.csv"'})

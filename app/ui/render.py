@@ -1,0 +1,31 @@
+"""Templates, and the small helpers pages share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.lifecycle.rollup import STAGES
+from app.ui.session import Web
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Colour per stage of the roll-up bar (each also carries its name as text).
+STAGE_OF = {status: stage for stage, statuses in STAGES for status in statuses}
+
+
+def page(request: Request, name: str, web: Web | None, status_code: int = 200,
+         **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"web": web, **context},
+                                      status_code=status_code)
+
+
+def bar(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The roll-up bar's segments: status, count, share (%) and stage."""
+    total = sum(counts.values()) or 1
+    return [{"status": status, "count": n, "share": round(100 * n / total, 1),
+             "stage": STAGE_OF.get(status, "closed")}
+            for status, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]

@@ -1,0 +1,135 @@
+"""The console in a real browser (Playwright driving Debian's Chromium). Screenshots of
+every page visited are saved under test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import Page, sync_playwright
+from sqlalchemy import Engine
+
+from tests.conftest import MakeOrg, Org, sample, upload
+from tests.journeys import designate, make_port, simulator, worker_for
+from tests.manifests import line, manifest, new_mawb
+
+CHROMIUM = os.environ.get("S321_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(os.environ.get("S321_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts")
+             ) / "screenshots"
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _require_browser() -> None:
+    if shutil.which(CHROMIUM) is None:
+        reason = f"Browser unavailable: no Chromium at {CHROMIUM} (Debian package chromium)"
+        if os.environ.get("S321_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason} (S321_REQUIRE_BROWSER=1: these tests must not be skipped)")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Page]:
+    _require_browser()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page: Page, base: str, org: Org) -> None:
+    page.goto(f"{base}/ui/sign-in")
+    page.get_by_label("API key").fill(org.key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_forwarder_uploads_a_sample_and_sees_its_row_errors(
+        live_server: str, browser_page: Page, forwarder: Org, tmp_path: Path,
+        schedule_loaded: None) -> None:
+    page = browser_page
+    _sign_in(page, live_server, forwarder)
+    page.get_by_role("link", name="Upload").click()
+    _shot(page, "forwarder-upload")
+    csv = tmp_path / "jfk_2025-04-20_row-errors.csv"
+    csv.write_bytes(sample("jfk_2025-04-20_row-errors.csv"))
+    page.get_by_label("Manifest file (CSV)").set_input_files(str(csv))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r".*/ui/uploads/\d+$"))
+    rows = page.locator("tr.row-error")
+    assert rows.count() == 8  # every planted mistake, by row, column and reason
+    assert page.get_by_role("link", name="Download the errors as CSV").is_visible()
+    _shot(page, "forwarder-row-errors")
+    page.get_by_role("link", name="Manifests").click()
+    assert page.locator(".bar").count() == 1
+    _shot(page, "forwarder-manifests")
+
+
+def test_broker_approves_a_hawb_and_sees_its_status_change(
+        live_server: str, client: TestClient, browser_page: Page, forwarder: Org,
+        broker: Org) -> None:
+    designate(client, forwarder, broker)
+    assert upload(client, forwarder, sample("lax_2025-04-15_clean.csv")).status_code == 201
+    page = browser_page
+    _sign_in(page, live_server, broker)
+    page.wait_for_url(re.compile(r".*/ui/review$"))
+    _shot(page, "broker-review-queue")
+    page.get_by_role("link", name="HL0026457").click()
+    assert page.locator("#hawb-status").inner_text() == "eligible"
+    _shot(page, "broker-hawb")
+    page.get_by_role("button", name="Approve").click()
+    assert page.locator("#hawb-status").inner_text() == "approved"
+    assert page.get_by_role("status").inner_text().startswith("approve: 1")
+    assert page.locator("tr.event").last.inner_text().count("Harbour Customs Brokers")
+    _shot(page, "broker-hawb-approved")
+    page.get_by_role("link", name="Activity").click()
+    _shot(page, "broker-activity")
+
+
+def test_cfs_sees_a_released_hawb_appear_and_records_its_hand_off(
+        live_server: str, client: TestClient, engine: Engine, browser_page: Page,
+        forwarder: Org, broker: Org, admin: Org, make_org: MakeOrg) -> None:
+    port = make_port(client, admin, make_org)
+    designate(client, forwarder, broker)
+    mawb = new_mawb()
+    rows = [line("HW1", "40.00", **{"Last Mile Carrier": "UPS", "Tracking No": "1ZHW1"})]
+    assert upload(client, forwarder, manifest(rows, mawb=mawb)).status_code == 201
+    mawb = mawb.replace("-", "")
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = simulator()
+    worker = worker_for(engine, sim)
+    worker.run_once()
+    sim.announce_arrival(mawb)
+    sim.advance(1900)  # permit to transfer: the MAWB may be collected
+    worker.run_once()
+
+    page = browser_page
+    _sign_in(page, live_server, port.cfs)
+    page.wait_for_url(re.compile(rf".*/ui/cfs/{port.firms}$"))
+    assert mawb in page.locator("#awaiting").inner_text()
+    _shot(page, "cfs-board-permit")
+    page.get_by_label("MAWB").fill(mawb)
+    page.get_by_label("Pieces counted").fill("1")
+    page.get_by_role("button", name="Record receipt").click()
+    assert "received: 1 of 1 pieces" in page.get_by_role("status").inner_text()
+    assert "HW1" not in page.locator("#ready").inner_text()
+
+    sim.advance(3600)  # CBP releases it while the operator watches the board
+    worker.run_once()
+    page.locator("tr[data-hawb=HW1]").wait_for(timeout=25_000)
+    _shot(page, "cfs-board-released")
+    page.get_by_role("button", name="Hand HW1 to its carrier").click()
+    assert "handed to its carrier" in page.get_by_role("status").inner_text()
+    assert "HW1" not in page.locator("#ready").inner_text()
+    _shot(page, "cfs-board-handed-off")
