@@ -38,6 +38,7 @@ if (board) {
   setInterval(async () => {
     const response = await fetch(board.dataset.refresh, {
       headers: { "If-None-Match": board.dataset.etag }, credentials: "same-origin" });
+    if (response.redirected) { window.location.reload(); return; }  // signed out
     if (response.status !== 200) return;
     board.dataset.etag = response.headers.get("ETag") || "";
     board.innerHTML = await response.text();
