@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -53,6 +55,13 @@ def add_unique(session: Session, row: Base, conflict: str) -> None:
         session.flush()
     except IntegrityError as exc:
         raise Conflict(conflict) from exc
+
+
+def upsert(session: Session, table: Any) -> pg.Insert | sqlite.Insert:
+    """An INSERT that can take ON CONFLICT clauses (PostgreSQL and SQLite spell them alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg.insert(table)
+    return sqlite.insert(table)
 
 
 def utcnow() -> datetime:

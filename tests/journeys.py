@@ -85,25 +85,52 @@ def make_port(client: TestClient, admin: Org, make_org: MakeOrg, firms: str = "W
     return Port(cfs, firms, Org(id=carrier.json()["id"], name=carrier.json()["name"], key=key))
 
 
-def journey(client: TestClient, engine: Engine, forwarder: Org, broker: Org, port: Port,
-            hawbs: dict[str, str], *, carrier: str = "UPS") -> str:
-    """Upload, approve, file, accept, permit to transfer, release; then the CFS receives the
-    MAWB. Returns the MAWB."""
+@dataclass
+class Flight:
+    """A MAWB filed with the simulated ACE and granted permit to transfer."""
+
+    mawb: str
+    sim: Simulator
+    worker: Worker
+
+    def release(self) -> None:
+        """CBP releases the HAWBs."""
+        self.sim.advance(3600)
+        self.worker.run_once()
+
+
+def upload_for_review(client: TestClient, forwarder: Org, broker: Org,
+                      rows: list[dict[str, str]], **params: str) -> str:
+    """The broker designated, the rows uploaded; returns the MAWB."""
     designate(client, forwarder, broker)
     mawb = new_mawb()
-    rows = [line(no, "40.00", **{"HS Code": hts, "Consignee Name": f"Person {no}",
-                                 "Last Mile Carrier": carrier, "Tracking No": f"1Z{no}"})
-            for no, hts in hawbs.items()]
-    assert upload(client, forwarder, manifest(rows, mawb=mawb)).status_code == 201
-    mawb = mawb.replace("-", "")
+    assert upload(client, forwarder, manifest(rows, mawb=mawb), **params).status_code == 201
+    return mawb.replace("-", "")
+
+
+def file_to_permit(client: TestClient, engine: Engine, broker: Org, mawb: str) -> Flight:
+    """Approve, file, accept; the flight arrives and the MAWB gets permit to transfer."""
     client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
     sim = simulator()
     worker = worker_for(engine, sim)
     worker.run_once()
     sim.announce_arrival(mawb)
-    sim.advance(4 * 3600)
+    sim.advance(1900)
     worker.run_once()
-    received = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",
+    return Flight(mawb, sim, worker)
+
+
+def journey(client: TestClient, engine: Engine, forwarder: Org, broker: Org, port: Port,
+            hawbs: dict[str, str], *, carrier: str = "UPS") -> str:
+    """Upload, approve, file, accept, permit to transfer, release; then the CFS receives the
+    MAWB. Returns the MAWB."""
+    rows = [line(no, "40.00", **{"HS Code": hts, "Consignee Name": f"Person {no}",
+                                 "Last Mile Carrier": carrier, "Tracking No": f"1Z{no}"})
+            for no, hts in hawbs.items()]
+    flight = file_to_permit(client, engine, broker,
+                            upload_for_review(client, forwarder, broker, rows))
+    flight.release()
+    received = client.post(f"/v1/cfs/{port.firms}/mawbs/{flight.mawb}/receipt",
                            headers=port.cfs.headers, json={"pieces_received": len(hawbs)})
     assert received.status_code == 201, received.text
-    return mawb
+    return flight.mawb

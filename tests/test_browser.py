@@ -15,8 +15,8 @@ from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine
 
 from tests.conftest import MakeOrg, Org, sample, upload
-from tests.journeys import designate, make_port, simulator, worker_for
-from tests.manifests import line, manifest, new_mawb
+from tests.journeys import designate, file_to_permit, make_port, upload_for_review
+from tests.manifests import line
 
 CHROMIUM = os.environ.get("S321_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(os.environ.get("S321_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts")
@@ -101,18 +101,10 @@ def test_cfs_sees_a_released_hawb_appear_and_records_its_hand_off(
         live_server: str, client: TestClient, engine: Engine, browser_page: Page,
         forwarder: Org, broker: Org, admin: Org, make_org: MakeOrg) -> None:
     port = make_port(client, admin, make_org)
-    designate(client, forwarder, broker)
-    mawb = new_mawb()
     rows = [line("HW1", "40.00", **{"Last Mile Carrier": "UPS", "Tracking No": "1ZHW1"})]
-    assert upload(client, forwarder, manifest(rows, mawb=mawb)).status_code == 201
-    mawb = mawb.replace("-", "")
-    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
-    sim = simulator()
-    worker = worker_for(engine, sim)
-    worker.run_once()
-    sim.announce_arrival(mawb)
-    sim.advance(1900)  # permit to transfer: the MAWB may be collected
-    worker.run_once()
+    flight = file_to_permit(client, engine, broker,
+                            upload_for_review(client, forwarder, broker, rows))
+    mawb = flight.mawb  # permit to transfer: the MAWB may be collected
 
     page = browser_page
     _sign_in(page, live_server, port.cfs)
@@ -125,8 +117,7 @@ def test_cfs_sees_a_released_hawb_appear_and_records_its_hand_off(
     assert "received: 1 of 1 pieces" in page.get_by_role("status").inner_text()
     assert "HW1" not in page.locator("#ready").inner_text()
 
-    sim.advance(3600)  # CBP releases it while the operator watches the board
-    worker.run_once()
+    flight.release()  # while the operator watches the board
     page.locator("tr[data-hawb=HW1]").wait_for(timeout=25_000)
     _shot(page, "cfs-board-released")
     page.get_by_role("button", name="Hand HW1 to its carrier").click()

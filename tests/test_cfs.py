@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.conftest import MakeOrg, Org, upload
-from tests.journeys import designate, history, journey, make_port, simulator, worker_for
-from tests.manifests import line, manifest, new_mawb
+from tests.conftest import MakeOrg, Org
+from tests.journeys import file_to_permit, history, journey, make_port, upload_for_review
+from tests.manifests import line
 
 
 def test_board_actions_and_etags(client: TestClient, engine: Engine, forwarder: Org,
@@ -96,32 +96,21 @@ def test_mawb_awaits_pickup_after_permit_and_counts_pieces(
         client: TestClient, engine: Engine, forwarder: Org, broker: Org, admin: Org,
         make_org: MakeOrg) -> None:
     port = make_port(client, admin, make_org)
-    designate(client, forwarder, broker)
-    mawb = new_mawb()
     rows = [line("HP1", "40.00", Pieces="2", **{"Consignee Name": "A"}),
             line("HP2", "40.00", Pieces="3", **{"Consignee Name": "B"})]
-    assert upload(client, forwarder, manifest(rows, mawb=mawb),
-                  cfs=port.firms).status_code == 201
-    mawb = mawb.replace("-", "")
+    mawb = upload_for_review(client, forwarder, broker, rows, cfs=port.firms)
     refused = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",
                           headers=port.cfs.headers, json={"pieces_received": 5})
     assert refused.status_code == 409
     assert "no permit to transfer" in refused.json()["detail"]
-    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
-    sim = simulator()
-    worker = worker_for(engine, sim)
-    worker.run_once()
-    sim.announce_arrival(mawb)
-    sim.advance(1900)  # permit to transfer; release comes later
-    worker.run_once()
+    flight = file_to_permit(client, engine, broker, mawb)  # release comes later
     board = client.get(f"/v1/cfs/{port.firms}/board", headers=port.cfs.headers).json()
     assert [(m["mawb"], m["hawbs"], m["pieces_expected"]) for m in board["awaiting_pickup"]] \
         == [(mawb, 2, 5)]
     receipt = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",
                           headers=port.cfs.headers, json={"pieces_received": 4}).json()
     assert (receipt["shortage"], receipt["overage"], receipt["hawbs_received"]) == (1, 0, 0)
-    sim.advance(3600)  # released now: straight to "at the CFS"
-    worker.run_once()
+    flight.release()  # straight to "at the CFS"
     board = client.get(f"/v1/cfs/{port.firms}/board", headers=port.cfs.headers).json()
     assert board["awaiting_pickup"] == []
     assert sorted(h["hawb_no"] for h in board["ready_for_handoff"]) == ["HP1", "HP2"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,28 +25,45 @@ class Caller:
     key_id: int
 
 
+@dataclass(frozen=True)
+class _CodeRule:
+    """A code only one kind of organisation has, unique among them."""
+
+    column: Any
+    owner: OrgKind
+    pattern: str
+    label: str  # e.g. "Filer code"
+    form: str  # what the code must look like
+    only: str  # the refusal for another kind of organisation
+
+
+_FILER_CODE = _CodeRule(Organisation.filer_code, OrgKind.BROKER, r"[A-Z0-9]{3}", "Filer code",
+                        "3 letters or digits, as CBP assigned it",
+                        "Only a customs broker has an entry filer code.")
+_CARRIER_CODE = _CodeRule(Organisation.carrier_code, OrgKind.CARRIER,
+                          r"[A-Z0-9][A-Z0-9 _-]{0,39}", "Carrier code",
+                          "the name forwarders write in the manifests' carrier column "
+                          "(e.g. UPS)", "Only a last-mile carrier has a carrier code.")
+
+
+def _code(session: Session, value: str | None, kind: OrgKind, rule: _CodeRule) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().upper()
+    if kind is not rule.owner:
+        raise InvalidRequest(rule.only)
+    if not re.fullmatch(rule.pattern, value):
+        raise InvalidRequest(f"{rule.label} {value!r} must be {rule.form}.")
+    if session.scalar(select(Organisation.id).where(rule.column == value)):
+        raise Conflict(f"{rule.label} {value} already belongs to another organisation.")
+    return value
+
+
 def create_organisation(session: Session, name: str, kind: OrgKind,
                         filer_code: str | None = None,
                         carrier_code: str | None = None) -> Organisation:
-    if filer_code is not None:
-        filer_code = filer_code.strip().upper()
-        if kind is not OrgKind.BROKER:
-            raise InvalidRequest("Only a customs broker has an entry filer code.")
-        if not re.fullmatch(r"[A-Z0-9]{3}", filer_code):
-            raise InvalidRequest(f"Filer code {filer_code!r} must be 3 letters or digits, "
-                                 "as CBP assigned it.")
-        if session.scalar(select(Organisation.id).where(Organisation.filer_code == filer_code)):
-            raise Conflict(f"Filer code {filer_code} already belongs to another broker.")
-    if carrier_code is not None:
-        carrier_code = carrier_code.strip().upper()
-        if kind is not OrgKind.CARRIER:
-            raise InvalidRequest("Only a last-mile carrier has a carrier code.")
-        if not re.fullmatch(r"[A-Z0-9][A-Z0-9 _-]{0,39}", carrier_code):
-            raise InvalidRequest(f"Carrier code {carrier_code!r} must be the name forwarders "
-                                 "write in the manifests' carrier column (e.g. UPS).")
-        if session.scalar(select(Organisation.id).where(
-                Organisation.carrier_code == carrier_code)):
-            raise Conflict(f"Carrier code {carrier_code} already belongs to another carrier.")
+    filer_code = _code(session, filer_code, kind, _FILER_CODE)
+    carrier_code = _code(session, carrier_code, kind, _CARRIER_CODE)
     org = Organisation(name=name.strip(), kind=kind.value, filer_code=filer_code,
                        carrier_code=carrier_code)
     add_unique(session, org, f"An organisation named {name!r} already exists.")

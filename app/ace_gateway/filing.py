@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.ace_gateway import abi, entry_numbers
@@ -23,7 +21,7 @@ from app.ace_gateway.documents import Party, Type86Entry
 from app.ace_gateway.gateway import Gateway, GatewayError
 from app.ace_gateway.messages import AceMessage, Receipt
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
-from app.db import utcnow
+from app.db import upsert, utcnow
 from app.errors import Conflict
 from app.manifest.models import Manifest
 
@@ -51,18 +49,11 @@ class Collected:
     new: bool
 
 
-def _insert_ignoring_duplicates(session: Session, model: type[EntryNumberSequence]
-                                | type[GatewayState], row: dict[str, object]) -> None:
-    """Create a row unless another transaction already has: never a unique violation."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(model).values(row).on_conflict_do_nothing())
-
-
 def reserve_serials(session: Session, filer_code: str, count: int) -> range:
     """``count`` transaction numbers no other caller will get, in one atomic update."""
-    _insert_ignoring_duplicates(session, EntryNumberSequence,
-                                {"filer_code": filer_code, "last_serial": 0})
+    # Created unless another transaction already has it: never a unique violation.
+    session.execute(upsert(session, EntryNumberSequence)
+                    .values(filer_code=filer_code, last_serial=0).on_conflict_do_nothing())
     last = session.execute(
         update(EntryNumberSequence).where(EntryNumberSequence.filer_code == filer_code)
         .values(last_serial=EntryNumberSequence.last_serial + count)
@@ -128,9 +119,9 @@ def _state(session: Session, gateway: str, *, lock: bool = False) -> GatewayStat
     stmt = select(GatewayState).where(GatewayState.gateway == gateway)
     state = session.scalar(stmt.with_for_update() if lock else stmt)
     if state is None:
-        _insert_ignoring_duplicates(session, GatewayState, {
-            "gateway": gateway, "cursor": 0, "paused": False, "pause_reason": "",
-            "changed_by": "", "changed_at": utcnow()})
+        session.execute(upsert(session, GatewayState).values(
+            gateway=gateway, cursor=0, paused=False, pause_reason="", changed_by="",
+            changed_at=utcnow()).on_conflict_do_nothing())
         state = session.scalar(stmt.with_for_update() if lock else stmt)
         assert state is not None
     return state
@@ -148,11 +139,13 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
                     receipts: Sequence[Receipt]) -> None:
     """Store each entry as sent, in both renderings, and count the submission."""
     now = utcnow()
+    counts = dict(session.execute(
+        update(AceEntry).where(AceEntry.entry_number.in_([p.entry.entry_number
+                                                          for p in prepared]))
+        .values(submissions=AceEntry.submissions + 1, last_submitted_at=now)
+        .returning(AceEntry.entry_number, AceEntry.submissions)).all())
     for item, receipt in zip(prepared, receipts, strict=True):
-        count = session.execute(
-            update(AceEntry).where(AceEntry.entry_number == item.entry.entry_number)
-            .values(submissions=AceEntry.submissions + 1, last_submitted_at=now)
-            .returning(AceEntry.submissions)).scalar_one()
+        count = counts[item.entry.entry_number]
         session.add(AceMessageRecord(
             gateway=gateway, direction=SENT, message_id=f"{receipt.transaction_id}/{count}",
             kind="type86_" + receipt.status, hawb_id=item.hawb_id,

@@ -90,6 +90,4 @@ CarrierDep = Annotated[Caller, Depends(require(OrgKind.CARRIER))]
 
 
 def scope_of(caller: Caller, session: Session) -> Scope:
-    if caller.kind is OrgKind.BROKER:
-        return brokers.scope(session, caller.organisation_id)
-    return Scope(forwarder_id=None if caller.kind is OrgKind.ADMIN else caller.organisation_id)
+    return brokers.caller_scope(session, caller)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from app.ace_gateway.models import AceMessageRecord
@@ -67,12 +67,6 @@ def etag(facility: CfsFacility, board_version: int) -> str:
     return f'W/"cfs-{facility.id}-{board_version}"'
 
 
-def _permitted() -> Select[int | None, datetime]:
-    return (select(AceMessageRecord.manifest_id, func.min(AceMessageRecord.recorded_at))
-            .where(AceMessageRecord.kind == PTT_KIND, AceMessageRecord.direction == "received")
-            .group_by(AceMessageRecord.manifest_id))
-
-
 def _hawbs(session: Session, facility: CfsFacility, status: HawbStatus,
            since: datetime | None) -> list[HawbItem]:
     changed = (select(func.max(HawbHistory.at)).where(
@@ -91,17 +85,22 @@ def _hawbs(session: Session, facility: CfsFacility, status: HawbStatus,
 def board(session: Session, facility: CfsFacility, since: datetime | None = None) -> Board:
     """The board as it stands; with ``since``, only what changed after that instant."""
     current = version(session, facility.id)
-    permits = _permitted().subquery()
+    # Only the facility's MAWBs not yet received are aggregated, not the whole tables.
+    waiting = select(Manifest.id).where(
+        Manifest.cfs_id == facility.id, ~exists().where(CfsReceipt.manifest_id == Manifest.id))
+    permits = (select(AceMessageRecord.manifest_id,
+                      func.min(AceMessageRecord.recorded_at).label("at"))
+               .where(AceMessageRecord.kind == PTT_KIND, AceMessageRecord.direction == "received",
+                      AceMessageRecord.manifest_id.in_(waiting))
+               .group_by(AceMessageRecord.manifest_id).subquery())
     pieces = (select(Hawb.manifest_id, func.count().label("hawbs"),
                      func.sum(func.coalesce(Hawb.pieces, 1)).label("pieces"))
-              .group_by(Hawb.manifest_id).subquery())
-    stmt = (select(Manifest, permits.c[1], pieces.c.hawbs, pieces.c.pieces)
+              .where(Hawb.manifest_id.in_(waiting)).group_by(Hawb.manifest_id).subquery())
+    stmt = (select(Manifest, permits.c.at, pieces.c.hawbs, pieces.c.pieces)
             .join(permits, permits.c.manifest_id == Manifest.id)
-            .outerjoin(pieces, pieces.c.manifest_id == Manifest.id)
-            .where(Manifest.cfs_id == facility.id,
-                   ~exists().where(CfsReceipt.manifest_id == Manifest.id)))
+            .outerjoin(pieces, pieces.c.manifest_id == Manifest.id))
     if since is not None:
-        stmt = stmt.where(permits.c[1] > since)
+        stmt = stmt.where(permits.c.at > since)
     awaiting = [MawbItem(m.mawb, m.flight_no, m.arrival_date, int(n or 0), int(p or 0), at)
                 for m, at, n, p in session.execute(stmt.order_by(Manifest.id)).all()]
     return Board(facility.firms_code, current, awaiting,

@@ -13,7 +13,7 @@ from app.lifecycle import service
 from app.lifecycle.service import Actor, Moved
 from app.lifecycle.transitions import Event
 from app.manifest.models import Hawb, Manifest
-from app.manifest.queries import Page, decode_cursor, encode_cursor
+from app.manifest.queries import Page, keyset, page_of
 from app.manifest.statuses import HawbStatus
 
 READY = (HawbStatus.RELEASED, HawbStatus.RECEIVED_AT_CFS, HawbStatus.HANDED_TO_CARRIER)
@@ -39,13 +39,9 @@ def parcels(session: Session, carrier_code: str, *, status: str | None = None,
             .join(Manifest, Manifest.id == Hawb.manifest_id)
             .outerjoin(CfsFacility, CfsFacility.id == Manifest.cfs_id)
             .where(_mine(carrier_code), Hawb.status.in_(statuses)))
-    after = decode_cursor(cursor, 1)
-    if after:
-        stmt = stmt.where(Hawb.id > int(after[0]))
-    rows = session.execute(stmt.order_by(Hawb.id).limit(limit + 1)).all()
-    items = [Parcel(h, mawb, port, firms) for h, mawb, port, firms in rows[:limit]]
-    nxt = encode_cursor([items[-1].hawb.id]) if len(rows) > limit else None
-    return Page(items=items, total=len(items), next_cursor=nxt)
+    found = [Parcel(h, mawb, port, firms) for h, mawb, port, firms in
+             session.execute(keyset(stmt, Hawb.id, cursor, limit)).all()]
+    return page_of(session, stmt, found, limit, lambda p: p.hawb.id)
 
 
 def acknowledge_pickup(session: Session, carrier_code: str, actor: Actor, hawb_id: int

@@ -27,14 +27,12 @@ from typing import Any, cast
 import httpx
 from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Organisation, OrgKind
 from app.cfs.models import CfsFacility
 from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
-from app.db import transaction, utcnow
+from app.db import transaction, upsert, utcnow
 from app.errors import InvalidRequest, NotFound
 from app.events.catalogue import EventType
 from app.events.models import OutboxEvent
@@ -147,9 +145,8 @@ def fan_out(session: Session, rows: Sequence[OutboxEvent], now: datetime | None 
                                "body": row.payload, "status": PENDING, "attempts": 0,
                                "next_attempt_at": now, "created_at": now})
     if values:
-        upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         # A concurrent fan-out of the same event loses quietly instead of failing.
-        session.execute(upsert(WebhookDelivery).on_conflict_do_nothing(
+        session.execute(upsert(session, WebhookDelivery).on_conflict_do_nothing(
             index_elements=["subscription_id", "event_id"]), values)
     return len(values)
 

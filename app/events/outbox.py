@@ -6,11 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.cfs.models import CfsFacility, FacilityVersion
+from app.db import upsert
 from app.events.catalogue import Event
 from app.events.models import OutboxEvent
 from app.manifest.models import Manifest
@@ -54,9 +53,7 @@ def write(session: Session, events: Iterable[tuple[Event, ManifestContext]]) -> 
 def bump_boards(session: Session, facility_ids: set[int]) -> None:
     if not facility_ids:
         return
-    dialect = session.get_bind().dialect.name
-    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = upsert(FacilityVersion).values([{"facility_id": f, "version": 1}
+    stmt = upsert(session, FacilityVersion).values([{"facility_id": f, "version": 1}
                                            for f in sorted(facility_ids)])
     session.execute(stmt.on_conflict_do_update(
         index_elements=["facility_id"],

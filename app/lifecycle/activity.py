@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from app import spreadsheet
@@ -24,8 +24,7 @@ from app.lifecycle.models import HawbHistory
 from app.manifest.models import Manifest, Upload
 from app.manifest.queries import Page, Scope, decode_cursor, encode_cursor
 
-SOURCES = ("upload", "status", "customs", "notification")
-Sel = TypeVar("Sel", bound=Select[*tuple[Any, ...]])
+Rows = Select[*tuple[Any, ...]]
 CSV_COLUMNS = ("at", "source", "kind", "mawb", "hawb", "actor", "summary")
 
 
@@ -37,6 +36,13 @@ class Filter:
     hawb: str | None = None
     source: str | None = None  # upload, status, customs or notification
     kind: str | None = None  # an event (approve, release...) or message kind
+
+    @classmethod
+    def of(cls, since: datetime | None, until: datetime | None, mawb: str | None,
+           hawb: str | None, source: str | None, kind: str | None) -> Filter:
+        """A filter from query parameters, where a blank one (an empty form field) means
+        no filter."""
+        return cls(since, until, mawb or None, hawb or None, source or None, kind or None)
 
 
 @dataclass(frozen=True)
@@ -55,111 +61,148 @@ class Item:
         return self.at, SOURCES.index(self.source), self.id
 
 
-def _bounded(stmt: Sel, at: Any, id_col: Any, rank: int, where: Filter,
-             after: tuple[datetime, int, int] | None) -> Sel:
-    if where.since:
-        stmt = stmt.where(at >= where.since)
-    if where.until:
-        stmt = stmt.where(at < where.until)
-    if where.mawb:
-        stmt = stmt.where(Manifest.mawb == where.mawb.replace("-", ""))
-    if after:
-        when, after_rank, after_id = after
-        if rank > after_rank:
-            stmt = stmt.where(at >= when)
-        elif rank == after_rank:
-            stmt = stmt.where(tuple_(at, id_col) > tuple_(when, after_id))
-        else:
-            stmt = stmt.where(at > when)
-    return stmt
+@dataclass(frozen=True)
+class _Source:
+    """One kind of record the log is read from: its rows as a filtered statement, and how
+    a row reads in the log."""
+
+    name: str
+    at: Any  # the column that orders it
+    id: Any
+    statement: Callable[[Scope, Filter], Rows | None]
+    item: Callable[[Any], Item]
 
 
-def _uploads(session: Session, scope: Scope, where: Filter, after: Any, limit: int
-             ) -> list[Item]:
+def _uploads(scope: Scope, where: Filter) -> Rows | None:
     if where.hawb or where.kind not in (None, "upload"):
-        return []
-    stmt = scope.manifests(select(Upload, Manifest.mawb).join(
+        return None
+    return scope.manifests(select(Upload, Manifest.mawb).join(
         Manifest, Manifest.id == Upload.manifest_id))
-    stmt = _bounded(stmt, Upload.received_at, Upload.id, 0, where, after)
-    rows = session.execute(stmt.order_by(Upload.received_at, Upload.id).limit(limit)).all()
-    return [Item(u.received_at, "upload", u.id, "upload", mawb, None, "forwarder",
-                 f"Upload {u.id} ({u.filename or 'no file name'}): {u.hawbs_received} HAWBs, "
-                 f"{u.hawbs_invalid} with errors, {u.error_count} row errors, "
-                 f"{u.hawbs_replaced} replaced") for u, mawb in rows]
 
 
-def _history(session: Session, scope: Scope, where: Filter, after: Any, limit: int
-             ) -> list[Item]:
+def _upload_item(row: Any) -> Item:
+    u, mawb = row
+    return Item(u.received_at, "upload", u.id, "upload", mawb, None, "forwarder",
+                f"Upload {u.id} ({u.filename or 'no file name'}): {u.hawbs_received} HAWBs, "
+                f"{u.hawbs_invalid} with errors, {u.error_count} row errors, "
+                f"{u.hawbs_replaced} replaced")
+
+
+def _history(scope: Scope, where: Filter) -> Rows | None:
     stmt = scope.manifests(select(HawbHistory, Manifest.mawb).join(
         Manifest, Manifest.id == HawbHistory.manifest_id))
     if where.hawb:
         stmt = stmt.where(HawbHistory.hawb_no == where.hawb.upper())
     if where.kind:
         stmt = stmt.where(HawbHistory.event == where.kind)
-    stmt = _bounded(stmt, HawbHistory.at, HawbHistory.id, 1, where, after)
-    rows = session.execute(stmt.order_by(HawbHistory.at, HawbHistory.id).limit(limit)).all()
-    return [Item(h.at, "status", h.id, h.event, mawb, h.hawb_no, h.actor,
-                 f"{h.from_status} -> {h.to_status}" + (f": {h.reason}" if h.reason else ""))
-            for h, mawb in rows]
+    return stmt
 
 
-def _customs(session: Session, scope: Scope, where: Filter, after: Any, limit: int
-             ) -> list[Item]:
+def _history_item(row: Any) -> Item:
+    h, mawb = row
+    return Item(h.at, "status", h.id, h.event, mawb, h.hawb_no, h.actor,
+                f"{h.from_status} -> {h.to_status}" + (f": {h.reason}" if h.reason else ""))
+
+
+def _customs(scope: Scope, where: Filter) -> Rows | None:
     stmt = scope.manifests(select(AceMessageRecord, Manifest.mawb).join(
         Manifest, Manifest.id == AceMessageRecord.manifest_id))
     if where.hawb:
-        hawb_no = where.hawb.upper()
-        stmt = stmt.where(AceMessageRecord.body_json.contains(f'"hawb":"{hawb_no}"'))
+        stmt = stmt.where(AceMessageRecord.body_json.contains(f'"hawb":"{where.hawb.upper()}"'))
     if where.kind:
         stmt = stmt.where(AceMessageRecord.kind == where.kind)
-    stmt = _bounded(stmt, AceMessageRecord.recorded_at, AceMessageRecord.id, 2, where, after)
-    rows = session.execute(stmt.order_by(AceMessageRecord.recorded_at, AceMessageRecord.id)
-                           .limit(limit)).all()
-    items = []
-    for m, mawb in rows:
-        body = json.loads(m.body_json)
-        entry = f"entry {display(m.entry_number)}" if m.entry_number else f"MAWB {mawb}"
-        what = ("Type 86 sent" if m.direction == "sent" else m.kind.replace("_", " "))
-        detail = "; ".join(f"[{e['code']}] {e['message']}" for e in body.get("errors", ()))
-        items.append(Item(m.recorded_at, "customs", m.id, m.kind, mawb, body.get("hawb"),
-                          "CBP (ACE)" if m.direction == "received" else "submission worker",
-                          f"{what}, {entry}" + (f": {detail}" if detail else "")))
-    return items
+    return stmt
 
 
-def _notifications(session: Session, scope: Scope, where: Filter, after: Any, limit: int
-                   ) -> list[Item]:
+def _customs_item(row: Any) -> Item:
+    m, mawb = row
+    body = json.loads(m.body_json)
+    entry = f"entry {display(m.entry_number)}" if m.entry_number else f"MAWB {mawb}"
+    what = "Type 86 sent" if m.direction == "sent" else m.kind.replace("_", " ")
+    detail = "; ".join(f"[{e['code']}] {e['message']}" for e in body.get("errors", ()))
+    return Item(m.recorded_at, "customs", m.id, m.kind, mawb, body.get("hawb"),
+                "CBP (ACE)" if m.direction == "received" else "submission worker",
+                f"{what}, {entry}" + (f": {detail}" if detail else ""))
+
+
+def _notifications(scope: Scope, where: Filter) -> Rows | None:
     stmt = scope.manifests(select(OutboxEvent, Manifest.mawb).join(
         Manifest, Manifest.id == OutboxEvent.manifest_id).where(OutboxEvent.sent_at.is_not(None)))
     if where.hawb:
         stmt = stmt.where(OutboxEvent.key.endswith(f"/{where.hawb.upper()}"))
     if where.kind:
         stmt = stmt.where(OutboxEvent.event_type == where.kind)
-    stmt = _bounded(stmt, OutboxEvent.sent_at, OutboxEvent.id, 3, where, after)
-    rows = session.execute(stmt.order_by(OutboxEvent.sent_at, OutboxEvent.id).limit(limit)).all()
-    return [Item(e.sent_at or e.created_at, "notification", e.id, e.event_type, mawb,
-                 e.key.split("/", 1)[1] if "/" in e.key else None, "outbox relay",
-                 f"{e.event_type} announced (event {e.event_id})"
-                 + (" and published to Kafka" if e.published_at else ""))
-            for e, mawb in rows]
+    return stmt
+
+
+def _notification_item(row: Any) -> Item:
+    e, mawb = row
+    return Item(e.sent_at, "notification", e.id, e.event_type, mawb,
+                e.key.split("/", 1)[1] if "/" in e.key else None, "outbox relay",
+                f"{e.event_type} announced (event {e.event_id})"
+                + (" and published to Kafka" if e.published_at else ""))
+
+
+_SOURCES = (
+    _Source("upload", Upload.received_at, Upload.id, _uploads, _upload_item),
+    _Source("status", HawbHistory.at, HawbHistory.id, _history, _history_item),
+    _Source("customs", AceMessageRecord.recorded_at, AceMessageRecord.id, _customs,
+            _customs_item),
+    _Source("notification", OutboxEvent.sent_at, OutboxEvent.id, _notifications,
+            _notification_item),
+)
+SOURCES = tuple(source.name for source in _SOURCES)
+
+
+def _within(stmt: Rows, source: _Source, where: Filter) -> Rows:
+    if where.since:
+        stmt = stmt.where(source.at >= where.since)
+    if where.until:
+        stmt = stmt.where(source.at < where.until)
+    if where.mawb:
+        stmt = stmt.where(Manifest.mawb == where.mawb.replace("-", ""))
+    return stmt
+
+
+def _after(stmt: Rows, source: _Source, after: tuple[datetime, int, int]
+           ) -> Rows:
+    """Rows that come after the cursor in the log's order: time, source, id."""
+    when, after_rank, after_id = after
+    rank = SOURCES.index(source.name)
+    if rank > after_rank:
+        return stmt.where(source.at >= when)
+    if rank == after_rank:
+        return stmt.where(tuple_(source.at, source.id) > tuple_(when, after_id))
+    return stmt.where(source.at > when)
 
 
 def page(session: Session, scope: Scope, where: Filter, *, limit: int = 100,
-         cursor: str | None = None) -> Page[Item]:
+         cursor: str | None = None, count: bool = True) -> Page[Item]:
+    """One page of the log, oldest first; ``total`` counts every matching entry (skipped
+    with ``count=False``, for exports that read every page)."""
     raw = decode_cursor(cursor, 3)
     after = (datetime.fromisoformat(raw[0]), int(raw[1]), int(raw[2])) if raw else None
-    sources = [where.source] if where.source else list(SOURCES)
-    readers = {"upload": _uploads, "status": _history, "customs": _customs,
-               "notification": _notifications}
-    merged = heapq.merge(*(readers[s](session, scope, where, after, limit + 1)
-                           for s in sources if s in readers), key=lambda i: i.key)
+    total = 0
+    readers = []
+    for source in _SOURCES:
+        stmt = source.statement(scope, where)
+        if stmt is None or where.source not in (None, source.name):
+            continue
+        stmt = _within(stmt, source, where)
+        if count:
+            total += session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if after:
+            stmt = _after(stmt, source, after)
+        rows = session.execute(stmt.order_by(source.at, source.id).limit(limit + 1)).all()
+        readers.append([source.item(row) for row in rows])
+    merged = heapq.merge(*readers, key=lambda i: i.key)
     items = [item for _, item in zip(range(limit + 1), merged, strict=False)]
     nxt = None
     if len(items) > limit:
         items = items[:limit]
         last = items[-1].key
         nxt = encode_cursor([last[0].isoformat(), last[1], last[2]])
-    return Page(items=items, total=len(items), next_cursor=nxt)
+    return Page(items=items, total=total if count else len(items), next_cursor=nxt)
 
 
 def csv_lines(session: Session, scope: Scope, where: Filter) -> Iterator[str]:
@@ -167,7 +210,7 @@ def csv_lines(session: Session, scope: Scope, where: Filter) -> Iterator[str]:
     yield spreadsheet.rows_text([CSV_COLUMNS])
     cursor: str | None = None
     while True:
-        chunk = page(session, scope, where, limit=1000, cursor=cursor)
+        chunk = page(session, scope, where, limit=1000, cursor=cursor, count=False)
         yield spreadsheet.rows_text(
             [(i.at.isoformat(), i.source, i.kind, i.mawb, i.hawb or "", i.actor, i.summary)
              for i in chunk.items])

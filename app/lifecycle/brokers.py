@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, select
+from sqlalchemy import and_, exists, func, not_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, OrgKind
+from app.accounts.service import Caller
 from app.db import utcnow
 from app.eligibility.models import ComplianceAlert
 from app.errors import Conflict, InvalidRequest, NotFound
@@ -85,6 +86,14 @@ def scope(session: Session, broker_id: int) -> Scope:
                  forwarder_ids=frozenset(c.forwarder_id for c in clients(session, broker_id)))
 
 
+def caller_scope(session: Session, caller: Caller) -> Scope:
+    """What a caller may read: a broker its clients' data, a forwarder (or any other kind)
+    its own, an administrator everything."""
+    if caller.kind is OrgKind.BROKER:
+        return scope(session, caller.organisation_id)
+    return Scope(forwarder_id=None if caller.kind is OrgKind.ADMIN else caller.organisation_id)
+
+
 def set_auto_approval(session: Session, broker_id: int, forwarder_id: int, *, enabled: bool,
                       allow_pga: bool, allow_warnings: bool) -> BrokerClient:
     link = session.get(BrokerClient, (forwarder_id, broker_id))
@@ -154,6 +163,7 @@ def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit:
         stmt = stmt.where(Hawb.eligibility.contains(f'"code":"{where.warning}"'))
     if where.alert is not None:
         stmt = stmt.where(_has_alert() if where.alert else not_(_has_alert()))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     after = decode_cursor(cursor, 2)
     if after:
         day = date.fromisoformat(after[0])
@@ -166,7 +176,7 @@ def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit:
         last = items[-1].hawb
         nxt = encode_cursor([last.arrival_date.isoformat() if last.arrival_date else "",
                              last.id])
-    return Page(items=items, total=len(items), next_cursor=nxt)
+    return Page(items=items, total=total, next_cursor=nxt)
 
 
 # --- decisions ---------------------------------------------------------------------------

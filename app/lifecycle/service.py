@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.accounts.service import Caller
 from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.events import outbox
@@ -32,9 +33,20 @@ class Actor:
     name: str
     org_id: int | None = None
 
+    @classmethod
+    def of(cls, caller: Caller) -> Actor:
+        return cls(caller.organisation_name, caller.organisation_id)
+
 
 WORKER = Actor("submission worker")
 CUSTOMS = Actor("CBP (ACE)")
+
+
+class Note(NamedTuple):
+    """Why a HAWB moved, and the message that moved it."""
+
+    reason: str | None
+    source_message_id: str | None
 
 
 @dataclass(frozen=True)
@@ -57,13 +69,15 @@ class Outcome:
 def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor, *,
           reason: str | None = None, source_message_id: str | None = None,
           values: Mapping[str, Any] | None = None, at: datetime | None = None,
-          detail: Mapping[str, Any] | None = None) -> Outcome:
+          detail: Mapping[str, Any] | None = None,
+          notes: Mapping[int, Note] | None = None) -> Outcome:
     """Move each HAWB the table allows; the rest are reported with their current status.
 
     One UPDATE per status the event may start from, each a compare-and-set, so a HAWB
     changed meanwhile by another transaction is not moved twice. ``values``: other HAWB
     columns to set with the move (e.g. the approving broker); ``detail``: extra fields of
-    the event's payload (e.g. a tracking number).
+    the event's payload (e.g. a tracking number); ``notes``: a reason and source message
+    per HAWB, where they differ (e.g. each entry's own receipt).
     """
     ids = list(dict.fromkeys(hawb_ids))
     now = at or utcnow()
@@ -86,7 +100,10 @@ def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor,
                                        .where(Hawb.id.in_(sorted(left)))).all())
         outcome.refused = {i: current.get(i, "missing") for i in sorted(left)}
     if outcome.moved:
-        _record(session, outcome.moved, event, actor, reason, source_message_id, now, detail)
+        default = Note(reason, source_message_id)
+        _record(session, outcome.moved, event, actor, {
+            m.hawb_id: (notes or {}).get(m.hawb_id, default) for m in outcome.moved},
+            now, detail)
     return outcome
 
 
@@ -122,20 +139,21 @@ NOTIFY: dict[Event, EventType] = {
 
 
 def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor,
-            reason: str | None, source_message_id: str | None, at: datetime,
-            detail: Mapping[str, Any] | None) -> None:
+            notes: Mapping[int, Note], at: datetime, detail: Mapping[str, Any] | None
+            ) -> None:
     session.execute(insert(HawbHistory), [
         {"hawb_id": m.hawb_id, "manifest_id": m.manifest_id, "hawb_no": m.hawb_no,
          "from_status": m.from_status, "to_status": m.to_status, "event": event.value,
-         "actor": actor.name, "actor_org_id": actor.org_id, "reason": reason,
-         "source_message_id": source_message_id, "at": at} for m in moved])
+         "actor": actor.name, "actor_org_id": actor.org_id, "reason": notes[m.hawb_id].reason,
+         "source_message_id": notes[m.hawb_id].source_message_id, "at": at} for m in moved])
     kind = NOTIFY[event]
     payload_type = PAYLOADS[kind]
     ctx = outbox.contexts(session, {m.manifest_id for m in moved})
     outbox.write(session, (
         (new_event(kind, payload_type.model_validate({
-            "from_status": m.from_status, "to_status": m.to_status, "reason": reason,
-            "source_message_id": source_message_id, **(detail or {})}),
+            "from_status": m.from_status, "to_status": m.to_status,
+            "reason": notes[m.hawb_id].reason,
+            "source_message_id": notes[m.hawb_id].source_message_id, **(detail or {})}),
             occurred_at=at, mawb=ctx[m.manifest_id].mawb, hawb=m.hawb_no,
             port=ctx[m.manifest_id].port, cfs=ctx[m.manifest_id].cfs, carrier=m.carrier),
          ctx[m.manifest_id]) for m in moved))

@@ -30,7 +30,7 @@ from app.db import transaction, utcnow
 from app.events import outbox
 from app.events.catalogue import EventType, PermitToTransfer, new_event
 from app.lifecycle import brokers, service
-from app.lifecycle.service import CUSTOMS, WORKER
+from app.lifecycle.service import CUSTOMS, WORKER, Note
 from app.lifecycle.transitions import Event
 from app.manifest.models import Hawb
 from app.manifest.statuses import HawbStatus
@@ -149,11 +149,11 @@ class Worker:
         self._failures = 0
         with transaction(self.writer) as session:
             filing.record_receipts(session, self.gateway.name, prepared, receipts)
-            for item, receipt in zip(prepared, receipts, strict=True):
-                # ACE may already have answered (accepted): then there is nothing to move.
-                service.apply(session, [item.hawb_id], Event.SUBMIT, WORKER,
-                              source_message_id=receipt.transaction_id,
-                              reason=f"entry {item.entry.entry_number} {receipt.status}")
+            # ACE may already have answered (accepted): those HAWBs are not moved.
+            service.apply(session, [p.hawb_id for p in prepared], Event.SUBMIT, WORKER,
+                          notes={p.hawb_id: Note(f"entry {p.entry.entry_number} {r.status}",
+                                                 r.transaction_id)
+                                 for p, r in zip(prepared, receipts, strict=True)})
         report.submitted += len(prepared)
         return len(prepared)
 

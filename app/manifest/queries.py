@@ -102,11 +102,19 @@ def get_manifest(session: Session, scope: Scope, mawb: str) -> Manifest:
 
 
 def hawb_counts(session: Session, manifest_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(Hawb.status, func.count()).where(Hawb.manifest_id == manifest_id)
-        .group_by(Hawb.status)
-    ).all()
-    return dict(rows)
+    return counts_by_manifest(session, [manifest_id]).get(manifest_id, {})
+
+
+def counts_by_manifest(session: Session, manifest_ids: Sequence[int]
+                       ) -> dict[int, dict[str, int]]:
+    """HAWBs by status for each manifest, in one grouped query."""
+    counts: dict[int, dict[str, int]] = {}
+    for manifest_id, status, n in session.execute(
+            select(Hawb.manifest_id, Hawb.status, func.count())
+            .where(Hawb.manifest_id.in_(list(manifest_ids)))
+            .group_by(Hawb.manifest_id, Hawb.status)).all():
+        counts.setdefault(manifest_id, {})[status] = n
+    return counts
 
 
 def upload_statuses(session: Session, upload: Upload) -> dict[str, int]:
@@ -122,15 +130,19 @@ def latest_upload(session: Session, manifest_id: int) -> Upload | None:
                           .order_by(Upload.id.desc()).limit(1))
 
 
-def _keyset(stmt: Select[Any], id_column: Any, cursor: str | None, limit: int) -> Select[Any]:
+def keyset(stmt: S, id_column: Any, cursor: str | None, limit: int) -> S:
+    """One page of ``stmt`` after the cursor, by ascending id (one row more, to tell
+    whether another page follows)."""
     after = decode_cursor(cursor, 1)
     if after is not None:
         stmt = stmt.where(id_column > after[0])
     return stmt.order_by(id_column).limit(limit + 1)
 
 
-def _page(session: Session, count_stmt: Select[Any], rows: list[T], limit: int,
-          key: Any) -> Page[T]:
+def page_of(session: Session, count_stmt: Select[*tuple[Any, ...]], rows: list[T],
+            limit: int, key: Any) -> Page[T]:
+    """The page of ``rows`` (fetched with ``keyset``), with the total ``count_stmt``
+    matches over all pages."""
     total = session.scalar(select(func.count()).select_from(count_stmt.subquery())) or 0
     nxt = encode_cursor([key(rows[limit - 1])]) if len(rows) > limit else None
     return Page(items=rows[:limit], total=total, next_cursor=nxt)
@@ -149,8 +161,8 @@ def current_errors(session: Session, manifest: Manifest, *, limit: int = 100,
             and_(RowError.hawb_no.is_(None), RowError.upload_id == (last.id if last else -1)),
         ),
     )
-    rows = list(session.scalars(_keyset(stmt, RowError.id, cursor, limit)))
-    return _page(session, stmt, rows, limit, lambda e: e.id)
+    rows = list(session.scalars(keyset(stmt, RowError.id, cursor, limit)))
+    return page_of(session, stmt, rows, limit, lambda e: e.id)
 
 
 def list_hawbs(session: Session, manifest: Manifest, *, status: str | None = None,
@@ -163,8 +175,8 @@ def list_hawbs(session: Session, manifest: Manifest, *, status: str | None = Non
         stmt = stmt.where(Hawb.error_count > 0 if with_errors else Hawb.error_count == 0)
     if hawb_prefix:
         stmt = stmt.where(Hawb.hawb_no.startswith(hawb_prefix.upper(), autoescape=True))
-    rows = list(session.scalars(_keyset(stmt, Hawb.id, cursor, limit)))
-    return _page(session, stmt, rows, limit, lambda h: h.id)
+    rows = list(session.scalars(keyset(stmt, Hawb.id, cursor, limit)))
+    return page_of(session, stmt, rows, limit, lambda h: h.id)
 
 
 @dataclass(frozen=True)
@@ -229,8 +241,8 @@ def get_upload(session: Session, scope: Scope, upload_id: int) -> Upload:
 def upload_errors(session: Session, upload: Upload, *, limit: int = 100,
                   cursor: str | None = None) -> Page[RowError]:
     stmt = select(RowError).where(RowError.upload_id == upload.id)
-    rows = list(session.scalars(_keyset(stmt, RowError.id, cursor, limit)))
-    return _page(session, stmt, rows, limit, lambda e: e.id)
+    rows = list(session.scalars(keyset(stmt, RowError.id, cursor, limit)))
+    return page_of(session, stmt, rows, limit, lambda e: e.id)
 
 
 def unassigned_rows(session: Session, upload: Upload) -> list[UnassignedRow]:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from app.accounts.models import OrgKind
@@ -15,13 +15,14 @@ from app.ace_gateway import filing
 from app.db import transaction
 from app.eligibility import queries as eq
 from app.lifecycle import brokers, service
+from app.lifecycle.brokers import caller_scope
 from app.lifecycle.models import BrokerClient
 from app.lifecycle.transitions import REVIEWABLE
 from app.manifest import queries
 from app.manifest.models import Hawb, Manifest
 from app.manifest.statuses import HawbStatus
-from app.ui.common import READERS, scope_for
-from app.ui.render import page
+from app.ui.common import READERS
+from app.ui.render import back_to, local, page
 from app.ui.session import WebDep, allow, check_csrf, reader, writer
 
 router = APIRouter()
@@ -29,10 +30,10 @@ router = APIRouter()
 
 @router.get("/manifests/{mawb}/hawbs/{hawb_no}", response_class=HTMLResponse)
 def hawb_page(request: Request, web: WebDep, mawb: str, hawb_no: str,
-              done: str | None = None) -> Response:
+              done: str | None = None, error: str | None = None) -> Response:
     allow(web, *READERS)
     with reader(request)() as session:
-        manifest = queries.get_manifest(session, scope_for(request, web), mawb)
+        manifest = queries.get_manifest(session, caller_scope(session, web.caller), mawb)
         detail = queries.get_hawb(session, manifest, hawb_no)
         decision = eq.document(detail.hawb.eligibility)
         messages = filing.messages_for_hawb(session, manifest.id, detail.hawb.hawb_no)
@@ -45,7 +46,7 @@ def hawb_page(request: Request, web: WebDep, mawb: str, hawb_no: str,
                   and detail.hawb.status in {*REVIEWABLE, HawbStatus.APPROVED})
     return page(request, "hawb.html", web, manifest=manifest, detail=detail,
                 decision=decision, messages=pretty, entry=entry, events=events,
-                alerts=alerts, can_decide=can_decide, done=done)
+                alerts=alerts, can_decide=can_decide, done=done, error=error)
 
 
 def _counts(request: Request, broker_id: int) -> dict[str, int]:
@@ -69,7 +70,7 @@ def review(request: Request, web: WebDep, mawb: str | None = None, port: str | N
            arrival_from: date | None = None, arrival_to: date | None = None,
            pga: str | None = None, agency: str | None = None, warning: str | None = None,
            alert: str | None = None, status: str | None = None, cursor: str | None = None,
-           done: str | None = None) -> Response:
+           done: str | None = None, error: str | None = None) -> Response:
     allow(web, OrgKind.BROKER)
     where = brokers.QueueFilter(mawb or None, port or None, arrival_from, arrival_to,
                                 _flag(pga), agency or None, warning or None, _flag(alert),
@@ -80,12 +81,7 @@ def review(request: Request, web: WebDep, mawb: str | None = None, port: str | N
         docs = {i.hawb.id: eq.document(i.hawb.eligibility) for i in queue.items}
     return page(request, "review.html", web, queue=queue, docs=docs,
                 counts=_counts(request, web.caller.organisation_id),
-                query=request.query_params, done=done)
-
-
-def _back(target: str, message: str) -> Response:
-    separator = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{separator}done={message}", status_code=303)
+                query=request.query_params, done=done, error=error)
 
 
 @router.post("/review/decide")
@@ -96,24 +92,25 @@ def decide(request: Request, web: WebDep, csrf_token: Annotated[str, Form()],
            back: Annotated[str, Form()] = "/ui/review") -> Response:
     allow(web, OrgKind.BROKER)
     check_csrf(web, csrf_token)
+    target = local(back, "/ui/review")
     ids = hawb_ids or []
     if not ids:
-        return _back(_local(back), "Select at least one HAWB.")
+        return back_to(target, error="Select at least one HAWB.")
+    if action == "reject" and not reason.strip():
+        return back_to(target, error="A rejection needs a reason for the forwarder.")
     with transaction(writer(request)) as session:
         who = brokers.broker(session, web.caller.organisation_id)
         if action == "approve":
             outcome = brokers.approve(session, who, ids)
         elif action == "reject":
-            if not reason.strip():
-                return _back(_local(back), "A rejection needs a reason for the forwarder.")
             outcome = brokers.reject(session, who, ids, reason)
         elif action == "formal_entry":
             outcome = brokers.route_to_formal_entry(session, who, ids, reason or None)
         else:
-            return _back(_local(back), f"Unknown action {action}.")
+            return back_to(target, error=f"Unknown action {action}.")
     refused = f"; {len(outcome.refused)} could not be" if outcome.refused else ""
-    return _back(_local(back), f"{action.replace('_', ' ')}: {len(outcome.moved)} "
-                               f"HAWB(s){refused}.")
+    return back_to(target, done=f"{action.replace('_', ' ')}: {len(outcome.moved)} "
+                                f"HAWB(s){refused}.")
 
 
 @router.post("/review/approve-manifest")
@@ -125,16 +122,12 @@ def approve_manifest(request: Request, web: WebDep, csrf_token: Annotated[str, F
         who = brokers.broker(session, web.caller.organisation_id)
         ids = brokers.manifest_hawbs(session, who, mawb, HawbStatus.ELIGIBLE)
         moved = len(brokers.approve(session, who, ids).moved) if ids else 0
-    return _back("/ui/review", f"Approved {moved} eligible HAWB(s) of MAWB {mawb}.")
-
-
-def _local(target: str) -> str:
-    return target if target.startswith("/ui/") and not target.startswith("//") else "/ui/review"
+    return back_to("/ui/review", done=f"Approved {moved} eligible HAWB(s) of MAWB {mawb}.")
 
 
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts(request: Request, web: WebDep, everything: bool = False) -> Response:
     allow(web, *READERS)
     with reader(request)() as session:
-        rows = eq.list_alerts(session, scope_for(request, web), open_only=not everything)
+        rows = eq.list_alerts(session, caller_scope(session, web.caller), open_only=not everything)
     return page(request, "alerts.html", web, alerts=rows, everything=everything)

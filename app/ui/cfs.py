@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from app.accounts.models import OrgKind
 from app.cfs import boards, facilities
 from app.db import transaction
 from app.errors import DomainError
 from app.lifecycle.service import Actor
-from app.ui.render import page
+from app.ui.render import back_to, page
 from app.ui.session import WebDep, allow, check_csrf, reader, writer
 
 router = APIRouter()
@@ -49,7 +49,7 @@ def board_fragment(request: Request, web: WebDep, firms: str,
 def _act(request: Request, web: WebDep, firms: str, action: str,
          mawb: str | None, pieces: int | None, hawb_id: int | None,
          tracking_no: str | None) -> Response:
-    actor = Actor(web.caller.organisation_name, web.caller.organisation_id)
+    actor = Actor.of(web.caller)
     try:
         with transaction(writer(request)) as session:
             facility = facilities.of_operator(session, web.caller.organisation_id, firms)
@@ -66,8 +66,8 @@ def _act(request: Request, web: WebDep, firms: str, action: str,
             else:
                 message = "Nothing to do."
     except DomainError as exc:
-        return RedirectResponse(f"/ui/cfs/{firms}?error={exc.detail}", status_code=303)
-    return RedirectResponse(f"/ui/cfs/{firms}?done={message}", status_code=303)
+        return back_to(f"/ui/cfs/{firms}", error=exc.detail)
+    return back_to(f"/ui/cfs/{firms}", done=message)
 
 
 @router.post("/cfs/{firms}/receipt")

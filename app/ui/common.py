@@ -15,14 +15,12 @@ from app.accounts.models import OrgKind
 from app.cfs import facilities
 from app.db import transaction
 from app.lifecycle import activity
-from app.lifecycle.brokers import scope as broker_scope
-from app.manifest.queries import Scope
+from app.lifecycle.brokers import caller_scope
 from app.settings import Settings
-from app.ui.render import page
+from app.ui.render import local, page
 from app.ui.session import (
     COOKIE,
     SIGN_IN_CSRF,
-    Web,
     WebDep,
     allow,
     check_csrf,
@@ -34,14 +32,6 @@ router = APIRouter()
 READERS = (OrgKind.FORWARDER, OrgKind.BROKER, OrgKind.ADMIN)
 
 
-def scope_for(request: Request, web: Web) -> Scope:
-    if web.kind is OrgKind.BROKER:
-        with reader(request)() as session:
-            return broker_scope(session, web.caller.organisation_id)
-    return Scope(forwarder_id=None if web.kind is OrgKind.ADMIN
-                 else web.caller.organisation_id)
-
-
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
@@ -49,15 +39,10 @@ def _secure(request: Request) -> bool:
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, next: str = "/ui/") -> Response:
     token = secrets.token_urlsafe(24)
-    response = page(request, "sign_in.html", None, csrf=token, next=_local(next))
+    response = page(request, "sign_in.html", None, csrf=token, next=local(next))
     response.set_cookie(SIGN_IN_CSRF, token, httponly=True, samesite="lax",
                         secure=_secure(request), path="/ui")
     return response
-
-
-def _local(target: str) -> str:
-    """Only redirect within the console (no open redirect)."""
-    return target if target.startswith("/ui/") and not target.startswith("//") else "/ui/"
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -67,15 +52,15 @@ def sign_in(request: Request, api_key: Annotated[str, Form()],
     expected = request.cookies.get(SIGN_IN_CSRF)
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return page(request, "sign_in.html", None, status_code=403, csrf=csrf_token,
-                    next=_local(next), error="The sign-in form expired; please try again.")
+                    next=local(next), error="The sign-in form expired; please try again.")
     settings: Settings = request.app.state.settings
     with transaction(writer(request)) as session:
         started = sessions.sign_in(session, api_key, settings.api_key_pepper)
     if started is None:
         return page(request, "sign_in.html", None, status_code=401, csrf=csrf_token,
-                    next=_local(next), error="This API key is unknown or has been revoked.")
+                    next=local(next), error="This API key is unknown or has been revoked.")
     token, _ = started
-    response = RedirectResponse(_local(next), status_code=303)
+    response = RedirectResponse(local(next), status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=_secure(request),
                         max_age=int(sessions.LIFETIME.total_seconds()), path="/ui")
     response.delete_cookie(SIGN_IN_CSRF, path="/ui")
@@ -107,13 +92,6 @@ def home(request: Request, web: WebDep) -> Response:
     return RedirectResponse("/ui/activity", status_code=303)
 
 
-def _activity_filter(since: datetime | None, until: datetime | None, mawb: str | None,
-                     hawb: str | None, source: str | None, kind: str | None
-                     ) -> activity.Filter:
-    return activity.Filter(since, until, mawb or None, hawb or None, source or None,
-                           kind or None)
-
-
 @router.get("/activity", response_class=HTMLResponse)
 def activity_page(request: Request, web: WebDep, since: datetime | None = None,
                   until: datetime | None = None, mawb: str | None = None,
@@ -121,9 +99,9 @@ def activity_page(request: Request, web: WebDep, since: datetime | None = None,
                   cursor: str | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Response:
     allow(web, *READERS)
-    where = _activity_filter(since, until, mawb, hawb, source, kind)
+    where = activity.Filter.of(since, until, mawb, hawb, source, kind)
     with reader(request)() as session:
-        items = activity.page(session, scope_for(request, web), where, limit=limit,
+        items = activity.page(session, caller_scope(session, web.caller), where, limit=limit,
                               cursor=cursor)
     later = urlencode({**{k: v for k, v in request.query_params.items() if k != "cursor"},
                        "cursor": items.next_cursor or ""})
@@ -137,8 +115,8 @@ def activity_csv(request: Request, web: WebDep, since: datetime | None = None,
                  hawb: str | None = None, source: str | None = None,
                  kind: str | None = None) -> Response:
     allow(web, *READERS)
-    where = _activity_filter(since, until, mawb, hawb, source, kind)
+    where = activity.Filter.of(since, until, mawb, hawb, source, kind)
     with reader(request)() as session:
-        text = "".join(activity.csv_lines(session, scope_for(request, web), where))
+        text = "".join(activity.csv_lines(session, caller_scope(session, web.caller), where))
     return Response(text, media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="activity.csv"'})

@@ -13,12 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app import spreadsheet
 from app.accounts.models import OrgKind
 from app.api.uploads import receive
+from app.lifecycle.brokers import caller_scope
 from app.lifecycle.rollup import mawb_status
 from app.manifest import queries
 from app.manifest.ingest import Limits, ingest
 from app.manifest.models import Manifest
 from app.settings import Settings
-from app.ui.common import READERS, scope_for
+from app.ui.common import READERS
 from app.ui.render import bar, page
 from app.ui.session import WebDep, allow, check_csrf, reader
 
@@ -31,12 +32,11 @@ def manifests(request: Request, web: WebDep, cursor: str | None = None,
               port: str | None = None) -> Response:
     allow(web, *READERS)
     with reader(request)() as session:
-        found = queries.list_manifests(session, scope_for(request, web), port=port or None,
-                                       limit=50, cursor=cursor)
-        rows = []
-        for m in found.items:
-            counts = queries.hawb_counts(session, m.id)
-            rows.append({"manifest": m, "bar": bar(counts), "stage": mawb_status(counts)})
+        found = queries.list_manifests(session, caller_scope(session, web.caller),
+                                       port=port or None, limit=50, cursor=cursor)
+        counts = queries.counts_by_manifest(session, [m.id for m in found.items])
+    rows = [{"manifest": m, "bar": bar(counts.get(m.id, {})),
+             "stage": mawb_status(counts.get(m.id, {}))} for m in found.items]
     return page(request, "manifests.html", web, rows=rows, next_cursor=found.next_cursor,
                 port=port or "")
 
@@ -46,7 +46,7 @@ def manifest(request: Request, web: WebDep, mawb: str, status: str | None = None
              cursor: str | None = None) -> Response:
     allow(web, *READERS)
     with reader(request)() as session:
-        found = queries.get_manifest(session, scope_for(request, web), mawb)
+        found = queries.get_manifest(session, caller_scope(session, web.caller), mawb)
         counts = queries.hawb_counts(session, found.id)
         hawbs = queries.list_hawbs(session, found, status=status or None, limit=200,
                                    cursor=cursor)
@@ -82,7 +82,7 @@ def upload_result(request: Request, web: WebDep, upload_id: int,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Response:
     allow(web, OrgKind.FORWARDER, OrgKind.ADMIN)
     with reader(request)() as session:
-        found = queries.get_upload(session, scope_for(request, web), upload_id)
+        found = queries.get_upload(session, caller_scope(session, web.caller), upload_id)
         errors = queries.upload_errors(session, found, limit=limit, cursor=cursor)
         owner = session.get(Manifest, found.manifest_id)
         mawb = owner.mawb if owner else ""
@@ -96,7 +96,7 @@ def upload_errors_csv(request: Request, web: WebDep, upload_id: int) -> Response
     allow(web, OrgKind.FORWARDER, OrgKind.ADMIN)
     rows: list[tuple[object, ...]] = [ERROR_COLUMNS]
     with reader(request)() as session:
-        found = queries.get_upload(session, scope_for(request, web), upload_id)
+        found = queries.get_upload(session, caller_scope(session, web.caller), upload_id)
         cursor = None
         while True:
             chunk = queries.upload_errors(session, found, limit=1000, cursor=cursor)

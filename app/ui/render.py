@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from app.lifecycle.rollup import STAGES
@@ -29,3 +30,14 @@ def bar(counts: dict[str, int]) -> list[dict[str, Any]]:
     return [{"status": status, "count": n, "share": round(100 * n / total, 1),
              "stage": STAGE_OF.get(status, "closed")}
             for status, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
+
+
+def local(target: str, default: str = "/ui/") -> str:
+    """Only ever redirect within the console (no open redirect)."""
+    return target if target.startswith("/ui/") and not target.startswith("//") else default
+
+
+def back_to(target: str, **messages: str) -> RedirectResponse:
+    """See-other to a console page, with a notice (``done``) or ``error`` to show there."""
+    separator = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{separator}{urlencode(messages)}", status_code=303)

@@ -67,11 +67,6 @@ def board(firms_code: str, caller: CfsDep, session: SessionDep, response: Respon
         on_hold=[_hawb_out(h) for h in b.on_hold])
 
 
-def _actor(session: SessionDep, org_id: int) -> Actor:
-    org = session.get(Organisation, org_id)
-    return Actor(org.name if org else f"organisation {org_id}", org_id)
-
-
 @router.post("/cfs/{firms_code}/mawbs/{mawb}/receipt", response_model=schemas.MawbReceiptOut,
              status_code=201, summary="A MAWB collected from the airline and received",
              description="Records the pieces counted in (shortages and overages against the "
@@ -80,7 +75,7 @@ def _actor(session: SessionDep, org_id: int) -> Actor:
 def receive_mawb(firms_code: str, mawb: str, body: schemas.MawbReceiptIn, caller: CfsDep,
                  session: WriterSessionDep) -> schemas.MawbReceiptOut:
     facility = facilities.of_operator(session, caller.organisation_id, firms_code)
-    receipt = boards.receive_mawb(session, facility, _actor(session, caller.organisation_id),
+    receipt = boards.receive_mawb(session, facility, Actor.of(caller),
                                   mawb, body.pieces_received)
     return schemas.MawbReceiptOut(**receipt.__dict__)
 
@@ -91,7 +86,7 @@ def receive_mawb(firms_code: str, mawb: str, body: schemas.MawbReceiptIn, caller
 def hand_off(firms_code: str, hawb_id: int, body: schemas.HandOffIn, caller: CfsDep,
              session: WriterSessionDep) -> schemas.MovedOut:
     facility = facilities.of_operator(session, caller.organisation_id, firms_code)
-    moved = boards.hand_to_carrier(session, facility, _actor(session, caller.organisation_id),
+    moved = boards.hand_to_carrier(session, facility, Actor.of(caller),
                                    hawb_id, carrier=body.carrier, tracking_no=body.tracking_no)
     return schemas.MovedOut(hawb_id=moved.hawb_id, hawb_no=moved.hawb_no,
                             from_status=moved.from_status, to_status=moved.to_status)
@@ -135,6 +130,6 @@ def list_parcels(
 def pickup(hawb_id: int, caller: CarrierDep, session: WriterSessionDep
            ) -> schemas.ParcelPickupOut:
     moved = carriers.acknowledge_pickup(session, _carrier_code(session, caller.organisation_id),
-                                        _actor(session, caller.organisation_id), hawb_id)
+                                        Actor.of(caller), hawb_id)
     return schemas.ParcelPickupOut(hawb_id=hawb_id, status="handed_to_carrier",
                                    already_acknowledged=moved is None)

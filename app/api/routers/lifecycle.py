@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from app.accounts.models import Organisation
@@ -16,6 +15,7 @@ from app.api.problems import problem_responses
 from app.eligibility import queries as eq
 from app.errors import Conflict, InvalidRequest
 from app.lifecycle import activity, brokers, service
+from app.lifecycle.models import BrokerClient
 from app.lifecycle.rollup import mawb_status
 from app.lifecycle.service import Outcome, refusal
 from app.lifecycle.transitions import Event
@@ -64,10 +64,14 @@ def list_clients(caller: BrokerDep, session: SessionDep) -> list[schemas.ClientO
     links = brokers.clients(session, caller.organisation_id)
     names = dict(session.execute(select(Organisation.id, Organisation.name).where(
         Organisation.id.in_([c.forwarder_id for c in links]))).all())
-    return [schemas.ClientOut(forwarder_id=c.forwarder_id, name=names[c.forwarder_id],
-                              designated_at=c.designated_at, auto_approve=c.auto_approve,
-                              auto_allow_pga=c.auto_allow_pga,
-                              auto_allow_warnings=c.auto_allow_warnings) for c in links]
+    return [_client_out(c, names[c.forwarder_id]) for c in links]
+
+
+def _client_out(link: BrokerClient, name: str) -> schemas.ClientOut:
+    return schemas.ClientOut(forwarder_id=link.forwarder_id, name=name,
+                             designated_at=link.designated_at, auto_approve=link.auto_approve,
+                             auto_allow_pga=link.auto_allow_pga,
+                             auto_allow_warnings=link.auto_allow_warnings)
 
 
 @router.put("/broker/clients/{forwarder_id}/auto-approval", response_model=schemas.ClientOut,
@@ -78,10 +82,7 @@ def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: B
                                   enabled=body.enabled, allow_pga=body.allow_pga,
                                   allow_warnings=body.allow_warnings)
     org = session.get(Organisation, forwarder_id)
-    return schemas.ClientOut(forwarder_id=forwarder_id, name=org.name if org else "",
-                             designated_at=c.designated_at, auto_approve=c.auto_approve,
-                             auto_allow_pga=c.auto_allow_pga,
-                             auto_allow_warnings=c.auto_allow_warnings)
+    return _client_out(c, org.name if org else "")
 
 
 @router.get("/review-queue", response_model=schemas.Page[schemas.QueueItemOut],
@@ -199,27 +200,28 @@ def rollup(mawb: str, caller: ReaderDep, session: SessionDep) -> schemas.RollupO
                              hawbs_by_status=counts)
 
 
-def _filter(since: datetime | None, until: datetime | None, mawb: str | None,
-            hawb: str | None, source: str | None, kind: str | None) -> activity.Filter:
-    return activity.Filter(since, until, mawb, hawb, source, kind)
-
-
 Source = Annotated[Literal["upload", "status", "customs", "notification"] | None,
                    Query(description="upload, status (lifecycle events), customs (messages) "
                                      "or notification (events announced)")]
 
 
+def activity_filter(since: datetime | None = None, until: datetime | None = None,
+                    mawb: str | None = None, hawb: str | None = None, source: Source = None,
+                    kind: Annotated[str | None, Query(description="An event (approve, "
+                                                      "release...) or message kind")] = None,
+                    ) -> activity.Filter:
+    return activity.Filter.of(since, until, mawb, hawb, source, kind)
+
+
+ActivityFilter = Annotated[activity.Filter, Depends(activity_filter)]
+
+
 @router.get("/activity", response_model=schemas.Page[schemas.ActivityOut],
             summary="Everything that happened to your shipments, oldest first")
-def list_activity(caller: ReaderDep, session: SessionDep, since: datetime | None = None,
-                  until: datetime | None = None, mawb: str | None = None,
-                  hawb: str | None = None, source: Source = None,
-                  kind: Annotated[str | None, Query(description="An event (approve, "
-                                                    "release...) or message kind")] = None,
+def list_activity(caller: ReaderDep, session: SessionDep, where: ActivityFilter,
                   limit: Limit = 100, cursor: Cursor = None
                   ) -> schemas.Page[schemas.ActivityOut]:
-    page = activity.page(session, scope_of(caller, session),
-                         _filter(since, until, mawb, hawb, source, kind), limit=limit,
+    page = activity.page(session, scope_of(caller, session), where, limit=limit,
                          cursor=cursor)
     return schemas.Page(items=[schemas.ActivityOut(
         at=i.at, source=i.source, kind=i.kind, mawb=i.mawb,
@@ -229,11 +231,8 @@ def list_activity(caller: ReaderDep, session: SessionDep, since: datetime | None
 
 @router.get("/activity.csv", summary="The activity log as CSV",
             responses={200: {"content": {"text/csv": {}}}})
-def export_activity(caller: ReaderDep, session: SessionDep, since: datetime | None = None,
-                    until: datetime | None = None, mawb: str | None = None,
-                    hawb: str | None = None, source: Source = None, kind: str | None = None
-                    ) -> StreamingResponse:
-    lines = list(activity.csv_lines(session, scope_of(caller, session),
-                                    _filter(since, until, mawb, hawb, source, kind)))
-    return StreamingResponse(iter(lines), media_type="text/csv", headers={
+def export_activity(caller: ReaderDep, session: SessionDep, where: ActivityFilter
+                    ) -> Response:
+    text = "".join(activity.csv_lines(session, scope_of(caller, session), where))
+    return Response(text, media_type="text/csv", headers={
         "Content-Disposition": 'attachment; filename="activity.csv"'})
