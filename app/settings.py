@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KEY_PEPPER = "dev-only-pepper-change-me"
@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     worker_in_process: bool = True
     worker_batch_size: int = Field(default=200, ge=1, le=1000)
     worker_idle_sleep_s: float = Field(default=1.0, gt=0)
+    # A claim older than this is taken to belong to a dead worker and is submitted again.
+    worker_claim_lease_s: float = Field(default=300.0, gt=0)
 
     # The outbox relay: in the API process (the embedded default), or `s321 relay`.
     relay_in_process: bool = True
@@ -59,6 +61,19 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = Field(default=3600.0, ge=0)
     # Failed attempts in a row after which a subscription is marked failing and held.
     webhook_failure_threshold: int = Field(default=10, ge=1)
+
+    # Observability: log lines as JSON objects (or plain text for a terminal), the level,
+    # a bearer token /metrics then requires (unset: open, it holds counts only), and how
+    # long /readyz waits for the database and Kafka.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    metrics_token: str | None = None
+    readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

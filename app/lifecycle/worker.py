@@ -242,7 +242,8 @@ class Worker:
 
 def config_from(settings: Settings) -> WorkerConfig:
     return WorkerConfig(batch_size=settings.worker_batch_size,
-                        idle_sleep_s=settings.worker_idle_sleep_s)
+                        idle_sleep_s=settings.worker_idle_sleep_s,
+                        claim_lease_s=settings.worker_claim_lease_s)
 
 
 def start_worker(writer: sessionmaker[Session], gateway: Gateway, settings: Settings

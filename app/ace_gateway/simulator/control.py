@@ -26,8 +26,9 @@ class SimulatorControl(Protocol):
         """Entries received, duplicates included."""
 
     def inject_fault(self, kind: FaultKind, count: int, after_processing: bool = False,
-                     delay_s: float = 30.0) -> None:
-        """Make the next ``count`` submit/poll requests fail."""
+                     delay_s: float = 30.0, for_s: float | None = None) -> None:
+        """Make the next ``count`` submit/poll requests fail (with ``for_s``: every request
+        for that many seconds)."""
 
     def clear_faults(self) -> None: ...
 
@@ -49,8 +50,8 @@ class InProcessControl:
         return self.simulator.submission_count
 
     def inject_fault(self, kind: FaultKind, count: int, after_processing: bool = False,
-                     delay_s: float = 30.0) -> None:
-        self.simulator.inject_fault(kind, count, after_processing, delay_s)
+                     delay_s: float = 30.0, for_s: float | None = None) -> None:
+        self.simulator.inject_fault(kind, count, after_processing, delay_s, for_s)
 
     def clear_faults(self) -> None:
         self.simulator.clear_faults()
@@ -84,9 +85,9 @@ class HttpControl:
         return self._filings().submissions
 
     def inject_fault(self, kind: FaultKind, count: int, after_processing: bool = False,
-                     delay_s: float = 30.0) -> None:
+                     delay_s: float = 30.0, for_s: float | None = None) -> None:
         body = {"kind": kind, "count": count, "after_processing": after_processing,
-                "delay_s": delay_s}
+                "delay_s": delay_s, "for_s": for_s}
         self._client.post(service.FAULTS, json=body).raise_for_status()
 
     def clear_faults(self) -> None:

@@ -16,6 +16,7 @@ import math
 import random
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -167,6 +168,7 @@ class Simulator:
         self._refilled_at = self.clock.now()
         self._fault: Fault | None = None
         self._faults_left = 0
+        self._faults_until: float | None = None  # time.monotonic(); None: counted faults
 
     # -- the gateway side ---------------------------------------------------------------
 
@@ -241,23 +243,29 @@ class Simulator:
             return state.arrival_at
 
     def inject_fault(self, kind: FaultKind, count: int, after_processing: bool = False,
-                     delay_s: float = 30.0) -> None:
-        """Make the next ``count`` submit/poll requests fail the given way."""
+                     delay_s: float = 30.0, for_s: float | None = None) -> None:
+        """Make the next ``count`` submit/poll requests fail the given way; with ``for_s``,
+        every request for that many (real) seconds instead."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r} (one of {', '.join(FAULT_KINDS)})")
-        if count < 0 or delay_s < 0:
-            raise ValueError("count and delay_s cannot be negative")
+        if count < 0 or delay_s < 0 or (for_s is not None and for_s < 0):
+            raise ValueError("count, delay_s and for_s cannot be negative")
         with self._lock:
             self._fault = Fault(kind, after_processing, delay_s)
             self._faults_left = count
+            self._faults_until = None if for_s is None else time.monotonic() + for_s
 
     def clear_faults(self) -> None:
         with self._lock:
-            self._fault, self._faults_left = None, 0
+            self._fault, self._faults_left, self._faults_until = None, 0, None
 
     def take_fault(self) -> Fault | None:
         """The fault the current request suffers, if any (counts it off)."""
         with self._lock:
+            if self._faults_until is not None:
+                if time.monotonic() < self._faults_until:
+                    return self._fault
+                self._fault, self._faults_until = None, None
             if self._fault is None or self._faults_left <= 0:
                 return None
             self._faults_left -= 1

@@ -62,6 +62,8 @@ class FaultRequest(BaseModel):
     count: int = Field(default=1, ge=0)
     after_processing: bool = False
     delay_s: float = Field(default=30.0, ge=0)
+    # Every request for this many seconds, instead of the next `count`.
+    for_s: float | None = Field(default=None, ge=0)
 
 
 class SimulatedDrop(Exception):
@@ -174,7 +176,8 @@ def create_app(config: SimulatorConfig, hts_codes: frozenset[str] | None = None,
 
     @app.post(FAULTS, status_code=204)
     def inject(body: FaultRequest) -> None:
-        sim.inject_fault(body.kind, body.count, body.after_processing, body.delay_s)
+        sim.inject_fault(body.kind, body.count, body.after_processing, body.delay_s,
+                         body.for_s)
 
     @app.delete(FAULTS, status_code=204)
     def clear() -> None:

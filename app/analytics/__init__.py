@@ -1,0 +1,1 @@
+"""Trade analytics and compliance risks over an account's own clearance data."""

@@ -1,0 +1,41 @@
+"""The period an analytics view covers, by HAWB arrival date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.errors import InvalidRequest
+
+MAX_YEARS = 6
+
+
+@dataclass(frozen=True)
+class Period:
+    """Arrival dates from `start` to `end`, both included."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def of(cls, start: date | None, end: date | None, *, today: date) -> Period:
+        """The period asked for; by default the last five calendar years and this year to
+        date."""
+        end = end or today
+        start = start or date(end.year - 5, 1, 1)
+        if start > end:
+            raise InvalidRequest(f"The period starts ({start}) after it ends ({end}).")
+        if (end.year - start.year) > MAX_YEARS:
+            raise InvalidRequest(f"A period covers at most {MAX_YEARS} years.")
+        return cls(start, end)
+
+    def year_before(self) -> Period:
+        """The same dates one year earlier (29 February falls back to the 28th)."""
+        return Period(_year_before(self.start), _year_before(self.end))
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)

@@ -1,0 +1,1 @@
+"""A day of traffic through the production topology, with its invariants checked."""

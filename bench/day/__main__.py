@@ -1,0 +1,203 @@
+"""A day of de minimis traffic through the production topology on this machine.
+
+    python -m bench.day                       # 200,000 HAWBs
+    python -m bench.day --hawbs 5000 --faults --fault-window 8
+
+Starts PostgreSQL's scratch database, a Kafka-protocol broker (kcat's mock cluster), the
+ACE simulator, 2 API processes, 2 workers and the relay; uploads the day's manifests for
+LAX, JFK, ATL and SFO as forwarders would, while brokers approve them; runs until every
+HAWB is released or finally refused and every event is published; then checks the
+invariants (see bench/day/checks.py) and prints throughput and per-stage latencies. With
+``--faults``, the faults of bench/day/faults.py are injected during the run. Exit status 0
+only when every invariant holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import migrate
+from bench.day import checks, cluster, drive, traffic
+from bench.day.faults import Faults
+
+OUT = Path(__file__).resolve().parent.parent / "out" / "day"
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def scratch_database(server: str, name: str) -> str:
+    url = make_url(server)
+    conninfo = url.set(drivername="postgresql", database=url.database or "postgres"
+                       ).render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def simulator_env(args: argparse.Namespace) -> dict[str, str]:
+    return {"S321_SIM_SEED": str(args.seed), "S321_SIM_TIME_SCALE": str(args.time_scale),
+            # The flights of the day arrive at 06:00; the clock starts just before.
+            "S321_SIM_START": f"{traffic.DAY}T05:55:00Z",
+            "S321_SIM_MAX_ENTRIES_PER_HOUR": "none"}
+
+
+def _print_progress(engine_url: str, stop: threading.Event, started: float) -> None:
+    engine = create_engine(engine_url, pool_pre_ping=True)
+    try:
+        while not stop.wait(10):
+            try:
+                p = checks.progress(engine)
+            except Exception as exc:  # noqa: BLE001 - a dropped connection, say
+                print(f"  progress unavailable: {exc.__class__.__name__}", flush=True)
+                continue
+            print(f"  {time.monotonic() - started:7.1f} s: {p.final:,} of {p.hawbs:,} HAWBs "
+                  f"final, {p.unsent_events:,} events to publish", flush=True)
+    finally:
+        engine.dispose()
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir = Path(args.out) / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    print(f"day at scale: {args.hawbs:,} HAWBs, faults {'on' if args.faults else 'off'}; "
+          f"logs in {run_dir}", flush=True)
+    started = time.perf_counter()
+    mawbs = traffic.day(run_dir / "manifests", args.hawbs, forwarders=args.forwarders,
+                        seed=args.seed)
+    expected = sum(m.hawbs for m in mawbs)
+    print(f"generated {len(mawbs)} manifests, {expected:,} HAWBs, "
+          f"{sum(m.rows for m in mawbs):,} rows in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    database_url = scratch_database(args.server, args.database)
+    migrate.upgrade(database_url)
+    pepper = secrets.token_urlsafe(24)
+    parties = drive.set_up(database_url, pepper, args.forwarders)
+    engine = create_engine(database_url, pool_pre_ping=True)
+    service_env = {"S321_WORKER_CLAIM_LEASE_S": str(args.claim_lease),
+                   "S321_ACE_HTTP_TIMEOUT_S": str(args.gateway_timeout),
+                   "S321_WORKER_IDLE_SLEEP_S": "0.5", "S321_LOG_LEVEL": "WARNING"}
+    with cluster.running(run_dir, database_url, pepper=pepper, apis=2, workers=2,
+                         simulator_env=simulator_env(args), service_env=service_env) as c:
+        print("topology up: " + ", ".join(
+            f"{s.name} (pid {s.pid})" for s in c.services.values()), flush=True)
+        tally = drive.Tally()
+        api = drive.Api(c.api_urls, tally)
+        t0 = time.monotonic()
+        stop = threading.Event()
+        printer = threading.Thread(target=_print_progress, args=(database_url, stop, t0),
+                                   daemon=True)
+        printer.start()
+        faults = Faults(c, api, engine, window_s=args.fault_window,
+                        gateway_timeout_s=args.gateway_timeout)
+        fault_thread = faults.start() if args.faults else None
+        try:
+            drive.run_users(api, parties, mawbs, uploaders=args.uploaders)
+            uploaded_s = time.monotonic() - t0
+            print(f"  {uploaded_s:7.1f} s: every manifest uploaded and decided", flush=True)
+            if fault_thread is not None:
+                fault_thread.join()
+            # A broker's second look: anything a later upload re-judged meanwhile.
+            for mawb in mawbs:
+                drive.decide(api, parties.broker_of(mawb.forwarder), mawb.mawb)
+            deadline = time.monotonic() + args.timeout
+            while not checks.progress(engine).done and time.monotonic() < deadline:
+                time.sleep(1)
+            elapsed = time.monotonic() - t0
+        finally:
+            stop.set()
+            faults.stopped.set()
+            api.close()
+        print(f"  {elapsed:7.1f} s: run ended", flush=True)
+        results = checks.invariants(engine, c.simulator_url, c.kafka_bootstrap)
+        with engine.connect() as conn:
+            stored, upload_rows = conn.execute(text(
+                "SELECT (SELECT count(*) FROM hawbs), (SELECT count(*) FROM uploads)")).one()
+        results.insert(0, checks.Check(
+            "every HAWB uploaded is stored once", stored == expected
+            and upload_rows == len(mawbs),
+            f"{stored:,} HAWBs stored of {expected:,} sent, {upload_rows} uploads of "
+            f"{len(mawbs)} manifests ({tally.upload_replays} retried uploads replayed)"))
+        figures = checks.figures(engine)
+        status_counts = checks.statuses(engine)
+        restarts = c.restarts()
+    engine.dispose()
+    report = {
+        "hawbs": expected, "manifests": len(mawbs), "elapsed_s": round(elapsed, 1),
+        "uploads_s": round(uploaded_s, 1), "throughput_hawbs_per_s": round(expected / elapsed, 1),
+        "statuses": status_counts, "retries": tally.retries, "restarts": restarts,
+        "faults": [asdict(f) for f in faults.log],
+        "checks": [asdict(r) for r in results],
+        "stages": [asdict(s) for s in figures.stages], "time_scale": args.time_scale}
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2))
+    print(render(report))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:8.2f}"
+
+
+def render(report: dict[str, object]) -> str:
+    lines = ["", "== a day at scale =="]
+    hawbs, elapsed = report["hawbs"], report["elapsed_s"]
+    lines.append(f"{hawbs:,} HAWBs in {report['manifests']} manifests; uploads and broker "
+                 f"decisions done after {report['uploads_s']} s; every HAWB final after "
+                 f"{elapsed} s: {report['throughput_hawbs_per_s']} HAWBs/s upload to final")
+    lines.append(f"final statuses: {report['statuses']}")
+    lines.append(f"client retries: {report['retries'] or 'none'}; process restarts: "
+                 f"{report['restarts'] or 'none'}")
+    lines.append(f"\nper-stage latency, seconds (CBP's own delays simulated at "
+                 f"{report['time_scale']}x):")
+    lines.append(f"  {'stage':<34} {'HAWBs':>8} {'p50':>8} {'p95':>8} {'max':>8}")
+    for s in report["stages"]:  # type: ignore[attr-defined]
+        lines.append(f"  {s['name']:<34} {s['count']:>8,} {_secs(s['p50'])} "
+                     f"{_secs(s['p95'])} {_secs(s['max'])}")
+    if report["faults"]:
+        lines.append("\nfaults injected:")
+        lines += [f"  {f['at_s']:7.1f} s  {f['fault']}: {f['detail']}"
+                  for f in report["faults"]]  # type: ignore[attr-defined]
+    lines.append("\ninvariants:")
+    lines += [f"  [{'PASS' if c['ok'] else 'FAIL'}] {c['name']}: {c['detail']}"
+              for c in report["checks"]]  # type: ignore[attr-defined]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.day", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hawbs", type=int, default=200_000, help="HAWBs in the day")
+    parser.add_argument("--forwarders", type=int, default=4)
+    parser.add_argument("--uploaders", type=int, default=4, help="uploads at a time")
+    parser.add_argument("--faults", action="store_true", help="inject the faults")
+    parser.add_argument("--fault-window", type=float, default=30.0,
+                        help="seconds Kafka is stopped and ACE fails")
+    parser.add_argument("--time-scale", type=float, default=120.0,
+                        help="simulated CBP seconds per real second")
+    parser.add_argument("--claim-lease", type=float, default=20.0,
+                        help="seconds before a dead worker's claim is taken over")
+    parser.add_argument("--gateway-timeout", type=float, default=10.0)
+    parser.add_argument("--timeout", type=float, default=7200.0,
+                        help="give up when not done this long after the uploads")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--server", default=SERVER, help="PostgreSQL server (any database)")
+    parser.add_argument("--database", default="s321_day", help="scratch database (dropped!)")
+    parser.add_argument("--out", default=str(OUT), help="where run directories go")
+    args = parser.parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

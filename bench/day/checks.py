@@ -1,0 +1,254 @@
+"""The run's invariants, checked against the parts themselves, and its figures.
+
+- every HAWB reached a final status;
+- every HAWB that went to customs was filed exactly once (the simulator's own count per
+  entry number), and every entry number the service holds was filed;
+- every outbox event is on Kafka at least once, and exactly once after de-duplication by
+  event id, with nothing on Kafka that the outbox does not hold;
+- every HAWB's history is a chain of moves the transition table allows, ending at its
+  current status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import Engine, text
+
+from app.lifecycle.transitions import TABLE
+from app.manifest.statuses import HawbStatus as S
+
+FINAL = (S.RELEASED, S.RECEIVED_AT_CFS, S.HANDED_TO_CARRIER,  # released
+         S.REFUSED, S.ACE_REJECTED, S.FORMAL_ENTRY)  # finally refused (for a Type 86)
+JUDGED = (S.ELIGIBLE, S.NEEDS_REVIEW, S.INELIGIBLE)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Progress:
+    hawbs: int
+    final: int
+    unsent_events: int
+
+    @property
+    def done(self) -> bool:
+        return self.hawbs > 0 and self.final == self.hawbs and self.unsent_events == 0
+
+
+def progress(engine: Engine) -> Progress:
+    with engine.connect() as conn:
+        hawbs, final = conn.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE status = ANY(:final)) FROM hawbs"),
+            {"final": [s.value for s in FINAL]}).one()
+        unsent = conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+                              ).scalar_one()
+    return Progress(hawbs, final, unsent)
+
+
+def statuses(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {s: n for s, n in conn.execute(text(
+            "SELECT status, count(*) FROM hawbs GROUP BY status ORDER BY 2 DESC")).all()}
+
+
+def _filed_once(engine: Engine, simulator_url: str) -> Check:
+    filings = httpx.get(f"{simulator_url}/v1/control/filings", timeout=60).json()
+    counts: dict[str, int] = filings["filings"]
+    with engine.connect() as conn:
+        entries = set(conn.scalars(text("SELECT entry_number FROM ace_entries")))
+        unfiled_approved = conn.execute(text(
+            "SELECT count(*) FROM hawbs h WHERE h.status = ANY(:filed) AND NOT EXISTS ("
+            " SELECT 1 FROM ace_entries e WHERE e.hawb_id = h.id)"),
+            {"filed": [s.value for s in (S.RELEASED, S.RECEIVED_AT_CFS, S.HANDED_TO_CARRIER,
+                                         S.REFUSED, S.ACE_REJECTED)]}).scalar_one()
+    twice = {n: c for n, c in counts.items() if c != 1}
+    never = entries - counts.keys()
+    unknown = counts.keys() - entries
+    ok = not twice and not never and not unknown and not unfiled_approved
+    return Check("filed exactly once (counted at the simulator)", ok,
+                 f"{len(counts):,} entry numbers filed, {len(twice)} more than once, "
+                 f"{len(never)} held by the service but never filed, {len(unknown)} filed "
+                 f"but unknown to the service, {unfiled_approved} filed HAWBs without an "
+                 f"entry; {filings['submissions']:,} submissions reached the simulator "
+                 f"(duplicates answered 'duplicate')")
+
+
+async def _kafka_ids(bootstrap: str, topics: list[str]) -> Counter[str]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", group_id=None,
+                                max_partition_fetch_bytes=8 * 2**20)
+    seen: Counter[str] = Counter()
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics
+                      for p in sorted(await _partitions(consumer, t))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        left = {tp for tp in partitions if ends[tp] > 0}
+        while left:
+            batch = await consumer.getmany(*left, timeout_ms=2000, max_records=20_000)
+            for records in batch.values():
+                for record in records:
+                    seen[dict(record.headers)["event-id"].decode()] += 1
+            for tp in list(left):
+                if await consumer.position(tp) >= ends[tp]:
+                    left.discard(tp)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - no public call
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {topic} has no partitions on the broker")
+
+
+def _on_kafka(engine: Engine, bootstrap: str, prefix: str) -> Check:
+    with engine.connect() as conn:
+        outbox = set(conn.scalars(text("SELECT event_id FROM outbox")))
+        ports = list(conn.scalars(text("SELECT DISTINCT port FROM outbox")))
+    seen = asyncio.run(_kafka_ids(bootstrap, [f"{prefix}.port.{p}" for p in sorted(ports)]))
+    missing = outbox - seen.keys()
+    foreign = seen.keys() - outbox
+    repeated = sum(1 for c in seen.values() if c > 1)
+    ok = not missing and not foreign
+    return Check("every event on Kafka (port topics), exactly once by id", ok,
+                 f"{len(outbox):,} outbox events; {sum(seen.values()):,} records read, "
+                 f"{len(seen):,} distinct ids ({repeated:,} delivered more than once, "
+                 f"removed by de-duplication); {len(missing)} missing, {len(foreign)} "
+                 f"not in the outbox")
+
+
+_CHAIN = """
+WITH allowed(from_status, event, to_status) AS (VALUES {values}),
+h AS (
+  SELECT hawb_id, from_status, to_status, event, id,
+         lag(to_status) OVER (PARTITION BY hawb_id ORDER BY id) AS previous,
+         row_number() OVER (PARTITION BY hawb_id ORDER BY id DESC) AS from_end
+  FROM hawb_history)
+SELECT
+  count(*) FILTER (WHERE a.event IS NULL) AS not_in_table,
+  count(*) FILTER (WHERE h.previous IS NOT NULL AND h.previous <> h.from_status) AS broken,
+  count(*) FILTER (WHERE h.previous IS NULL AND NOT h.from_status = ANY(:judged)) AS bad_start,
+  count(*) FILTER (WHERE h.from_end = 1 AND hw.status IS DISTINCT FROM h.to_status) AS bad_end,
+  count(*) AS rows, count(DISTINCT h.hawb_id) AS hawbs
+FROM h
+LEFT JOIN allowed a ON (a.from_status, a.event, a.to_status) = (h.from_status, h.event,
+                                                               h.to_status)
+LEFT JOIN hawbs hw ON hw.id = h.hawb_id
+"""
+
+
+def _histories(engine: Engine) -> Check:
+    values = ", ".join(f"('{s}', '{e.value}', '{t}')" for (s, e), t in TABLE.items())
+    with engine.connect() as conn:
+        row = conn.execute(text(_CHAIN.format(values=values)),
+                           {"judged": [s.value for s in JUDGED]}).one()
+        without = conn.execute(text(
+            "SELECT count(*) FROM hawbs h WHERE h.status <> ALL(:judged) AND NOT EXISTS ("
+            " SELECT 1 FROM hawb_history x WHERE x.hawb_id = h.id)"),
+            {"judged": [s.value for s in JUDGED]}).scalar_one()
+    ok = not (row.not_in_table or row.broken or row.bad_start or row.bad_end or without)
+    return Check("every history follows the transition table", ok,
+                 f"{row.rows:,} history rows of {row.hawbs:,} HAWBs: {row.not_in_table} moves "
+                 f"not in the table, {row.broken} breaks in a chain, {row.bad_start} chains "
+                 f"not starting at a judged status, {row.bad_end} not ending at the HAWB's "
+                 f"status, {without} moved HAWBs without history")
+
+
+def _all_final(engine: Engine) -> Check:
+    p = progress(engine)
+    return Check("every HAWB released or finally refused, every event sent", p.done,
+                 f"{p.final:,} of {p.hawbs:,} HAWBs final; {p.unsent_events} events unsent")
+
+
+def invariants(engine: Engine, simulator_url: str, bootstrap: str, prefix: str = "s321"
+               ) -> list[Check]:
+    return [_all_final(engine), _filed_once(engine, simulator_url),
+            _on_kafka(engine, bootstrap, prefix), _histories(engine)]
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+_STAGES = """
+WITH t AS (
+  SELECT h.id, h.created_at AS received, h.decided_at AS decided,
+         min(x.at) FILTER (WHERE x.event = 'approve') AS approved,
+         min(x.at) FILTER (WHERE x.event = 'claim') AS claimed,
+         min(x.at) FILTER (WHERE x.to_status IN ('submitted', 'accepted')
+                           AND x.from_status IN ('submitting')) AS submitted,
+         min(x.at) FILTER (WHERE x.event = 'accept') AS accepted,
+         min(x.at) FILTER (WHERE x.event = 'release') AS released
+  FROM hawbs h JOIN hawb_history x ON x.hawb_id = h.id
+  GROUP BY h.id, h.created_at, h.decided_at)
+SELECT stage, count(v) AS n,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY v) AS p95,
+       max(v) AS max
+FROM t, LATERAL (VALUES
+  (1, 'upload -> judged', extract(epoch FROM decided - received)),
+  (2, 'judged -> approved by broker', extract(epoch FROM approved - decided)),
+  (3, 'approved -> claimed by a worker', extract(epoch FROM claimed - approved)),
+  (4, 'claimed -> filed (receipt)', extract(epoch FROM submitted - claimed)),
+  (5, 'filed -> accepted by ACE', extract(epoch FROM accepted - submitted)),
+  (6, 'accepted -> released (1C)', extract(epoch FROM released - accepted)),
+  (7, 'upload -> released (end to end)', extract(epoch FROM released - received))
+) AS s(ord, stage, v)
+GROUP BY ord, stage ORDER BY ord
+"""
+
+
+@dataclass
+class Stage:
+    name: str
+    count: int
+    p50: float | None
+    p95: float | None
+    max: float | None
+
+
+@dataclass
+class Figures:
+    hawbs: int
+    released: int
+    seconds: float
+    stages: list[Stage] = field(default_factory=list)
+
+    @property
+    def throughput(self) -> float:
+        return self.hawbs / self.seconds if self.seconds else 0.0
+
+
+def figures(engine: Engine) -> Figures:
+    with engine.connect() as conn:
+        stages = [Stage(r.stage, r.n, _f(r.p50), _f(r.p95), _f(r.max))
+                  for r in conn.execute(text(_STAGES)).all()]
+        row = conn.execute(text(
+            "SELECT (SELECT count(*) FROM hawbs) AS hawbs,"
+            " (SELECT count(*) FROM hawbs WHERE status = ANY(:rel)) AS released,"
+            " extract(epoch FROM (SELECT max(at) FROM hawb_history)"
+            "  - (SELECT min(received_at) FROM uploads)) AS seconds"),
+            {"rel": [S.RELEASED.value, S.RECEIVED_AT_CFS.value, S.HANDED_TO_CARRIER.value]}
+        ).one()
+    return Figures(row.hawbs, row.released, float(row.seconds or 0), stages)
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
