@@ -613,3 +613,13 @@ def test_drop_fault_cuts_the_connection(live_service: str) -> None:
         again = http.post(contract.ENTRIES, json=body(entry))
         assert again.json()["receipts"][0]["status"] == "duplicate"
         assert control.filings() == {entry.entry_number: 1}
+
+
+def test_a_fault_for_a_time_window_hits_every_request_until_it_ends() -> None:
+    sim = Simulator(SimulatorConfig(time_scale=0))
+    sim.inject_fault("error", 0, for_s=0.3)
+    assert [sim.take_fault() is not None for _ in range(5)] == [True] * 5
+    time.sleep(0.35)
+    assert sim.take_fault() is None
+    sim.inject_fault("timeout", 2)  # counted faults still work after a window
+    assert [sim.take_fault() is not None for _ in range(3)] == [True, True, False]

@@ -86,3 +86,26 @@ def test_a_dead_workers_claim_is_taken_over_after_its_lease(
     assert second.run_once().submitted == 1
     assert _statuses(db) == ["submitted"]
     assert set(sim.filings().values()) == {1}
+
+
+def test_customs_answer_to_an_entry_given_back_is_applied(
+        client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org,
+        broker: Org) -> None:
+    """ACE filed the entries but the answer was lost; its accept arrives while the claims
+    are given back (found by the day-at-scale fault run: such HAWBs stayed `submitted`)."""
+    designate(client, forwarder, broker)
+    mawb = uploaded(client, forwarder, {"HA1": "6505.00.60.90", "HA2": "6505.00.60.90"})
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = simulator()
+    worker = worker_for(engine, sim)
+    sim.inject_fault("drop", 1, after_processing=True)  # filed; the answer is lost
+    assert worker.run_once().returned == 2
+    sim.advance(60)  # ACE accepts them
+    sim.inject_fault("error", 1)  # the next submission fails; the accepts are collected
+    report = worker.run_once()
+    assert (report.returned, report.moved) == (2, 2)
+    assert _statuses(db) == ["accepted", "accepted"]
+    assert _events(db, "HA1") == ["approve", "claim", "release_claim", "claim",
+                                  "release_claim", "accept"]
+    assert worker.run_once().submitted == 0  # nothing is filed again
+    assert set(sim.filings().values()) == {1}

@@ -33,6 +33,9 @@ class Event(enum.StrEnum):
 REVIEWABLE = (S.ELIGIBLE, S.NEEDS_REVIEW)
 # ACE may answer before the worker has recorded that the submission went through.
 IN_FLIGHT = (S.SUBMITTING, S.SUBMITTED)
+# Customs' answer is the truth: an entry the worker gave back (its answer lost in a timeout)
+# may have been filed all the same, and ACE's accept or reject then arrives first.
+ANSWERABLE = (S.APPROVED, *IN_FLIGHT)
 FILED = (S.ACCEPTED, S.PERMIT_TO_TRANSFER)
 
 TABLE: dict[tuple[str, Event], str] = {
@@ -42,8 +45,8 @@ TABLE: dict[tuple[str, Event], str] = {
     (S.APPROVED, Event.CLAIM): S.SUBMITTING,
     (S.SUBMITTING, Event.RELEASE_CLAIM): S.APPROVED,
     (S.SUBMITTING, Event.SUBMIT): S.SUBMITTED,
-    **{(s, Event.ACCEPT): S.ACCEPTED for s in IN_FLIGHT},
-    **{(s, Event.ACE_REJECT): S.ACE_REJECTED for s in IN_FLIGHT},
+    **{(s, Event.ACCEPT): S.ACCEPTED for s in ANSWERABLE},
+    **{(s, Event.ACE_REJECT): S.ACE_REJECTED for s in ANSWERABLE},
     (S.ACCEPTED, Event.PERMIT_TO_TRANSFER): S.PERMIT_TO_TRANSFER,
     (S.HOLD, Event.PERMIT_TO_TRANSFER): S.HOLD,  # still held; the permit is recorded
     **{(s, Event.HOLD): S.HOLD for s in FILED},
