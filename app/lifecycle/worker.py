@@ -34,6 +34,7 @@ from app.lifecycle.service import CUSTOMS, WORKER, Note
 from app.lifecycle.transitions import Event
 from app.manifest.models import Hawb
 from app.manifest.statuses import HawbStatus
+from app.observability import logs
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ class Worker:
             self._give_back(prepared, exc)
             report.returned += len(prepared)
             report.errors.append(str(exc))
-            self._back_off(exc)
+            with logs.bound(batch_hawbs=len(prepared)):
+                self._back_off(exc)
             return len(prepared)
         self._failures = 0
         with transaction(self.writer) as session:
@@ -178,9 +180,7 @@ class Worker:
             try:
                 with transaction(self.writer) as session:
                     got = filing.collect(session, self.gateway, self.config.poll_limit)
-                    for item in got:
-                        if item.new:
-                            report.moved += self._apply(session, item)
+                    report.moved += self._apply(session, [i for i in got if i.new])
             except GatewayError as exc:
                 report.errors.append(str(exc))
                 return
@@ -188,51 +188,81 @@ class Worker:
             if len(got) < self.config.poll_limit:
                 return
 
+    @classmethod
+    def _apply(cls, session: Session, items: list[filing.Collected]) -> int:
+        """Apply a batch of answers in order, set-based: consecutive answers about distinct
+        HAWBs form a wave, applied with one call per event; a second answer about a HAWB,
+        or a MAWB's permit to transfer, starts the next wave."""
+        moved = 0
+        wave: dict[Event, dict[int, Note]] = {}
+        in_wave: set[int] = set()
+
+        def flush() -> None:
+            nonlocal moved
+            for event, notes in wave.items():
+                moved += cls._apply_event(session, event, notes)
+            wave.clear()
+            in_wave.clear()
+
+        for item in items:
+            message = item.message
+            if message.kind is MessageKind.PERMIT_TO_TRANSFER:
+                flush()
+                moved += cls._permit(session, item)
+                continue
+            event = _BY_KIND.get(message.kind)
+            if event is None or item.hawb_id is None:
+                continue  # PGA answers are recorded in the audit; no status changes
+            if item.hawb_id in in_wave:
+                flush()
+            reason = "; ".join(f"[{e.code}] {e.message}" for e in message.errors) or (
+                message.narrative or None)
+            wave.setdefault(event, {})[item.hawb_id] = Note(reason, message.message_id)
+            in_wave.add(item.hawb_id)
+        flush()
+        return moved
+
     @staticmethod
-    def _apply(session: Session, item: filing.Collected) -> int:
-        message = item.message
-        if message.kind is MessageKind.PERMIT_TO_TRANSFER:
-            if item.manifest_id is None:
-                return 0
-            ids = list(session.scalars(select(Hawb.id).where(
-                Hawb.manifest_id == item.manifest_id,
-                Hawb.status.in_([HawbStatus.ACCEPTED.value, HawbStatus.HOLD.value]))))
-            moved = service.apply(session, ids, Event.PERMIT_TO_TRANSFER, CUSTOMS,
-                                  source_message_id=message.message_id,
-                                  reason=message.narrative or None).moved
-            ctx = outbox.contexts(session, [item.manifest_id])[item.manifest_id]
-            outbox.write(session, [(new_event(
-                EventType.PERMIT_TO_TRANSFER,
-                PermitToTransfer(hawbs=len(moved), source_message_id=message.message_id),
-                occurred_at=utcnow(), mawb=ctx.mawb, hawb=None, port=ctx.port, cfs=ctx.cfs,
-                carrier=None), ctx)])
-            return len(moved)
-        event = _BY_KIND.get(message.kind)
-        if event is None or item.hawb_id is None:
-            return 0  # PGA answers are recorded in the audit; no status changes
-        reason = "; ".join(f"[{e.code}] {e.message}" for e in message.errors) or (
-            message.narrative or None)
-        outcome = service.apply(session, [item.hawb_id], event, CUSTOMS, reason=reason,
-                                source_message_id=message.message_id)
+    def _apply_event(session: Session, event: Event, notes: dict[int, Note]) -> int:
+        outcome = service.apply(session, list(notes), event, CUSTOMS, notes=notes)
         if event is Event.RELEASE and outcome.moved:
             boards.receive_released(session, outcome.moved)
-        if outcome.refused:
+        for hawb_id, status in outcome.refused.items():
             log.info("ACE message %s (%s) does not apply to HAWB %s in status %s",
-                     message.message_id, message.kind, item.hawb_id,
-                     outcome.refused[item.hawb_id])
+                     notes[hawb_id].source_message_id, event.value, hawb_id, status)
         return len(outcome.moved)
+
+    @staticmethod
+    def _permit(session: Session, item: filing.Collected) -> int:
+        message = item.message
+        if item.manifest_id is None:
+            return 0
+        ids = list(session.scalars(select(Hawb.id).where(
+            Hawb.manifest_id == item.manifest_id,
+            Hawb.status.in_([HawbStatus.ACCEPTED.value, HawbStatus.HOLD.value]))))
+        moved = service.apply(session, ids, Event.PERMIT_TO_TRANSFER, CUSTOMS,
+                              source_message_id=message.message_id,
+                              reason=message.narrative or None).moved
+        ctx = outbox.contexts(session, [item.manifest_id])[item.manifest_id]
+        outbox.write(session, [(new_event(
+            EventType.PERMIT_TO_TRANSFER,
+            PermitToTransfer(hawbs=len(moved), source_message_id=message.message_id),
+            occurred_at=utcnow(), mawb=ctx.mawb, hawb=None, port=ctx.port, cfs=ctx.cfs,
+            carrier=None), ctx)])
+        return len(moved)
 
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> None:
         """Until stopped: a pass, then a short sleep when there was nothing to do."""
         while not self._stop.is_set():
-            try:
-                report = self.run_once()
-            except Exception:
-                log.exception("submission worker pass failed; retrying")
-                self._sleep(self.config.backoff_s)
-                continue
+            with logs.bound(worker_pass=logs.new_id()):
+                try:
+                    report = self.run_once()
+                except Exception:
+                    log.exception("submission worker pass failed; retrying")
+                    self._sleep(self.config.backoff_s)
+                    continue
             if not report.busy:
                 self._sleep(self.config.idle_sleep_s)
 
