@@ -60,7 +60,7 @@ def _print_progress(engine_url: str, stop: threading.Event, started: float) -> N
         while not stop.wait(10):
             try:
                 p = checks.progress(engine)
-            except Exception as exc:  # noqa: BLE001 - a dropped connection, say
+            except Exception as exc:
                 print(f"  progress unavailable: {exc.__class__.__name__}", flush=True)
                 continue
             print(f"  {time.monotonic() - started:7.1f} s: {p.final:,} of {p.hawbs:,} HAWBs "

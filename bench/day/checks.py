@@ -58,8 +58,8 @@ def progress(engine: Engine) -> Progress:
 
 def statuses(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {s: n for s, n in conn.execute(text(
-            "SELECT status, count(*) FROM hawbs GROUP BY status ORDER BY 2 DESC")).all()}
+        return dict(conn.execute(text(
+            "SELECT status, count(*) FROM hawbs GROUP BY status ORDER BY 2 DESC")).all())
 
 
 def _filed_once(engine: Engine, simulator_url: str) -> Check:
@@ -115,7 +115,7 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
         found = consumer.partitions_for_topic(topic)
         if found:
             return set(found)
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - no public call
+        await consumer._client.force_metadata_update()
         await asyncio.sleep(0.1)
     raise RuntimeError(f"topic {topic} has no partitions on the broker")
 

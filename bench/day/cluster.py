@@ -54,7 +54,7 @@ class Service:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(  # noqa: S603 - our own commands
+            self.process = subprocess.Popen(
                 self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 cwd=self.log.parent)
 

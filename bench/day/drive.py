@@ -210,14 +210,14 @@ def run_users(api: Api, parties: Parties, mawbs: list[Mawb], *, uploaders: int =
                 decisions[parties.broker_of(mawb.forwarder).id].put(mawb.mawb)
                 if on_upload is not None:
                     on_upload(next(done))
-            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            except BaseException as exc:
                 failures.append(exc)
 
     def broker_desk(broker: Party) -> None:
         while (mawb := decisions[broker.id].get()) is not None:
             try:
                 decide(api, broker, mawb)
-            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            except BaseException as exc:
                 failures.append(exc)
 
     for mawb in mawbs:

@@ -1,8 +1,8 @@
 """Faults injected into a running day, one after another, each when it can hurt most.
 
 - ``kill -9`` of an API process while an upload to it is in flight;
-- the ACE simulator answering 500s, then timing out (after doing the work), for a window;
 - ``kill -9`` of a worker while HAWBs are claimed and being filed;
+- the ACE simulator answering 500s, then timing out (after doing the work), for a window;
 - the Kafka broker stopped (``SIGSTOP``) for a window, then continued;
 - ``kill -9`` of the relay while events are waiting to be published;
 - every database connection of the services dropped (``pg_terminate_backend``).
@@ -122,13 +122,13 @@ class Faults:
                    f"{dropped} server connections terminated")
 
     def run(self) -> None:
-        steps = [self.kill_api_mid_upload, self.gateway_errors, self.kill_worker_mid_batch,
+        steps = [self.kill_api_mid_upload, self.kill_worker_mid_batch, self.gateway_errors,
                  self.stop_kafka, self.kill_relay_mid_publish, self.drop_database_connections]
         for step in steps:
             if self.stopped.is_set():
                 return
             step()
-            self.stopped.wait(2)
+            self.stopped.wait(1)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="faults", daemon=True)
