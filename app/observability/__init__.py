@@ -1,0 +1,1 @@
+"""Logs, metrics and readiness shared by every process (API, worker, relay, simulator)."""
