@@ -11,9 +11,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_KEY_PEPPER = "dev-only-pepper-change-me"
 
 
-class Settings(BaseSettings):
+class LogSettings(BaseSettings):
+    """Logging alone: processes that need nothing else (the ACE simulator) read just this."""
+
     model_config = SettingsConfigDict(env_prefix="S321_", env_file=".env", extra="ignore")
 
+    # Log lines as JSON objects, or plain text for a terminal.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(LogSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./s321.db"
     host: str = "127.0.0.1"
@@ -48,6 +61,8 @@ class Settings(BaseSettings):
     worker_idle_sleep_s: float = Field(default=1.0, gt=0)
     # A claim older than this is taken to belong to a dead worker and is submitted again.
     worker_claim_lease_s: float = Field(default=300.0, gt=0)
+    # How often the worker brings the analytics summaries of changed days up to date.
+    analytics_refresh_s: float = Field(default=60.0, gt=0)
 
     # The outbox relay: in the API process (the embedded default), or `s321 relay`.
     relay_in_process: bool = True
@@ -62,18 +77,10 @@ class Settings(BaseSettings):
     # Failed attempts in a row after which a subscription is marked failing and held.
     webhook_failure_threshold: int = Field(default=10, ge=1)
 
-    # Observability: log lines as JSON objects (or plain text for a terminal), the level,
-    # a bearer token /metrics then requires (unset: open, it holds counts only), and how
+    # A bearer token /metrics then requires (unset: open, it holds counts only), and how
     # long /readyz waits for the database and Kafka.
-    log_format: Literal["json", "text"] = "json"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     metrics_token: str | None = None
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

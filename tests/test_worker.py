@@ -8,8 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import transaction, utcnow
+from app.ace_gateway.adapters.simulated import SimulatedGateway
+from app.analytics import refresh
+from app.db import make_session_factory, transaction, utcnow
 from app.lifecycle.models import HawbHistory
+from app.lifecycle.worker import Worker, WorkerConfig
 from app.manifest.models import Hawb
 from tests.conftest import Org
 from tests.journeys import designate, simulator, uploaded, worker_for
@@ -109,3 +112,20 @@ def test_customs_answer_to_an_entry_given_back_is_applied(
                                   "release_claim", "accept"]
     assert worker.run_once().submitted == 0  # nothing is filed again
     assert set(sim.filings().values()) == {1}
+
+
+def test_the_running_worker_brings_analytics_up_to_date(
+        client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org) -> None:
+    uploaded(client, forwarder, {"HR1": "6505.00.60.90"})
+    with db() as session:
+        assert refresh.pending(session)  # the upload marked its day
+
+    def stop_when_idle(_seconds: float) -> bool:
+        worker.stop()
+        return True
+
+    worker = Worker(make_session_factory(engine, writer=True), SimulatedGateway(simulator()),
+                    WorkerConfig(analytics_refresh_s=0.0), sleep=stop_when_idle)
+    worker.run()
+    with db() as session:
+        assert not refresh.pending(session)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from app.ace_gateway import filing
 from app.ace_gateway.filing import Prepared
 from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
 from app.ace_gateway.messages import MessageKind
+from app.analytics import refresh as analytics
 from app.cfs import boards
 from app.db import transaction, utcnow
 from app.events import outbox
@@ -52,6 +54,8 @@ class WorkerConfig:
     idle_sleep_s: float = 1.0
     backoff_s: float = 1.0
     backoff_max_s: float = 60.0
+    # Bring the analytics summaries up to date this often, so dashboards rarely wait for it.
+    analytics_refresh_s: float = 60.0
 
 
 @dataclass
@@ -254,11 +258,16 @@ class Worker:
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Until stopped: a pass, then a short sleep when there was nothing to do."""
+        """Until stopped: a pass, then a short sleep when there was nothing to do; now and
+        then, the analytics summaries of the days that changed."""
+        refreshed = time.monotonic()
         while not self._stop.is_set():
             with logs.bound(worker_pass=logs.new_id()):
                 try:
                     report = self.run_once()
+                    if time.monotonic() - refreshed >= self.config.analytics_refresh_s:
+                        refreshed = time.monotonic()
+                        analytics.ensure_fresh(self.writer, self.writer)
                 except Exception:
                     log.exception("submission worker pass failed; retrying")
                     self._sleep(self.config.backoff_s)
@@ -273,7 +282,8 @@ class Worker:
 def config_from(settings: Settings) -> WorkerConfig:
     return WorkerConfig(batch_size=settings.worker_batch_size,
                         idle_sleep_s=settings.worker_idle_sleep_s,
-                        claim_lease_s=settings.worker_claim_lease_s)
+                        claim_lease_s=settings.worker_claim_lease_s,
+                        analytics_refresh_s=settings.analytics_refresh_s)
 
 
 def start_worker(writer: sessionmaker[Session], gateway: Gateway, settings: Settings
