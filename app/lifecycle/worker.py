@@ -54,6 +54,10 @@ class WorkerConfig:
     idle_sleep_s: float = 1.0
     backoff_s: float = 1.0
     backoff_max_s: float = 60.0
+    # Per pass, so that a steady stream of approvals never starves the collection of ACE's
+    # answers, nor a backlog of answers the submissions.
+    batches_per_pass: int = 10
+    polls_per_pass: int = 10
     # Bring the analytics summaries up to date this often, so dashboards rarely wait for it.
     analytics_refresh_s: float = 60.0
 
@@ -91,7 +95,7 @@ class Worker:
         report = PassReport()
         with transaction(self.writer) as session:
             report.auto_approved = brokers.auto_approve(session)
-        while True:
+        for _ in range(self.config.batches_per_pass):
             claimed = self._submit_batch(report)
             if claimed < self.config.batch_size or report.errors:
                 break
@@ -180,7 +184,7 @@ class Worker:
         self._sleep(delay)
 
     def _collect(self, report: PassReport) -> None:
-        while True:
+        for _ in range(self.config.polls_per_pass):
             try:
                 with transaction(self.writer) as session:
                     got = filing.collect(session, self.gateway, self.config.poll_limit)

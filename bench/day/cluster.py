@@ -66,7 +66,7 @@ class Service:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 180.0) -> None:
         if self.ready_url is None:
             return
         deadline = time.monotonic() + timeout
