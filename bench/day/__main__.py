@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -196,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database", default="s321_day", help="scratch database (dropped!)")
     parser.add_argument("--out", default=str(OUT), help="where run directories go")
     args = parser.parse_args(argv)
+    # A terminated run still stops the processes it started (the `finally` blocks run).
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     return run(args)
 
 
