@@ -258,3 +258,14 @@ def test_frame_is_strings_only(tmp_path: Path) -> None:
     v = run([{**GOOD, "Consignee Zip": "07161", "Consignee State": "NJ"}], tmp_path)
     assert v.hawbs.get_column("consignee_zip").to_list() == ["07161"]
     assert v.lines.schema["value_cents"] == pl.Int64
+
+
+def test_errors_spread_over_chunks_get_their_messages() -> None:
+    """A generated manifest with two 8-digit HTS numbers far apart: polars 2.1 panicked
+    building their messages from a filtered multi-chunk column."""
+    parsed = reading.read(Path(__file__).parent / "fixtures" / "multichunk_hts_errors.csv")
+    v = validate(parsed.frame, map_header(parsed.header, []), {}, None, parsed.ragged)
+    messages = [r["message"] for r in v.errors.iter_rows(named=True) if r["code"] == "hts_length"]
+    assert messages == ["HTS '6404.11.69' has 8 digits; a 10-digit HTSUS statistical number "
+                        "is required.", "HTS '6109.90.10' has 8 digits; a 10-digit HTSUS "
+                        "statistical number is required."]
