@@ -41,7 +41,10 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from app.observability import logs, multiproc
+
     settings = get_settings()
+    logs.configure(settings)
     if workers > 1 and settings.worker_in_process and settings.ace_gateway == "simulated":
         err_console.print("The in-process ACE simulator lives in one process: with several "
                           "API processes, run `s321 ace-simulator` and set "
@@ -49,8 +52,10 @@ def serve(
         raise typer.Exit(2)
     if migrate_first:
         migrate.upgrade(settings.database_url)
+    multiproc.clear()
     uvicorn.run("app.api.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info")
+                port=port or settings.port, workers=workers,
+                log_config=logs.logging_config(settings), log_level=settings.log_level.lower())
 
 
 @cli.command("ace-simulator")
@@ -61,24 +66,37 @@ def ace_simulator(
 ) -> None:
     """Run the ACE simulator as its own HTTP service (configured by S321_SIM_* variables)."""
     from app.ace_gateway.simulator import service
+    from app.observability import logs
+    from app.settings import LogSettings
 
-    service.main(host, port)
+    settings = LogSettings()
+    logs.configure(settings)
+    service.main(host, port, log_config=logs.logging_config(settings))
+
+
+MetricsPort = Annotated[int | None, typer.Option(
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics")]
+MetricsHost = Annotated[str, typer.Option(help="Interface for --metrics-port")]
 
 
 @cli.command()
 def worker(
     once: Annotated[bool, typer.Option(help="One pass, then exit")] = False,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run the submission worker: approved HAWBs to customs, customs' answers applied."""
-    import logging
     import signal
 
     from app.ace_gateway import registry
     from app.db import make_engine, make_session_factory
     from app.lifecycle.worker import Worker, config_from
+    from app.observability import logs, metrics
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = get_settings()
+    logs.configure(settings)
+    if metrics_port:
+        metrics.serve(metrics_port, metrics_host)
     gateway = registry.create(settings)
     runner = Worker(make_session_factory(make_engine(settings.database_url), writer=True),
                     gateway, config_from(settings))
@@ -99,20 +117,25 @@ def worker(
 @cli.command()
 def relay(
     once: Annotated[bool, typer.Option(help="Relay what is waiting, then exit")] = False,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run the outbox relay: events to Kafka (when S321_KAFKA_BOOTSTRAP is set) and to
     webhook subscribers."""
     import asyncio
-    import logging
     import signal
 
     from app.cfs.relay import relay_from
     from app.db import make_engine, make_session_factory
+    from app.observability import logs, metrics
+    from app.observability.outbox_lag import OutboxLag
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = get_settings()
-    runner = relay_from(settings, make_session_factory(make_engine(settings.database_url),
-                                                       writer=True))
+    logs.configure(settings)
+    engine = make_engine(settings.database_url)
+    if metrics_port:
+        metrics.serve(metrics_port, metrics_host, OutboxLag(engine))
+    runner = relay_from(settings, make_session_factory(engine, writer=True))
 
     async def main() -> None:
         if once:

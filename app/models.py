@@ -2,6 +2,17 @@
 
 from app.accounts.models import ApiKey, Organisation, WebSession
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
+from app.analytics.models import DailyFact, DirtyDay, MonthlyFact
+from app.analytics.risks_models import (
+    DeclarationChange,
+    RiskConsigneeDay,
+    RiskCustomsEvent,
+    RiskGoodsLine,
+    RiskSource,
+    RiskSpelling,
+    RiskValueRating,
+    RiskWatermark,
+)
 from app.cfs.models import CfsFacility, CfsReceipt, FacilityVersion
 from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
@@ -25,7 +36,10 @@ __all__ = [
     "CfsFacility",
     "CfsReceipt",
     "ComplianceAlert",
+    "DailyFact",
     "DeMinimisPolicy",
+    "DeclarationChange",
+    "DirtyDay",
     "EntryNumberSequence",
     "FacilityVersion",
     "GatewayState",
@@ -35,8 +49,16 @@ __all__ = [
     "HawbLine",
     "HtsLine",
     "Manifest",
+    "MonthlyFact",
     "Organisation",
     "OutboxEvent",
+    "RiskConsigneeDay",
+    "RiskCustomsEvent",
+    "RiskGoodsLine",
+    "RiskSource",
+    "RiskSpelling",
+    "RiskValueRating",
+    "RiskWatermark",
     "RowError",
     "UnassignedRow",
     "Upload",

@@ -21,3 +21,20 @@ def rows_text(rows: Iterable[Sequence[object]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerows([safe_cell(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+def cell(value: object) -> object:
+    """A cell of a data table: text neutralised, a list joined with '; ', numbers and dates
+    kept as they are (a negative number is not a formula), None empty."""
+    if isinstance(value, str):
+        return safe_cell(value)
+    if isinstance(value, list | tuple):
+        return safe_cell("; ".join(str(v) for v in value))
+    return "" if value is None else value
+
+
+def table_text(rows: Iterable[Sequence[object]]) -> str:
+    """A header and rows of figures as CSV (see ``cell``)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([cell(v) for v in row] for row in rows)
+    return out.getvalue()

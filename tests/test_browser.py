@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from tests.conftest import MakeOrg, Org, sample, upload
 from tests.journeys import designate, file_to_permit, make_port, upload_for_review
-from tests.manifests import line
+from tests.manifests import line, manifest
 
 CHROMIUM = os.environ.get("S321_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(os.environ.get("S321_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts")
@@ -124,3 +124,41 @@ def test_cfs_sees_a_released_hawb_appear_and_records_its_hand_off(
     assert "handed to its carrier" in page.get_by_role("status").inner_text()
     assert "HW1" not in page.locator("#ready").inner_text()
     _shot(page, "cfs-board-handed-off")
+
+
+def test_forwarder_reads_its_analytics_as_charts_and_tables(
+        live_server: str, client: TestClient, browser_page: Page, forwarder: Org) -> None:
+    for name in ("lax_2025-04-15_clean.csv", "sfo_2025-04-18_cp1252-crlf.csv",
+                 "sfo_2025-07-10_mixed-origins.csv", "jfk_2025-09-05_after-suspension.csv"):
+        assert upload(client, forwarder, sample(name)).status_code == 201
+    a_year_earlier = [line(f"Y{i}", f"{20 + 9 * i}.00", line_no=1,
+                           **{"Consignee Name": f"Person Y{i}"})
+                      for i in range(14)]
+    # Risks: two HAWBs to one person on one day, over the limit together; a vague description.
+    a_year_earlier += [line("Y20", "500.00"), line("Y21", "450.00"),
+                       line("Y22", "15.00", line_no=1, Description="Gift",
+                            **{"Consignee Name": "Ann Wu"})]
+    assert upload(client, forwarder, manifest(a_year_earlier, arrival="2024-04-16")
+                  ).status_code == 201
+    page = browser_page
+    _sign_in(page, live_server, forwarder)
+    page.get_by_role("link", name="Analytics").click()
+    page.get_by_label("From").fill("2024-01-01")
+    page.get_by_label("To").fill("2025-12-31")
+    page.get_by_label("Charts show").select_option("hawbs")
+    page.get_by_role("button", name="Show").click()
+    monthly = page.get_by_role("img", name=re.compile("^HAWBs by month"))
+    assert monthly.locator("rect.datum").count() == 48  # 24 months, and a year earlier
+    assert page.locator("#years tbody tr").count() == 2
+    _shot(page, "analytics-volumes")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").first.click()
+    assert download.value.suggested_filename == "volumes_2024-01-01_2025-12-31.csv"
+    for tab, shot in (("HTS", "analytics-hts"), ("Origins, shippers, states", "analytics-parties"),
+                      ("Outcomes and what-if", "analytics-outcomes"),
+                      ("Compliance risks", "analytics-risks")):
+        page.get_by_role("link", name=tab).click()
+        assert page.locator("svg.chart").count() >= 1
+        _shot(page, shot)
+    page.get_by_role("link", name="Y20").first.click()  # from the risks to the HAWB
+    assert page.locator("#hawb-status").inner_text() == "ineligible"

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.ace_gateway.adapters.simulated import SimulatedGateway
-from app.analytics import refresh
+from app.analytics import refresh, risks_findings
 from app.db import make_session_factory, transaction, utcnow
 from app.lifecycle.models import HawbHistory
 from app.lifecycle.worker import Worker, WorkerConfig
@@ -129,3 +129,4 @@ def test_the_running_worker_brings_analytics_up_to_date(
     worker.run()
     with db() as session:
         assert not refresh.pending(session)
+        assert not risks_findings.pending(session, tuple(risks_findings.Kind))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.accounts import keys
@@ -104,24 +104,31 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     return row
 
 
+def _key_by_prefix() -> Select[*tuple[Any, ...]]:
+    keys_, orgs = cast(Table, ApiKey.__table__), cast(Table, Organisation.__table__)
+    return (select(keys_.c.id, keys_.c.secret_hash, keys_.c.revoked_at, orgs.c.id, orgs.c.name,
+                   orgs.c.kind)
+            .join(orgs, orgs.c.id == keys_.c.organisation_id)
+            .where(keys_.c.prefix == bindparam("prefix", type_=String())))
+
+
+# Built once, on the tables: every request runs it.
+_KEY_BY_PREFIX = _key_by_prefix()
+
+
 def authenticate(session: Session, token: str, pepper: str) -> Caller | None:
     parts = keys.split(token)
     if parts is None:
         return None
     prefix, secret = parts
-    row = session.execute(
-        select(ApiKey, Organisation)
-        .join(Organisation, Organisation.id == ApiKey.organisation_id)
-        .where(ApiKey.prefix == prefix)
-    ).first()
+    row = session.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
     if row is None:
         return None
-    key, org = row
-    if key.revoked_at is not None or not keys.matches(secret, key.secret_hash, pepper):
+    key_id, secret_hash, revoked_at, org_id, org_name, kind = row
+    if revoked_at is not None or not keys.matches(secret, secret_hash, pepper):
         return None
-    return Caller(
-        organisation_id=org.id, organisation_name=org.name, kind=OrgKind(org.kind), key_id=key.id
-    )
+    return Caller(organisation_id=org_id, organisation_name=org_name, kind=OrgKind(kind),
+                  key_id=key_id)
 
 
 def ensure_admin_key(session: Session, org_name: str, pepper: str) -> str:

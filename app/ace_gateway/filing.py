@@ -24,6 +24,7 @@ from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequen
 from app.db import upsert, utcnow
 from app.errors import Conflict
 from app.manifest.models import Manifest
+from app.observability import metrics
 
 SENT, RECEIVED = "sent", "received"
 
@@ -132,7 +133,10 @@ def submit(gateway: Gateway, prepared: Sequence[Prepared], *, paused: bool) -> l
     if paused:
         raise GatewayPaused(f"Submissions through the {gateway.name} gateway are paused; "
                             "approved entries wait until an administrator resumes them.")
-    return gateway.submit([p.entry for p in prepared])
+    with metrics.ace_call(gateway.name, "submit", entries=len(prepared)):
+        receipts = gateway.submit([p.entry for p in prepared])
+    metrics.ace_receipts(gateway.name, (r.status for r in receipts))
+    return receipts
 
 
 def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared],
@@ -162,7 +166,8 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
     instead of reading the same messages; a message read twice is recorded once.
     """
     state = _state(session, gateway.name, lock=True)
-    batch = gateway.poll(state.cursor, limit)
+    with metrics.ace_call(gateway.name, "poll"):
+        batch = gateway.poll(state.cursor, limit)
     if not batch.messages:
         return []
     numbers = {m.entry_number for m in batch.messages if m.entry_number}
@@ -189,6 +194,8 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
         collected.append(Collected(message, hawb_id, manifest_id, new))
     state.cursor = max(state.cursor, batch.cursor)
     session.flush()
+    kinds = [c.message.kind.value for c in collected if c.new]
+    metrics.on_commit(session, lambda: metrics.ace_messages(gateway.name, kinds))
     return collected
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -44,6 +44,10 @@ class AceMessageRecord(Base):
         UniqueConstraint("gateway", "message_id"),
         Index("ix_ace_messages_hawb", "hawb_id", "id"),
         Index("ix_ace_messages_manifest", "manifest_id", "id"),
+        # The CFS boards look up MAWBs' permits to transfer.
+        Index("ix_ace_messages_permits", "manifest_id",
+              postgresql_where=text("kind = 'permit_to_transfer'"),
+              sqlite_where=text("kind = 'permit_to_transfer'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -47,18 +47,30 @@ class Paging:
         return Page(items=list(items[start:end]), total=len(items), next_cursor=nxt)
 
 
-def paged(session: Session, stmt: Select[*tuple[Any, ...]], paging: Paging,
-          convert: Callable[[Row[*tuple[Any, ...]]], T]) -> Page[T]:
-    """A page of ``stmt`` (ordered), with the total over all pages."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+def paged(
+    session: Session,
+    stmt: Select[*tuple[Any, ...]],
+    paging: Paging,
+    convert: Callable[[Row[*tuple[Any, ...]]], T],
+) -> Page[T]:
+    """A page of ``stmt`` (ordered), with the total over all pages: counted in the same
+    query (a window over the result), so grouped tables are computed once."""
     start = paging.offset
-    stmt = stmt.offset(start)
+    counted = stmt.add_columns(func.count().over().label("_total")).offset(start)
     if paging.limit is not None:
-        stmt = stmt.limit(paging.limit + 1)
-    rows = session.execute(stmt).all()
+        counted = counted.limit(paging.limit + 1)
+    rows = session.execute(counted).all()
+    if rows:
+        total = rows[0][-1]
+    else:  # past the end, or nothing at all
+        total = (
+            session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+            if start
+            else 0
+        )
     nxt = None
     if paging.limit is not None and len(rows) > paging.limit:
-        rows, nxt = rows[:paging.limit], encode_cursor([start + paging.limit])
+        rows, nxt = rows[: paging.limit], encode_cursor([start + paging.limit])
     return Page(items=[convert(r) for r in rows], total=total or 0, next_cursor=nxt)
 
 
@@ -66,8 +78,9 @@ def within(period: Period, day: Any) -> ColumnElement[bool]:
     return and_(day >= period.start, day <= period.end)
 
 
-def mine(scope: Scope, period: Period, forwarder: InstrumentedAttribute[int],
-         day: Any) -> ColumnElement[bool]:
+def mine(
+    scope: Scope, period: Period, forwarder: InstrumentedAttribute[int], day: Any
+) -> ColumnElement[bool]:
     """Rows of the caller's scope arriving in the period."""
     return and_(forwarder_filter(scope, forwarder), within(period, day))
 
@@ -78,8 +91,7 @@ def limits() -> Subquery:
     p = DeMinimisPolicy
     return select(
         p.effective_from.label("start"),
-        func.lead(p.effective_from, type_=Date).over(order_by=p.effective_from)
-        .label("until"),
+        func.lead(p.effective_from, type_=Date).over(order_by=p.effective_from).label("until"),
         p.value_limit_cents.label("limit_cents"),
     ).subquery()
 

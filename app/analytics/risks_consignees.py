@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, false, func, select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
 from app.analytics.risks_common import Paging, limit_on, limits, mine, paged, within
-from app.analytics.risks_findings import INVALID
+from app.analytics.risks_derive import INVALID
 from app.analytics.risks_models import RiskConsigneeDay, RiskSpelling
 from app.analytics.scope import forwarder_filter
 from app.manifest.models import Hawb, Manifest
@@ -75,45 +75,65 @@ class Spellings:
     examples: tuple[str, ...]  # the most used spellings, with their HAWB counts
 
 
-def _everyone(period: Period, by_shipper: bool) -> Any:
-    """Consignee-days (and shippers) over the limit, counting every filer's HAWBs."""
+def _groups(scope: Scope, period: Period, by_shipper: bool) -> Any:
+    """The caller's consignee-days (and shippers) that are over the limit counting every
+    filer's HAWBs: only the days and consignees in the caller's data are added up."""
     c, limit = RiskConsigneeDay, limits()
-    keys = [c.arrival_date, c.consignee_key, *([c.shipper_key] if by_shipper else [])]
+    keys: list[Any] = [c.arrival_date, c.consignee_key, *([c.shipper_key] if by_shipper else [])]
+    figures: list[Any] = [
+        func.min(c.consignee_name).label("consignee_name"),
+        func.min(c.shipper_name).label("shipper_name"),
+        func.sum(c.hawbs).label("hawbs"),
+        func.sum(c.value_cents).label("value"),
+        func.max(c.largest_cents).label("largest"),
+    ]
     over = [func.sum(c.hawbs) > 1, func.sum(c.value_cents) > limit.c.limit_cents]
     if by_shipper:
         over.append(func.max(c.largest_cents) <= limit.c.limit_cents)
-    return (select(*keys, func.sum(c.hawbs).label("hawbs"), limit.c.limit_cents)
+    if scope.forwarder_id is None and scope.forwarder_ids is None:  # every filer's own
+        grouped = (
+            select(*keys, *figures, limit.c.limit_cents, false().label("with_other_filers"))
             .join(limit, limit_on(limit, c.arrival_date))
             .where(within(period, c.arrival_date))
-            .group_by(*keys, limit.c.limit_cents).having(and_(*over)).subquery())
-
-
-def _own(scope: Scope, period: Period, by_shipper: bool) -> Any:
-    c = RiskConsigneeDay
-    keys = [c.arrival_date, c.consignee_key, *([c.shipper_key] if by_shipper else [])]
-    return (select(*keys, func.min(c.consignee_name).label("consignee_name"),
-                   func.min(c.shipper_name).label("shipper_name"),
-                   func.sum(c.hawbs).label("hawbs"), func.sum(c.value_cents).label("value"),
-                   func.max(c.largest_cents).label("largest"))
+            .group_by(*keys, limit.c.limit_cents)
+            .having(and_(*over))
+            .subquery()
+        )
+    else:
+        own = (
+            select(*keys, *figures)
             .where(mine(scope, period, c.forwarder_id, c.arrival_date))
-            .group_by(*keys).subquery())
+            .group_by(*keys)
+            .subquery()
+        )
+        same = [
+            c.arrival_date == own.c.arrival_date,
+            c.consignee_key == own.c.consignee_key,
+            *([c.shipper_key == own.c.shipper_key] if by_shipper else []),
+        ]
+        grouped = (
+            select(
+                own,
+                limit.c.limit_cents,
+                (func.sum(c.hawbs) > own.c.hawbs).label("with_other_filers"),
+            )
+            .join(c, and_(*same))
+            .join(limit, limit_on(limit, c.arrival_date))
+            .group_by(*own.c, limit.c.limit_cents)
+            .having(and_(*over))
+            .subquery()
+        )
+    return select(grouped).order_by(
+        grouped.c.arrival_date.desc(),
+        grouped.c.value.desc(),
+        grouped.c.consignee_key,
+        *([grouped.c.shipper_key] if by_shipper else []),
+    )
 
 
-def _groups(scope: Scope, period: Period, by_shipper: bool) -> Any:
-    everyone, own = _everyone(period, by_shipper), _own(scope, period, by_shipper)
-    same = [own.c.arrival_date == everyone.c.arrival_date,
-            own.c.consignee_key == everyone.c.consignee_key]
-    if by_shipper:
-        same.append(own.c.shipper_key == everyone.c.shipper_key)
-    return (select(own, everyone.c.limit_cents,
-                   (everyone.c.hawbs > own.c.hawbs).label("with_other_filers"))
-            .join(everyone, and_(*same))
-            .order_by(own.c.arrival_date.desc(), own.c.value.desc(), own.c.consignee_key,
-                      *([own.c.shipper_key] if by_shipper else [])))
-
-
-def _bills(session: Session, scope: Scope, rows: list[Any], by_shipper: bool
-           ) -> dict[tuple[Any, ...], tuple[str, ...]]:
+def _bills(
+    session: Session, scope: Scope, rows: list[Any], by_shipper: bool
+) -> dict[tuple[Any, ...], tuple[str, ...]]:
     """The caller's HAWBs of each consignee-day on the page (the hash index on the
     consignee key finds them)."""
     if not rows:
@@ -122,43 +142,74 @@ def _bills(session: Session, scope: Scope, rows: list[Any], by_shipper: bool
     found = session.execute(
         select(h.arrival_date, h.consignee_key, h.shipper_key, Manifest.mawb, h.hawb_no)
         .join(Manifest, Manifest.id == h.manifest_id)
-        .where(h.consignee_key.in_(sorted({r.consignee_key for r in rows})),
-               h.arrival_date.in_(sorted({r.arrival_date for r in rows})),
-               h.status != INVALID, forwarder_filter(scope, Manifest.forwarder_id))
-        .order_by(Manifest.mawb, h.hawb_no)).all()
+        .where(
+            h.consignee_key.in_(sorted({r.consignee_key for r in rows})),
+            h.arrival_date.in_(sorted({r.arrival_date for r in rows})),
+            h.status != INVALID,
+            h.total_value_cents.is_not(None),
+            forwarder_filter(scope, Manifest.forwarder_id),
+        )
+        .order_by(Manifest.mawb, h.hawb_no)
+    ).all()
     bills: dict[tuple[Any, ...], list[str]] = defaultdict(list)
     for day, key, shipper, mawb, hawb_no in found:
         bills[(day, key, shipper) if by_shipper else (day, key)].append(f"{mawb}/{hawb_no}")
     return {k: tuple(v) for k, v in bills.items()}
 
 
-def over_limit(session: Session, scope: Scope, period: Period,
-               paging: Paging = Paging()) -> Page[OverLimit]:
+def over_limit(
+    session: Session, scope: Scope, period: Period, paging: Paging = Paging()
+) -> Page[OverLimit]:
     page = paged(session, _groups(scope, period, False), paging, lambda r: r)
     bills = _bills(session, scope, page.items, False)
-    return Page(items=[OverLimit(
-        arrival_date=r.arrival_date, consignee_key=r.consignee_key,
-        consignee_name=r.consignee_name, hawbs=r.hawbs, value_cents=r.value,
-        limit_cents=r.limit_cents, with_other_filers=bool(r.with_other_filers),
-        bills=bills.get((r.arrival_date, r.consignee_key), ()))
-        for r in page.items], total=page.total, next_cursor=page.next_cursor)
+    return Page(
+        items=[
+            OverLimit(
+                arrival_date=r.arrival_date,
+                consignee_key=r.consignee_key,
+                consignee_name=r.consignee_name,
+                hawbs=r.hawbs,
+                value_cents=r.value,
+                limit_cents=r.limit_cents,
+                with_other_filers=bool(r.with_other_filers),
+                bills=bills.get((r.arrival_date, r.consignee_key), ()),
+            )
+            for r in page.items
+        ],
+        total=page.total,
+        next_cursor=page.next_cursor,
+    )
 
 
-def split_shipments(session: Session, scope: Scope, period: Period,
-                    paging: Paging = Paging()) -> Page[SplitShipment]:
+def split_shipments(
+    session: Session, scope: Scope, period: Period, paging: Paging = Paging()
+) -> Page[SplitShipment]:
     page = paged(session, _groups(scope, period, True), paging, lambda r: r)
     bills = _bills(session, scope, page.items, True)
-    return Page(items=[SplitShipment(
-        arrival_date=r.arrival_date, consignee_key=r.consignee_key,
-        consignee_name=r.consignee_name, shipper_name=r.shipper_name, hawbs=r.hawbs,
-        value_cents=r.value, largest_cents=r.largest, limit_cents=r.limit_cents,
-        with_other_filers=bool(r.with_other_filers),
-        bills=bills.get((r.arrival_date, r.consignee_key, r.shipper_key), ()))
-        for r in page.items], total=page.total, next_cursor=page.next_cursor)
+    return Page(
+        items=[
+            SplitShipment(
+                arrival_date=r.arrival_date,
+                consignee_key=r.consignee_key,
+                consignee_name=r.consignee_name,
+                shipper_name=r.shipper_name,
+                hawbs=r.hawbs,
+                value_cents=r.value,
+                largest_cents=r.largest,
+                limit_cents=r.limit_cents,
+                with_other_filers=bool(r.with_other_filers),
+                bills=bills.get((r.arrival_date, r.consignee_key, r.shipper_key), ()),
+            )
+            for r in page.items
+        ],
+        total=page.total,
+        next_cursor=page.next_cursor,
+    )
 
 
-def spellings(session: Session, scope: Scope, period: Period,
-              paging: Paging = Paging()) -> Page[Spellings]:
+def spellings(
+    session: Session, scope: Scope, period: Period, paging: Paging = Paging()
+) -> Page[Spellings]:
     """Consignees written in more than one way (name and address fields, upper case,
     trimmed) in the caller's HAWBs of the period, by more than one shipper or
     forwarder."""
@@ -167,26 +218,47 @@ def spellings(session: Session, scope: Scope, period: Period,
     variants = func.count(func.distinct(s.spelling))
     shippers = func.count(func.distinct(s.shipper_key))
     forwarders = func.count(func.distinct(s.forwarder_id))
-    stmt = (select(s.consignee_key, variants.label("spellings"), shippers.label("shippers"),
-                   forwarders.label("forwarders"), func.sum(s.hawbs).label("hawbs"),
-                   func.min(s.arrival_date).label("first"),
-                   func.max(s.arrival_date).label("last"))
-            .where(in_scope).group_by(s.consignee_key)
-            .having(and_(variants > 1, (shippers > 1) | (forwarders > 1)))
-            .order_by(variants.desc(), func.sum(s.hawbs).desc(), s.consignee_key))
+    stmt = (
+        select(
+            s.consignee_key,
+            variants.label("spellings"),
+            shippers.label("shippers"),
+            forwarders.label("forwarders"),
+            func.sum(s.hawbs).label("hawbs"),
+            func.min(s.arrival_date).label("first"),
+            func.max(s.arrival_date).label("last"),
+        )
+        .where(in_scope)
+        .group_by(s.consignee_key)
+        .having(and_(variants > 1, (shippers > 1) | (forwarders > 1)))
+        .order_by(variants.desc(), func.sum(s.hawbs).desc(), s.consignee_key)
+    )
     page = paged(session, stmt, paging, lambda r: r)
     examples: dict[str, list[str]] = defaultdict(list)
     if page.items:
         used = func.sum(s.hawbs)
         for key, text, n in session.execute(
-                select(s.consignee_key, s.spelling, used)
-                .where(in_scope, s.consignee_key.in_([r.consignee_key for r in page.items]))
-                .group_by(s.consignee_key, s.spelling)
-                .order_by(s.consignee_key, used.desc(), s.spelling)).all():
+            select(s.consignee_key, s.spelling, used)
+            .where(in_scope, s.consignee_key.in_([r.consignee_key for r in page.items]))
+            .group_by(s.consignee_key, s.spelling)
+            .order_by(s.consignee_key, used.desc(), s.spelling)
+        ).all():
             if len(examples[key]) < _EXAMPLES:
                 examples[key].append(f"{text} ({n} HAWB{'s' if n != 1 else ''})")
-    return Page(items=[Spellings(
-        consignee_key=r.consignee_key, spellings=r.spellings, shippers=r.shippers,
-        forwarders=r.forwarders, hawbs=r.hawbs, first_arrival=r.first, last_arrival=r.last,
-        examples=tuple(examples[r.consignee_key])) for r in page.items],
-        total=page.total, next_cursor=page.next_cursor)
+    return Page(
+        items=[
+            Spellings(
+                consignee_key=r.consignee_key,
+                spellings=r.spellings,
+                shippers=r.shippers,
+                forwarders=r.forwarders,
+                hawbs=r.hawbs,
+                first_arrival=r.first,
+                last_arrival=r.last,
+                examples=tuple(examples[r.consignee_key]),
+            )
+            for r in page.items
+        ],
+        total=page.total,
+        next_cursor=page.next_cursor,
+    )

@@ -34,20 +34,41 @@ class StopCause:
     events: int
 
 
-def holds_and_rejections(session: Session, scope: Scope, period: Period,
-                         paging: Paging = Paging()) -> Page[StopCause]:
+def holds_and_rejections(
+    session: Session, scope: Scope, period: Period, paging: Paging = Paging()
+) -> Page[StopCause]:
     """Per kind and cause: how many of the caller's HAWBs (arriving in the period) were
     stopped, and how many times; most HAWBs first."""
     e = RiskCustomsEvent
-    per_bill = (select(e.kind, e.cause, e.manifest_id, e.hawb_no,
-                       func.count().label("events"), func.min(e.detail).label("detail"))
-                .join(Manifest, Manifest.id == e.manifest_id)
-                .where(mine(scope, period, Manifest.forwarder_id, Manifest.arrival_date))
-                .group_by(e.kind, e.cause, e.manifest_id, e.hawb_no).subquery())
+    per_bill = (
+        select(
+            e.kind,
+            e.cause,
+            e.manifest_id,
+            e.hawb_no,
+            func.count().label("events"),
+            func.min(e.detail).label("detail"),
+        )
+        .join(Manifest, Manifest.id == e.manifest_id)
+        .where(mine(scope, period, Manifest.forwarder_id, Manifest.arrival_date))
+        .group_by(e.kind, e.cause, e.manifest_id, e.hawb_no)
+        .subquery()
+    )
     hawbs = func.count()
-    stmt = (select(per_bill.c.kind, per_bill.c.cause, func.min(per_bill.c.detail), hawbs,
-                   func.sum(per_bill.c.events))
-            .group_by(per_bill.c.kind, per_bill.c.cause)
-            .order_by(hawbs.desc(), per_bill.c.kind, per_bill.c.cause))
-    return paged(session, stmt, paging, lambda r: StopCause(
-        kind=r[0], cause=r[1], detail=r[2], hawbs=r[3], events=r[4]))
+    stmt = (
+        select(
+            per_bill.c.kind,
+            per_bill.c.cause,
+            func.min(per_bill.c.detail),
+            hawbs,
+            func.sum(per_bill.c.events),
+        )
+        .group_by(per_bill.c.kind, per_bill.c.cause)
+        .order_by(hawbs.desc(), per_bill.c.kind, per_bill.c.cause)
+    )
+    return paged(
+        session,
+        stmt,
+        paging,
+        lambda r: StopCause(kind=r[0], cause=r[1], detail=r[2], hawbs=r[3], events=r[4]),
+    )

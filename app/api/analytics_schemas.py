@@ -8,19 +8,12 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from app.analytics.exports import share_pct as share_pct  # used by the router too
+from app.analytics.exports import usd as usd
 from app.analytics.period import Period
 from app.analytics.reading import Figures
-from app.api.schemas import cents_to_usd
 
 T = TypeVar("T")
-
-
-def usd(cents: int) -> Decimal:
-    return cents_to_usd(cents) or Decimal("0.00")
-
-
-def share_pct(part: int, whole: int) -> float | None:
-    return None if whole == 0 else round(part * 100 / whole, 1)
 
 
 class PeriodOut(BaseModel):

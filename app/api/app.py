@@ -11,6 +11,8 @@ from app.ace_gateway import registry
 from app.api import problems
 from app.api.routers import (
     admin,
+    analytics,
+    analytics_risks,
     cfs,
     eligibility,
     gateway,
@@ -22,6 +24,8 @@ from app.api.routers import (
 from app.cfs.relay import start_relay
 from app.db import make_engine, make_session_factory
 from app.lifecycle.worker import start_worker
+from app.observability.middleware import RequestObservability
+from app.observability.readiness import Readiness
 from app.runtime import tune_memory
 from app.settings import Settings, get_settings
 from app.ui.app import create_console
@@ -64,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.reader = make_session_factory(engine)
     app.state.writer = make_session_factory(engine, writer=True)
+    app.state.readiness = Readiness.from_settings(settings, engine)
+    app.add_middleware(RequestObservability)
     problems.install(app)
     app.include_router(health.router)
     app.include_router(admin.router)
@@ -73,5 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lifecycle.router)
     app.include_router(webhooks.router)
     app.include_router(cfs.router)
+    app.include_router(analytics.router)
+    app.include_router(analytics_risks.router)
     app.mount("/ui", create_console(app))
     return app

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,38 +43,74 @@ SessionDep = Annotated[Session, Depends(get_session)]
 WriterSessionDep = Annotated[Session, Depends(get_writer_session)]
 
 
-def get_caller(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
-    x_api_key: Annotated[str | None, Header(description="API key (alternative)")] = None,
-) -> Caller:
+def _presented_key(authorization: str | None, x_api_key: str | None) -> str:
     token = x_api_key
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:]
     if not token:
         raise HTTPException(401, "An API key is required: send 'Authorization: Bearer <key>'.",
                             headers={"WWW-Authenticate": "Bearer"})
-    settings = get_settings(request)
-    with get_reader(request)() as session:
-        caller = authenticate(session, token, settings.api_key_pepper)
+    return token
+
+
+def _resolve(request: Request, session: Session, token: str) -> Caller:
+    caller = authenticate(session, token, get_settings(request).api_key_pepper)
     if caller is None:
         raise HTTPException(401, "This API key is unknown or has been revoked.",
                             headers={"WWW-Authenticate": "Bearer"})
     return caller
 
 
+AuthorizationHeader = Annotated[str | None, Header(description="Bearer <API key>")]
+ApiKeyHeader = Annotated[str | None, Header(description="API key (alternative)")]
+
+
+def get_caller(request: Request, authorization: AuthorizationHeader = None,
+               x_api_key: ApiKeyHeader = None) -> Caller:
+    token = _presented_key(authorization, x_api_key)
+    with get_reader(request)() as session:
+        return _resolve(request, session, token)
+
+
+# For the endpoints CFS operators and carriers poll all day, each request takes one trip to
+# the thread pool, like a bare endpoint (bench/polling.py): the key is read from the headers
+# on the event loop, and the endpoint resolves it in its own session and transaction.
+async def presented_key(authorization: AuthorizationHeader = None,
+                        x_api_key: ApiKeyHeader = None) -> str:
+    return _presented_key(authorization, x_api_key)
+
+
+ApiKeyDep = Annotated[str, Depends(presented_key)]
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Session]:
+    """What SessionDep gives, opened and closed by the endpoint itself."""
+    with get_reader(request)() as session, session.begin():
+        yield session
+
+
+def authorised(request: Request, session: Session, token: str, *kinds: OrgKind) -> Caller:
+    """The caller presenting ``token``, looked up in ``session``: 401, or 403 unless its
+    organisation is of one of ``kinds``."""
+    return _allowed(_resolve(request, session, token), kinds)
+
+
+def _allowed(caller: Caller, kinds: tuple[OrgKind, ...]) -> Caller:
+    if caller.kind not in kinds:
+        raise HTTPException(
+            403, f"Your organisation ({caller.kind.value}) may not do this; "
+            f"it is for: {', '.join(k.value for k in kinds)}.")
+    return caller
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def require(*kinds: OrgKind) -> Callable[[Caller], Caller]:
-    allowed = ", ".join(k.value for k in kinds)
-
-    def check(caller: CallerDep) -> Caller:
-        if caller.kind not in kinds:
-            raise HTTPException(
-                403, f"Your organisation ({caller.kind.value}) may not do this; "
-                f"it is for: {allowed}.")
-        return caller
+def require(*kinds: OrgKind) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
+    # async: a comparison needs no trip to the thread pool.
+    async def check(caller: CallerDep) -> Caller:
+        return _allowed(caller, kinds)
 
     return check
 

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from app.ace_gateway.models import AceMessageRecord
 from app.cfs.models import CfsFacility, CfsReceipt, FacilityVersion
-from app.db import utcnow
+from app.db import UTCDateTime, utcnow
 from app.errors import Conflict, NotFound
 from app.events import outbox
 from app.events.catalogue import EventType, MawbReceivedAtCfs, new_event
@@ -63,49 +77,104 @@ def version(session: Session, facility_id: int) -> int:
         FacilityVersion.facility_id == facility_id)) or 0)
 
 
+_OPERATED = (select(CfsFacility, FacilityVersion.version)
+             .outerjoin(FacilityVersion, FacilityVersion.facility_id == CfsFacility.id)
+             .where(CfsFacility.firms_code == bindparam("firms", type_=String()),
+                    CfsFacility.organisation_id == bindparam("organisation_id", type_=Integer())))
+
+
+def operated_with_version(session: Session, organisation_id: int, firms_code: str
+                          ) -> tuple[CfsFacility, int]:
+    """A facility this CFS organisation runs and its board's version, in one query (what an
+    unchanged board's 304 costs); any other facility is NotFound."""
+    row = session.execute(_OPERATED, {"firms": firms_code.upper(),
+                                      "organisation_id": organisation_id}).first()
+    if row is None:
+        raise NotFound(f"Your organisation runs no facility with FIRMS code {firms_code}.")
+    return row[0], int(row[1] or 0)
+
+
 def etag(facility: CfsFacility, board_version: int) -> str:
     return f'W/"cfs-{facility.id}-{board_version}"'
 
 
-def _hawbs(session: Session, facility: CfsFacility, status: HawbStatus,
-           since: datetime | None) -> list[HawbItem]:
-    changed = (select(func.max(HawbHistory.at)).where(
-        HawbHistory.manifest_id == Hawb.manifest_id, HawbHistory.hawb_no == Hawb.hawb_no)
+def _fixed(value: str) -> ColumnElement[str]:
+    """A constant written into the SQL: the partial indexes on statuses and message kinds
+    then serve every execution of the prepared statement, not only freshly planned ones."""
+    return literal(value, literal_execute=True)
+
+
+# The board's statements are built once, on the tables (no ORM loading): a board is read
+# on every poll (bench/polling.py).
+_HAWBS = cast(Table, Hawb.__table__)
+_MANIFESTS = cast(Table, Manifest.__table__)
+_HISTORY = cast(Table, HawbHistory.__table__)
+_MESSAGES = cast(Table, AceMessageRecord.__table__)
+_RECEIPTS = cast(Table, CfsReceipt.__table__)
+_FACILITY: BindParameter[int] = bindparam("facility_id", type_=Integer())
+_SINCE: BindParameter[datetime] = bindparam("since", type_=UTCDateTime())
+
+
+def _hawbs_query(since: bool) -> Select[*tuple[Any, ...]]:
+    """The facility's HAWBs to hand off and on hold, in one statement."""
+    changed = (select(func.max(_HISTORY.c.at)).where(
+        _HISTORY.c.manifest_id == _HAWBS.c.manifest_id, _HISTORY.c.hawb_no == _HAWBS.c.hawb_no)
         .scalar_subquery())
-    stmt = (select(Hawb, Manifest.mawb, changed.label("changed_at"))
-            .join(Manifest, Manifest.id == Hawb.manifest_id)
-            .where(Manifest.cfs_id == facility.id, Hawb.status == status.value))
-    if since is not None:
-        stmt = stmt.where(changed > since)
-    rows = session.execute(stmt.order_by(Hawb.id)).all()
-    return [HawbItem(h.id, h.hawb_no, mawb, h.status, h.carrier, h.tracking_no,
-                     h.consignee_name, h.pieces, at) for h, mawb, at in rows]
+    stmt = (select(_HAWBS.c.id, _HAWBS.c.hawb_no, _MANIFESTS.c.mawb, _HAWBS.c.status,
+                   _HAWBS.c.carrier, _HAWBS.c.tracking_no, _HAWBS.c.consignee_name,
+                   _HAWBS.c.pieces, changed.label("changed_at"))
+            .join(_MANIFESTS, _MANIFESTS.c.id == _HAWBS.c.manifest_id)
+            .where(_MANIFESTS.c.cfs_id == _FACILITY,
+                   _HAWBS.c.status.in_([_fixed(HawbStatus.RECEIVED_AT_CFS.value),
+                                        _fixed(HawbStatus.HOLD.value)])))
+    if since:
+        # "Changed after" from the history's time index: the few bills changed since, not
+        # each HAWB's latest change.
+        stmt = stmt.where(tuple_(_HAWBS.c.manifest_id, _HAWBS.c.hawb_no).in_(
+            select(_HISTORY.c.manifest_id, _HISTORY.c.hawb_no).where(_HISTORY.c.at > _SINCE)))
+    return stmt.order_by(_HAWBS.c.id)
 
 
-def board(session: Session, facility: CfsFacility, since: datetime | None = None) -> Board:
-    """The board as it stands; with ``since``, only what changed after that instant."""
-    current = version(session, facility.id)
+def _awaiting_query(since: bool) -> Select[*tuple[Any, ...]]:
     # Only the facility's MAWBs not yet received are aggregated, not the whole tables.
-    waiting = select(Manifest.id).where(
-        Manifest.cfs_id == facility.id, ~exists().where(CfsReceipt.manifest_id == Manifest.id))
-    permits = (select(AceMessageRecord.manifest_id,
-                      func.min(AceMessageRecord.recorded_at).label("at"))
-               .where(AceMessageRecord.kind == PTT_KIND, AceMessageRecord.direction == "received",
-                      AceMessageRecord.manifest_id.in_(waiting))
-               .group_by(AceMessageRecord.manifest_id).subquery())
-    pieces = (select(Hawb.manifest_id, func.count().label("hawbs"),
-                     func.sum(func.coalesce(Hawb.pieces, 1)).label("pieces"))
-              .where(Hawb.manifest_id.in_(waiting)).group_by(Hawb.manifest_id).subquery())
-    stmt = (select(Manifest, permits.c.at, pieces.c.hawbs, pieces.c.pieces)
-            .join(permits, permits.c.manifest_id == Manifest.id)
-            .outerjoin(pieces, pieces.c.manifest_id == Manifest.id))
-    if since is not None:
-        stmt = stmt.where(permits.c.at > since)
-    awaiting = [MawbItem(m.mawb, m.flight_no, m.arrival_date, int(n or 0), int(p or 0), at)
-                for m, at, n, p in session.execute(stmt.order_by(Manifest.id)).all()]
-    return Board(facility.firms_code, current, awaiting,
-                 _hawbs(session, facility, HawbStatus.RECEIVED_AT_CFS, since),
-                 _hawbs(session, facility, HawbStatus.HOLD, since), utcnow())
+    waiting = select(_MANIFESTS.c.id).where(
+        _MANIFESTS.c.cfs_id == _FACILITY,
+        ~exists().where(_RECEIPTS.c.manifest_id == _MANIFESTS.c.id))
+    permits = (select(_MESSAGES.c.manifest_id, func.min(_MESSAGES.c.recorded_at).label("at"))
+               .where(_MESSAGES.c.kind == _fixed(PTT_KIND),
+                      _MESSAGES.c.direction == _fixed("received"),
+                      _MESSAGES.c.manifest_id.in_(waiting))
+               .group_by(_MESSAGES.c.manifest_id).subquery())
+    pieces = (select(_HAWBS.c.manifest_id, func.count().label("hawbs"),
+                     func.sum(func.coalesce(_HAWBS.c.pieces, 1)).label("pieces"))
+              .where(_HAWBS.c.manifest_id.in_(select(permits.c.manifest_id)))
+              .group_by(_HAWBS.c.manifest_id).subquery())
+    stmt = (select(_MANIFESTS.c.mawb, _MANIFESTS.c.flight_no, _MANIFESTS.c.arrival_date,
+                   permits.c.at, pieces.c.hawbs, pieces.c.pieces)
+            .join(permits, permits.c.manifest_id == _MANIFESTS.c.id)
+            .outerjoin(pieces, pieces.c.manifest_id == _MANIFESTS.c.id))
+    if since:
+        stmt = stmt.where(permits.c.at > _SINCE)
+    return stmt.order_by(_MANIFESTS.c.id)
+
+
+_QUERIES = {since: (_awaiting_query(since), _hawbs_query(since)) for since in (False, True)}
+
+
+def board(session: Session, facility: CfsFacility, since: datetime | None = None, *,
+          current: int | None = None) -> Board:
+    """The board as it stands; with ``since``, only what changed after that instant.
+    ``current``: the board's version, when the caller has just read it."""
+    current = version(session, facility.id) if current is None else current
+    awaiting, hawbs = _QUERIES[since is not None]
+    params = {"facility_id": facility.id, "since": since}
+    items = [HawbItem(*row) for row in session.execute(hawbs, params).all()]
+    return Board(
+        facility.firms_code, current,
+        [MawbItem(mawb, flight_no, arrival, int(n or 0), int(p or 0), at)
+         for mawb, flight_no, arrival, at, n, p in session.execute(awaiting, params).all()],
+        [h for h in items if h.status == HawbStatus.RECEIVED_AT_CFS],
+        [h for h in items if h.status == HawbStatus.HOLD], utcnow())
 
 
 def _manifest_at(session: Session, facility: CfsFacility, mawb: str) -> Manifest:
@@ -175,6 +244,8 @@ def hand_to_carrier(session: Session, facility: CfsFacility, actor: Actor, hawb_
         Hawb.id == hawb_id, Manifest.cfs_id == facility.id)).scalar_one_or_none()
     if found is None:
         raise NotFound(f"No HAWB {hawb_id} is at CFS {facility.firms_code}.")
-    values = {k: v for k, v in (("carrier", carrier), ("tracking_no", tracking_no)) if v}
+    # Carriers are stored upper case, as uploads write them: the parcels index relies on it.
+    values = {k: v for k, v in (("carrier", carrier and carrier.strip().upper()),
+                                ("tracking_no", tracking_no)) if v}
     return service.apply_one(session, hawb_id, Event.HAND_TO_CARRIER, actor, values=values,
                              detail={"tracking_no": tracking_no or found.tracking_no})

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
+from app.accounts.models import Organisation
 from app.cfs.models import CfsFacility
 from app.errors import Conflict, NotFound
 from app.lifecycle import service
@@ -21,27 +34,73 @@ READY = (HawbStatus.RELEASED, HawbStatus.RECEIVED_AT_CFS, HawbStatus.HANDED_TO_C
 
 @dataclass(frozen=True)
 class Parcel:
-    hawb: Hawb
+    hawb_id: int
+    hawb_no: str
     mawb: str
     port: str
     cfs: str | None
+    status: str
+    tracking_no: str | None
+    pieces: int | None
+    gross_weight_kg: Decimal | None
+    consignee_name: str | None
+    consignee_address1: str | None
+    consignee_address2: str | None
+    consignee_city: str | None
+    consignee_state: str | None
+    consignee_zip: str | None
+    consignee_country: str | None
+    consignee_phone: str | None
+    consignee_email: str | None
+
+
+_CODE_OF = select(cast(Table, Organisation.__table__).c.carrier_code).where(
+    cast(Table, Organisation.__table__).c.id == bindparam("organisation_id", type_=Integer()))
+
+
+def code_of(session: Session, organisation_id: int) -> str | None:
+    """The carrier code of a carrier organisation (as forwarders write it in manifests)."""
+    code: str | None = session.scalar(_CODE_OF, {"organisation_id": organisation_id})
+    return code
 
 
 def _mine(carrier_code: str) -> ColumnElement[bool]:
-    return func.upper(Hawb.carrier) == carrier_code.upper()
+    # Stored upper case: uploads and hand-offs write carriers so.
+    return Hawb.carrier == carrier_code.upper()
+
+
+@cache
+def _parcels_query(statuses: tuple[str, ...]) -> tuple[Select[*tuple[Any, ...]],
+                                                      Select[*tuple[Any, ...]]]:
+    """A carrier's parcels in ``statuses``, and the same for the total, built once, on the
+    tables (no ORM loading): carriers poll them all day (bench/polling.py). The statuses are
+    written into the SQL, so that the partial index on parcels serves the prepared
+    statement; the total is counted on that index alone."""
+    hawbs, manifests = cast(Table, Hawb.__table__), cast(Table, Manifest.__table__)
+    facilities = cast(Table, CfsFacility.__table__)
+    matching = (hawbs.c.carrier == bindparam("code", type_=String()),
+                hawbs.c.status.in_([literal(s, literal_execute=True) for s in statuses]))
+    page = (select(hawbs.c.id, hawbs.c.hawb_no, manifests.c.mawb, manifests.c.port,
+                   facilities.c.firms_code, hawbs.c.status, hawbs.c.tracking_no,
+                   hawbs.c.pieces, hawbs.c.gross_weight_kg, hawbs.c.consignee_name,
+                   hawbs.c.consignee_address1, hawbs.c.consignee_address2,
+                   hawbs.c.consignee_city, hawbs.c.consignee_state, hawbs.c.consignee_zip,
+                   hawbs.c.consignee_country, hawbs.c.consignee_phone, hawbs.c.consignee_email)
+            .join(manifests, manifests.c.id == hawbs.c.manifest_id)
+            .outerjoin(facilities, facilities.c.id == manifests.c.cfs_id)
+            .where(*matching))
+    return page, select(hawbs.c.id).where(*matching)
 
 
 def parcels(session: Session, carrier_code: str, *, status: str | None = None,
             limit: int = 100, cursor: str | None = None) -> Page[Parcel]:
     """Released HAWBs the forwarders assigned to this carrier, oldest first."""
-    statuses = [status] if status else [s.value for s in READY]
-    stmt = (select(Hawb, Manifest.mawb, Manifest.port, CfsFacility.firms_code)
-            .join(Manifest, Manifest.id == Hawb.manifest_id)
-            .outerjoin(CfsFacility, CfsFacility.id == Manifest.cfs_id)
-            .where(_mine(carrier_code), Hawb.status.in_(statuses)))
-    found = [Parcel(h, mawb, port, firms) for h, mawb, port, firms in
-             session.execute(keyset(stmt, Hawb.id, cursor, limit)).all()]
-    return page_of(session, stmt, found, limit, lambda p: p.hawb.id)
+    stmt, count = _parcels_query((status,) if status else tuple(s.value for s in READY))
+    hawb_id = cast(Table, Hawb.__table__).c.id
+    params = {"code": carrier_code.upper()}
+    found = [Parcel(*tuple(row)) for row in
+             session.execute(keyset(stmt, hawb_id, cursor, limit), params).all()]
+    return page_of(session, count.params(params), found, limit, lambda p: p.hawb_id)
 
 
 def acknowledge_pickup(session: Session, carrier_code: str, actor: Actor, hawb_id: int

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.cfs import webhooks
 from app.db import transaction, utcnow
 from app.events.models import OutboxEvent
+from app.observability import logs, metrics
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,8 @@ class Relay:
                 if not rows:
                     return report
                 if self.publisher is not None:
-                    await self.publisher.publish(rows)
+                    with logs.bound(outbox_first_id=rows[0].id, outbox_last_id=rows[-1].id):
+                        await self.publisher.publish(rows)
                 now = utcnow()
                 report.deliveries_created = webhooks.fan_out(session, rows, now)
                 session.execute(update(OutboxEvent).where(
@@ -138,7 +140,9 @@ class Relay:
                     published_at=now if self.publisher is not None else None, sent_at=now,
                     attempts=OutboxEvent.attempts + 1, last_error=None))
                 report.relayed = len(rows)
+                metrics.on_commit(session, lambda: metrics.OUTBOX_RELAYED.inc(len(rows)))
         except Exception as exc:  # Kafka unreachable, a timeout: the rows wait
+            metrics.OUTBOX_RELAY_FAILURES.inc()
             report.errors.append(f"{type(exc).__name__}: {exc}")
             with contextlib.suppress(Exception):  # the database itself may be what failed
                 self._note_failure(str(exc))
@@ -169,24 +173,27 @@ class Relay:
     async def run(self) -> None:
         try:
             while not self._stop.is_set():
-                try:
-                    report = await self.run_once()
-                except Exception as exc:  # the database is down, say: try again later
-                    log.exception("outbox relay pass failed")
-                    report = RelayReport(errors=[f"{type(exc).__name__}: {exc}"])
-                if report.errors:
-                    self._failures += 1
-                    ceiling = min(self.backoff_max_s, 2.0 ** self._failures)
-                    delay = random.uniform(ceiling / 2, ceiling)
-                    log.warning("outbox relay: %s; next attempt in %.1f s", report.errors[-1],
-                                delay)
-                    await self._sleep(delay)
-                else:
-                    self._failures = 0
-                    if not report.relayed:
-                        await self._sleep(self.idle_sleep_s)
+                with logs.bound(relay_pass=logs.new_id()):
+                    await self._pass()
         finally:
             await self.aclose()
+
+    async def _pass(self) -> None:
+        try:
+            report = await self.run_once()
+        except Exception as exc:  # the database is down, say: try again later
+            log.exception("outbox relay pass failed")
+            report = RelayReport(errors=[f"{type(exc).__name__}: {exc}"])
+        if report.errors:
+            self._failures += 1
+            ceiling = min(self.backoff_max_s, 2.0 ** self._failures)
+            delay = random.uniform(ceiling / 2, ceiling)
+            log.warning("outbox relay: %s; next attempt in %.1f s", report.errors[-1], delay)
+            await self._sleep(delay)
+        else:
+            self._failures = 0
+            if not report.relayed:
+                await self._sleep(self.idle_sleep_s)
 
     async def aclose(self) -> None:
         if self.publisher is not None:

@@ -39,6 +39,7 @@ from app.events.models import OutboxEvent
 from app.lifecycle.models import BrokerClient
 from app.manifest.models import Manifest
 from app.manifest.queries import Page, decode_cursor, encode_cursor
+from app.observability import metrics
 
 ACTIVE, FAILING, DISABLED = "active", "failing", "disabled"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -262,6 +263,7 @@ def _record(factory: sessionmaker[Session], policy: WebhookPolicy, item: _Claime
             outcome: _Outcome, now: datetime, report: DeliveryReport) -> datetime | None:
     """Store one attempt's outcome; returns when the delivery is due again, if it is."""
     attempts = item.attempts + 1
+    metrics.webhook_attempt(outcome.ok, outcome.status_code)
     with transaction(factory) as session:
         if outcome.ok:
             session.execute(update(WebhookDelivery).where(WebhookDelivery.id == item.id).values(
@@ -280,16 +282,20 @@ def _record(factory: sessionmaker[Session], policy: WebhookPolicy, item: _Claime
             next_attempt_at=due or now, last_status_code=outcome.status_code,
             last_error=outcome.error))
         report.gave_up += int(gave_up)
+        if gave_up:
+            metrics.on_commit(session, metrics.WEBHOOK_GAVE_UP.inc)
         failures = session.scalar(
             update(WebhookSubscription).where(WebhookSubscription.id == item.subscription_id)
             .values(consecutive_failures=WebhookSubscription.consecutive_failures + 1,
                     last_error=outcome.error)
             .returning(WebhookSubscription.consecutive_failures))
         if failures is not None and failures >= policy.failure_threshold:
-            report.subscriptions_marked_failing += _rows_changed(session, update(
+            marked = _rows_changed(session, update(
                 WebhookSubscription).where(WebhookSubscription.id == item.subscription_id,
                                            WebhookSubscription.status == ACTIVE)
                 .values(status=FAILING, failing_since=now))
+            report.subscriptions_marked_failing += marked
+            metrics.on_commit(session, lambda: metrics.WEBHOOK_FAILING.inc(marked))
         return due
 
 

@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.analytics import marks
 from app.db import add_unique
 from app.eligibility import rules
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
@@ -91,6 +92,7 @@ def add_policy(session: Session, *, name: str, effective_from: date, available: 
         exempt_hts_prefixes=sorted({p.replace(".", "") for p in exempt_hts_prefixes}),
         source=source, notes=notes)
     add_unique(session, policy, f"A policy already takes effect on {effective_from}.")
+    marks.mark_all_days(session)  # the analytics what-if covers every policy
     return policy
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 import polars as pl
 from sqlalchemy import Table, and_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from app.analytics import marks
 from app.db import utcnow
 from app.eligibility import rules
 from app.eligibility.consignee import consignee_key, shipper_key
@@ -20,6 +22,7 @@ from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclus
 from app.manifest.bulk import writer_for
 from app.manifest.models import Hawb, HawbLine
 from app.manifest.statuses import REDECIDABLE, HawbStatus
+from app.observability import metrics
 
 _ADVISORY_NAMESPACE = 321  # pg_advisory_xact_lock(namespace, day) serialises one day
 _IN_CHUNK = 10_000
@@ -115,11 +118,14 @@ def _pool_frame(frame: pl.DataFrame, policies: Sequence[rules.Policy],
 
 def judge(hawbs: pl.DataFrame, lines: pl.DataFrame, others: pl.DataFrame,
           policies: Sequence[rules.Policy], exclusions: Sequence[rules.Exclusion],
-          as_of: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+          as_of: date | None = None,
+          judged: Callable[[pl.DataFrame, pl.DataFrame], None] | None = None
+          ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decisions for ``hawbs`` (key, arrival_date, total_value_cents, gross_weight_kg,
     consignee_key, shipper_key) given ``others`` arriving the same days; ``as_of`` judges
     under the policy of another date (what-if). Returns the decisions (key, status,
-    eligibility, policy_id) and the aggregate notes that concern ``others``."""
+    eligibility, policy_id) and the aggregate notes that concern ``others``; ``judged``
+    is given the decisions and the notes behind them (key, kind, code, message)."""
     with_policy = rules.attach_policy(hawbs, policies, as_of)
     notes = rules.standalone_notes(with_policy, lines, policies, exclusions)
     keys = hawbs.get_column("key").implode()
@@ -127,8 +133,11 @@ def judge(hawbs: pl.DataFrame, lines: pl.DataFrame, others: pl.DataFrame,
     aggregate = rules.aggregate_notes(pl.concat([_pool_frame(hawbs, policies, as_of),
                                                  _pool_frame(rest, policies, as_of)]))
     mine = aggregate.filter(pl.col("key").is_in(keys))
-    decided = rules.decide(hawbs, pl.concat([notes, mine])).join(
+    notes = pl.concat([notes, mine])
+    decided = rules.decide(hawbs, notes).join(
         with_policy.select("key", "policy_id"), on="key", how="left")
+    if judged is not None:
+        judged(decided, notes)
     return decided, aggregate.filter(~pl.col("key").is_in(keys))
 
 
@@ -146,7 +155,8 @@ def judge_upload(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, day
                       pl.Series("consignee_key", released_keys, dtype=pl.String)])
     others = load_pool(session, [day], keys)
     decided, aggregate = judge(valid, valid_lines, others, load_policies(session),
-                               load_exclusions(session))
+                               load_exclusions(session),
+                               judged=partial(metrics.eligibility_decided, session, "upload"))
     apply_aggregates(session, others, aggregate, utcnow())
     return hawbs.join(decided.rename({"key": "id", "status": "decision"}), on="id",
                       how="left").with_columns(
@@ -271,7 +281,9 @@ def reevaluate(session: Session, where: Any) -> Outcome:
     lock_days(session, days)
     others = load_pool(session, days, hawbs.get_column("consignee_key").to_list())
     decided, aggregate = judge(hawbs, lines, others, load_policies(session),
-                               load_exclusions(session))
+                               load_exclusions(session),
+                               judged=partial(metrics.eligibility_decided, session,
+                                              "reevaluation"))
     now = utcnow()
     merged = hawbs.select("key", "manifest_id", pl.col("status").alias("old_status"),
                           pl.col("eligibility").alias("old_eligibility"),
@@ -291,6 +303,7 @@ def reevaluate(session: Session, where: Any) -> Outcome:
             outcome.alerts += _alert(session, {"key": row["key"], "status": row["old_status"],
                                                "manifest_id": row["manifest_id"]}, old, new)
     outcome.changed = _redecide(session, changes)
+    marks.mark_days(session, days)
     others_outcome = apply_aggregates(session, others, aggregate, now)
     outcome.alerts += others_outcome.alerts
     outcome.others_changed = others_outcome.others_changed

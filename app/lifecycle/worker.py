@@ -27,6 +27,7 @@ from app.ace_gateway.filing import Prepared
 from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
 from app.ace_gateway.messages import MessageKind
 from app.analytics import refresh as analytics
+from app.analytics import risks_findings
 from app.cfs import boards
 from app.db import transaction, utcnow
 from app.events import outbox
@@ -272,6 +273,8 @@ class Worker:
                     if time.monotonic() - refreshed >= self.config.analytics_refresh_s:
                         refreshed = time.monotonic()
                         analytics.ensure_fresh(self.writer, self.writer)
+                        risks_findings.ensure_fresh(self.writer, self.writer,
+                                                    tuple(risks_findings.Kind))
                 except Exception:
                     log.exception("submission worker pass failed; retrying")
                     self._sleep(self.config.backoff_s)

@@ -20,10 +20,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.analytics import marks, risks_declarations
 from app.cfs.models import CfsFacility
 from app.db import utcnow
 from app.eligibility import service as eligibility
-from app.errors import Conflict, Invalid, TooLarge
+from app.errors import Conflict, DomainError, Invalid, TooLarge
 from app.events import outbox
 from app.events.catalogue import (
     EligibilityDecided,
@@ -39,6 +40,7 @@ from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import refresh_counts
 from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
 from app.manifest.validation import Validated, validate
+from app.observability import metrics
 
 HAWB_COPY_COLUMNS = (
     "id", "manifest_id", "upload_id", "hawb_no", "status", "shipper_name", "shipper_address",
@@ -79,6 +81,7 @@ class UploadOutcome:
     replay_of: ReplayReason | None  # why nothing new was created
     # Seconds per phase (read_validate, eligibility, store), for Server-Timing.
     timings: dict[str, float] = field(default_factory=dict)
+    rows: int = 0  # CSV rows stored (none for a replay)
 
 
 class _Clock:
@@ -139,6 +142,21 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
 
 
 def ingest(
+    reader: sessionmaker[Session],
+    writer: sessionmaker[Session],
+    request: UploadRequest,
+    limits: Limits,
+) -> UploadOutcome:
+    try:
+        outcome = _ingest(reader, writer, request, limits)
+    except DomainError:
+        metrics.upload_finished("refused")
+        raise
+    metrics.upload_finished("created" if outcome.created else "replayed", outcome.rows)
+    return outcome
+
+
+def _ingest(
     reader: sessionmaker[Session],
     writer: sessionmaker[Session],
     request: UploadRequest,
@@ -229,15 +247,17 @@ def _store(session: Session, request: UploadRequest, v: Validated,
     released: list[str | None] = []
     if session.scalar(select(func.count()).select_from(Hawb)
                       .where(Hawb.manifest_id == manifest.id)):
+        risks_declarations.record(session, manifest.id, upload.id, hawbs, v.lines)
         released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
         upload.hawbs_replaced = len(released)
     _write_rows(session, out, manifest.id, upload.id, v,
                 [k for k in released if k is not None], clock, judge)
     if moved_from is not None:
         _move_day(session, manifest.id, moved_from, h.arrival_date)
+    marks.mark_days(session, [h.arrival_date, moved_from])
     counts = refresh_counts(session, manifest.id)
     _announce(session, manifest, upload, counts, judged=judge)
-    return UploadOutcome(upload_id=upload.id, created=True, replay_of=None)
+    return UploadOutcome(upload_id=upload.id, created=True, replay_of=None, rows=v.row_count)
 
 
 def _assign_cfs(session: Session, manifest: Manifest, firms: str | None) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +31,7 @@ class Manifest(Base):
     __table_args__ = (
         Index("ix_manifests_forwarder_arrival", "forwarder_id", "arrival_date"),
         Index("ix_manifests_port_arrival", "port", "arrival_date"),
+        Index("ix_manifests_cfs_id", "cfs_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -82,6 +84,10 @@ class Upload(Base):
 # (queries.delete_hawbs) remove lines with their HAWB. tests/test_integrity.py checks both.
 
 
+BOARD_STATUSES = text("status IN ('received_at_cfs', 'hold')")
+PARCEL_STATUSES = text("status IN ('released', 'received_at_cfs', 'handed_to_carrier')")
+
+
 class Hawb(Base):
     __tablename__ = "hawbs"
     __table_args__ = (
@@ -90,6 +96,12 @@ class Hawb(Base):
         # A hash index: a btree over random text keys cost 1.45 s per 400k-HAWB COPY,
         # a hash index 0.7 s (bench/README.md); lookups are by equality only.
         Index("ix_hawbs_consignee_key", "consignee_key", postgresql_using="hash"),
+        # Partial indexes for what CFS operators and carriers poll (bench/polling.py): small,
+        # free at upload (no HAWB is stored in these statuses).
+        Index("ix_hawbs_board", "status", "id", postgresql_where=BOARD_STATUSES,
+              sqlite_where=BOARD_STATUSES),
+        Index("ix_hawbs_parcels", "carrier", "status", "id", postgresql_where=PARCEL_STATUSES,
+              sqlite_where=PARCEL_STATUSES),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

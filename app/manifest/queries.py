@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from app.analytics import marks
 from app.db import utcnow
 from app.eligibility import service as eligibility
 from app.errors import Conflict, Invalid, NotFound
@@ -210,6 +211,7 @@ def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
     if not deleted.rowcount:  # type: ignore[attr-defined]
         raise Conflict(f"HAWB {hawb_no} changed status while being deleted; reload it.")
     session.execute(delete(HawbLine).where(HawbLine.hawb_id == detail.hawb.id))
+    marks.mark_days(session, [detail.hawb.arrival_date])
     if detail.hawb.arrival_date and detail.hawb.consignee_key:
         # The consignee's other HAWBs that day may fall back under the limit.
         eligibility.refresh_consignee_day(session, detail.hawb.arrival_date,

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api.problems import STATUS_BY_ERROR
 from app.errors import DomainError
-from app.ui import brokers, cfs, common, forwarders
+from app.ui import analytics, brokers, cfs, common, forwarders
 from app.ui.render import page
 from app.ui.session import BadForm, Forbidden, SignInRequired
 
@@ -24,7 +24,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.writer = parent.state.writer
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
-    for module in (common, forwarders, brokers, cfs):
+    for module in (common, forwarders, brokers, cfs, analytics):
         console.include_router(module.router)
 
     @console.exception_handler(SignInRequired)

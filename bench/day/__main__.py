@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
                          simulator_env=simulator_env(args), service_env=service_env) as c:
         print("topology up: " + ", ".join(
             f"{s.name} (pid {s.pid})" for s in c.services.values()), flush=True)
+        collector = checks.KafkaCollector(c.kafka_bootstrap, checks.port_topics()).start()
         tally = drive.Tally()
         api = drive.Api(c.api_urls, tally)
         t0 = time.monotonic()
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             faults.stopped.set()
             api.close()
         print(f"  {elapsed:7.1f} s: run ended", flush=True)
-        results = checks.invariants(engine, c.simulator_url, c.kafka_bootstrap)
+        results = checks.invariants(engine, c.simulator_url, collector)
         with engine.connect() as conn:
             stored, upload_rows = conn.execute(text(
                 "SELECT (SELECT count(*) FROM hawbs), (SELECT count(*) FROM uploads)")).one()

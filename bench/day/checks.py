@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, text
 
 from app.lifecycle.transitions import TABLE
 from app.manifest.statuses import HawbStatus as S
+from bench.day.traffic import PORT_SHARES
 
 FINAL = (S.RELEASED, S.RECEIVED_AT_CFS, S.HANDED_TO_CARRIER,  # released
          S.REFUSED, S.ACE_REJECTED, S.FORMAL_ENTRY)  # finally refused (for a Type 86)
@@ -84,30 +86,59 @@ def _filed_once(engine: Engine, simulator_url: str) -> Check:
                  f"(duplicates answered 'duplicate')")
 
 
-async def _kafka_ids(bootstrap: str, topics: list[str]) -> Counter[str]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None,
-                                max_partition_fetch_bytes=8 * 2**20)
-    seen: Counter[str] = Counter()
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t, p) for t in topics
-                      for p in sorted(await _partitions(consumer, t))]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        left = {tp for tp in partitions if ends[tp] > 0}
-        while left:
-            batch = await consumer.getmany(*left, timeout_ms=2000, max_records=20_000)
-            for records in batch.values():
-                for record in records:
-                    seen[dict(record.headers)["event-id"].decode()] += 1
-            for tp in list(left):
-                if await consumer.position(tp) >= ends[tp]:
-                    left.discard(tp)
-    finally:
-        await consumer.stop()
-    return seen
+class KafkaCollector:
+    """Reads the port topics from the start of the run, as a consumer would, and counts
+    each event id. Reading only at the end would not do: the mock broker keeps a bounded
+    log per partition and drops the oldest records of a long run."""
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        self.bootstrap, self.topics = bootstrap, topics
+        self.seen: Counter[str] = Counter()
+        self._finish = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kafka-collector", daemon=True)
+
+    def start(self) -> KafkaCollector:
+        self._thread.start()
+        return self
+
+    def finish(self, timeout: float = 600.0) -> Counter[str]:
+        """Read up to the end of every partition, then stop."""
+        self._finish.set()
+        self._thread.join(timeout)
+        if self._error is not None:
+            raise RuntimeError(f"the Kafka collector failed: {self._error!r}")
+        return self.seen
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._consume())
+        except BaseException as exc:  # reported by finish()
+            self._error = exc
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    auto_offset_reset="earliest", group_id=None,
+                                    max_partition_fetch_bytes=8 * 2**20)
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(t, p) for t in self.topics
+                          for p in sorted(await _partitions(consumer, t))]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends: dict[TopicPartition, int] | None = None
+            while True:
+                if ends is None and self._finish.is_set():
+                    ends = await consumer.end_offsets(partitions)
+                batch = await consumer.getmany(timeout_ms=500, max_records=20_000)
+                for records in batch.values():
+                    for record in records:
+                        self.seen[dict(record.headers)["event-id"].decode()] += 1
+                if ends is not None and all(
+                        [await consumer.position(tp) >= ends[tp] for tp in partitions]):
+                    return
+        finally:
+            await consumer.stop()
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
@@ -120,11 +151,13 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     raise RuntimeError(f"topic {topic} has no partitions on the broker")
 
 
-def _on_kafka(engine: Engine, bootstrap: str, prefix: str) -> Check:
+def port_topics(prefix: str = "s321") -> list[str]:
+    return [f"{prefix}.port.{port}" for port in sorted(PORT_SHARES)]
+
+
+def _on_kafka(engine: Engine, seen: Counter[str]) -> Check:
     with engine.connect() as conn:
         outbox = set(conn.scalars(text("SELECT event_id FROM outbox")))
-        ports = list(conn.scalars(text("SELECT DISTINCT port FROM outbox")))
-    seen = asyncio.run(_kafka_ids(bootstrap, [f"{prefix}.port.{p}" for p in sorted(ports)]))
     missing = outbox - seen.keys()
     foreign = seen.keys() - outbox
     repeated = sum(1 for c in seen.values() if c > 1)
@@ -179,10 +212,9 @@ def _all_final(engine: Engine) -> Check:
                  f"{p.final:,} of {p.hawbs:,} HAWBs final; {p.unsent_events} events unsent")
 
 
-def invariants(engine: Engine, simulator_url: str, bootstrap: str, prefix: str = "s321"
-               ) -> list[Check]:
+def invariants(engine: Engine, simulator_url: str, collector: KafkaCollector) -> list[Check]:
     return [_all_final(engine), _filed_once(engine, simulator_url),
-            _on_kafka(engine, bootstrap, prefix), _histories(engine)]
+            _on_kafka(engine, collector.finish()), _histories(engine)]
 
 
 # -- figures ---------------------------------------------------------------------------------

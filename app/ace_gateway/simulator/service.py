@@ -186,12 +186,14 @@ def create_app(config: SimulatorConfig, hts_codes: frozenset[str] | None = None,
     return app
 
 
-def main(host: str = "127.0.0.1", port: int = 9086, config: SimulatorConfig | None = None
-         ) -> None:
-    """Serve the simulator (configured from S321_SIM_* when ``config`` is None)."""
+def main(host: str = "127.0.0.1", port: int = 9086, config: SimulatorConfig | None = None,
+         log_config: dict[str, Any] | None = None) -> None:
+    """Serve the simulator (configured from S321_SIM_* when ``config`` is None); logging
+    by ``log_config`` (a dictConfig), else uvicorn's default."""
     config = config or SimulatorConfig()
     codes = hts_codes_from_file(config.hts_file) if config.hts_file is not None else None
-    uvicorn.run(create_app(config, codes), host=host, port=port)
+    uvicorn.run(create_app(config, codes), host=host, port=port,
+                log_config=log_config or uvicorn.config.LOGGING_CONFIG)
 
 
 if __name__ == "__main__":

@@ -3,17 +3,13 @@ also as CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.analytics import breakdowns, hts, outcomes, refresh, volumes
+from app.analytics import breakdowns, exports, hts, outcomes, refresh, volumes
 from app.analytics.breakdowns import Breakdown
 from app.analytics.period import Period
 from app.analytics.reading import Sort
@@ -23,7 +19,6 @@ from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses
 from app.db import utcnow
 from app.manifest.queries import Scope
-from app.spreadsheet import safe_cell
 
 router = APIRouter(
     prefix="/v1/analytics", tags=["analytics"], responses=problem_responses(401, 403, 404, 422)
@@ -65,24 +60,12 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _csv(name: str, v: View, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
-    out = io.StringIO()
-    # Text is neutralised (it may come from a manifest); numbers, even negative, are not.
-    csv.writer(out, lineterminator="\r\n").writerows(
-        [safe_cell(c) if isinstance(c, str) else ("" if c is None else c) for c in r]
-        for r in [header, *rows]
-    )
-    text = out.getvalue()
-    filename = f"{name}_{v.period.start}_{v.period.end}.csv"
+def _csv(v: View, table: exports.Export) -> Response:
     return Response(
-        text,
+        table.text(),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{table.filename(v.period)}"'},
     )
-
-
-def _money(cents: int) -> Decimal:
-    return s.usd(cents)
 
 
 # --- volumes ---------------------------------------------------------------------------
@@ -121,44 +104,7 @@ def get_volumes(v: ViewDep, session: SessionDep) -> s.VolumesOut:
 
 @router.get("/volumes.csv", summary="Volumes as CSV", responses=CSV)
 def export_volumes(v: ViewDep, session: SessionDep) -> Response:
-    result = volumes.volumes(session, v.scope, v.period)
-    rows = [
-        (
-            kind,
-            b.label,
-            b.start,
-            b.end,
-            b.figures.hawbs,
-            b.figures.lines,
-            _money(b.figures.value_cents),
-            b.year_before.hawbs,
-            b.year_before.lines,
-            _money(b.year_before.value_cents),
-            b.hawbs_change_pct,
-            b.value_change_pct,
-        )
-        for kind, buckets in (("month", result.months), ("year", result.years))
-        for b in buckets
-    ]
-    return _csv(
-        "volumes",
-        v,
-        (
-            "bucket",
-            "label",
-            "start",
-            "end",
-            "hawbs",
-            "lines",
-            "value_usd",
-            "hawbs_year_before",
-            "lines_year_before",
-            "value_usd_year_before",
-            "hawbs_change_pct",
-            "value_change_pct",
-        ),
-        rows,
-    )
+    return _csv(v, exports.volumes(volumes.volumes(session, v.scope, v.period)))
 
 
 # --- HTS -------------------------------------------------------------------------------
@@ -256,35 +202,7 @@ def export_hts(
     sort: HtsSort = "value",
     order: Order = "desc",
 ) -> Response:
-    t = _hts(v, session, level, q, sort, order, None, 0)
-    whole = t.period_total.value_cents
-    return _csv(
-        f"hts-{level}",
-        v,
-        (
-            "level",
-            "code",
-            "description",
-            "declared_description",
-            "hawbs",
-            "lines",
-            "value_usd",
-            "value_share_pct",
-        ),
-        [
-            (
-                r.level,
-                r.code,
-                r.description,
-                r.declared_description,
-                r.figures.hawbs,
-                r.figures.lines,
-                _money(r.figures.value_cents),
-                s.share_pct(r.figures.value_cents, whole),
-            )
-            for r in t.items
-        ],
-    )
+    return _csv(v, exports.hts(_hts(v, session, level, q, sort, order, None, 0)))
 
 
 # --- origins, shippers, consignee states -------------------------------------------------
@@ -309,16 +227,6 @@ def _counted(b: Breakdown, r: breakdowns.Row) -> dict[str, object]:
     }
 
 
-def _counted_csv(b: Breakdown, r: breakdowns.Row) -> tuple[object, ...]:
-    return (
-        r.figures.hawbs,
-        r.figures.lines,
-        _money(r.figures.value_cents),
-        s.share_pct(r.figures.value_cents, b.period_total.value_cents),
-    )
-
-
-COUNTED = ("hawbs", "lines", "value_usd", "value_share_pct")
 OriginSort = Annotated[Literal["value", "hawbs", "lines", "country"], Query()]
 ShipperSort = Annotated[Literal["value", "hawbs", "lines", "name"], Query()]
 StateSort = Annotated[Literal["value", "hawbs", "lines", "state"], Query()]
@@ -359,12 +267,7 @@ def export_origins(
     b = breakdowns.origins(
         session, v.scope, v.period, sort=_sort(sort), descending=order == "desc", limit=None
     )
-    return _csv(
-        "origins",
-        v,
-        ("country", "name", *COUNTED),
-        [(r.code, r.name, *_counted_csv(b, r)) for r in b.items],
-    )
+    return _csv(v, exports.origins(b))
 
 
 @router.get(
@@ -411,12 +314,7 @@ def export_shippers(
     b = breakdowns.shippers(
         session, v.scope, v.period, q=q, sort=_sort(sort), descending=order == "desc", limit=None
     )
-    return _csv(
-        "shippers",
-        v,
-        ("shipper", "country", "key", *COUNTED),
-        [(r.name, r.country, r.code, *_counted_csv(b, r)) for r in b.items],
-    )
+    return _csv(v, exports.shippers(b))
 
 
 @router.get(
@@ -452,9 +350,7 @@ def export_states(
     b = breakdowns.states(
         session, v.scope, v.period, sort=_sort(sort), descending=order == "desc", limit=None
     )
-    return _csv(
-        "consignee-states", v, ("state", *COUNTED), [(r.code, *_counted_csv(b, r)) for r in b.items]
-    )
+    return _csv(v, exports.states(b))
 
 
 # --- eligibility outcomes and the what-if by policy -------------------------------------
@@ -495,26 +391,7 @@ def get_outcomes(v: ViewDep, session: SessionDep) -> s.OutcomesOut:
     responses=CSV,
 )
 def export_outcomes(v: ViewDep, session: SessionDep) -> Response:
-    result = outcomes.outcomes(session, v.scope, v.period)
-    return _csv(
-        "outcomes",
-        v,
-        ("month", "start", "end", "decision", "code", "hawbs", "lines", "value_usd"),
-        [
-            (
-                m.label,
-                m.start,
-                m.end,
-                o.decision,
-                o.code,
-                o.figures.hawbs,
-                o.figures.lines,
-                _money(o.figures.value_cents),
-            )
-            for m in result.months
-            for o in m.outcomes
-        ],
-    )
+    return _csv(v, exports.outcomes(outcomes.outcomes(session, v.scope, v.period)))
 
 
 @router.get(
@@ -560,39 +437,4 @@ def get_what_if(v: ViewDep, session: SessionDep) -> s.WhatIfOut:
     responses=CSV,
 )
 def export_what_if(v: ViewDep, session: SessionDep) -> Response:
-    result = outcomes.what_if(session, v.scope, v.period)
-    whole = result.analysed.value_cents
-    rows = []
-    for p in result.policies:
-        for code, f in [("", p.losing), *p.by_reason.items()]:
-            rows.append(
-                (
-                    p.policy_id,
-                    p.name,
-                    p.effective_from,
-                    p.available,
-                    _money(p.value_limit_cents),
-                    code,
-                    f.hawbs,
-                    f.lines,
-                    _money(f.value_cents),
-                    s.share_pct(f.value_cents, whole),
-                )
-            )
-    return _csv(
-        "what-if",
-        v,
-        (
-            "policy_id",
-            "policy",
-            "effective_from",
-            "available",
-            "value_limit_usd",
-            "reason",
-            "hawbs",
-            "lines",
-            "value_usd",
-            "value_share_pct",
-        ),
-        rows,
-    )
+    return _csv(v, exports.what_if(outcomes.what_if(session, v.scope, v.period)))

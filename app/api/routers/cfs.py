@@ -5,17 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from app.accounts.models import Organisation
+from app.accounts.models import OrgKind
 from app.api import schemas
 from app.api.deps import (
     AdminDep,
+    ApiKeyDep,
     CallerDep,
     CarrierDep,
     CfsDep,
     SessionDep,
     WriterSessionDep,
+    authorised,
+    reading,
 )
 from app.api.problems import problem_responses
 from app.cfs import boards, carriers, facilities
@@ -42,8 +47,10 @@ def list_facilities(_: CallerDep, session: SessionDep) -> list[schemas.FacilityO
     return [schemas.FacilityOut.model_validate(f) for f in facilities.all_facilities(session)]
 
 
-def _hawb_out(item: boards.HawbItem) -> schemas.BoardHawbOut:
-    return schemas.BoardHawbOut(**item.__dict__)
+def _json(body: BaseModel, headers: dict[str, str] | None = None) -> Response:
+    """The response already serialised: FastAPI would validate the model again (on a
+    thread of its pool) and then serialise it, per request of the endpoints polled all day."""
+    return Response(body.model_dump_json(), media_type="application/json", headers=headers)
 
 
 @router.get("/cfs/{firms_code}/board", response_model=schemas.BoardOut,
@@ -51,20 +58,22 @@ def _hawb_out(item: boards.HawbItem) -> schemas.BoardHawbOut:
             description="Send the last `ETag` as `If-None-Match`: an unchanged board is a 304 "
                         "with no body. `since` (the last `as_of`) returns only what changed.",
             responses={**problem_responses(404), 304: {"description": "Unchanged"}})
-def board(firms_code: str, caller: CfsDep, session: SessionDep, response: Response,
-          since: datetime | None = None,
+def board(firms_code: str, request: Request, key: ApiKeyDep, since: datetime | None = None,
           if_none_match: Annotated[str | None, Header()] = None) -> schemas.BoardOut | Response:
-    facility = facilities.of_operator(session, caller.organisation_id, firms_code)
-    tag = boards.etag(facility, boards.version(session, facility.id))
-    if since is None and if_none_match == tag:
-        return Response(status_code=304, headers={"ETag": tag})
-    b = boards.board(session, facility, since)
-    response.headers["ETag"] = tag
-    return schemas.BoardOut(
-        firms_code=b.firms_code, version=b.version, as_of=b.as_of,
-        awaiting_pickup=[schemas.BoardMawbOut(**m.__dict__) for m in b.awaiting_pickup],
-        ready_for_handoff=[_hawb_out(h) for h in b.ready_for_handoff],
-        on_hold=[_hawb_out(h) for h in b.on_hold])
+    with reading(request) as session:
+        caller = authorised(request, session, key, OrgKind.CFS)
+        facility, current = boards.operated_with_version(session, caller.organisation_id,
+                                                         firms_code)
+        tag = boards.etag(facility, current)
+        if since is None and if_none_match == tag:
+            return Response(status_code=304, headers={"ETag": tag})
+        b = boards.board(session, facility, since, current=current)
+    # Validated from plain dicts, in one call: about twice as fast as from attributes.
+    return _json(schemas.BoardOut.model_validate({
+        "firms_code": b.firms_code, "version": b.version, "as_of": b.as_of,
+        "awaiting_pickup": [vars(m) for m in b.awaiting_pickup],
+        "ready_for_handoff": [vars(h) for h in b.ready_for_handoff],
+        "on_hold": [vars(h) for h in b.on_hold]}), {"ETag": tag})
 
 
 @router.post("/cfs/{firms_code}/mawbs/{mawb}/receipt", response_model=schemas.MawbReceiptOut,
@@ -92,36 +101,38 @@ def hand_off(firms_code: str, hawb_id: int, body: schemas.HandOffIn, caller: Cfs
                             from_status=moved.from_status, to_status=moved.to_status)
 
 
-def _carrier_code(session: SessionDep, org_id: int) -> str:
-    org = session.get(Organisation, org_id)
-    if org is None or not org.carrier_code:
+def _carrier_code(session: Session, org_id: int) -> str:
+    code = carriers.code_of(session, org_id)
+    if not code:
         raise Conflict("Your organisation has no carrier code on file; an administrator must "
                        "record it.")
-    return org.carrier_code
+    return code
 
 
 @router.get("/carrier/parcels", response_model=schemas.Page[schemas.ParcelOut],
             summary="Released parcels assigned to you, with delivery addresses",
             responses=problem_responses(409))
 def list_parcels(
-    caller: CarrierDep, session: SessionDep,
+    request: Request, key: ApiKeyDep,
     status: Literal["released", "received_at_cfs", "handed_to_carrier"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None,
-) -> schemas.Page[schemas.ParcelOut]:
-    page = carriers.parcels(session, _carrier_code(session, caller.organisation_id),
-                            status=status, limit=limit, cursor=cursor)
-    items = []
-    for p in page.items:
-        h = p.hawb
-        items.append(schemas.ParcelOut(
-            hawb_id=h.id, hawb_no=h.hawb_no, mawb=p.mawb, port=p.port, cfs=p.cfs,
-            status=h.status, tracking_no=h.tracking_no, pieces=h.pieces,
-            gross_weight_kg=h.gross_weight_kg, consignee=schemas.Party(
-                name=h.consignee_name, address=h.consignee_address1,
-                address2=h.consignee_address2, city=h.consignee_city,
-                state=h.consignee_state, zip=h.consignee_zip, country=h.consignee_country,
-                phone=h.consignee_phone, email=h.consignee_email)))
-    return schemas.Page(items=items, total=page.total, next_cursor=page.next_cursor)
+) -> schemas.Page[schemas.ParcelOut] | Response:
+    with reading(request) as session:
+        caller = authorised(request, session, key, OrgKind.CARRIER)
+        page = carriers.parcels(session, _carrier_code(session, caller.organisation_id),
+                                status=status, limit=limit, cursor=cursor)
+    items = [{
+        "hawb_id": p.hawb_id, "hawb_no": p.hawb_no, "mawb": p.mawb, "port": p.port,
+        "cfs": p.cfs, "status": p.status, "tracking_no": p.tracking_no, "pieces": p.pieces,
+        "gross_weight_kg": p.gross_weight_kg, "consignee": {
+            "name": p.consignee_name, "address": p.consignee_address1,
+            "address2": p.consignee_address2, "city": p.consignee_city,
+            "state": p.consignee_state, "zip": p.consignee_zip,
+            "country": p.consignee_country, "phone": p.consignee_phone,
+            "email": p.consignee_email}} for p in page.items]
+    # Validated in one call (pydantic-core), not model by model.
+    return _json(schemas.Page[schemas.ParcelOut].model_validate(
+        {"items": items, "total": page.total, "next_cursor": page.next_cursor}))
 
 
 @router.post("/carrier/parcels/{hawb_id}/pickup", response_model=schemas.ParcelPickupOut,

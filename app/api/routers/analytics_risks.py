@@ -1,0 +1,562 @@
+"""Compliance risks in the caller's own clearance data (a broker: its clients', together or
+one client), each table also as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from app.analytics import (
+    risks_consignees,
+    risks_customs,
+    risks_declarations,
+    risks_findings,
+    risks_goods,
+)
+from app.analytics.period import Period
+from app.analytics.risks_common import MAX_LIMIT, Paging
+from app.analytics.risks_findings import Kind
+from app.analytics.scope import narrowed
+from app.api.deps import ReaderDep, SessionDep, scope_of
+from app.api.problems import problem_responses
+from app.api.schemas import Page, cents_to_usd
+from app.db import utcnow
+from app.manifest.queries import Page as DomainPage
+from app.manifest.queries import Scope
+from app.spreadsheet import safe_cell
+
+router = APIRouter(
+    prefix="/v1/analytics/risks",
+    tags=["analytics"],
+    responses=problem_responses(401, 403, 404, 422),
+)
+CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+D = TypeVar("D")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RiskView:
+    scope: Scope
+    period: Period
+    paging: Paging
+
+
+Start = Annotated[
+    date | None,
+    Query(description="First arrival date (default: 1 January five years before the end)."),
+]
+End = Annotated[date | None, Query(description="Last arrival date (default: today).")]
+Client = Annotated[
+    int | None,
+    Query(description="Brokers: one client (forwarder id); default: all clients together."),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query()]
+
+
+def _view(*kinds: Kind, paged: bool = True) -> Callable[..., RiskView]:
+    """The caller's scope and period (and page; the CSV exports have every row), with the
+    findings these kinds need brought up to date first."""
+
+    def view(
+        request: Request,
+        caller: ReaderDep,
+        session: SessionDep,
+        start: Start,
+        end: End,
+        client: Client,
+    ) -> RiskView:
+        period = Period.of(start, end, today=utcnow().date())
+        # Before the first read of this request's session, so that it sees the findings.
+        risks_findings.ensure_fresh(request.app.state.reader, request.app.state.writer, kinds)
+        return RiskView(narrowed(scope_of(caller, session), client), period, Paging(None))
+
+    def paged_view(
+        request: Request,
+        caller: ReaderDep,
+        session: SessionDep,
+        start: Start = None,
+        end: End = None,
+        client: Client = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> RiskView:
+        whole = view(request, caller, session, start, end, client)
+        return RiskView(whole.scope, whole.period, Paging(limit, cursor))
+
+    def export_view(
+        request: Request,
+        caller: ReaderDep,
+        session: SessionDep,
+        start: Start = None,
+        end: End = None,
+        client: Client = None,
+    ) -> RiskView:
+        return view(request, caller, session, start, end, client)
+
+    return paged_view if paged else export_view
+
+
+def _page(page: DomainPage[D], convert: Callable[[D], M]) -> Page[M]:
+    return Page(
+        items=[convert(item) for item in page.items], total=page.total, next_cursor=page.next_cursor
+    )
+
+
+def _cell(value: object) -> object:
+    # Text is neutralised (it comes from manifests); numbers, even negative, are not.
+    if isinstance(value, str):
+        return safe_cell(value)
+    if isinstance(value, list | tuple):
+        return safe_cell("; ".join(str(v) for v in value))
+    return "" if value is None else value
+
+
+def _csv(name: str, v: RiskView, model: type[BaseModel], items: Sequence[BaseModel]) -> Response:
+    out = io.StringIO()
+    fields = list(model.model_fields)
+    csv.writer(out, lineterminator="\r\n").writerows(
+        [fields, *([_cell(x) for x in item.model_dump(mode="json").values()] for item in items)]
+    )
+    filename = f"{name}_{v.period.start}_{v.period.end}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _usd(cents: int) -> Decimal:
+    return cents_to_usd(cents) or Decimal("0.00")
+
+
+# --- one person, one day ------------------------------------------------------------------
+
+
+class OverLimitOut(BaseModel):
+    arrival_date: date
+    consignee_key: str = Field(
+        description="The consignee as eligibility identifies one "
+        "person: NAME|STREET|ZIP5, normalised.",
+        examples=["JAMES LEE|4129 WASHINGTON AVE|11284"],
+    )
+    consignee_name: str | None = Field(description="As your manifests write it.")
+    hawbs: int = Field(description="Your HAWBs to the consignee that day.")
+    value_usd: Decimal = Field(description="Their total declared value.")
+    limit_usd: Decimal = Field(description="The de minimis limit in force that day.")
+    with_other_filers: bool = Field(
+        description="Other filers' HAWBs to the consignee that day count towards the limit too."
+    )
+    bills: list[str] = Field(description="Your HAWBs, as MAWB/HAWB.")
+
+    @classmethod
+    def of(cls, x: risks_consignees.OverLimit) -> OverLimitOut:
+        return cls(
+            arrival_date=x.arrival_date,
+            consignee_key=x.consignee_key,
+            consignee_name=x.consignee_name,
+            hawbs=x.hawbs,
+            value_usd=_usd(x.value_cents),
+            limit_usd=_usd(x.limit_cents),
+            with_other_filers=x.with_other_filers,
+            bills=list(x.bills),
+        )
+
+
+class SplitShipmentOut(OverLimitOut):
+    shipper_name: str | None = Field(description="The shipper, as your manifests write it.")
+    largest_usd: Decimal = Field(
+        description="Your largest of these HAWBs; each is within the limit."
+    )
+
+    @classmethod
+    def of_split(cls, x: risks_consignees.SplitShipment) -> SplitShipmentOut:
+        return cls(
+            arrival_date=x.arrival_date,
+            consignee_key=x.consignee_key,
+            consignee_name=x.consignee_name,
+            shipper_name=x.shipper_name,
+            hawbs=x.hawbs,
+            value_usd=_usd(x.value_cents),
+            largest_usd=_usd(x.largest_cents),
+            limit_usd=_usd(x.limit_cents),
+            with_other_filers=x.with_other_filers,
+            bills=list(x.bills),
+        )
+
+
+OverLimitView = Annotated[RiskView, Depends(_view(Kind.CONSIGNEE_DAYS))]
+OverLimitExport = Annotated[RiskView, Depends(_view(Kind.CONSIGNEE_DAYS, paged=False))]
+
+
+@router.get(
+    "/consignees-over-limit",
+    response_model=Page[OverLimitOut],
+    summary="Consignees whose HAWBs arriving on one day total more than the de "
+    "minimis limit (one person, one day)",
+)
+def consignees_over_limit(v: OverLimitView, session: SessionDep) -> Page[OverLimitOut]:
+    return _page(risks_consignees.over_limit(session, v.scope, v.period, v.paging), OverLimitOut.of)
+
+
+@router.get("/consignees-over-limit.csv", summary="Consignees over the limit as CSV", responses=CSV)
+def export_consignees_over_limit(v: OverLimitExport, session: SessionDep) -> Response:
+    page = risks_consignees.over_limit(session, v.scope, v.period, v.paging)
+    return _csv("consignees-over-limit", v, OverLimitOut, [OverLimitOut.of(x) for x in page.items])
+
+
+@router.get(
+    "/split-shipments",
+    response_model=Page[SplitShipmentOut],
+    summary="Suspected split shipments: HAWBs from one shipper to one consignee on "
+    "one day, each within the limit, together over it",
+)
+def split_shipments(v: OverLimitView, session: SessionDep) -> Page[SplitShipmentOut]:
+    return _page(
+        risks_consignees.split_shipments(session, v.scope, v.period, v.paging),
+        SplitShipmentOut.of_split,
+    )
+
+
+@router.get("/split-shipments.csv", summary="Suspected split shipments as CSV", responses=CSV)
+def export_split_shipments(v: OverLimitExport, session: SessionDep) -> Response:
+    page = risks_consignees.split_shipments(session, v.scope, v.period, v.paging)
+    return _csv(
+        "split-shipments", v, SplitShipmentOut, [SplitShipmentOut.of_split(x) for x in page.items]
+    )
+
+
+# --- consignees written in several ways ---------------------------------------------------
+
+
+class SpellingsOut(BaseModel):
+    consignee_key: str = Field(examples=["JAMES LEE|4129 WASHINGTON AVE|11284"])
+    spellings: int = Field(description="Different ways the name and address were written.")
+    shippers: int
+    forwarders: int
+    hawbs: int
+    first_arrival: date
+    last_arrival: date
+    examples: list[str] = Field(description="The most used spellings, with their HAWBs.")
+
+    @classmethod
+    def of(cls, x: risks_consignees.Spellings) -> SpellingsOut:
+        return cls(
+            consignee_key=x.consignee_key,
+            spellings=x.spellings,
+            shippers=x.shippers,
+            forwarders=x.forwarders,
+            hawbs=x.hawbs,
+            first_arrival=x.first_arrival,
+            last_arrival=x.last_arrival,
+            examples=list(x.examples),
+        )
+
+
+SpellingsView = Annotated[RiskView, Depends(_view(Kind.SPELLINGS))]
+SpellingsExport = Annotated[RiskView, Depends(_view(Kind.SPELLINGS, paged=False))]
+
+
+@router.get(
+    "/consignee-spellings",
+    response_model=Page[SpellingsOut],
+    summary="Consignees declared with different names or addresses by different "
+    "shippers or forwarders",
+)
+def consignee_spellings(v: SpellingsView, session: SessionDep) -> Page[SpellingsOut]:
+    return _page(risks_consignees.spellings(session, v.scope, v.period, v.paging), SpellingsOut.of)
+
+
+@router.get("/consignee-spellings.csv", summary="Consignee spellings as CSV", responses=CSV)
+def export_consignee_spellings(v: SpellingsExport, session: SessionDep) -> Response:
+    page = risks_consignees.spellings(session, v.scope, v.period, v.paging)
+    return _csv("consignee-spellings", v, SpellingsOut, [SpellingsOut.of(x) for x in page.items])
+
+
+# --- goods ----------------------------------------------------------------------------------
+
+
+class VagueOut(BaseModel):
+    description: str = Field(examples=["Gift"])
+    lines: int
+    hawbs: int
+    value_usd: Decimal
+    first_arrival: date
+    last_arrival: date
+
+    @classmethod
+    def of(cls, x: risks_goods.VagueDescription) -> VagueOut:
+        return cls(
+            description=x.description,
+            lines=x.lines,
+            hawbs=x.hawbs,
+            value_usd=_usd(x.value_cents),
+            first_arrival=x.first_arrival,
+            last_arrival=x.last_arrival,
+        )
+
+
+class MismatchOut(BaseModel):
+    hts_code: str = Field(examples=["6109100012"])
+    hts_description: str | None = Field(description="The loaded schedule's description.")
+    description: str = Field(examples=["LED desk lamp, USB powered"])
+    lines: int
+    hawbs: int
+    value_usd: Decimal
+
+    @classmethod
+    def of(cls, x: risks_goods.HtsMismatch) -> MismatchOut:
+        return cls(
+            hts_code=x.hts_code,
+            hts_description=x.hts_description,
+            description=x.description,
+            lines=x.lines,
+            hawbs=x.hawbs,
+            value_usd=_usd(x.value_cents),
+        )
+
+
+GoodsView = Annotated[RiskView, Depends(_view(Kind.GOODS))]
+GoodsExport = Annotated[RiskView, Depends(_view(Kind.GOODS, paged=False))]
+
+
+@router.get(
+    "/vague-descriptions",
+    response_model=Page[VagueOut],
+    summary="Descriptions too vague for CBP to identify the goods",
+)
+def vague_descriptions(v: GoodsView, session: SessionDep) -> Page[VagueOut]:
+    return _page(risks_goods.vague_descriptions(session, v.scope, v.period, v.paging), VagueOut.of)
+
+
+@router.get("/vague-descriptions.csv", summary="Vague descriptions as CSV", responses=CSV)
+def export_vague_descriptions(v: GoodsExport, session: SessionDep) -> Response:
+    page = risks_goods.vague_descriptions(session, v.scope, v.period, v.paging)
+    return _csv("vague-descriptions", v, VagueOut, [VagueOut.of(x) for x in page.items])
+
+
+@router.get(
+    "/hts-mismatches",
+    response_model=Page[MismatchOut],
+    summary="HTS lines whose description names no goods of the HTS chapter",
+)
+def hts_mismatches(v: GoodsView, session: SessionDep) -> Page[MismatchOut]:
+    return _page(risks_goods.hts_mismatches(session, v.scope, v.period, v.paging), MismatchOut.of)
+
+
+@router.get("/hts-mismatches.csv", summary="HTS mismatches as CSV", responses=CSV)
+def export_hts_mismatches(v: GoodsExport, session: SessionDep) -> Response:
+    page = risks_goods.hts_mismatches(session, v.scope, v.period, v.paging)
+    return _csv("hts-mismatches", v, MismatchOut, [MismatchOut.of(x) for x in page.items])
+
+
+# --- value per kg -----------------------------------------------------------------------------
+
+
+class HeadingValueOut(BaseModel):
+    heading: str = Field(examples=["6109"])
+    heading_description: str | None
+    hawbs_rated: int = Field(
+        description="Your HAWBs of this heading alone, of 0.5 kg or more, with a value."
+    )
+    typical_usd_per_kg_from: Decimal = Field(description="The bin of the middle HAWB.")
+    typical_usd_per_kg_to: Decimal
+    low_outliers: int = Field(description="HAWBs about ten times cheaper per kg, or more.")
+    high_outliers: int = Field(description="HAWBs about ten times dearer per kg, or more.")
+    outlier_value_usd: Decimal
+
+    @classmethod
+    def of(cls, x: risks_goods.HeadingValue) -> HeadingValueOut:
+        return cls(
+            heading=x.heading,
+            heading_description=x.heading_description,
+            hawbs_rated=x.hawbs_rated,
+            typical_usd_per_kg_from=x.typical_usd_per_kg_from,
+            typical_usd_per_kg_to=x.typical_usd_per_kg_to,
+            low_outliers=x.low_outliers,
+            high_outliers=x.high_outliers,
+            outlier_value_usd=_usd(x.outlier_value_cents),
+        )
+
+
+class ValueOutlierOut(BaseModel):
+    mawb: str
+    hawb_no: str
+    arrival_date: date
+    value_usd: Decimal
+    gross_weight_kg: Decimal
+    usd_per_kg: Decimal
+    side: str = Field(description="low or high", examples=["low"])
+
+    @classmethod
+    def of(cls, x: risks_goods.ValueOutlier) -> ValueOutlierOut:
+        return cls(
+            mawb=x.mawb,
+            hawb_no=x.hawb_no,
+            arrival_date=x.arrival_date,
+            value_usd=_usd(x.value_cents),
+            gross_weight_kg=x.gross_weight_kg,
+            usd_per_kg=x.usd_per_kg,
+            side=x.side,
+        )
+
+
+RatingsView = Annotated[RiskView, Depends(_view(Kind.GOODS))]
+RatingsExport = Annotated[RiskView, Depends(_view(Kind.GOODS, paged=False))]
+Heading = Annotated[str, Path(description="4-digit HTS heading", examples=["6109"])]
+
+
+@router.get(
+    "/value-per-kg",
+    response_model=Page[HeadingValueOut],
+    summary="Value per kg by HTS heading: the typical range and the outliers",
+)
+def value_per_kg(v: RatingsView, session: SessionDep) -> Page[HeadingValueOut]:
+    return _page(risks_goods.value_per_kg(session, v.scope, v.period, v.paging), HeadingValueOut.of)
+
+
+@router.get("/value-per-kg.csv", summary="Value per kg by heading as CSV", responses=CSV)
+def export_value_per_kg(v: RatingsExport, session: SessionDep) -> Response:
+    page = risks_goods.value_per_kg(session, v.scope, v.period, v.paging)
+    return _csv("value-per-kg", v, HeadingValueOut, [HeadingValueOut.of(x) for x in page.items])
+
+
+@router.get(
+    "/value-per-kg/{heading}.csv", summary="A heading's value outliers as CSV", responses=CSV
+)
+def export_value_outliers(heading: Heading, v: RatingsExport, session: SessionDep) -> Response:
+    page = risks_goods.value_outliers(session, v.scope, v.period, heading, v.paging)
+    return _csv(
+        f"value-per-kg-{heading}", v, ValueOutlierOut, [ValueOutlierOut.of(x) for x in page.items]
+    )
+
+
+@router.get(
+    "/value-per-kg/{heading}",
+    response_model=Page[ValueOutlierOut],
+    summary="The HAWBs of one heading whose value per kg is an outlier",
+)
+def value_outliers(heading: Heading, v: RatingsView, session: SessionDep) -> Page[ValueOutlierOut]:
+    return _page(
+        risks_goods.value_outliers(session, v.scope, v.period, heading, v.paging),
+        ValueOutlierOut.of,
+    )
+
+
+# --- declarations changed between uploads -----------------------------------------------------
+
+
+class ChangedDeclarationOut(BaseModel):
+    mawb: str
+    hawb_no: str
+    arrival_date: date
+    changed: list[str] = Field(description="value, hts, description", examples=[["value", "hts"]])
+    earlier_status: str = Field(
+        description="Where the earlier version stood.", examples=["ineligible"]
+    )
+    value_before_usd: Decimal | None
+    value_after_usd: Decimal | None
+    hts_before: str
+    hts_after: str
+    descriptions_before: str
+    descriptions_after: str
+    earlier_upload_id: int
+    later_upload_id: int
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, x: risks_declarations.ChangedDeclaration) -> ChangedDeclarationOut:
+        return cls(
+            mawb=x.mawb,
+            hawb_no=x.hawb_no,
+            arrival_date=x.arrival_date,
+            changed=list(x.changed),
+            earlier_status=x.earlier_status,
+            value_before_usd=cents_to_usd(x.value_before_cents),
+            value_after_usd=cents_to_usd(x.value_after_cents),
+            hts_before=x.hts_before,
+            hts_after=x.hts_after,
+            descriptions_before=x.descriptions_before,
+            descriptions_after=x.descriptions_after,
+            earlier_upload_id=x.earlier_upload_id,
+            later_upload_id=x.later_upload_id,
+            recorded_at=x.recorded_at,
+        )
+
+
+DeclarationsView = Annotated[RiskView, Depends(_view())]
+DeclarationsExport = Annotated[RiskView, Depends(_view(paged=False))]
+
+
+@router.get(
+    "/changed-declarations",
+    response_model=Page[ChangedDeclarationOut],
+    summary="HAWBs a later upload declared with another value, HTS number or description",
+)
+def changed_declarations(v: DeclarationsView, session: SessionDep) -> Page[ChangedDeclarationOut]:
+    return _page(
+        risks_declarations.changed_declarations(session, v.scope, v.period, v.paging),
+        ChangedDeclarationOut.of,
+    )
+
+
+@router.get("/changed-declarations.csv", summary="Changed declarations as CSV", responses=CSV)
+def export_changed_declarations(v: DeclarationsExport, session: SessionDep) -> Response:
+    page = risks_declarations.changed_declarations(session, v.scope, v.period, v.paging)
+    return _csv(
+        "changed-declarations",
+        v,
+        ChangedDeclarationOut,
+        [ChangedDeclarationOut.of(x) for x in page.items],
+    )
+
+
+# --- holds and rejections -----------------------------------------------------------------------
+
+
+class StopCauseOut(BaseModel):
+    kind: str = Field(
+        description="customs_rejection, customs_hold, agency_review, "
+        "agency_refusal, refusal or broker_rejection",
+        examples=["customs_rejection"],
+    )
+    cause: str = Field(
+        description="The error code, disposition, agency or reason.", examples=["S07"]
+    )
+    detail: str = Field(description="What the cause means, or an example of its message.")
+    hawbs: int
+    events: int
+
+    @classmethod
+    def of(cls, x: risks_customs.StopCause) -> StopCauseOut:
+        return cls(kind=x.kind, cause=x.cause, detail=x.detail, hawbs=x.hawbs, events=x.events)
+
+
+CustomsView = Annotated[RiskView, Depends(_view(Kind.CUSTOMS))]
+CustomsExport = Annotated[RiskView, Depends(_view(Kind.CUSTOMS, paged=False))]
+
+
+@router.get(
+    "/holds-and-rejections",
+    response_model=Page[StopCauseOut],
+    summary="Holds and rejections by cause: customs, partner agencies, brokers",
+)
+def holds_and_rejections(v: CustomsView, session: SessionDep) -> Page[StopCauseOut]:
+    return _page(
+        risks_customs.holds_and_rejections(session, v.scope, v.period, v.paging), StopCauseOut.of
+    )
+
+
+@router.get("/holds-and-rejections.csv", summary="Holds and rejections as CSV", responses=CSV)
+def export_holds_and_rejections(v: CustomsExport, session: SessionDep) -> Response:
+    page = risks_customs.holds_and_rejections(session, v.scope, v.period, v.paging)
+    return _csv("holds-and-rejections", v, StopCauseOut, [StopCauseOut.of(x) for x in page.items])
