@@ -61,13 +61,13 @@ LIMIT_S = 2.0
 UPLOAD_ROWS = 25_500  # about 10,000 HAWBs of 2.55 lines
 BASELINE = "/v1/manifests"
 _NOT_INHERITED_PREFIXES = ("S321_", "MALLOC_", "POLARS_")
-# The first endpoint read per kind of summary after an upload: it refreshes that kind.
+# The first endpoint read per kind of summary after an upload: it refreshes that kind
+# (app.analytics.refresh; app.analytics.risks_findings.Kind, value per kg is of goods).
 FIRST_READS = {
     "analytics facts": "/v1/analytics/volumes",
     "consignee days": "/v1/analytics/risks/consignees-over-limit",
     "spellings": "/v1/analytics/risks/consignee-spellings",
     "goods": "/v1/analytics/risks/vague-descriptions",
-    "value ratings": "/v1/analytics/risks/value-per-kg",
     "customs events": "/v1/analytics/risks/holds-and-rejections",
 }
 

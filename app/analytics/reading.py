@@ -156,16 +156,25 @@ def ranked(
     if having is not None:
         grouped = grouped.having(having(f.c.key, grouped_detail))
     g = grouped.subquery()
-    rows = session.scalar(select(func.count()).select_from(g)) or 0
     column = g.c[sort]
     order = [column.desc() if descending else column.asc()]
     if sort != "key":
         order.append(g.c.key.asc())
-    page = select(g.c.key, g.c.detail, g.c.hawbs, g.c.lines, g.c.value).order_by(*order)
+    # The number of groups comes with the page (a window over every group, taken before
+    # the limit): the facts are grouped once, not once more to count them.
+    page = select(
+        g.c.key, g.c.detail, g.c.hawbs, g.c.lines, g.c.value, func.count().over().label("n")
+    ).order_by(*order)
     if limit is not None:
         page = page.limit(limit).offset(offset)
-    items = [Ranked(str(r[0]), str(r[1] or ""), figures(r)) for r in session.execute(page)]
-    return Table(items=items, rows=rows, period_total=total(session, scope, period))
+    found = session.execute(page).all()
+    rows: int | None
+    if found:
+        rows = int(found[0].n)
+    else:  # past the last page (or nothing at all): count apart
+        rows = session.scalar(select(func.count()).select_from(g)) if offset else 0
+    items = [Ranked(str(r[0]), str(r[1] or ""), figures(r[:5])) for r in found]
+    return Table(items=items, rows=rows or 0, period_total=total(session, scope, period))
 
 
 def contains(column: Any, text: str) -> ColumnElement[bool]:
