@@ -13,7 +13,7 @@ from app.analytics.risks_models import (
     RiskValueRating,
     RiskWatermark,
 )
-from app.cfs.models import CfsFacility, CfsReceipt, FacilityVersion
+from app.cfs.models import CarrierVersion, CfsFacility, CfsReceipt, FacilityVersion
 from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.events.models import OutboxEvent
@@ -33,6 +33,7 @@ __all__ = [
     "AceMessageRecord",
     "ApiKey",
     "BrokerClient",
+    "CarrierVersion",
     "CfsFacility",
     "CfsReceipt",
     "ComplianceAlert",

@@ -67,6 +67,10 @@ ENDPOINTS: dict[str, tuple[str, frozenset[int]]] = {
         "GET /v1/carrier/parcels?status=received_at_cfs (first page of 100)",
         frozenset({200}),
     ),
+    "parcels_ready_304": (
+        "GET /v1/carrier/parcels?status=received_at_cfs with If-None-Match: the current ETag",
+        frozenset({304}),
+    ),
     "parcels_released": (
         "GET /v1/carrier/parcels?status=released (first page of 100)",
         frozenset({200}),
@@ -79,14 +83,17 @@ ENDPOINTS: dict[str, tuple[str, frozenset[int]]] = {
 }
 STATUS_FILTERS = {
     "parcels_ready": "?status=received_at_cfs",
+    "parcels_ready_304": "?status=received_at_cfs",
     "parcels_released": "?status=released",
     "parcels": "",
 }
 # The mix, in requests per 10: consoles and integrations re-poll the board with its ETag
-# (mostly unchanged) or with `since`, and read it whole when it changed; carriers poll what
-# is ready for pickup at the CFS, and what was released and is on its way there. The
-# unfiltered parcel list (oldest first, every parcel ever handed over) is not a poll.
-MIX = {"board_304": 4, "board": 1, "board_since": 1, "parcels_ready": 3, "parcels_released": 1}
+# (mostly unchanged) or with `since`, and read it whole when it changed; carriers re-poll
+# what is ready for pickup at the CFS with its ETag, read it whole when it changed, and
+# read what was released and is on its way there. The unfiltered parcel list (oldest
+# first, every parcel ever handed over) is not a poll.
+MIX = {"board_304": 4, "board": 1, "board_since": 1, "parcels_ready_304": 2,
+       "parcels_ready": 1, "parcels_released": 1}
 
 
 # --- servers -------------------------------------------------------------------------------
@@ -243,9 +250,10 @@ def board_states(server: Server, ds: Dataset) -> list[BoardState]:
     return states
 
 
-def parcel_totals(server: Server, ds: Dataset) -> dict[str, dict[str, int]]:
-    """Each carrier's parcels over all pages: ready for pickup, released, and all."""
-    totals: dict[str, dict[str, int]] = {}
+def parcel_totals(server: Server, ds: Dataset) -> dict[str, dict[str, Any]]:
+    """Each carrier's parcels over all pages: ready for pickup, released, and all; and the
+    ETag of its first page ready for pickup."""
+    totals: dict[str, dict[str, Any]] = {}
     with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
         for carrier, key in ds.carrier_keys.items():
             totals[carrier] = {}
@@ -261,10 +269,13 @@ def parcel_totals(server: Server, ds: Dataset) -> dict[str, dict[str, int]]:
                 )
                 r.raise_for_status()
                 totals[carrier][name] = r.json()["total"]
+                if name == "ready":
+                    totals[carrier]["ready_etag"] = r.headers["ETag"]
     return totals
 
 
-def endpoint_requests(name: str, ds: Dataset, boards: Sequence[BoardState]) -> list[str]:
+def endpoint_requests(name: str, ds: Dataset, boards: Sequence[BoardState],
+                      parcels: dict[str, dict[str, Any]]) -> list[str]:
     """wrk request lines (path, then headers, tab-separated) for one endpoint."""
 
     def auth(key: str) -> str:
@@ -283,12 +294,16 @@ def endpoint_requests(name: str, ds: Dataset, boards: Sequence[BoardState]) -> l
             lines.append(line)
         return lines
     query = STATUS_FILTERS[name]
-    return [f"/v1/carrier/parcels{query}\t{auth(key)}" for key in ds.carrier_keys.values()]
+    return [f"/v1/carrier/parcels{query}\t{auth(key)}"
+            + (f"\tIf-None-Match: {parcels[carrier]['ready_etag']}"
+               if name == "parcels_ready_304" else "")
+            for carrier, key in ds.carrier_keys.items()]
 
 
-def mix_requests(ds: Dataset, boards: Sequence[BoardState], seed: int) -> list[str]:
+def mix_requests(ds: Dataset, boards: Sequence[BoardState],
+                 parcels: dict[str, dict[str, Any]], seed: int) -> list[str]:
     """Each endpoint in its share, every facility and carrier in turn, shuffled."""
-    per = {name: endpoint_requests(name, ds, boards) for name in MIX}
+    per = {name: endpoint_requests(name, ds, boards, parcels) for name in MIX}
     rounds = len(boards) * len(ds.carrier_keys)
     lines = [
         per[name][i % len(per[name])]
@@ -412,7 +427,7 @@ class Report:
     machine: dict[str, Any]
     data: dict[str, Any]
     boards: list[dict[str, Any]]
-    parcels: dict[str, dict[str, int]]
+    parcels: dict[str, dict[str, Any]]
     measures: list[Measure] = field(default_factory=list)
 
     def of(self, target: str) -> list[Measure]:
@@ -493,8 +508,9 @@ def run(args: argparse.Namespace) -> Report:
         )
         files = {
             "baseline": baseline_requests(ds),
-            "mix": mix_requests(ds, boards, args.seed),
-            **{name: endpoint_requests(name, ds, boards) for name in ENDPOINTS},
+            "mix": mix_requests(ds, boards, report.parcels, args.seed),
+            **{name: endpoint_requests(name, ds, boards, report.parcels)
+               for name in ENDPOINTS},
         }
         paths = {}
         for name, lines in files.items():
@@ -521,6 +537,9 @@ def run(args: argparse.Namespace) -> Report:
         for b in board_states(service, ds):  # nothing may have changed the boards meanwhile
             if b.etag != next(x.etag for x in boards if x.firms == b.firms):
                 raise RuntimeError(f"board {b.firms} changed during the run")
+        for carrier, now in parcel_totals(service, ds).items():
+            if now != report.parcels[carrier]:
+                raise RuntimeError(f"carrier {carrier}'s parcels changed during the run")
     return report
 
 

@@ -71,6 +71,52 @@ def test_carrier_sees_and_picks_up_only_its_parcels(
     assert twice.json()["already_acknowledged"] is True
 
 
+def test_parcel_lists_carry_etags_that_follow_every_move(
+        client: TestClient, engine: Engine, forwarder: Org, broker: Org, admin: Org,
+        make_org: MakeOrg) -> None:
+    port = make_port(client, admin, make_org)
+    url = "/v1/carrier/parcels"
+
+    def poll(org: Org, tag: str | None = None, **params: str) -> tuple[int, str]:
+        headers = {**org.headers, **({"If-None-Match": tag} if tag else {})}
+        answer = client.get(url, headers=headers, params=params)
+        assert answer.status_code in (200, 304), answer.text
+        return answer.status_code, answer.headers["ETag"]
+
+    _, ups = poll(port.carrier)
+    assert poll(port.carrier, ups) == (304, ups)
+    journey(client, engine, forwarder, broker, port, {"HE1": "6505.00.60.90",
+                                                      "HE2": "4202.22.40.30"})
+    status, ups_now = poll(port.carrier, ups)  # two parcels arrived
+    assert status == 200
+    assert ups_now != ups
+    other = make_port(client, admin, make_org, firms="W282", carrier_code="DHL")
+    _, dhl = poll(other.carrier)
+    assert poll(other.carrier, dhl) == (304, dhl)
+    # Another page or status is another list, with its own tag.
+    _, ready = poll(port.carrier, status="received_at_cfs")
+    assert ready != ups_now
+    assert poll(port.carrier, ready, status="received_at_cfs") == (304, ready)
+    assert poll(port.carrier, ups_now, limit="1")[0] == 200
+
+    parcels = client.get(url, headers=port.carrier.headers).json()["items"]
+    he1 = next(p["hawb_id"] for p in parcels if p["hawb_no"] == "HE1")
+    he2 = next(p["hawb_id"] for p in parcels if p["hawb_no"] == "HE2")
+    picked = client.post(f"{url}/{he1}/pickup", headers=port.carrier.headers)
+    assert picked.status_code == 200, picked.text
+    status, ups_picked = poll(port.carrier, ups_now)
+    assert status == 200
+    assert poll(port.carrier, ready, status="received_at_cfs")[0] == 200
+    # The CFS hands HE2 to DHL instead: it leaves UPS's list and joins DHL's.
+    handed = client.post(f"/v1/cfs/{port.firms}/hawbs/{he2}/hand-off",
+                         headers=port.cfs.headers, json={"carrier": "dhl"})
+    assert handed.status_code == 200, handed.text
+    assert poll(port.carrier, ups_picked)[0] == 200
+    assert poll(other.carrier, dhl)[0] == 200
+    assert [p["hawb_no"] for p in client.get(url, headers=other.carrier.headers
+                                             ).json()["items"]] == ["HE2"]
+
+
 def test_a_cfs_sees_only_its_facility(client: TestClient, engine: Engine, forwarder: Org,
                                       broker: Org, admin: Org, make_org: MakeOrg) -> None:
     port = make_port(client, admin, make_org)

@@ -247,5 +247,8 @@ def hand_to_carrier(session: Session, facility: CfsFacility, actor: Actor, hawb_
     # Carriers are stored upper case, as uploads write them: the parcels index relies on it.
     values = {k: v for k, v in (("carrier", carrier and carrier.strip().upper()),
                                 ("tracking_no", tracking_no)) if v}
-    return service.apply_one(session, hawb_id, Event.HAND_TO_CARRIER, actor, values=values,
-                             detail={"tracking_no": tracking_no or found.tracking_no})
+    moved = service.apply_one(session, hawb_id, Event.HAND_TO_CARRIER, actor, values=values,
+                              detail={"tracking_no": tracking_no or found.tracking_no})
+    if found.carrier and found.carrier != moved.carrier:
+        outbox.bump_carriers(session, {found.carrier})  # it leaves the other carrier's list
+    return moved

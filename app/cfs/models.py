@@ -1,10 +1,11 @@
-"""Container freight stations: facilities, MAWB receipts, and each board's version."""
+"""Container freight stations: facilities, MAWB receipts, each board's version, and each
+carrier's parcel list's version."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -45,4 +46,15 @@ class FacilityVersion(Base):
     __tablename__ = "facility_versions"
 
     facility_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CarrierVersion(Base):
+    """Bumped in the same transaction as any move into, within or out of a carrier's
+    parcels: the parcel list's ETag, so an unchanged list is answered 304 after one read."""
+
+    __tablename__ = "carrier_versions"
+
+    # As HAWBs hold it (upper case, any length): the carrier organisation's code finds it.
+    carrier: Mapped[str] = mapped_column(Text, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from app.cfs.models import CfsFacility, FacilityVersion
+from app.cfs.models import CarrierVersion, CfsFacility, FacilityVersion
 from app.db import upsert
 from app.events.catalogue import Event
 from app.events.models import OutboxEvent
@@ -51,10 +51,19 @@ def write(session: Session, events: Iterable[tuple[Event, ManifestContext]]) -> 
 
 
 def bump_boards(session: Session, facility_ids: set[int]) -> None:
-    if not facility_ids:
+    _bump(session, FacilityVersion, "facility_id", facility_ids)
+
+
+def bump_carriers(session: Session, carriers: set[str]) -> None:
+    """The parcel lists of these carriers (as HAWBs hold them) changed."""
+    _bump(session, CarrierVersion, "carrier", carriers)
+
+
+def _bump(session: Session, model: type[FacilityVersion] | type[CarrierVersion], key: str,
+          values: set[int] | set[str]) -> None:
+    if not values:
         return
-    stmt = upsert(session, FacilityVersion).values([{"facility_id": f, "version": 1}
-                                           for f in sorted(facility_ids)])
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["facility_id"],
-        set_={"version": FacilityVersion.version + 1}))
+    # In key order: two transactions bumping the same rows lock them in the same order.
+    stmt = upsert(session, model).values([{key: v, "version": 1} for v in sorted(values)])
+    session.execute(stmt.on_conflict_do_update(index_elements=[key],
+                                               set_={"version": model.version + 1}))

@@ -19,6 +19,7 @@ from app.events.catalogue import PAYLOADS, EventType, new_event
 from app.lifecycle.models import HawbHistory
 from app.lifecycle.transitions import SOURCES, Event, target
 from app.manifest.models import Hawb
+from app.manifest.statuses import PARCELS
 
 _HAWBS = cast(Table, Hawb.__table__)
 _CHUNK = 1000
@@ -157,6 +158,8 @@ def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor
             occurred_at=at, mawb=ctx[m.manifest_id].mawb, hawb=m.hawb_no,
             port=ctx[m.manifest_id].port, cfs=ctx[m.manifest_id].cfs, carrier=m.carrier),
          ctx[m.manifest_id]) for m in moved))
+    outbox.bump_carriers(session, {m.carrier for m in moved if m.carrier and (
+        m.from_status in PARCELS or m.to_status in PARCELS)})
 
 
 def history(session: Session, manifest_id: int, hawb_no: str) -> list[HawbHistory]:

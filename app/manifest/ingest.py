@@ -38,7 +38,7 @@ from app.manifest import bulk, reading
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
 from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import refresh_counts
-from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
+from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
 from app.manifest.validation import Validated, validate
 from app.observability import metrics
 
@@ -271,6 +271,10 @@ def _assign_cfs(session: Session, manifest: Manifest, firms: str | None) -> None
                           "default.")
         if manifest.cfs_id not in (None, facility.id):
             outbox.bump_boards(session, {manifest.cfs_id})  # it leaves the old board
+            # Its parcels name another CFS now.
+            outbox.bump_carriers(session, set(session.scalars(select(Hawb.carrier).where(
+                Hawb.manifest_id == manifest.id, Hawb.status.in_(PARCELS),
+                Hawb.carrier.is_not(None)).distinct())))
         manifest.cfs_id = facility.id
     elif manifest.cfs_id is None:
         manifest.cfs_id = session.scalar(select(CfsFacility.id).where(

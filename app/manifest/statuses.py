@@ -27,6 +27,11 @@ class HawbStatus(enum.StrEnum):
     HANDED_TO_CARRIER = "handed_to_carrier"
 
 
+# A carrier's parcels: released HAWBs on their way to it (its list and its ETag follow them).
+PARCELS: tuple[str, ...] = (HawbStatus.RELEASED.value, HawbStatus.RECEIVED_AT_CFS.value,
+                            HawbStatus.HANDED_TO_CARRIER.value)
+
+
 class ManifestStatus(enum.StrEnum):
     RECEIVED = "received"
     RECEIVED_WITH_ERRORS = "received_with_errors"

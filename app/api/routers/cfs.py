@@ -101,26 +101,37 @@ def hand_off(firms_code: str, hawb_id: int, body: schemas.HandOffIn, caller: Cfs
                             from_status=moved.from_status, to_status=moved.to_status)
 
 
+NO_CARRIER_CODE = ("Your organisation has no carrier code on file; an administrator must "
+                   "record it.")
+
+
 def _carrier_code(session: Session, org_id: int) -> str:
     code = carriers.code_of(session, org_id)
     if not code:
-        raise Conflict("Your organisation has no carrier code on file; an administrator must "
-                       "record it.")
+        raise Conflict(NO_CARRIER_CODE)
     return code
 
 
 @router.get("/carrier/parcels", response_model=schemas.Page[schemas.ParcelOut],
             summary="Released parcels assigned to you, with delivery addresses",
-            responses=problem_responses(409))
+            description="Send the last `ETag` as `If-None-Match`: an unchanged list (the "
+                        "same status, limit and cursor) is a 304 with no body.",
+            responses={**problem_responses(409), 304: {"description": "Unchanged"}})
 def list_parcels(
     request: Request, key: ApiKeyDep,
     status: Literal["released", "received_at_cfs", "handed_to_carrier"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None,
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> schemas.Page[schemas.ParcelOut] | Response:
     with reading(request) as session:
         caller = authorised(request, session, key, OrgKind.CARRIER)
-        page = carriers.parcels(session, _carrier_code(session, caller.organisation_id),
-                                status=status, limit=limit, cursor=cursor)
+        code, current = carriers.code_and_version(session, caller.organisation_id)
+        if not code:
+            raise Conflict(NO_CARRIER_CODE)
+        tag = carriers.etag(code, current, status=status, limit=limit, cursor=cursor)
+        if if_none_match == tag:
+            return Response(status_code=304, headers={"ETag": tag})
+        page = carriers.parcels(session, code, status=status, limit=limit, cursor=cursor)
     items = [{
         "hawb_id": p.hawb_id, "hawb_no": p.hawb_no, "mawb": p.mawb, "port": p.port,
         "cfs": p.cfs, "status": p.status, "tracking_no": p.tracking_no, "pieces": p.pieces,
@@ -132,7 +143,7 @@ def list_parcels(
             "email": p.consignee_email}} for p in page.items]
     # Validated in one call (pydantic-core), not model by model.
     return _json(schemas.Page[schemas.ParcelOut].model_validate(
-        {"items": items, "total": page.total, "next_cursor": page.next_cursor}))
+        {"items": items, "total": page.total, "next_cursor": page.next_cursor}), {"ETag": tag})
 
 
 @router.post("/carrier/parcels/{hawb_id}/pickup", response_model=schemas.ParcelPickupOut,
