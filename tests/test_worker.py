@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts.models import OrgKind
+from app.ace_gateway import filing
 from app.ace_gateway.adapters.simulated import SimulatedGateway
 from app.analytics import refresh, risks_findings
 from app.db import make_session_factory, transaction, utcnow
 from app.lifecycle.models import HawbHistory
 from app.lifecycle.worker import Worker, WorkerConfig
 from app.manifest.models import Hawb
-from tests.conftest import Org
+from tests.conftest import MakeOrg, Org, make_broker
 from tests.journeys import designate, simulator, uploaded, worker_for
 
 
@@ -52,6 +55,32 @@ def test_customs_down_gives_claims_back_and_nothing_is_lost(
     assert set(sim.filings().values()) == {1}
     assert _events(db, "HD2") == ["approve", "claim", "release_claim", "claim",
                                   "release_claim", "claim", "submit"]
+
+
+def test_entry_number_sequences_are_taken_in_filer_code_order(
+        client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org,
+        broker: Org, make_org: MakeOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers taking the same brokers' sequences in different orders deadlock: each
+    batch takes them in one order, whatever order its HAWBs came in."""
+    designate(client, forwarder, broker)  # B76, the first HAWBs
+    first = uploaded(client, forwarder, {"HO1": "6505.00.60.90"})
+    other_forwarder = make_org(OrgKind.FORWARDER)
+    other_broker = make_broker(db, "Another Broker", "A12")
+    designate(client, other_forwarder, other_broker)
+    second = uploaded(client, other_forwarder, {"HO2": "6505.00.60.90"})
+    for b, mawb in ((broker, first), (other_broker, second)):
+        approved = client.post("/v1/review/approve", headers=b.headers, json={"mawb": mawb})
+        assert approved.status_code == 200, approved.text
+    taken: list[str] = []
+    reserve = filing.reserve_serials
+
+    def recorded(session: Session, filer_code: str, count: int) -> range:
+        taken.append(filer_code)
+        return reserve(session, filer_code, count)
+
+    monkeypatch.setattr(filing, "reserve_serials", recorded)
+    assert worker_for(engine, simulator()).run_once().submitted == 2
+    assert taken == ["A12", "B76"]
 
 
 def test_paused_submissions_wait(client: TestClient, engine: Engine, db: sessionmaker[Session],
