@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, text
 
+from app.cfs.models import CarrierVersion, FacilityVersion
+from app.db import make_session_factory, transaction
+from app.events import outbox
 from tests.conftest import MakeOrg, Org
 from tests.journeys import file_to_permit, history, journey, make_port, upload_for_review
 from tests.manifests import line
@@ -160,3 +163,42 @@ def test_mawb_awaits_pickup_after_permit_and_counts_pieces(
     board = client.get(f"/v1/cfs/{port.firms}/board", headers=port.cfs.headers).json()
     assert board["awaiting_pickup"] == []
     assert sorted(h["hawb_no"] for h in board["ready_for_handoff"]) == ["HP1", "HP2"]
+
+
+def test_versions_are_bumped_once_per_transaction_at_its_commit(
+        engine: Engine, database_url: str) -> None:
+    """Boards' and parcel lists' versions are hot rows: a transaction takes them only as it
+    commits, once each, in one global order, so two transactions never deadlock on them."""
+    writer = make_session_factory(engine, writer=True)
+
+    def versions() -> tuple[int, int]:
+        with writer() as session:
+            return (session.scalar(select(FacilityVersion.version)
+                                   .where(FacilityVersion.facility_id == 999)) or 0,
+                    session.scalar(select(CarrierVersion.version)
+                                   .where(CarrierVersion.carrier == "ZZTEST")) or 0)
+
+    with transaction(writer) as session:
+        outbox.bump_boards(session, {999})
+        outbox.bump_carriers(session, {"ZZTEST"})
+    assert versions() == (1, 1)
+    with transaction(writer) as session:
+        outbox.bump_boards(session, {999})
+        outbox.bump_boards(session, {999})
+        outbox.bump_carriers(session, {"ZZTEST"})
+        if not database_url.startswith("sqlite"):
+            with engine.connect() as other:  # nobody waits on them before the commit
+                other.execute(text("SET lock_timeout = '1s'"))
+                other.execute(text("SELECT 1 FROM facility_versions WHERE facility_id = 999 "
+                                   "FOR UPDATE NOWAIT"))
+                other.execute(text("SELECT 1 FROM carrier_versions WHERE carrier = 'ZZTEST' "
+                                   "FOR UPDATE NOWAIT"))
+                other.rollback()
+    assert versions() == (2, 2)
+    with writer() as session:
+        session.begin()
+        outbox.bump_boards(session, {999})
+        session.rollback()
+        session.begin()
+        session.commit()  # the rolled-back transaction's bump is not left over for this one
+    assert versions() == (2, 2)
