@@ -21,13 +21,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import migrate
@@ -70,6 +71,15 @@ def _print_progress(engine_url: str, stop: threading.Event, started: float) -> N
         engine.dispose()
 
 
+@contextmanager
+def _disposed(engine: Engine) -> Iterator[None]:
+    """The engine's connections closed however the run ends (a failed check included)."""
+    try:
+        yield
+    finally:
+        engine.dispose()
+
+
 def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.out) / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -90,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
     service_env = {"S321_WORKER_CLAIM_LEASE_S": str(args.claim_lease),
                    "S321_ACE_HTTP_TIMEOUT_S": str(args.gateway_timeout),
                    "S321_WORKER_IDLE_SLEEP_S": "0.5", "S321_LOG_LEVEL": "WARNING"}
-    with cluster.running(run_dir, database_url, pepper=pepper, apis=2, workers=2,
-                         simulator_env=simulator_env(args), service_env=service_env) as c:
+    with _disposed(engine), cluster.running(
+            run_dir, database_url, pepper=pepper, apis=2, workers=2,
+            simulator_env=simulator_env(args), service_env=service_env) as c:
         print("topology up: " + ", ".join(
             f"{s.name} (pid {s.pid})" for s in c.services.values()), flush=True)
         collector = checks.KafkaCollector(c.kafka_bootstrap, checks.port_topics()).start()
@@ -135,7 +146,6 @@ def run(args: argparse.Namespace) -> int:
         figures = checks.figures(engine)
         status_counts = checks.statuses(engine)
         restarts = c.restarts()
-    engine.dispose()
     report = {
         "hawbs": expected, "manifests": len(mawbs), "elapsed_s": round(elapsed, 1),
         "uploads_s": round(uploaded_s, 1), "throughput_hawbs_per_s": round(expected / elapsed, 1),
