@@ -24,11 +24,7 @@ from app.analytics import (
     hts,
     outcomes,
     refresh,
-    risks_consignees,
-    risks_customs,
-    risks_declarations,
     risks_findings,
-    risks_goods,
     volumes,
 )
 from app.analytics.breakdowns import Breakdown
@@ -349,30 +345,16 @@ def what_if_csv(request: Request, c: ChosenDep) -> Response:
 
 # --- compliance risks -------------------------------------------------------------------
 
-# Each risk table: its title, the domain function giving its findings, and the API's CSV
-# export of it (called as is, so that both CSVs are the same).
-RiskFinder = Callable[[Session, Scope, Period, Paging], Any]
-RiskExport = Callable[[analytics_risks.RiskView, Session], Response]
-RISKS: dict[str, tuple[str, RiskFinder, RiskExport]] = {
-    "consignees-over-limit": ("Consignees over the limit on one day",
-                              risks_consignees.over_limit,
-                              analytics_risks.export_consignees_over_limit),
-    "split-shipments": ("Suspected split shipments", risks_consignees.split_shipments,
-                        analytics_risks.export_split_shipments),
-    "consignee-spellings": ("Consignees written in several ways", risks_consignees.spellings,
-                            analytics_risks.export_consignee_spellings),
-    "vague-descriptions": ("Vague descriptions", risks_goods.vague_descriptions,
-                           analytics_risks.export_vague_descriptions),
-    "hts-mismatches": ("HTS numbers not matching the description", risks_goods.hts_mismatches,
-                       analytics_risks.export_hts_mismatches),
-    "value-per-kg": ("HTS headings with value-per-kg outliers", risks_goods.value_per_kg,
-                     analytics_risks.export_value_per_kg),
-    "changed-declarations": ("Declarations changed by a later upload",
-                             risks_declarations.changed_declarations,
-                             analytics_risks.export_changed_declarations),
-    "holds-and-rejections": ("Holds and rejections by cause",
-                             risks_customs.holds_and_rejections,
-                             analytics_risks.export_holds_and_rejections),
+# Each risk table's title; its findings and CSV are the API's (so both CSVs are the same).
+RISKS: dict[str, str] = {
+    "consignees-over-limit": "Consignees over the limit on one day",
+    "split-shipments": "Suspected split shipments",
+    "consignee-spellings": "Consignees written in several ways",
+    "vague-descriptions": "Vague descriptions",
+    "hts-mismatches": "HTS numbers not matching the description",
+    "value-per-kg": "HTS headings with value-per-kg outliers",
+    "changed-declarations": "Declarations changed by a later upload",
+    "holds-and-rejections": "Holds and rejections by cause",
 }
 
 
@@ -385,9 +367,10 @@ def _fresh_findings(request: Request) -> None:
 def risks_page(request: Request, c: ChosenDep) -> Response:
     _fresh_findings(request)
     with reader(request)() as session:
-        found = {name: finder(session, c.scope, c.period, Paging(RISK_ROWS))
-                 for name, (_, finder, _) in RISKS.items()}
-    titles = {name: title for name, (title, _, _) in RISKS.items()}
+        found = {name: analytics_risks.TABLES[name].find(session, c.scope, c.period,
+                                                         Paging(RISK_ROWS))
+                 for name in RISKS}
+    titles = RISKS
     counts = charts.hbars("Findings per risk", list(titles.values()),
                           [found[name].total for name in RISKS], colour=charts.PALETTE[3])
     causes = found["holds-and-rejections"].items
@@ -405,12 +388,11 @@ def risk_csv(request: Request, c: ChosenDep, name: str) -> Response:
                     detail=f"There is no risk table {name}.")
     _fresh_findings(request)
     with reader(request)() as session:
-        return RISKS[name][2](analytics_risks.RiskView(c.scope, c.period, Paging(None)), session)
+        return analytics_risks.TABLES[name].csv(session, c.scope, c.period)
 
 
 @router.get("/analytics/risks/value-per-kg/{heading}.csv")
 def value_outliers_csv(request: Request, c: ChosenDep, heading: str) -> Response:
     _fresh_findings(request)
     with reader(request)() as session:
-        return analytics_risks.export_value_outliers(
-            heading, analytics_risks.RiskView(c.scope, c.period, Paging(None)), session)
+        return analytics_risks.outliers_table(heading).csv(session, c.scope, c.period)

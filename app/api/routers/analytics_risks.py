@@ -9,10 +9,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from app.analytics import (
     risks_consignees,
@@ -106,12 +107,6 @@ def _view(*kinds: Kind, paged: bool = True) -> Callable[..., RiskView]:
     return paged_view if paged else export_view
 
 
-def _page(page: DomainPage[D], convert: Callable[[D], M]) -> Page[M]:
-    return Page(
-        items=[convert(item) for item in page.items], total=page.total, next_cursor=page.next_cursor
-    )
-
-
 def _cell(value: object) -> object:
     # Text is neutralised (it comes from manifests); numbers, even negative, are not.
     if isinstance(value, str):
@@ -121,18 +116,61 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-def _csv(name: str, v: RiskView, model: type[BaseModel], items: Sequence[BaseModel]) -> Response:
+def _csv(name: str, period: Period, model: type[BaseModel], items: Sequence[BaseModel]
+         ) -> Response:
     out = io.StringIO()
     fields = list(model.model_fields)
     csv.writer(out, lineterminator="\r\n").writerows(
         [fields, *([_cell(x) for x in item.model_dump(mode="json").values()] for item in items)]
     )
-    filename = f"{name}_{v.period.start}_{v.period.end}.csv"
+    filename = f"{name}_{period.start}_{period.end}.csv"
     return Response(
         out.getvalue(),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@dataclass(frozen=True)
+class RiskTable(Generic[D, M]):
+    """A risk table: its finder in app.analytics, and its rows as the API gives them, as
+    JSON pages or as one CSV (the console's CSV is the same)."""
+
+    name: str
+    find: Callable[[Session, Scope, Period, Paging], DomainPage[D]]
+    model: type[M]
+    row: Callable[[D], M]
+
+    def page(self, session: Session, v: RiskView) -> Page[M]:
+        found = self.find(session, v.scope, v.period, v.paging)
+        return Page(items=[self.row(x) for x in found.items], total=found.total,
+                    next_cursor=found.next_cursor)
+
+    def csv(self, session: Session, scope: Scope, period: Period) -> Response:
+        found = self.find(session, scope, period, Paging(None))
+        return _csv(self.name, period, self.model, [self.row(x) for x in found.items])
+
+
+TABLES: dict[str, RiskTable[Any, Any]] = {}
+
+
+def _expose(table: RiskTable[Any, Any], *kinds: Kind, summary: str, csv_summary: str) -> None:
+    """GET /{name} (a page) and GET /{name}.csv (every row) for the table, the findings of
+    ``kinds`` brought up to date first."""
+    paged, whole = Depends(_view(*kinds)), Depends(_view(*kinds, paged=False))
+
+    def read(session: SessionDep, v: RiskView = paged) -> Page[Any]:
+        return table.page(session, v)
+
+    def export(session: SessionDep, v: RiskView = whole) -> Response:
+        return table.csv(session, v.scope, v.period)
+
+    python_name = table.name.replace("-", "_")
+    router.add_api_route(f"/{table.name}", read, methods=["GET"], name=python_name,
+                         response_model=cast(Any, Page)[table.model], summary=summary)
+    router.add_api_route(f"/{table.name}.csv", export, methods=["GET"],
+                         name=f"export_{python_name}", summary=csv_summary, responses=CSV)
+    TABLES[table.name] = table
 
 
 def _usd(cents: int) -> Decimal:
@@ -194,45 +232,16 @@ class SplitShipmentOut(OverLimitOut):
         )
 
 
-OverLimitView = Annotated[RiskView, Depends(_view(Kind.CONSIGNEE_DAYS))]
-OverLimitExport = Annotated[RiskView, Depends(_view(Kind.CONSIGNEE_DAYS, paged=False))]
-
-
-@router.get(
-    "/consignees-over-limit",
-    response_model=Page[OverLimitOut],
-    summary="Consignees whose HAWBs arriving on one day total more than the de "
-    "minimis limit (one person, one day)",
-)
-def consignees_over_limit(v: OverLimitView, session: SessionDep) -> Page[OverLimitOut]:
-    return _page(risks_consignees.over_limit(session, v.scope, v.period, v.paging), OverLimitOut.of)
-
-
-@router.get("/consignees-over-limit.csv", summary="Consignees over the limit as CSV", responses=CSV)
-def export_consignees_over_limit(v: OverLimitExport, session: SessionDep) -> Response:
-    page = risks_consignees.over_limit(session, v.scope, v.period, v.paging)
-    return _csv("consignees-over-limit", v, OverLimitOut, [OverLimitOut.of(x) for x in page.items])
-
-
-@router.get(
-    "/split-shipments",
-    response_model=Page[SplitShipmentOut],
-    summary="Suspected split shipments: HAWBs from one shipper to one consignee on "
-    "one day, each within the limit, together over it",
-)
-def split_shipments(v: OverLimitView, session: SessionDep) -> Page[SplitShipmentOut]:
-    return _page(
-        risks_consignees.split_shipments(session, v.scope, v.period, v.paging),
-        SplitShipmentOut.of_split,
-    )
-
-
-@router.get("/split-shipments.csv", summary="Suspected split shipments as CSV", responses=CSV)
-def export_split_shipments(v: OverLimitExport, session: SessionDep) -> Response:
-    page = risks_consignees.split_shipments(session, v.scope, v.period, v.paging)
-    return _csv(
-        "split-shipments", v, SplitShipmentOut, [SplitShipmentOut.of_split(x) for x in page.items]
-    )
+_expose(RiskTable("consignees-over-limit", risks_consignees.over_limit, OverLimitOut,
+                  OverLimitOut.of), Kind.CONSIGNEE_DAYS,
+        summary="Consignees whose HAWBs arriving on one day total more than the de minimis "
+                "limit (one person, one day)",
+        csv_summary="Consignees over the limit as CSV")
+_expose(RiskTable("split-shipments", risks_consignees.split_shipments, SplitShipmentOut,
+                  SplitShipmentOut.of_split), Kind.CONSIGNEE_DAYS,
+        summary="Suspected split shipments: HAWBs from one shipper to one consignee on one "
+                "day, each within the limit, together over it",
+        csv_summary="Suspected split shipments as CSV")
 
 
 # --- consignees written in several ways ---------------------------------------------------
@@ -262,24 +271,11 @@ class SpellingsOut(BaseModel):
         )
 
 
-SpellingsView = Annotated[RiskView, Depends(_view(Kind.SPELLINGS))]
-SpellingsExport = Annotated[RiskView, Depends(_view(Kind.SPELLINGS, paged=False))]
-
-
-@router.get(
-    "/consignee-spellings",
-    response_model=Page[SpellingsOut],
-    summary="Consignees declared with different names or addresses by different "
-    "shippers or forwarders",
-)
-def consignee_spellings(v: SpellingsView, session: SessionDep) -> Page[SpellingsOut]:
-    return _page(risks_consignees.spellings(session, v.scope, v.period, v.paging), SpellingsOut.of)
-
-
-@router.get("/consignee-spellings.csv", summary="Consignee spellings as CSV", responses=CSV)
-def export_consignee_spellings(v: SpellingsExport, session: SessionDep) -> Response:
-    page = risks_consignees.spellings(session, v.scope, v.period, v.paging)
-    return _csv("consignee-spellings", v, SpellingsOut, [SpellingsOut.of(x) for x in page.items])
+_expose(RiskTable("consignee-spellings", risks_consignees.spellings, SpellingsOut,
+                  SpellingsOut.of), Kind.SPELLINGS,
+        summary="Consignees declared with different names or addresses by different shippers "
+                "or forwarders",
+        csv_summary="Consignee spellings as CSV")
 
 
 # --- goods ----------------------------------------------------------------------------------
@@ -325,38 +321,14 @@ class MismatchOut(BaseModel):
         )
 
 
-GoodsView = Annotated[RiskView, Depends(_view(Kind.GOODS))]
-GoodsExport = Annotated[RiskView, Depends(_view(Kind.GOODS, paged=False))]
-
-
-@router.get(
-    "/vague-descriptions",
-    response_model=Page[VagueOut],
-    summary="Descriptions too vague for CBP to identify the goods",
-)
-def vague_descriptions(v: GoodsView, session: SessionDep) -> Page[VagueOut]:
-    return _page(risks_goods.vague_descriptions(session, v.scope, v.period, v.paging), VagueOut.of)
-
-
-@router.get("/vague-descriptions.csv", summary="Vague descriptions as CSV", responses=CSV)
-def export_vague_descriptions(v: GoodsExport, session: SessionDep) -> Response:
-    page = risks_goods.vague_descriptions(session, v.scope, v.period, v.paging)
-    return _csv("vague-descriptions", v, VagueOut, [VagueOut.of(x) for x in page.items])
-
-
-@router.get(
-    "/hts-mismatches",
-    response_model=Page[MismatchOut],
-    summary="HTS lines whose description names no goods of the HTS chapter",
-)
-def hts_mismatches(v: GoodsView, session: SessionDep) -> Page[MismatchOut]:
-    return _page(risks_goods.hts_mismatches(session, v.scope, v.period, v.paging), MismatchOut.of)
-
-
-@router.get("/hts-mismatches.csv", summary="HTS mismatches as CSV", responses=CSV)
-def export_hts_mismatches(v: GoodsExport, session: SessionDep) -> Response:
-    page = risks_goods.hts_mismatches(session, v.scope, v.period, v.paging)
-    return _csv("hts-mismatches", v, MismatchOut, [MismatchOut.of(x) for x in page.items])
+_expose(RiskTable("vague-descriptions", risks_goods.vague_descriptions, VagueOut,
+                  VagueOut.of), Kind.GOODS,
+        summary="Descriptions too vague for CBP to identify the goods",
+        csv_summary="Vague descriptions as CSV")
+_expose(RiskTable("hts-mismatches", risks_goods.hts_mismatches, MismatchOut, MismatchOut.of),
+        Kind.GOODS,
+        summary="HTS lines whose description names no goods of the HTS chapter",
+        csv_summary="HTS mismatches as CSV")
 
 
 # --- value per kg -----------------------------------------------------------------------------
@@ -410,34 +382,30 @@ class ValueOutlierOut(BaseModel):
         )
 
 
+_expose(RiskTable("value-per-kg", risks_goods.value_per_kg, HeadingValueOut,
+                  HeadingValueOut.of), Kind.GOODS,
+        summary="Value per kg by HTS heading: the typical range and the outliers",
+        csv_summary="Value per kg by heading as CSV")
 RatingsView = Annotated[RiskView, Depends(_view(Kind.GOODS))]
 RatingsExport = Annotated[RiskView, Depends(_view(Kind.GOODS, paged=False))]
 Heading = Annotated[str, Path(description="4-digit HTS heading", examples=["6109"])]
 
 
-@router.get(
-    "/value-per-kg",
-    response_model=Page[HeadingValueOut],
-    summary="Value per kg by HTS heading: the typical range and the outliers",
-)
-def value_per_kg(v: RatingsView, session: SessionDep) -> Page[HeadingValueOut]:
-    return _page(risks_goods.value_per_kg(session, v.scope, v.period, v.paging), HeadingValueOut.of)
+def outliers_table(heading: str) -> RiskTable[risks_goods.ValueOutlier, ValueOutlierOut]:
+    """One heading's value outliers, as a table of its own."""
 
+    def find(session: Session, scope: Scope, period: Period, paging: Paging
+             ) -> DomainPage[risks_goods.ValueOutlier]:
+        return risks_goods.value_outliers(session, scope, period, heading, paging)
 
-@router.get("/value-per-kg.csv", summary="Value per kg by heading as CSV", responses=CSV)
-def export_value_per_kg(v: RatingsExport, session: SessionDep) -> Response:
-    page = risks_goods.value_per_kg(session, v.scope, v.period, v.paging)
-    return _csv("value-per-kg", v, HeadingValueOut, [HeadingValueOut.of(x) for x in page.items])
+    return RiskTable(f"value-per-kg-{heading}", find, ValueOutlierOut, ValueOutlierOut.of)
 
 
 @router.get(
     "/value-per-kg/{heading}.csv", summary="A heading's value outliers as CSV", responses=CSV
 )
 def export_value_outliers(heading: Heading, v: RatingsExport, session: SessionDep) -> Response:
-    page = risks_goods.value_outliers(session, v.scope, v.period, heading, v.paging)
-    return _csv(
-        f"value-per-kg-{heading}", v, ValueOutlierOut, [ValueOutlierOut.of(x) for x in page.items]
-    )
+    return outliers_table(heading).csv(session, v.scope, v.period)
 
 
 @router.get(
@@ -446,10 +414,7 @@ def export_value_outliers(heading: Heading, v: RatingsExport, session: SessionDe
     summary="The HAWBs of one heading whose value per kg is an outlier",
 )
 def value_outliers(heading: Heading, v: RatingsView, session: SessionDep) -> Page[ValueOutlierOut]:
-    return _page(
-        risks_goods.value_outliers(session, v.scope, v.period, heading, v.paging),
-        ValueOutlierOut.of,
-    )
+    return outliers_table(heading).page(session, v)
 
 
 # --- declarations changed between uploads -----------------------------------------------------
@@ -493,31 +458,10 @@ class ChangedDeclarationOut(BaseModel):
         )
 
 
-DeclarationsView = Annotated[RiskView, Depends(_view())]
-DeclarationsExport = Annotated[RiskView, Depends(_view(paged=False))]
-
-
-@router.get(
-    "/changed-declarations",
-    response_model=Page[ChangedDeclarationOut],
-    summary="HAWBs a later upload declared with another value, HTS number or description",
-)
-def changed_declarations(v: DeclarationsView, session: SessionDep) -> Page[ChangedDeclarationOut]:
-    return _page(
-        risks_declarations.changed_declarations(session, v.scope, v.period, v.paging),
-        ChangedDeclarationOut.of,
-    )
-
-
-@router.get("/changed-declarations.csv", summary="Changed declarations as CSV", responses=CSV)
-def export_changed_declarations(v: DeclarationsExport, session: SessionDep) -> Response:
-    page = risks_declarations.changed_declarations(session, v.scope, v.period, v.paging)
-    return _csv(
-        "changed-declarations",
-        v,
-        ChangedDeclarationOut,
-        [ChangedDeclarationOut.of(x) for x in page.items],
-    )
+_expose(RiskTable("changed-declarations", risks_declarations.changed_declarations,
+                  ChangedDeclarationOut, ChangedDeclarationOut.of),
+        summary="HAWBs a later upload declared with another value, HTS number or description",
+        csv_summary="Changed declarations as CSV")
 
 
 # --- holds and rejections -----------------------------------------------------------------------
@@ -541,22 +485,7 @@ class StopCauseOut(BaseModel):
         return cls(kind=x.kind, cause=x.cause, detail=x.detail, hawbs=x.hawbs, events=x.events)
 
 
-CustomsView = Annotated[RiskView, Depends(_view(Kind.CUSTOMS))]
-CustomsExport = Annotated[RiskView, Depends(_view(Kind.CUSTOMS, paged=False))]
-
-
-@router.get(
-    "/holds-and-rejections",
-    response_model=Page[StopCauseOut],
-    summary="Holds and rejections by cause: customs, partner agencies, brokers",
-)
-def holds_and_rejections(v: CustomsView, session: SessionDep) -> Page[StopCauseOut]:
-    return _page(
-        risks_customs.holds_and_rejections(session, v.scope, v.period, v.paging), StopCauseOut.of
-    )
-
-
-@router.get("/holds-and-rejections.csv", summary="Holds and rejections as CSV", responses=CSV)
-def export_holds_and_rejections(v: CustomsExport, session: SessionDep) -> Response:
-    page = risks_customs.holds_and_rejections(session, v.scope, v.period, v.paging)
-    return _csv("holds-and-rejections", v, StopCauseOut, [StopCauseOut.of(x) for x in page.items])
+_expose(RiskTable("holds-and-rejections", risks_customs.holds_and_rejections, StopCauseOut,
+                  StopCauseOut.of), Kind.CUSTOMS,
+        summary="Holds and rejections by cause: customs, partner agencies, brokers",
+        csv_summary="Holds and rejections as CSV")
