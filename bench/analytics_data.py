@@ -58,6 +58,7 @@ from app.migrate import MIGRATIONS, downgrade, upgrade
 from bench import analytics_catalogue as cat
 from bench.analytics_gen import Chunk, World, generate
 from bench.generate import AIRLINES, HEADER, PRODUCTS, mawb_check_digit
+from bench.scratch import conninfo, ensure_database, read_meta, vacuum_analyze, write_meta
 
 DATA_VERSION = 1  # bump when the same shape gives other data
 META_TABLE = "bench_analytics_meta"
@@ -107,53 +108,8 @@ class Dataset:
 # --- the database -----------------------------------------------------------------------------
 
 
-def conninfo(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def app_url(url: URL) -> str:
     return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-
-
-def _ensure_database(url: URL, rebuild: bool) -> bool:
-    """Create the database when missing (with ``rebuild``: anew); True if it is new."""
-    assert url.database
-    with psycopg.connect(conninfo(url.set(database="postgres")), autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                               (url.database,)).fetchone() is not None
-        if exists and not rebuild:
-            return False
-        name = sql.Identifier(url.database)
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return True
-
-
-def _read_meta(url: URL) -> dict[str, Any] | None:
-    with psycopg.connect(conninfo(url)) as conn:
-        found = conn.execute("SELECT to_regclass(%s)", (META_TABLE,)).fetchone()
-        if not found or found[0] is None:
-            return None
-        row = conn.execute(sql.SQL("SELECT body FROM {}").format(
-            sql.Identifier(META_TABLE))).fetchone()
-    return json.loads(row[0]) if row else None
-
-
-def _write_meta(url: URL, meta: dict[str, Any]) -> None:
-    with psycopg.connect(conninfo(url)) as conn:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(META_TABLE)))
-        conn.execute(sql.SQL("CREATE TABLE {} (body text NOT NULL)").format(
-            sql.Identifier(META_TABLE)))
-        conn.execute(sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(META_TABLE)),
-                     (json.dumps(meta, default=str),))
-
-
-def vacuum_analyze(url: URL, tables: tuple[str, ...] = ()) -> None:
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        if not tables:
-            conn.execute("VACUUM (ANALYZE)")
-        for table in tables:
-            conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
 
 
 def prepare(url: URL, shape: Shape, *, rebuild: bool, refresh_again: bool, hts: Path | None,
@@ -161,8 +117,8 @@ def prepare(url: URL, shape: Shape, *, rebuild: bool, refresh_again: bool, hts: 
     """The data set in ``url``: reused when built for the same shape, built otherwise; its
     summaries refreshed after the load (again with ``refresh_again``). New API keys are
     issued on every call (the previous run's are deleted)."""
-    fresh = _ensure_database(url, rebuild)
-    meta = None if fresh else _read_meta(url)
+    fresh = ensure_database(url, rebuild)
+    meta = None if fresh else read_meta(url, META_TABLE)
     if meta is not None and shape.until is None and meta.get("shape", {}).get("until"):
         shape = replace(shape, until=date.fromisoformat(meta["shape"]["until"]))
     wanted = {"version": DATA_VERSION, "shape": shape.as_meta()}
@@ -170,7 +126,7 @@ def prepare(url: URL, shape: Shape, *, rebuild: bool, refresh_again: bool, hts: 
     if meta is None or {k: meta.get(k) for k in wanted} != wanted:
         if not fresh:
             log(f"database {url.database} holds other data: rebuilding it")
-            _ensure_database(url, rebuild=True)
+            ensure_database(url, rebuild=True)
         log(f"building {shape.hawbs:,} HAWBs in {url.database} (takes a while)")
         started = time.perf_counter()
         upgrade(app_url(url))
@@ -180,14 +136,14 @@ def prepare(url: URL, shape: Shape, *, rebuild: bool, refresh_again: bool, hts: 
         built = time.perf_counter() - started
         meta["load_seconds"] = round(built, 1)
         meta["built_on"] = datetime.now(UTC).date().isoformat()
-        _write_meta(url, meta)
+        write_meta(url, META_TABLE, meta)
     elif resync_schema(url, meta, log):
         refresh_again = True
     if refresh_again or not meta.get("refresh_after_load"):
         meta["refresh_after_load"] = refresh_after_load(url, log)
         meta["refreshed_on"] = datetime.now(UTC).date().isoformat()
         meta["summary"] = summarise(url)
-        _write_meta(url, meta)
+        write_meta(url, META_TABLE, meta)
     engine = make_engine(app_url(url))
     try:
         with transaction(make_session_factory(engine)) as session:
@@ -244,7 +200,7 @@ def resync_schema(url: URL, meta: dict[str, Any], log: Log) -> bool:
     else:
         upgrade(app_url(url))  # a no-op unless a migration was added since
     meta["migrations"] = now
-    _write_meta(url, meta)
+    write_meta(url, META_TABLE, meta)
     return bool(changed)
 
 

@@ -51,6 +51,7 @@ from app.db import make_engine, make_session_factory, transaction
 from app.hts.importer import import_schedule
 from app.migrate import upgrade
 from bench.generate import GENERATOR_VERSION, HEADER, Stats, generate
+from bench.scratch import conninfo
 
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_HTS = (Path(__file__).resolve().parents[2]
@@ -93,10 +94,6 @@ def local_url(text: str) -> URL:
     if url.host not in LOCAL_HOSTS:
         raise SystemExit(f"refusing {url.host!r}: this benchmark only runs against 127.0.0.1")
     return url
-
-
-def conninfo(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def app_url(url: URL) -> str:
@@ -255,15 +252,16 @@ def _wait_ready(server: Server, timeout: float = 60.0) -> None:
     with httpx.Client(base_url=server.base_url, timeout=5.0) as http:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{_tail(server.log)}")
+                raise RuntimeError(f"the server exited early:\n{log_tail(server.log)}")
             with contextlib.suppress(httpx.TransportError):
                 if http.get("/readyz").status_code == 200:
                     return
             time.sleep(0.2)
-    raise RuntimeError(f"the server was not ready after {timeout:.0f} s:\n{_tail(server.log)}")
+    raise RuntimeError(f"the server was not ready after {timeout:.0f} s:\n{log_tail(server.log)}")
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path, lines: int = 30) -> str:
+    """A server log's last lines, for an error message."""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 

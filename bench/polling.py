@@ -42,6 +42,7 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy.engine import URL, make_url
 
+from bench.ingest import log_tail
 from bench.polling_data import Dataset, Shape, prepare
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -140,16 +141,12 @@ def _wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
     with httpx.Client(base_url=server.base_url, timeout=5.0) as http:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
-                raise RuntimeError(f"{server.name} exited early:\n{_tail(server.log)}")
+                raise RuntimeError(f"{server.name} exited early:\n{log_tail(server.log)}")
             with contextlib.suppress(httpx.TransportError):
                 if http.get(path).status_code == 200:
                     return
             time.sleep(0.2)
-    raise RuntimeError(f"{server.name} not ready after {timeout:.0f} s:\n{_tail(server.log)}")
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    raise RuntimeError(f"{server.name} not ready after {timeout:.0f} s:\n{log_tail(server.log)}")
 
 
 @contextlib.contextmanager

@@ -22,7 +22,6 @@ Stages, per facility, oldest arrivals first:
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import tempfile
 import time
@@ -33,8 +32,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,6 +57,7 @@ from app.manifest.models import Hawb, Manifest
 from app.manifest.statuses import HawbStatus
 from app.migrate import upgrade
 from bench.generate import AIRLINES, CARRIERS, generate, mawb_check_digit
+from bench.scratch import ensure_database, read_meta, vacuum_analyze, write_meta
 
 DATA_VERSION = 2  # bump when the same shape gives different data
 STAGES = ("done", "at_cfs", "permit", "filed", "review")
@@ -98,62 +96,12 @@ class Dataset:
 # --- the database --------------------------------------------------------------------------
 
 
-def conninfo(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def ensure_database(url: URL, rebuild: bool) -> bool:
-    """Create the database when missing (or, with ``rebuild``, anew); True if it is new."""
-    assert url.database
-    with psycopg.connect(conninfo(url.set(database="postgres")), autocommit=True) as admin:
-        exists = (
-            admin.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)
-            ).fetchone()
-            is not None
-        )
-        if exists and not rebuild:
-            return False
-        name = sql.Identifier(url.database)
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return True
-
-
-def _read_meta(url: URL) -> dict[str, Any] | None:
-    with psycopg.connect(conninfo(url)) as conn:
-        found = conn.execute("SELECT to_regclass(%s)", (META_TABLE,)).fetchone()
-        if not found or found[0] is None:
-            return None
-        row = conn.execute(
-            sql.SQL("SELECT body FROM {}").format(sql.Identifier(META_TABLE))
-        ).fetchone()
-    return json.loads(row[0]) if row else None
-
-
-def _write_meta(url: URL, meta: dict[str, Any]) -> None:
-    with psycopg.connect(conninfo(url)) as conn:
-        conn.execute(
-            sql.SQL("CREATE TABLE {} (body text NOT NULL)").format(sql.Identifier(META_TABLE))
-        )
-        conn.execute(
-            sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(META_TABLE)),
-            (json.dumps(meta),),
-        )
-
-
-def vacuum_analyze(url: URL) -> None:
-    """Fresh statistics and visibility maps, so autovacuum does not run during a measure."""
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE)")
-
-
 def prepare(url: URL, shape: Shape, *, rebuild: bool, work_dir: Path, log: Any = print) -> Dataset:
     """The data set in ``url``: reused when it was built for the same shape, built (in under
     a minute for the default shape) otherwise. New API keys are issued on every call."""
     app_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     fresh = ensure_database(url, rebuild)
-    meta = None if fresh else _read_meta(url)
+    meta = None if fresh else read_meta(url, META_TABLE)
     wanted = {"version": DATA_VERSION, "shape": asdict(shape)}
     built_seconds: float | None = None
     if meta is None or {k: meta.get(k) for k in wanted} != wanted:
@@ -167,7 +115,7 @@ def prepare(url: URL, shape: Shape, *, rebuild: bool, work_dir: Path, log: Any =
         vacuum_analyze(url)
         built_seconds = time.perf_counter() - started
         meta = {**wanted, "pepper": pepper, "summary": summary}
-        _write_meta(url, meta)
+        write_meta(url, META_TABLE, meta)
     else:
         upgrade(app_url)  # a no-op unless the schema moved on since the data was built
     engine = make_engine(app_url)
