@@ -139,62 +139,30 @@ def _ace_events(session: Session, where: ColumnElement[bool]) -> pl.DataFrame:
         .filter(pl.col("hawb").is_not_null())
     )
     agency = pl.col("agency").fill_null("agency")
-    causes = pl.concat(
-        [
-            body.filter(pl.col("kind") == MessageKind.REJECTED.value)
-            .explode("errors")
-            .select(
-                "source_id",
-                "manifest_id",
-                "hawb",
-                "at",
-                pl.lit("customs_rejection").alias("kind"),
-                pl.col("errors").struct.field("code").fill_null("unspecified").alias("cause"),
-                pl.col("errors")
-                .struct.field("message")
-                .fill_null(pl.col("narrative"))
-                .alias("detail"),
-            ),
-            body.filter(pl.col("kind") == MessageKind.HOLD.value).select(
-                "source_id",
-                "manifest_id",
-                "hawb",
-                "at",
-                pl.lit("customs_hold").alias("kind"),
-                pl.col("disposition").fill_null("1H").alias("cause"),
-                pl.format("CBP hold, disposition {}", pl.col("disposition").fill_null("1H")).alias(
-                    "detail"
-                ),
-            ),
-            body.filter(pl.col("kind") == MessageKind.PGA_UNDER_REVIEW.value).select(
-                "source_id",
-                "manifest_id",
-                "hawb",
-                "at",
-                pl.lit("agency_review").alias("kind"),
-                agency.alias("cause"),
-                pl.format("{} review before release", agency).alias("detail"),
-            ),
-            body.filter(pl.col("kind") == MessageKind.PGA_REJECTED.value).select(
-                "source_id",
-                "manifest_id",
-                "hawb",
-                "at",
-                pl.lit("agency_refusal").alias("kind"),
-                agency.alias("cause"),
-                pl.format("{} refused admission", agency).alias("detail"),
-            ),
-            body.filter(pl.col("kind") == MessageKind.REFUSED.value).select(
-                "source_id",
-                "manifest_id",
-                "hawb",
-                "at",
-                pl.lit("refusal").alias("kind"),
-                pl.lit("refused").alias("cause"),
-                pl.col("narrative").fill_null("").alias("detail"),
-            ),
-        ]
-    )
+    hold = pl.col("disposition").fill_null("1H")
+
+    def stops(message: MessageKind, kind: str, cause: pl.Expr, detail: pl.Expr,
+              of: pl.DataFrame = body) -> pl.DataFrame:
+        """The messages of one kind as stops: what stopped which HAWB, when, and why."""
+        return of.filter(pl.col("kind") == message.value).select(
+            "source_id", "manifest_id", "hawb", "at", pl.lit(kind).alias("kind"),
+            cause.alias("cause"), detail.alias("detail"))
+
+    errors = pl.col("errors").struct
+    causes = pl.concat([
+        stops(MessageKind.REJECTED, "customs_rejection",
+              errors.field("code").fill_null("unspecified"),
+              errors.field("message").fill_null(pl.col("narrative")),
+              of=body.explode("errors")),
+        stops(MessageKind.HOLD, "customs_hold", hold,
+              pl.format("CBP hold, disposition {}", hold)),
+        stops(MessageKind.PGA_UNDER_REVIEW, "agency_review", agency,
+              pl.format("{} review before release", agency)),
+        stops(MessageKind.PGA_REJECTED, "agency_refusal", agency,
+              pl.format("{} refused admission", agency)),
+        stops(MessageKind.REFUSED, "refusal", pl.lit("refused"),
+              pl.col("narrative").fill_null("")),
+    ])
     return causes.rename({"hawb": "hawb_no"}).select(list(_EVENT_SCHEMA)).cast(_EVENT_SCHEMA)
 
 

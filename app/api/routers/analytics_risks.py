@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.analytics import (
@@ -177,10 +177,24 @@ def _usd(cents: int) -> Decimal:
     return cents_to_usd(cents) or Decimal("0.00")
 
 
+# The rows are read from the domain's findings (``from_attributes``); amounts in cents
+# become USD through their ``*_cents`` attribute.
+Usd = Annotated[Decimal, BeforeValidator(_usd)]
+UsdOrNone = Annotated[Decimal | None, BeforeValidator(cents_to_usd)]
+
+
+def _cents(name: str, description: str | None = None) -> Any:
+    return Field(validation_alias=name, description=description)
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
 # --- one person, one day ------------------------------------------------------------------
 
 
-class OverLimitOut(BaseModel):
+class OverLimitOut(_Row):
     arrival_date: date
     consignee_key: str = Field(
         description="The consignee as eligibility identifies one "
@@ -189,56 +203,27 @@ class OverLimitOut(BaseModel):
     )
     consignee_name: str | None = Field(description="As your manifests write it.")
     hawbs: int = Field(description="Your HAWBs to the consignee that day.")
-    value_usd: Decimal = Field(description="Their total declared value.")
-    limit_usd: Decimal = Field(description="The de minimis limit in force that day.")
+    value_usd: Usd = _cents("value_cents", "Their total declared value.")
+    limit_usd: Usd = _cents("limit_cents", "The de minimis limit in force that day.")
     with_other_filers: bool = Field(
         description="Other filers' HAWBs to the consignee that day count towards the limit too."
     )
     bills: list[str] = Field(description="Your HAWBs, as MAWB/HAWB.")
 
-    @classmethod
-    def of(cls, x: risks_consignees.OverLimit) -> OverLimitOut:
-        return cls(
-            arrival_date=x.arrival_date,
-            consignee_key=x.consignee_key,
-            consignee_name=x.consignee_name,
-            hawbs=x.hawbs,
-            value_usd=_usd(x.value_cents),
-            limit_usd=_usd(x.limit_cents),
-            with_other_filers=x.with_other_filers,
-            bills=list(x.bills),
-        )
-
 
 class SplitShipmentOut(OverLimitOut):
     shipper_name: str | None = Field(description="The shipper, as your manifests write it.")
-    largest_usd: Decimal = Field(
-        description="Your largest of these HAWBs; each is within the limit."
-    )
-
-    @classmethod
-    def of_split(cls, x: risks_consignees.SplitShipment) -> SplitShipmentOut:
-        return cls(
-            arrival_date=x.arrival_date,
-            consignee_key=x.consignee_key,
-            consignee_name=x.consignee_name,
-            shipper_name=x.shipper_name,
-            hawbs=x.hawbs,
-            value_usd=_usd(x.value_cents),
-            largest_usd=_usd(x.largest_cents),
-            limit_usd=_usd(x.limit_cents),
-            with_other_filers=x.with_other_filers,
-            bills=list(x.bills),
-        )
+    largest_usd: Usd = _cents("largest_cents",
+                              "Your largest of these HAWBs; each is within the limit.")
 
 
 _expose(RiskTable("consignees-over-limit", risks_consignees.over_limit, OverLimitOut,
-                  OverLimitOut.of), Kind.CONSIGNEE_DAYS,
+                  OverLimitOut.model_validate), Kind.CONSIGNEE_DAYS,
         summary="Consignees whose HAWBs arriving on one day total more than the de minimis "
                 "limit (one person, one day)",
         csv_summary="Consignees over the limit as CSV")
 _expose(RiskTable("split-shipments", risks_consignees.split_shipments, SplitShipmentOut,
-                  SplitShipmentOut.of_split), Kind.CONSIGNEE_DAYS,
+                  SplitShipmentOut.model_validate), Kind.CONSIGNEE_DAYS,
         summary="Suspected split shipments: HAWBs from one shipper to one consignee on one "
                 "day, each within the limit, together over it",
         csv_summary="Suspected split shipments as CSV")
@@ -247,7 +232,7 @@ _expose(RiskTable("split-shipments", risks_consignees.split_shipments, SplitShip
 # --- consignees written in several ways ---------------------------------------------------
 
 
-class SpellingsOut(BaseModel):
+class SpellingsOut(_Row):
     consignee_key: str = Field(examples=["JAMES LEE|4129 WASHINGTON AVE|11284"])
     spellings: int = Field(description="Different ways the name and address were written.")
     shippers: int
@@ -257,22 +242,9 @@ class SpellingsOut(BaseModel):
     last_arrival: date
     examples: list[str] = Field(description="The most used spellings, with their HAWBs.")
 
-    @classmethod
-    def of(cls, x: risks_consignees.Spellings) -> SpellingsOut:
-        return cls(
-            consignee_key=x.consignee_key,
-            spellings=x.spellings,
-            shippers=x.shippers,
-            forwarders=x.forwarders,
-            hawbs=x.hawbs,
-            first_arrival=x.first_arrival,
-            last_arrival=x.last_arrival,
-            examples=list(x.examples),
-        )
-
 
 _expose(RiskTable("consignee-spellings", risks_consignees.spellings, SpellingsOut,
-                  SpellingsOut.of), Kind.SPELLINGS,
+                  SpellingsOut.model_validate), Kind.SPELLINGS,
         summary="Consignees declared with different names or addresses by different shippers "
                 "or forwarders",
         csv_summary="Consignee spellings as CSV")
@@ -281,52 +253,30 @@ _expose(RiskTable("consignee-spellings", risks_consignees.spellings, SpellingsOu
 # --- goods ----------------------------------------------------------------------------------
 
 
-class VagueOut(BaseModel):
+class VagueOut(_Row):
     description: str = Field(examples=["Gift"])
     lines: int
     hawbs: int
-    value_usd: Decimal
+    value_usd: Usd = _cents("value_cents")
     first_arrival: date
     last_arrival: date
 
-    @classmethod
-    def of(cls, x: risks_goods.VagueDescription) -> VagueOut:
-        return cls(
-            description=x.description,
-            lines=x.lines,
-            hawbs=x.hawbs,
-            value_usd=_usd(x.value_cents),
-            first_arrival=x.first_arrival,
-            last_arrival=x.last_arrival,
-        )
 
-
-class MismatchOut(BaseModel):
+class MismatchOut(_Row):
     hts_code: str = Field(examples=["6109100012"])
     hts_description: str | None = Field(description="The loaded schedule's description.")
     description: str = Field(examples=["LED desk lamp, USB powered"])
     lines: int
     hawbs: int
-    value_usd: Decimal
-
-    @classmethod
-    def of(cls, x: risks_goods.HtsMismatch) -> MismatchOut:
-        return cls(
-            hts_code=x.hts_code,
-            hts_description=x.hts_description,
-            description=x.description,
-            lines=x.lines,
-            hawbs=x.hawbs,
-            value_usd=_usd(x.value_cents),
-        )
+    value_usd: Usd = _cents("value_cents")
 
 
 _expose(RiskTable("vague-descriptions", risks_goods.vague_descriptions, VagueOut,
-                  VagueOut.of), Kind.GOODS,
+                  VagueOut.model_validate), Kind.GOODS,
         summary="Descriptions too vague for CBP to identify the goods",
         csv_summary="Vague descriptions as CSV")
-_expose(RiskTable("hts-mismatches", risks_goods.hts_mismatches, MismatchOut, MismatchOut.of),
-        Kind.GOODS,
+_expose(RiskTable("hts-mismatches", risks_goods.hts_mismatches, MismatchOut,
+                  MismatchOut.model_validate), Kind.GOODS,
         summary="HTS lines whose description names no goods of the HTS chapter",
         csv_summary="HTS mismatches as CSV")
 
@@ -334,7 +284,7 @@ _expose(RiskTable("hts-mismatches", risks_goods.hts_mismatches, MismatchOut, Mis
 # --- value per kg -----------------------------------------------------------------------------
 
 
-class HeadingValueOut(BaseModel):
+class HeadingValueOut(_Row):
     heading: str = Field(examples=["6109"])
     heading_description: str | None
     hawbs_rated: int = Field(
@@ -344,46 +294,21 @@ class HeadingValueOut(BaseModel):
     typical_usd_per_kg_to: Decimal
     low_outliers: int = Field(description="HAWBs about ten times cheaper per kg, or more.")
     high_outliers: int = Field(description="HAWBs about ten times dearer per kg, or more.")
-    outlier_value_usd: Decimal
-
-    @classmethod
-    def of(cls, x: risks_goods.HeadingValue) -> HeadingValueOut:
-        return cls(
-            heading=x.heading,
-            heading_description=x.heading_description,
-            hawbs_rated=x.hawbs_rated,
-            typical_usd_per_kg_from=x.typical_usd_per_kg_from,
-            typical_usd_per_kg_to=x.typical_usd_per_kg_to,
-            low_outliers=x.low_outliers,
-            high_outliers=x.high_outliers,
-            outlier_value_usd=_usd(x.outlier_value_cents),
-        )
+    outlier_value_usd: Usd = _cents("outlier_value_cents")
 
 
-class ValueOutlierOut(BaseModel):
+class ValueOutlierOut(_Row):
     mawb: str
     hawb_no: str
     arrival_date: date
-    value_usd: Decimal
+    value_usd: Usd = _cents("value_cents")
     gross_weight_kg: Decimal
     usd_per_kg: Decimal
     side: str = Field(description="low or high", examples=["low"])
 
-    @classmethod
-    def of(cls, x: risks_goods.ValueOutlier) -> ValueOutlierOut:
-        return cls(
-            mawb=x.mawb,
-            hawb_no=x.hawb_no,
-            arrival_date=x.arrival_date,
-            value_usd=_usd(x.value_cents),
-            gross_weight_kg=x.gross_weight_kg,
-            usd_per_kg=x.usd_per_kg,
-            side=x.side,
-        )
-
 
 _expose(RiskTable("value-per-kg", risks_goods.value_per_kg, HeadingValueOut,
-                  HeadingValueOut.of), Kind.GOODS,
+                  HeadingValueOut.model_validate), Kind.GOODS,
         summary="Value per kg by HTS heading: the typical range and the outliers",
         csv_summary="Value per kg by heading as CSV")
 RatingsView = Annotated[RiskView, Depends(_view(Kind.GOODS))]
@@ -398,7 +323,8 @@ def outliers_table(heading: str) -> RiskTable[risks_goods.ValueOutlier, ValueOut
              ) -> DomainPage[risks_goods.ValueOutlier]:
         return risks_goods.value_outliers(session, scope, period, heading, paging)
 
-    return RiskTable(f"value-per-kg-{heading}", find, ValueOutlierOut, ValueOutlierOut.of)
+    return RiskTable(f"value-per-kg-{heading}", find, ValueOutlierOut,
+                     ValueOutlierOut.model_validate)
 
 
 @router.get(
@@ -420,7 +346,7 @@ def value_outliers(heading: Heading, v: RatingsView, session: SessionDep) -> Pag
 # --- declarations changed between uploads -----------------------------------------------------
 
 
-class ChangedDeclarationOut(BaseModel):
+class ChangedDeclarationOut(_Row):
     mawb: str
     hawb_no: str
     arrival_date: date
@@ -428,8 +354,8 @@ class ChangedDeclarationOut(BaseModel):
     earlier_status: str = Field(
         description="Where the earlier version stood.", examples=["ineligible"]
     )
-    value_before_usd: Decimal | None
-    value_after_usd: Decimal | None
+    value_before_usd: UsdOrNone = _cents("value_before_cents")
+    value_after_usd: UsdOrNone = _cents("value_after_cents")
     hts_before: str
     hts_after: str
     descriptions_before: str
@@ -438,28 +364,9 @@ class ChangedDeclarationOut(BaseModel):
     later_upload_id: int
     recorded_at: datetime
 
-    @classmethod
-    def of(cls, x: risks_declarations.ChangedDeclaration) -> ChangedDeclarationOut:
-        return cls(
-            mawb=x.mawb,
-            hawb_no=x.hawb_no,
-            arrival_date=x.arrival_date,
-            changed=list(x.changed),
-            earlier_status=x.earlier_status,
-            value_before_usd=cents_to_usd(x.value_before_cents),
-            value_after_usd=cents_to_usd(x.value_after_cents),
-            hts_before=x.hts_before,
-            hts_after=x.hts_after,
-            descriptions_before=x.descriptions_before,
-            descriptions_after=x.descriptions_after,
-            earlier_upload_id=x.earlier_upload_id,
-            later_upload_id=x.later_upload_id,
-            recorded_at=x.recorded_at,
-        )
-
 
 _expose(RiskTable("changed-declarations", risks_declarations.changed_declarations,
-                  ChangedDeclarationOut, ChangedDeclarationOut.of),
+                  ChangedDeclarationOut, ChangedDeclarationOut.model_validate),
         summary="HAWBs a later upload declared with another value, HTS number or description",
         csv_summary="Changed declarations as CSV")
 
@@ -467,7 +374,7 @@ _expose(RiskTable("changed-declarations", risks_declarations.changed_declaration
 # --- holds and rejections -----------------------------------------------------------------------
 
 
-class StopCauseOut(BaseModel):
+class StopCauseOut(_Row):
     kind: str = Field(
         description="customs_rejection, customs_hold, agency_review, "
         "agency_refusal, refusal or broker_rejection",
@@ -480,12 +387,8 @@ class StopCauseOut(BaseModel):
     hawbs: int
     events: int
 
-    @classmethod
-    def of(cls, x: risks_customs.StopCause) -> StopCauseOut:
-        return cls(kind=x.kind, cause=x.cause, detail=x.detail, hawbs=x.hawbs, events=x.events)
-
 
 _expose(RiskTable("holds-and-rejections", risks_customs.holds_and_rejections, StopCauseOut,
-                  StopCauseOut.of), Kind.CUSTOMS,
+                  StopCauseOut.model_validate), Kind.CUSTOMS,
         summary="Holds and rejections by cause: customs, partner agencies, brokers",
         csv_summary="Holds and rejections as CSV")
