@@ -27,6 +27,15 @@ from app.manifest.models import (
     UnassignedRow,
     Upload,
 )
+from app.tariff.models import (
+    CurrencyRate,
+    DutyLine,
+    HtsEdition,
+    HtsRate,
+    TariffFee,
+    TariffProgram,
+    TariffProgramLine,
+)
 
 __all__ = [
     "AceEntry",
@@ -37,10 +46,12 @@ __all__ = [
     "CfsFacility",
     "CfsReceipt",
     "ComplianceAlert",
+    "CurrencyRate",
     "DailyFact",
     "DeMinimisPolicy",
     "DeclarationChange",
     "DirtyDay",
+    "DutyLine",
     "EntryNumberSequence",
     "FacilityVersion",
     "GatewayState",
@@ -48,7 +59,9 @@ __all__ = [
     "Hawb",
     "HawbHistory",
     "HawbLine",
+    "HtsEdition",
     "HtsLine",
+    "HtsRate",
     "Manifest",
     "MonthlyFact",
     "Organisation",
@@ -61,6 +74,9 @@ __all__ = [
     "RiskValueRating",
     "RiskWatermark",
     "RowError",
+    "TariffFee",
+    "TariffProgram",
+    "TariffProgramLine",
     "UnassignedRow",
     "Upload",
     "WebSession",

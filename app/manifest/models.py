@@ -144,6 +144,14 @@ class Hawb(Base):
     # Lifecycle (app/lifecycle): the approving broker, and when a worker claimed it.
     broker_id: Mapped[int | None] = mapped_column(Integer)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Duties (app/tariff): the entry type the HAWB goes as ("86", "11", "01"), whether its
+    # duty is computed or awaits a broker ("computed", "needs_review"), its totals, and the
+    # document of the breakdown's notes (review reasons, warnings, totals by program).
+    entry_type: Mapped[str | None] = mapped_column(String(2))
+    duty_status: Mapped[str | None] = mapped_column(String(20))
+    duty_cents: Mapped[int | None] = mapped_column(BigInteger)
+    fees_cents: Mapped[int | None] = mapped_column(BigInteger)
+    duty: Mapped[str | None] = mapped_column(Text)
 
 
 class HawbLine(Base):
@@ -160,6 +168,13 @@ class HawbLine(Base):
     unit: Mapped[str | None] = mapped_column(Text)
     value_cents: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(Text)
+    # Duty inputs: net weight, a claimed special program (SPI), and for values sent in
+    # another currency the amount as sent and the rate that converted it to USD.
+    net_weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    spi: Mapped[str | None] = mapped_column(Text)
+    declared_value: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    fx_rate: Mapped[Decimal | None] = mapped_column(Numeric(20, 8))
+    fx_source: Mapped[str | None] = mapped_column(Text)
     # The row exactly as sent (JSON object, header -> cell), kept for rows with errors.
     raw: Mapped[str | None] = mapped_column(Text)
 

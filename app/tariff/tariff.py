@@ -1,0 +1,115 @@
+"""The tariff in force: what the duty engine reads, loaded once per computation.
+
+``Tariff`` is plain data (polars frames and dataclasses) so that the engine is a pure
+function and the what-if can swap any part of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.tariff.models import HtsEdition, HtsRate, TariffFee, TariffProgram, TariffProgramLine
+
+EDITION_SCHEMA = {"e_from": pl.Date, "edition_id": pl.Int64, "edition": pl.String}
+RATE_SCHEMA = {"edition_id": pl.Int64, "hts_code": pl.String, "general": pl.String,
+               "special": pl.String, "column2": pl.String, "units": pl.String}
+LIST_SCHEMA = {"heading": pl.String, "prefix": pl.String}
+_IN_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Program:
+    heading: str
+    program: str
+    authority: str
+    description: str
+    ad_valorem_pct: Decimal
+    origins: tuple[str, ...]
+    hts_prefixes: tuple[str, ...]
+    uses_list: bool
+    excluded_prefixes: tuple[str, ...]
+    exempt_spi: tuple[str, ...]
+    not_with: tuple[str, ...]
+    effective_from: date
+    effective_to: date | None
+    source: str
+
+    def in_force(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None
+                                              or on < self.effective_to)
+
+
+@dataclass(frozen=True)
+class Fee:
+    kind: str  # mpf_informal | mpf_formal
+    fee_class: str
+    effective_from: date
+    amount_cents: int
+    rate_pct: Decimal
+    min_cents: int
+    max_cents: int
+    source: str
+
+
+@dataclass(frozen=True)
+class Tariff:
+    editions: pl.DataFrame  # EDITION_SCHEMA
+    rates: pl.DataFrame  # RATE_SCHEMA, for the codes asked about
+    programs: tuple[Program, ...]
+    program_lines: pl.DataFrame  # LIST_SCHEMA
+    fees: tuple[Fee, ...]
+    listed_headings: frozenset[str] = field(default_factory=frozenset)
+
+
+def program_of(row: TariffProgram) -> Program:
+    return Program(
+        heading=row.heading, program=row.program, authority=row.authority,
+        description=row.description, ad_valorem_pct=Decimal(row.ad_valorem_pct),
+        origins=tuple(row.origins or ()), hts_prefixes=tuple(row.hts_prefixes or ()),
+        uses_list=row.uses_list, excluded_prefixes=tuple(row.excluded_prefixes or ()),
+        exempt_spi=tuple(row.exempt_spi or ()), not_with=tuple(row.not_with or ()),
+        effective_from=row.effective_from, effective_to=row.effective_to, source=row.source)
+
+
+def fee_of(row: TariffFee) -> Fee:
+    return Fee(kind=row.kind, fee_class=row.fee_class, effective_from=row.effective_from,
+               amount_cents=row.amount_cents, rate_pct=Decimal(row.rate_pct),
+               min_cents=row.min_cents, max_cents=row.max_cents, source=row.source)
+
+
+def load(session: Session, codes: Iterable[str], days: Sequence[date]) -> Tariff:
+    """The tariff for entries on ``days``: editions, the rates of ``codes``, the programs
+    in force on any of the days (enabled ones only), their lists, and the fees."""
+    editions = pl.DataFrame(
+        [(e.effective_from, e.id, e.name) for e in session.scalars(
+            select(HtsEdition).order_by(HtsEdition.effective_from))],
+        schema=EDITION_SCHEMA, orient="row")
+    wanted = sorted(set(codes))
+    rates = []
+    for i in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[i:i + _IN_CHUNK]
+        rates += session.execute(select(
+            HtsRate.edition_id, HtsRate.code, HtsRate.general, HtsRate.special,
+            HtsRate.column2, HtsRate.units).where(HtsRate.code.in_(chunk))).tuples().all()
+    programs = tuple(
+        program_of(p) for p in session.scalars(
+            select(TariffProgram).where(TariffProgram.enabled.is_(True))
+            .order_by(TariffProgram.heading, TariffProgram.effective_from))
+        if any(program_of(p).in_force(d) for d in days))
+    listed = [p.heading for p in programs if p.uses_list]
+    lines = session.execute(select(TariffProgramLine.heading, TariffProgramLine.hts_prefix)
+                            .where(TariffProgramLine.heading.in_(listed))).tuples().all()
+    fees = tuple(fee_of(f) for f in session.scalars(
+        select(TariffFee).order_by(TariffFee.kind, TariffFee.effective_from)))
+    program_lines = pl.DataFrame(lines, schema=LIST_SCHEMA, orient="row")
+    return Tariff(editions=editions, rates=pl.DataFrame(rates, schema=RATE_SCHEMA,
+                                                        orient="row"),
+                  programs=programs, program_lines=program_lines, fees=fees,
+                  listed_headings=frozenset(program_lines.get_column("heading").unique()))
