@@ -82,7 +82,7 @@ def test_a_good_row_has_no_errors(tmp_path: Path) -> None:
     ("Value", "12.505", "too_many_decimals"),
     ("Value", "about 12", "not_a_number"),
     ("Value", "", "required"),
-    ("Currency", "EUR", "currency_not_usd"),
+    ("Currency", "EURO", "unknown_currency"),
     ("Pieces", "0", "not_positive_integer"),
     ("Pieces", "1.5", "not_positive_integer"),
     ("Gross Weight (KG)", "0,5", "decimal_comma"),

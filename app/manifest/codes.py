@@ -35,6 +35,11 @@ def country_alpha3_to_2() -> dict[str, str]:
 
 
 @cache
+def currencies() -> frozenset[str]:
+    return frozenset(c.alpha_3 for c in pycountry.currencies)
+
+
+@cache
 def us_states() -> frozenset[str]:
     # ISO 3166-2:US lists states, DC and the outlying areas (US-PR, US-GU, ...).
     subdivisions = pycountry.subdivisions.get(country_code="US")  # type: ignore[no-untyped-call]

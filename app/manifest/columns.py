@@ -123,8 +123,17 @@ COLUMNS: tuple[Column, ...] = (
            "2 decimals, a point as decimal separator.",
            ("Value", "Declared Value", "Fair Retail Value", "Value USD", "Line Value",
             "Item Value")),
-    Column("currency", Level.LINE, Kind.CODE, False, "Currency of the value; must be USD.",
+    Column("currency", Level.LINE, Kind.CODE, False,
+           "ISO 4217 currency of the value; USD when absent. Other currencies are converted "
+           "to USD at the rate for the flight date (docs/duties.md).",
            ("Currency", "Currency Code", "Curr")),
+    Column("net_weight_kg", Level.LINE, Kind.DECIMAL, False,
+           "Net weight of the line's goods in kg, for duties charged per kg (docs/duties.md).",
+           ("Net Weight (KG)", "Net Weight", "NW", "Net Wt", "Line Net Weight")),
+    Column("spi", Level.LINE, Kind.CODE, False,
+           "Special program indicator claimed for the line (e.g. KR, AU, S for USMCA), when "
+           "the goods qualify for a special rate the schedule lists.",
+           ("SPI", "Special Program", "Special Program Indicator", "Preference")),
     Column("carrier", Level.HAWB, Kind.CODE, False,
            "Last-mile carrier (UPS, FEDEX, DHL, USPS, ONTRAC, ...).",
            ("Last Mile Carrier", "Delivery Carrier", "Carrier")),

@@ -42,7 +42,8 @@ ERROR_CODES: dict[str, str] = {
     "too_many_decimals": "More decimals than allowed (value: 2; quantity and weight: 3).",
     "not_positive": "Zero where more than zero is required (quantity, weight).",
     "not_positive_integer": "Not a whole number greater than zero (pieces, line number).",
-    "currency_not_usd": "The currency is not USD; values must be in US dollars.",
+    "unknown_currency": "The currency is not an ISO 4217 code.",
+    "spi_format": "The special program indicator is not a program code.",
     "duplicate_line": "The same line number appears twice in one HAWB.",
     "hawb_mismatch": "Lines of one HAWB disagree on a HAWB-level value (shipper, consignee, "
                      "pieces, weight, carrier, tracking).",
@@ -273,9 +274,16 @@ def _checks(hts_codes: Collection[str] | None, has_line_no: bool) -> list[Check]
                             pl.format("{} '{}' must be a whole number greater than zero.",
                                       pl.lit(_label(name)), c)))
     cur = pl.col("currency")
-    checks.append(Check("currency", "currency_not_usd", cur.str.to_uppercase() != "USD",
-                        pl.format("Currency '{}' is not USD; values must be given in US dollars.",
-                                  cur)))
+    checks.append(Check("currency", "unknown_currency",
+                        ~cur.str.to_uppercase().is_in(sorted(codes.currencies())),
+                        pl.format("Currency '{}' is not an ISO 4217 currency code (e.g. USD, "
+                                  "EUR, CNY).", cur)))
+    checks += _decimal_checks("net_weight_kg", 3, allow_zero=False)
+    spi = pl.col("spi")
+    checks.append(Check("spi", "spi_format", ~spi.str.strip_chars().str.contains(
+        r"^[A-Za-z]{1,2}[+*]?$"), pl.format(
+        "Special program indicator '{}' must be a program code such as KR, AU, A or S+.",
+        spi)))
     return checks
 
 
@@ -480,7 +488,10 @@ def validate(
         .then(pl.col("quantity")).otherwise(None).alias("quantity"),
         "unit",
         "value_cents",
-        pl.col("currency").str.to_uppercase().alias("currency"),
+        pl.col("currency").str.to_uppercase().fill_null("USD").alias("currency"),
+        pl.when(pl.col("net_weight_kg").str.contains(r"^\d+(\.\d{1,3})?$"))
+        .then(pl.col("net_weight_kg")).otherwise(None).alias("net_weight_kg"),
+        pl.col("spi").str.strip_chars().str.to_uppercase().alias("spi"),
     ).filter(pl.col("hawb_no").is_not_null()).join(raw, on="row_no", how="left")
 
     hawb_level = [

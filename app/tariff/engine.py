@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import polars as pl
 
@@ -31,13 +32,15 @@ from app.tariff.rounding import (
     ad_valorem_nano,
     amount_units,
     pct_units,
-    ratio,
     specific_nano,
     to_cents,
 )
 from app.tariff.tariff import Fee, Program, Tariff
 
 COMPUTED, NEEDS_REVIEW = "computed", "needs_review"
+# Weights arrive in kg (Net Weight, or the HAWB's gross weight); a rate per g, t or carat
+# takes them through these exact factors.
+_MASS_UNITS = (units.Unit.KG, units.Unit.G, units.Unit.T, units.Unit.CARAT)
 DUTY_SCHEMA = {"key": pl.Int64, "line_no": pl.Int64, "seq": pl.Int64, "kind": pl.String,
                "number": pl.String, "program": pl.String, "rate": pl.String,
                "basis_cents": pl.Int64, "quantity": pl.String, "amount_cents": pl.Int64,
@@ -135,50 +138,51 @@ def _rate_columns(lines: pl.DataFrame, day_column2: Callable[[date], frozenset[s
 # --- quantities -------------------------------------------------------------------------
 
 
+def _fraction(ratio: units.Ratio) -> tuple[int, int]:
+    """An exact (multiply, divide) pair of decimals as integers."""
+    exact = Fraction(ratio.multiply) / Fraction(ratio.divide)
+    return exact.numerator, exact.denominator
+
+
+_MASS_FROM_KG = {u.value: _fraction(units.RATIOS[("kg", u.value)]) for u in _MASS_UNITS}
+
+
 def _conversions() -> pl.DataFrame:
-    rows = [(src, dst, *ratio(factor)) for (src, dst), factor in units.CONVERSIONS.items()]
+    rows = [(src, dst, *_fraction(r)) for (src, dst), r in units.RATIOS.items()]
     return pl.DataFrame(rows, schema={"m_unit": pl.String, "r_unit": pl.String,
                                       "num": pl.Int64, "den": pl.Int64}, orient="row")
 
 
 def _quantity(lines: pl.DataFrame, part: str) -> pl.DataFrame:
-    """Adds ``{part}_qty`` (thousandths of the rate's unit), ``{part}_num``/``_den`` (the
-    conversion) and ``{part}_est`` (the estimate's label) for the specific part ``part``."""
+    """Adds ``{part}_qty`` (thousandths of the quantity), ``{part}_num``/``_den`` (the exact
+    conversion into the rate's unit) and ``{part}_est`` (an estimate's label) for the
+    specific part ``part`` ("s1", "s2") of each line's rate."""
     unit = pl.col(f"{part}_unit")
-    conv = _conversions().rename({"r_unit": f"{part}_unit", "num": f"{part}_num",
-                                  "den": f"{part}_den"})
-    lines = lines.join(conv, on=["m_unit", f"{part}_unit"], how="left")
-    by_weight = unit.is_in(list(units.WEIGHT_UNITS))
-    kg_factor = pl.col(f"{part}_unit").replace_strict(units.WEIGHT_UNITS, default=None,
-                                                      return_dtype=pl.String)
+    by_weight = unit.is_in(list(_MASS_FROM_KG))
+    conv = _conversions().rename({"r_unit": f"{part}_unit", "num": "_cn", "den": "_cd"})
+    mass = pl.DataFrame([(u, n, d) for u, (n, d) in _MASS_FROM_KG.items()],
+                        schema={f"{part}_unit": pl.String, "_wn": pl.Int64, "_wd": pl.Int64},
+                        orient="row")
+    lines = lines.join(conv, on=["m_unit", f"{part}_unit"], how="left").join(
+        mass, on=f"{part}_unit", how="left")
     net = pl.col("net_weight_e3")
-    share = (pl.col("gross_weight_e3").cast(pl.Int128) * pl.col("value_cents")
+    gross = pl.col("gross_weight_e3")
+    share = (gross.cast(pl.Int128) * pl.col("value_cents")
              // pl.col("total_value_cents").clip(lower_bound=1)).cast(pl.Int64)
-    lines = lines.with_columns(
+    estimated = by_weight & net.is_null() & gross.is_not_null() & (
+        pl.col("total_value_cents") > 0)
+    return lines.with_columns(
         pl.when(by_weight & net.is_not_null()).then(net)
-        .when(by_weight & pl.col("gross_weight_e3").is_not_null()
-              & (pl.col("total_value_cents") > 0)).then(share)
-        .when(~by_weight & pl.col(f"{part}_num").is_not_null()).then(pl.col("quantity_e3"))
+        .when(estimated).then(share)
+        .when(~by_weight & pl.col("_cn").is_not_null()).then(pl.col("quantity_e3"))
         .alias(f"{part}_qty"),
-        pl.when(by_weight & net.is_null() & pl.col("gross_weight_e3").is_not_null())
-        .then(pl.format("estimate: the HAWB's gross weight of {} kg allocated to the line by "
-                        "value; send Net Weight (kg) for the exact duty",
-                        pl.col("gross_weight_kg")))
+        pl.when(estimated).then(pl.format(
+            "estimate: the HAWB's gross weight of {} kg allocated to the line by value; "
+            "send Net Weight (kg) for the exact duty", pl.col("gross_weight_kg")))
         .alias(f"{part}_est"),
-        kg_factor.alias("_kg_factor"),
-    )
-    # Weights are kept in kg; the factor converts kg to the rate's weight unit.
-    kg = units.WEIGHT_UNITS
-    factors = pl.DataFrame([(u, *ratio(f)) for u, f in kg.items()],
-                           schema={f"{part}_unit": pl.String, "_wn": pl.Int64,
-                                   "_wd": pl.Int64}, orient="row")
-    lines = lines.join(factors, on=f"{part}_unit", how="left").with_columns(
-        pl.when(by_weight).then(pl.col("_wn")).otherwise(pl.col(f"{part}_num"))
-        .alias(f"{part}_num"),
-        pl.when(by_weight).then(pl.col("_wd")).otherwise(pl.col(f"{part}_den"))
-        .alias(f"{part}_den"),
-    ).drop("_wn", "_wd", "_kg_factor")
-    return lines
+        pl.when(by_weight).then(pl.col("_wn")).otherwise(pl.col("_cn")).alias(f"{part}_num"),
+        pl.when(by_weight).then(pl.col("_wd")).otherwise(pl.col("_cd")).alias(f"{part}_den"),
+    ).drop("_cn", "_cd", "_wn", "_wd")
 
 
 def _base_duty(lines: pl.DataFrame) -> pl.DataFrame:
@@ -195,7 +199,7 @@ def _base_duty(lines: pl.DataFrame) -> pl.DataFrame:
             pl.col(f"{part}_den"))).otherwise(pl.lit(0, dtype=pl.Int128)))
         missing.append(pl.when(present & pl.col(f"{part}_qty").is_null()).then(pl.format(
             "the rate {} needs the quantity in {}{}", pl.col("rate"), pl.col(f"{part}_unit"),
-            pl.when(pl.col(f"{part}_unit").is_in(list(units.WEIGHT_UNITS)))
+            pl.when(pl.col(f"{part}_unit").is_in(list(_MASS_FROM_KG)))
             .then(pl.lit(": send Net Weight (kg) for the line or a gross weight for the HAWB"))
             .otherwise(pl.format(": the line's quantity is in {}, which does not convert; "
                                  "send the quantity in {}",
@@ -228,12 +232,14 @@ def _decimal_text(qty_e3: pl.Expr, num: pl.Expr, den: pl.Expr) -> pl.Expr:
 def _programs_frame(programs: tuple[Program, ...]) -> pl.DataFrame:
     return pl.DataFrame(
         [(i, p.heading, p.program, pct_units(p.ad_valorem_pct), p.effective_from,
-          p.effective_to, list(p.origins), list(p.excluded_prefixes), list(p.exempt_spi),
-          list(p.not_with), p.uses_list, bool(p.hts_prefixes))
+          p.effective_to, list(p.origins), list(p.excluded_origins),
+          list(p.excluded_prefixes), list(p.exempt_spi), list(p.not_with), p.uses_list,
+          bool(p.hts_prefixes))
          for i, p in enumerate(programs)],
         schema={"p_idx": pl.Int64, "heading": pl.String, "p_program": pl.String,
                 "p_pct": pl.Int64, "p_from": pl.Date, "p_to": pl.Date,
-                "p_origins": pl.List(pl.String), "p_excluded": pl.List(pl.String),
+                "p_origins": pl.List(pl.String),
+                "p_not_origins": pl.List(pl.String), "p_excluded": pl.List(pl.String),
                 "p_exempt_spi": pl.List(pl.String), "p_not_with": pl.List(pl.String),
                 "p_list": pl.Boolean, "p_prefixed": pl.Boolean}, orient="row")
 
@@ -274,6 +280,7 @@ def _chapter99(lines: pl.DataFrame, tariff: Tariff) -> tuple[pl.DataFrame, pl.Da
                 & (pl.col("p_to").is_null() | (pl.col("arrival_date") < pl.col("p_to"))))
     origin_ok = ((pl.col("p_origins").list.len() == 0)
                  | pl.col("p_origins").list.contains(pl.col("origin_country")))
+    origin_ok = origin_ok & ~pl.col("p_not_origins").list.contains(pl.col("origin_country"))
     spi_exempt = pl.col("p_exempt_spi").list.contains(pl.col("spi").fill_null(""))
     matched = matched.filter(in_force, origin_ok, ~spi_exempt)
     excluded = _by_prefix(
@@ -296,8 +303,12 @@ def _unloaded_lists(base: pl.DataFrame, tariff: Tariff, frame: pl.DataFrame
                     ) -> pl.DataFrame:
     """Lines of an origin a list-based program names, whose list is not loaded: the
     engine cannot tell whether the program applies, so a broker must."""
+    # A family (China's note 20 lists, the four-year-review lists...) counts as loaded
+    # when any of its lists is: operators load a family's lists from one file.
+    loaded = frame.filter(pl.col("heading").is_in(sorted(tariff.listed_headings)))
     missing = frame.filter(pl.col("p_list") & (pl.col("p_origins").list.len() > 0)
-                           & ~pl.col("heading").is_in(sorted(tariff.listed_headings)))
+                           & ~pl.col("p_program").is_in(loaded.get_column("p_program")
+                                                        .implode()))
     if missing.is_empty():
         return pl.DataFrame(schema=_NOTE_SCHEMA)
     hits = base.join(missing.explode("p_origins").rename({"p_origins": "origin_country"}),

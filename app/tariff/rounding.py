@@ -10,7 +10,6 @@ of a breakdown by hand with that rule (docs/duties.md).
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 
 import polars as pl
 
@@ -33,12 +32,6 @@ def amount_units(usd: Decimal) -> int:
     if scaled != scaled.to_integral_value():
         raise ValueError(f"amount ${usd} is finer than 10^-6 cent")
     return int(scaled)
-
-
-def ratio(factor: Decimal) -> tuple[int, int]:
-    """A unit conversion factor as a fraction (1/12 is kept exact as 1/12)."""
-    exact = Fraction(factor).limit_denominator(10**6)
-    return exact.numerator, exact.denominator
 
 
 def ad_valorem_nano(value_cents: pl.Expr, pct: pl.Expr) -> pl.Expr:

@@ -19,7 +19,8 @@ from app.db import utcnow
 from app.tariff.models import TariffFee, TariffProgram
 
 DATA = Path(__file__).resolve().parent / "data"
-_LISTS = ("origins", "excluded_origins", "hts_prefixes", "excluded_prefixes", "exempt_spi", "not_with")
+_LISTS = ("origins", "excluded_origins", "hts_prefixes", "excluded_prefixes", "exempt_spi",
+          "not_with")
 _FLAGS = ("uses_list", "enabled", "verified")
 
 
@@ -65,9 +66,9 @@ def _insert_missing(conn: Connection, table: Table, rows: list[dict[str, Any]],
 
 def seed(conn: Connection) -> int:
     """Adds the seed rows that are missing; returns how many were added."""
-    fees = TariffFee.__table__
-    programs = TariffProgram.__table__
-    assert isinstance(fees, Table) and isinstance(programs, Table)
+    fees, programs = TariffFee.__table__, TariffProgram.__table__
+    assert isinstance(fees, Table)
+    assert isinstance(programs, Table)
     now = utcnow()
     added = _insert_missing(conn, fees, fee_rows(), ("kind", "effective_from"))
     added += _insert_missing(conn, programs,

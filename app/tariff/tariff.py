@@ -32,6 +32,7 @@ class Program:
     description: str
     ad_valorem_pct: Decimal
     origins: tuple[str, ...]
+    excluded_origins: tuple[str, ...]
     hts_prefixes: tuple[str, ...]
     uses_list: bool
     excluded_prefixes: tuple[str, ...]
@@ -72,7 +73,9 @@ def program_of(row: TariffProgram) -> Program:
     return Program(
         heading=row.heading, program=row.program, authority=row.authority,
         description=row.description, ad_valorem_pct=Decimal(row.ad_valorem_pct),
-        origins=tuple(row.origins or ()), hts_prefixes=tuple(row.hts_prefixes or ()),
+        origins=tuple(row.origins or ()),
+        excluded_origins=tuple(row.excluded_origins or ()),
+        hts_prefixes=tuple(row.hts_prefixes or ()),
         uses_list=row.uses_list, excluded_prefixes=tuple(row.excluded_prefixes or ()),
         exempt_spi=tuple(row.exempt_spi or ()), not_with=tuple(row.not_with or ()),
         effective_from=row.effective_from, effective_to=row.effective_to, source=row.source)
@@ -92,7 +95,7 @@ def load(session: Session, codes: Iterable[str], days: Sequence[date]) -> Tariff
             select(HtsEdition).order_by(HtsEdition.effective_from))],
         schema=EDITION_SCHEMA, orient="row")
     wanted = sorted(set(codes))
-    rates = []
+    rates: list[tuple[int, str, str, str, str, str]] = []
     for i in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[i:i + _IN_CHUNK]
         rates += session.execute(select(
