@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -22,9 +26,12 @@ db_cli = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 admin_cli = typer.Typer(help="Organisations and API keys.", no_args_is_help=True)
 hts_cli = typer.Typer(help="Harmonized Tariff Schedule reference data.", no_args_is_help=True)
 docs_cli = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+tariff_cli = typer.Typer(help="Duties: Chapter 99 programs and their lists, fees, exchange "
+                         "rates.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(admin_cli, name="admin")
 cli.add_typer(hts_cli, name="hts")
+cli.add_typer(tariff_cli, name="tariff")
 cli.add_typer(docs_cli, name="docs")
 console = Console()
 err_console = Console(stderr=True)
@@ -210,16 +217,157 @@ def create_org(name: str, kind: str,
             print(token)
 
 
-@hts_cli.command("import")
-def hts_import(path: Path, edition: str | None = None) -> None:
-    """Load a USITC HTS CSV export; it replaces the loaded schedule."""
-    from app.db import transaction
-    from app.hts.importer import import_schedule
+@contextmanager
+def _database() -> Iterator[sessionmaker[Session]]:
+    """A session factory whose engine is closed afterwards."""
+    from app.db import make_engine, make_session_factory
 
-    with transaction(_factory()) as session:
-        result = import_schedule(session, path, edition)
+    engine = make_engine(get_settings().database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refusal (bad file, conflict) as one message and exit status 2, not a traceback."""
+    from rich.markup import escape
+
+    from app.errors import DomainError
+
+    try:
+        yield
+    except DomainError as exc:
+        err_console.print(f"[red]Refused:[/red] {escape(exc.detail)}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _date_option(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)",
+                                 param_hint=option) from None
+
+
+_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
+
+
+@hts_cli.command("import")
+def hts_import(
+    path: Path,
+    edition: Annotated[str | None, typer.Option(help="Edition name (default: the file "
+                                                "name without extension)")] = None,
+    effective_from: Annotated[str | None, typer.Option(
+        help="First entry date the edition's rates govern, YYYY-MM-DD (default: January 1 "
+        "of the year in the file name)")] = None,
+    source: Annotated[str | None, typer.Option(help="Where the file came from (default: "
+                                               "its name)")] = None,
+) -> None:
+    """Load a USITC HTS CSV export: it replaces the schedule uploads are checked against
+    and stores the edition with its rates (replacing an edition of the same name)."""
+    from app.db import transaction
+    from app.tariff.importers import import_edition
+
+    start = _date_option(effective_from, "--effective-from")
+    if start is None:
+        found = _YEAR.search(path.name)
+        if found is None:
+            raise typer.BadParameter("no year in the file name: give the date the edition "
+                                     "takes effect", param_hint="--effective-from")
+        start = date(int(found.group(1)), 1, 1)
+    name = edition or path.stem
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        result = import_edition(session, path, name, start, source or path.name)
     console.print(f"Loaded {result.statistical_lines:,} statistical lines "
-                  f"(edition {result.edition}).")
+                  f"(edition {result.name}).")
+    console.print(f"{'Replaced' if result.replaced else 'Stored'} edition {result.name} in "
+                  f"force from {result.effective_from.isoformat()}: {result.lines:,} lines "
+                  f"with rates ({result.own_rate:,} their own, {result.inherited:,} from "
+                  f"their 8-digit line, {result.unrated:,} without a rate).")
+
+
+@tariff_cli.command("seed")
+def tariff_seed() -> None:
+    """Add the reference fees and programs that are missing (never changes edited rows)."""
+    from app.db import transaction
+    from app.tariff.seeds import seed
+
+    with _database() as factory, transaction(factory) as session:
+        added = seed(session.connection())
+    console.print(f"Added {added} reference rows (fees and Chapter 99 programs).")
+
+
+@tariff_cli.command("import-list")
+def tariff_import_list(
+    path: Path,
+    heading: Annotated[str | None, typer.Option(help="Load only this heading's rows (a "
+                                                "file without a heading column: all)")] = None,
+) -> None:
+    """Load Chapter 99 program lists (heading,hts or hts8,heading,...); each heading in the
+    file has its list replaced."""
+    from app.db import transaction
+    from app.tariff.importers import import_program_list
+
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        count = import_program_list(session, path, heading)
+    console.print(f"Loaded {count:,} HTS lines onto program lists.")
+
+
+@tariff_cli.command("import-programs")
+def tariff_import_programs(path: Path) -> None:
+    """Add or update Chapter 99 programs from a CSV in the layout of
+    app/tariff/data/programs.csv (by heading and effective date; all or nothing)."""
+    from app.db import transaction
+    from app.tariff.importers import import_programs
+
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        result = import_programs(session, path)
+    console.print(f"Programs: {result.added} added, {result.updated} updated.")
+
+
+@tariff_cli.command("import-rates")
+def tariff_import_rates(path: Path) -> None:
+    """Load CBP-certified exchange rates: currency,date,per_usd[,source] (foreign currency
+    units per US dollar)."""
+    from app.db import transaction
+    from app.tariff.importers import import_currency_rates
+
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        count = import_currency_rates(session, path)
+    console.print(f"Stored {count:,} exchange rates.")
+
+
+@tariff_cli.command("programs")
+def tariff_programs(
+    on: Annotated[str | None, typer.Option(help="Only those in force on this date "
+                                           "(YYYY-MM-DD)")] = None,
+    program: Annotated[str | None, typer.Option(help="Program family, e.g. section_301")
+                       ] = None,
+) -> None:
+    """Print the Chapter 99 programs."""
+    from app.tariff.programs import list_programs
+
+    day = _date_option(on, "--on")
+    with _database() as factory, factory() as session:
+        rows = list_programs(session, on=day, program=program)
+    table = Table("id", "heading", "program", "rate %", "origins", "from", "to", "enabled",
+                  "verified", "description",
+                  title=f"{len(rows)} Chapter 99 programs" + (f" in force on {day}" if day
+                                                              else ""))
+    for p in rows:
+        origins = ", ".join(p.origins or []) or "all"
+        if p.excluded_origins:
+            origins += " except " + ", ".join(p.excluded_origins)
+        table.add_row(str(p.id), p.heading, p.program, f"{p.ad_valorem_pct.normalize():f}",
+                      origins, p.effective_from.isoformat(),
+                      p.effective_to.isoformat() if p.effective_to else "",
+                      "yes" if p.enabled else "no", "yes" if p.verified else "no",
+                      p.description)
+    console.print(table)
 
 
 @docs_cli.command("events")

@@ -28,6 +28,7 @@ from app.accounts.service import create_organisation, issue_key
 from app.api.app import create_app
 from app.db import Base, make_engine, make_session_factory, transaction
 from app.settings import Settings
+from app.tariff import seeds
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = FIXTURES / "samples"
@@ -35,8 +36,8 @@ PG_URL = os.environ.get("S321_TEST_PG_URL", "postgresql+psycopg://postgres@127.0
 PEPPER = "test-pepper-0123456789"
 # Every table but the seeded policies, emptied before each PostgreSQL test.
 TABLES = tuple(t.name for t in Base.metadata.sorted_tables if t.name != "deminimis_policies")
-# Seeded by migration 0002; a test's own policies are removed after it.
-SEEDED_POLICIES = "(SELECT id FROM deminimis_policies ORDER BY id LIMIT 6)"
+# Seeded by migrations 0002 and 0012; a test's own policies are removed after it.
+SEEDED_POLICIES = "(SELECT id FROM deminimis_policies ORDER BY id LIMIT 7)"
 
 
 def _pg_unavailable_reason() -> str | None:
@@ -97,6 +98,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path,
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         conn.execute(text(f"DELETE FROM deminimis_policies WHERE id NOT IN {SEEDED_POLICIES}"))
+        seeds.seed(conn)  # the seeded programs and fees, emptied with every other table
     engine.dispose()
     yield url
 

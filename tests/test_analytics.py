@@ -94,8 +94,8 @@ def data(client: TestClient, make_org: MakeOrg, db: sessionmaker[Session]) -> Da
       counted anywhere).
     2025-04-15: H4 hat $50 NY; H5 shirt CN $30 "Gift", Yiwu spelt in capitals, TX (vague
       description: needs review).
-    2025-09-03 (de minimis suspended, books exempt): H6 book CN $20 Kowloon Books HK IL
-      (eligible); H7 hat $40 NY (suspended).
+    2025-09-03 (de minimis suspended, no Type 86 at all): H6 book CN $20 Kowloon Books HK
+      IL; H7 hat $40 NY (both suspended).
     Forwarder B, 2025-04-15: HB1 hat $100. Forwarder C, 2025-04-20: HC1 hat of Korea $60
     from a shipper whose name starts with '=', WA. The broker files for A and C."""
     a = make_org(OrgKind.FORWARDER, "Pacific Rim Logistics")
@@ -349,11 +349,11 @@ def test_eligibility_outcomes_by_reason_over_time(client: TestClient, data: Data
         return [(o["decision"], o["code"], *counted(o)) for o in items]
 
     assert rows(body["totals"]) == [
-        ("eligible", None, 4, 5, "120.00"),
+        ("eligible", None, 3, 4, "100.00"),
         ("needs_review", None, 1, 1, "30.00"),
         ("needs_review", "vague_description", 1, 1, "30.00"),
-        ("ineligible", None, 2, 2, "940.00"),
-        ("ineligible", "deminimis_suspended", 1, 1, "40.00"),
+        ("ineligible", None, 3, 3, "960.00"),
+        ("ineligible", "deminimis_suspended", 2, 2, "60.00"),
         ("ineligible", "value_over_limit", 1, 1, "900.00"),
     ]
     months = {m["label"]: rows(m["outcomes"]) for m in body["months"]}
@@ -362,10 +362,10 @@ def test_eligibility_outcomes_by_reason_over_time(client: TestClient, data: Data
         ("ineligible", None, 1, 1, "900.00"),
         ("ineligible", "value_over_limit", 1, 1, "900.00"),
     ]
+    # No Type 86 after 2025-08-29, books included (CSMS #66065494; docs/duties.md).
     assert months["2025-09"] == [
-        ("eligible", None, 1, 1, "20.00"),
-        ("ineligible", None, 1, 1, "40.00"),
-        ("ineligible", "deminimis_suspended", 1, 1, "40.00"),
+        ("ineligible", None, 2, 2, "60.00"),
+        ("ineligible", "deminimis_suspended", 2, 2, "60.00"),
     ]
     assert months["2025-03"] == []
 
@@ -383,14 +383,15 @@ def test_what_if_by_policy(client: TestClient, data: Dataset) -> None:
         "2016-03-10": ((1, 1, "900.00"), laptop),
         # CN and HK excluded: H2, H3 and H5; the book is exempt.
         "2025-05-02": ((3, 4, "955.00"), {"origin_excluded": (3, 4, "955.00"), **laptop}),
-        # Suspended: everything but the book.
-        "2025-08-29": ((6, 7, "1070.00"), {"deminimis_suspended": (6, 7, "1070.00"), **laptop}),
-        "2026-02-20": ((6, 7, "1070.00"), {"deminimis_suspended": (6, 7, "1070.00"), **laptop}),
+        # Suspended: everything, the book included (ACE takes no Type 86 at all).
+        "2025-08-29": ((7, 8, "1090.00"), {"deminimis_suspended": (7, 8, "1090.00"), **laptop}),
+        "2026-02-20": ((7, 8, "1090.00"), {"deminimis_suspended": (7, 8, "1090.00"), **laptop}),
+        "2026-06-24": ((7, 8, "1090.00"), {"deminimis_suspended": (7, 8, "1090.00"), **laptop}),
         # Repealed, nothing exempt.
         "2027-07-01": ((7, 8, "1090.00"), {"deminimis_suspended": (7, 8, "1090.00"), **laptop}),
     }
     shares = [p["value_share_pct"] for p in body["policies"]]
-    assert shares == [82.6, 82.6, 87.6, 98.2, 98.2, 100.0]
+    assert shares == [82.6, 82.6, 87.6, 100.0, 100.0, 100.0, 100.0]
 
 
 # --- scopes and access ------------------------------------------------------------------
@@ -521,8 +522,8 @@ def test_every_view_exports_csv(client: TestClient, data: Dataset) -> None:
     what_if = export("what-if")
     suspended = [r for r in what_if if r["effective_from"] == "2025-08-29"]
     assert [(r["reason"], r["hawbs"], r["value_usd"]) for r in suspended] == [
-        ("", "6", "1070.00"),
-        ("deminimis_suspended", "6", "1070.00"),
+        ("", "7", "1090.00"),
+        ("deminimis_suspended", "7", "1090.00"),
         ("value_over_limit", "1", "900.00"),
     ]
     response = client.get("/v1/analytics/hts.csv", headers=data.a.headers, params=WHOLE)

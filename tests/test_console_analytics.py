@@ -144,10 +144,10 @@ def test_outcomes_stack_up_to_the_hawbs_and_the_what_if_is_per_policy(
         per_month[label] = per_month.get(label, 0) + float(value)
     assert (per_month["2024-04"], per_month["2025-04"], per_month["2025-05"]) == (3, 4, 0)
     assert ("2025-04", "value over limit", "1") in bars(html, "HAWBs by reason and month")
-    # $900 alone, and $500 + $400 to one person on one day, over $200 or $800; everything
-    # but books once de minimis is suspended.
+    # $900 alone, and $500 + $400 to one person on one day, over $200 or $800; everything,
+    # books included, once de minimis is suspended (no Type 86 at all).
     assert [v for _, _, v in bars(html, "HAWBs that would lose de minimis")] == \
-        ["3", "3", "3", "7", "7", "7"]
+        ["3", "3", "3", "7", "7", "7", "7"]
     assert "Section 321 at $200 (from 1990-01-01)" in html
 
 

@@ -50,7 +50,8 @@ def codes(result: dict[str, Any]) -> list[str]:
     pytest.param([line("H1")], "2025-08-29", "ineligible", ["deminimis_suspended"],
                  id="any-2025-08-29"),
     pytest.param([line("H1", **{"HS Code": "4901.99.00.93", "Description": "Paperback novel"})],
-                 "2025-08-29", "eligible", [], id="books-exempt-from-suspension"),
+                 "2025-08-29", "ineligible", ["deminimis_suspended"],
+                 id="books-no-type-86-after-suspension"),
     pytest.param([line("H1", **{"HS Code": "4901.99.00.93", "Description": "Paperback novel"}),
                   line("H1", line_no=2)],
                  "2025-08-29", "ineligible", ["deminimis_suspended"], id="books-and-hat"),
@@ -200,11 +201,11 @@ def test_samples_get_the_decisions_their_readme_implies(client: TestClient, forw
             assert result["decision"] is None, no
 
 
-def test_after_the_suspension_only_the_books_pass(client: TestClient, forwarder: Org) -> None:
+def test_after_the_suspension_nothing_is_type_86_not_even_books(client: TestClient,
+                                                                 forwarder: Org) -> None:
+    # ACE rejects every Type 86 from 2025-08-29 (CSMS #66065494): the books-only HAWBs
+    # (HJ0071651, HJ0071647) go as Type 11 like the rest (docs/duties.md).
     results = judged(client, forwarder, sample("jfk_2025-09-05_after-suspension.csv"))
-    # The README names one books-only HAWB (HJ0071651); HJ0071647 holds only a book too.
-    for books_only in ("HJ0071647", "HJ0071651"):
-        assert results.pop(books_only)["decision"] == "eligible"
     assert {tuple(codes(r)) for r in results.values()} == {("deminimis_suspended",)}
 
 

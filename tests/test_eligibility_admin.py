@@ -33,6 +33,7 @@ def test_seeded_timeline(client: TestClient, forwarder: Org) -> None:
         ("2025-05-02", True, "800.00", ["CN", "HK"]),
         ("2025-08-29", False, "800.00", []),
         ("2026-02-20", False, "800.00", []),
+        ("2026-06-24", False, "800.00", []),
         ("2027-07-01", False, "800.00", []),
     ]
 
@@ -127,10 +128,11 @@ def test_what_if_for_a_file_saves_nothing(client: TestClient, forwarder: Org) ->
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["hawbs"] == 30
-    assert result["by_decision"].get("ineligible", 0) >= 28  # all but the books
+    # After 2025-08-29 nothing is Type 86, books included (CSMS #66065494).
+    assert result["by_decision"].get("ineligible", 0) == 30
     assert "deminimis_suspended" in result["by_reason"]
     books = next(i for i in result["items"] if i["hawb_no"] == "HL0026486")
-    assert books["decision"] in ("eligible", "needs_review")
+    assert books["decision"] == "ineligible"
     assert client.get("/v1/manifests", headers=forwarder.headers).json()["total"] == 0
 
 

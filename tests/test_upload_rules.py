@@ -295,5 +295,5 @@ def test_server_timing_names_the_phases(client: TestClient, forwarder: Org) -> N
     response = upload(client, forwarder, sample(CLEAN))
     phases = dict(part.strip().split(";dur=") for part in
                   response.headers["server-timing"].split(","))
-    assert set(phases) == {"read_validate", "eligibility", "store"}
+    assert set(phases) == {"read_validate", "eligibility", "duties", "store"}
     assert all(float(ms) >= 0 for ms in phases.values())

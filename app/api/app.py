@@ -19,6 +19,7 @@ from app.api.routers import (
     health,
     lifecycle,
     manifests,
+    tariff_admin,
     webhooks,
 )
 from app.cfs.relay import start_relay
@@ -81,5 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cfs.router)
     app.include_router(analytics.router)
     app.include_router(analytics_risks.router)
+    app.include_router(tariff_admin.router)
     app.mount("/ui", create_console(app))
     return app

@@ -83,9 +83,10 @@ class PostgresWriter:
 
     def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> list[str | None]:
         params = {"m": manifest_id, "v": list(hawb_nos)}
-        self._conn.execute(text(
-            "DELETE FROM hawb_lines WHERE hawb_id IN "
-            "(SELECT id FROM hawbs WHERE manifest_id = :m AND hawb_no = ANY(:v))"), params)
+        for table in ("hawb_lines", "duty_lines"):
+            self._conn.execute(text(
+                f"DELETE FROM {table} WHERE hawb_id IN "  # noqa: S608
+                "(SELECT id FROM hawbs WHERE manifest_id = :m AND hawb_no = ANY(:v))"), params)
         return list(self._conn.execute(text(
             "DELETE FROM hawbs WHERE manifest_id = :m AND hawb_no = ANY(:v) "
             "RETURNING consignee_key"), params).scalars())
@@ -128,8 +129,10 @@ class SqliteWriter:
             for offset in range(0, len(hawb_nos), self._IN_CHUNK):
                 chunk = list(hawb_nos[offset:offset + self._IN_CHUNK])
                 named = f"manifest_id = ? AND hawb_no IN ({', '.join('?' for _ in chunk)})"
-                cursor.execute("DELETE FROM hawb_lines WHERE hawb_id IN "  # noqa: S608
-                               f"(SELECT id FROM hawbs WHERE {named})", [manifest_id, *chunk])
+                for table in ("hawb_lines", "duty_lines"):
+                    cursor.execute(f"DELETE FROM {table} WHERE hawb_id IN "  # noqa: S608
+                                   f"(SELECT id FROM hawbs WHERE {named})",
+                                   [manifest_id, *chunk])
                 cursor.execute(f"DELETE FROM hawbs WHERE {named} "  # noqa: S608
                                "RETURNING consignee_key", [manifest_id, *chunk])
                 deleted += [row[0] for row in cursor.fetchall()]

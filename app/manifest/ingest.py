@@ -41,6 +41,7 @@ from app.manifest.queries import refresh_counts
 from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
 from app.manifest.validation import Validated, validate
 from app.observability import metrics
+from app.tariff import currency, pricing
 
 HAWB_COPY_COLUMNS = (
     "id", "manifest_id", "upload_id", "hawb_no", "status", "shipper_name", "shipper_address",
@@ -49,11 +50,17 @@ HAWB_COPY_COLUMNS = (
     "consignee_country", "consignee_phone", "consignee_email", "pieces", "gross_weight_kg",
     "carrier", "tracking_no", "total_value_cents", "line_count", "first_row", "error_count",
     "arrival_date", "consignee_key", "shipper_key", "eligibility", "policy_id", "decided_at",
+    "entry_type", "duty_status", "duty_cents", "fees_cents", "duty",
 )
 LINE_COPY_COLUMNS = (
     "hawb_id", "line_no", "row_no", "description", "hts_code", "origin_country", "quantity",
-    "unit", "value_cents", "currency", "raw",
+    "unit", "value_cents", "currency", "raw", "net_weight_kg", "spi", "declared_value",
+    "fx_rate", "fx_source",
 )
+DUTY_COPY_COLUMNS = ("hawb_id", "line_no", "seq", "kind", "number", "program", "rate",
+                     "basis_cents", "quantity", "amount_cents", "note")
+# Eligibility reasons that rule out an informal entry (19 CFR 143.21(a)).
+_FORMAL_ONLY = ("adcvd_order", "quota_goods")
 ERROR_COPY_COLUMNS = (
     "upload_id", "manifest_id", "hawb_no", "row_no", "column_name", "code", "message", "value",
 )
@@ -79,7 +86,7 @@ class UploadOutcome:
     upload_id: int
     created: bool
     replay_of: ReplayReason | None  # why nothing new was created
-    # Seconds per phase (read_validate, eligibility, store), for Server-Timing.
+    # Seconds per phase (read_validate, eligibility, duties, store), for Server-Timing.
     timings: dict[str, float] = field(default_factory=dict)
     rows: int = 0  # CSV rows stored (none for a replay)
 
@@ -138,7 +145,62 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
     codes = loaded_codes(session)
     validated = validate(parsed.frame, header_map, request.supplied, codes or None, parsed.ragged)
     validated.encoding = parsed.encoding
-    return validated
+    return to_usd(session, validated)
+
+
+def _decimal_text(scaled: pl.Expr, places: int) -> pl.Expr:
+    """An integer count of 10^-places units as decimal text (1250, 2 -> "12.50")."""
+    return pl.format("{}.{}", (scaled // 10**places).cast(pl.String),
+                     (scaled % 10**places).cast(pl.String).str.zfill(places))
+
+
+def to_usd(session: Session, v: Validated) -> Validated:
+    """Values sent in another currency, converted to US dollars (app/tariff/currency.py);
+    a currency with no rate for the date is a row error on each of its lines."""
+    lines = v.lines.with_columns(pl.lit(None, pl.String).alias("declared_value"),
+                                 pl.lit(None, pl.String).alias("fx_rate"),
+                                 pl.lit(None, pl.String).alias("fx_source"))
+    foreign = lines.get_column("currency").drop_nulls().unique().to_list()
+    if not [c for c in foreign if c != "USD"]:
+        v.lines = lines
+        return v
+    rates = currency.rates_frame(session, foreign, v.header.arrival_date)
+    joined = lines.drop("declared_value", "fx_rate", "fx_source").join(
+        rates, on="currency", how="left")
+    convert = (pl.col("currency") != "USD") & pl.col("fx_rate_e8").is_not_null()
+    v.lines = joined.with_columns(
+        pl.when(convert).then(_decimal_text(pl.col("value_cents"), 2))
+        .alias("declared_value"),
+        pl.when(convert).then(_decimal_text(pl.col("fx_rate_e8"), 8))
+        .alias("fx_rate"),
+        pl.when(convert).then(pl.col("fx_source")).alias("fx_source"),
+        pl.when(convert).then(currency.usd_cents(pl.col("value_cents"), pl.col("fx_rate_e8")))
+        .when(pl.col("currency") == "USD").then(pl.col("value_cents"))
+        .otherwise(None).alias("value_cents"),
+    ).drop("fx_rate_e8")
+    missing = joined.filter(pl.col("fx_rate_e8").is_null() & pl.col("currency").is_not_null())
+    if not missing.is_empty():
+        errors = missing.select(
+            pl.col("row_no").cast(pl.Int64), pl.lit("currency").alias("column_name"),
+            pl.lit("no_exchange_rate").alias("code"),
+            pl.format("No exchange rate for {} is on file for {} (the flight date); give the "
+                      "value in USD or ask the operator to import CBP's certified rates.",
+                      pl.col("currency"), pl.lit(v.header.arrival_date.isoformat()))
+            .alias("message"),
+            pl.col("currency").alias("value"), "hawb_no")
+        v.errors = pl.concat([v.errors, errors.cast(v.errors.schema)])
+        counts = errors.group_by("hawb_no").agg(pl.len().cast(pl.Int64).alias("_new"))
+        v.hawbs = v.hawbs.join(counts, on="hawb_no", how="left").with_columns(
+            pl.when(pl.col("_new").is_not_null()).then(pl.lit(HawbStatus.INVALID.value))
+            .otherwise(pl.col("status")).alias("status"),
+            (pl.col("error_count") + pl.col("_new").fill_null(0)).alias("error_count"),
+        ).drop("_new")
+    totals = v.lines.group_by("hawb_no").agg(
+        pl.when(pl.col("value_cents").null_count() == 0).then(pl.col("value_cents").sum())
+        .otherwise(None).alias("_total"))
+    v.hawbs = v.hawbs.join(totals, on="hawb_no", how="left").with_columns(
+        pl.col("_total").alias("total_value_cents")).drop("_total")
+    return v
 
 
 def ingest(
@@ -172,7 +234,8 @@ def _ingest(
     try:
         with clock.phase("store"), writer() as session, session.begin():
             outcome = _store(session, request, validated, clock, limits.judge)
-        clock.phases["store"] -= clock.phases.get("eligibility", 0.0)
+        clock.phases["store"] -= (clock.phases.get("eligibility", 0.0)
+                                  + clock.phases.get("duties", 0.0))
         return replace(outcome, timings=clock.phases)
     except IntegrityError:
         # A concurrent retry of the same request won the race: answer with its result.
@@ -340,13 +403,16 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
         with clock.phase("eligibility"):
             hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
                                              released_keys, out.timestamp(utcnow()))
+        with clock.phase("duties"):
+            hawbs, duties = price_hawbs(session, hawbs, lines)
+        out.insert("duty_lines", duties.select(DUTY_COPY_COLUMNS))
     else:
         hawbs = hawbs.with_columns(
             pl.lit(v.header.arrival_date, dtype=pl.Date).alias("arrival_date"),
             *[pl.lit(None, dtype=dtype).alias(name) for name, dtype in (
                 ("consignee_key", pl.String), ("shipper_key", pl.String),
                 ("eligibility", pl.String), ("policy_id", pl.Int64),
-                ("decided_at", pl.String))])
+                ("decided_at", pl.String), *_DUTY_COLUMNS)])
     out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
     _write_lines(out, lines.select(LINE_COPY_COLUMNS))
     out.insert("row_errors", v.errors.with_columns(
@@ -356,6 +422,35 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
     out.insert("unassigned_rows", v.unassigned.with_columns(
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id")
     ).select("upload_id", "row_no", "raw"))
+
+
+_DUTY_COLUMNS = (("entry_type", pl.String), ("duty_status", pl.String), ("duty_cents", pl.Int64),
+                 ("fees_cents", pl.Int64), ("duty", pl.String))
+
+
+def price_hawbs(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each judged HAWB's entry type and, for Types 11 and 01, its duties and fees
+    (app/tariff). ``hawbs``: id, status, eligibility, arrival_date, total_value_cents,
+    gross_weight_kg; ``lines``: hawb_id and the line columns. Returns the HAWBs with the
+    duty columns and the breakdown rows to store."""
+    judged = pl.col("status").is_in([HawbStatus.ELIGIBLE.value, HawbStatus.INELIGIBLE.value,
+                                     HawbStatus.NEEDS_REVIEW.value])
+    formal_only = pl.col("eligibility").fill_null("").str.contains(
+        "|".join(f'"code":"{c}"' for c in _FORMAL_ONLY))
+    de_minimis = pl.col("status").is_in([HawbStatus.ELIGIBLE.value,
+                                         HawbStatus.NEEDS_REVIEW.value])
+    hawbs = hawbs.with_columns(
+        pl.when(judged).then(pricing.entry_type(de_minimis, formal_only,
+                                                pl.col("total_value_cents")))
+        .alias("entry_type"))
+    dutiable = hawbs.filter(pl.col("entry_type").is_in([pricing.TYPE_11, pricing.TYPE_01]))
+    computed = pricing.price(
+        session, dutiable.rename({"id": "key"}),
+        lines.rename({"hawb_id": "key"}).filter(
+            pl.col("key").is_in(dutiable.get_column("id").implode())))
+    hawbs = hawbs.join(computed.hawbs.rename({"key": "id"}), on="id", how="left")
+    return hawbs, computed.duties.rename({"key": "hawb_id"})
 
 
 def _move_day(session: Session, manifest_id: int, old: date, new: date) -> None:

@@ -18,6 +18,7 @@ from app.eligibility import service as eligibility
 from app.errors import Conflict, Invalid, NotFound
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
 from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
+from app.tariff.models import DutyLine
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
@@ -211,6 +212,7 @@ def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
     if not deleted.rowcount:  # type: ignore[attr-defined]
         raise Conflict(f"HAWB {hawb_no} changed status while being deleted; reload it.")
     session.execute(delete(HawbLine).where(HawbLine.hawb_id == detail.hawb.id))
+    session.execute(delete(DutyLine).where(DutyLine.hawb_id == detail.hawb.id))
     marks.mark_days(session, [detail.hawb.arrival_date])
     if detail.hawb.arrival_date and detail.hawb.consignee_key:
         # The consignee's other HAWBs that day may fall back under the limit.

@@ -44,6 +44,8 @@ ERROR_CODES: dict[str, str] = {
     "not_positive_integer": "Not a whole number greater than zero (pieces, line number).",
     "unknown_currency": "The currency is not an ISO 4217 code.",
     "spi_format": "The special program indicator is not a program code.",
+    "no_exchange_rate": "No exchange rate for the currency is on file for the flight date; "
+                        "give the value in USD or have the operator import CBP's rates.",
     "duplicate_line": "The same line number appears twice in one HAWB.",
     "hawb_mismatch": "Lines of one HAWB disagree on a HAWB-level value (shipper, consignee, "
                      "pieces, weight, carrier, tracking).",

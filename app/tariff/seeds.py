@@ -57,7 +57,7 @@ def program_rows() -> list[dict[str, Any]]:
 
 def _insert_missing(conn: Connection, table: Table, rows: list[dict[str, Any]],
                     key: tuple[str, str]) -> int:
-    have = set(conn.execute(select(table.c[key[0]], table.c[key[1]])).tuples())
+    have = set(conn.execute(select(table.c[key[0]], table.c[key[1]])))
     new = [r for r in rows if (r[key[0]], r[key[1]]) not in have]
     if new:
         conn.execute(table.insert(), new)

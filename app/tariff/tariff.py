@@ -100,7 +100,7 @@ def load(session: Session, codes: Iterable[str], days: Sequence[date]) -> Tariff
         chunk = wanted[i:i + _IN_CHUNK]
         rates += session.execute(select(
             HtsRate.edition_id, HtsRate.code, HtsRate.general, HtsRate.special,
-            HtsRate.column2, HtsRate.units).where(HtsRate.code.in_(chunk))).tuples().all()
+            HtsRate.column2, HtsRate.units).where(HtsRate.code.in_(chunk))).all()
     programs = tuple(
         program_of(p) for p in session.scalars(
             select(TariffProgram).where(TariffProgram.enabled.is_(True))
@@ -108,7 +108,7 @@ def load(session: Session, codes: Iterable[str], days: Sequence[date]) -> Tariff
         if any(program_of(p).in_force(d) for d in days))
     listed = [p.heading for p in programs if p.uses_list]
     lines = session.execute(select(TariffProgramLine.heading, TariffProgramLine.hts_prefix)
-                            .where(TariffProgramLine.heading.in_(listed))).tuples().all()
+                            .where(TariffProgramLine.heading.in_(listed))).all()
     fees = tuple(fee_of(f) for f in session.scalars(
         select(TariffFee).order_by(TariffFee.kind, TariffFee.effective_from)))
     program_lines = pl.DataFrame(lines, schema=LIST_SCHEMA, orient="row")

@@ -41,6 +41,15 @@ INDEFINITE = {
 }
 
 
+def _policies() -> sa.TableClause:
+    return sa.table(
+        "deminimis_policies", sa.column("effective_from", sa.Date()),
+        sa.column("exempt_hts_prefixes", sa.JSON()), sa.column("notes", sa.Text()),
+        sa.column("source", sa.Text()), sa.column("name", sa.String()),
+        sa.column("available", sa.Boolean()), sa.column("value_limit_cents", sa.BigInteger()),
+        sa.column("excluded_origins", sa.JSON()), sa.column("created_at", TIMESTAMP))
+
+
 def upgrade() -> None:
     op.create_table(
         "hts_editions",
@@ -91,7 +100,7 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tariff_programs")),
         sa.UniqueConstraint("heading", "effective_from",
-                            name=op.f("uq_tariff_programs_heading")),
+                            name=op.f("uq_tariff_programs_heading_effective_from")),
     )
     op.create_table(
         "tariff_program_lines",
@@ -113,7 +122,7 @@ def upgrade() -> None:
         sa.Column("max_cents", sa.BigInteger(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tariff_fees")),
-        sa.UniqueConstraint("kind", "effective_from", name=op.f("uq_tariff_fees_kind")),
+        sa.UniqueConstraint("kind", "effective_from", name=op.f("uq_tariff_fees_kind_effective_from")),
     )
     op.create_table(
         "currency_rates",
@@ -152,11 +161,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("fx_rate", sa.Numeric(20, 8), nullable=True))
         batch.add_column(sa.Column("fx_source", sa.Text(), nullable=True))
 
-    policies = sa.table("deminimis_policies", sa.column("effective_from"),
-                        sa.column("exempt_hts_prefixes"), sa.column("notes"),
-                        sa.column("source"), sa.column("name"), sa.column("available"),
-                        sa.column("value_limit_cents"), sa.column("excluded_origins"),
-                        sa.column("created_at"))
+    policies = _policies()
     for day in SUSPENSION_DAYS:
         op.execute(policies.update().where(policies.c.effective_from == day).values(
             exempt_hts_prefixes=[], notes=NO_TYPE86))
@@ -170,9 +175,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    policies = sa.table("deminimis_policies", sa.column("effective_from"),
-                        sa.column("exempt_hts_prefixes"), sa.column("notes"),
-                        sa.column("source"), sa.column("name"))
+    policies = _policies()
     op.execute(policies.delete().where(policies.c.effective_from == date(2026, 6, 24)))
     for day in SUSPENSION_DAYS:
         op.execute(policies.update().where(policies.c.effective_from == day).values(

@@ -1,0 +1,77 @@
+"""Reading stored duty breakdowns: one HAWB's, and a MAWB's totals by program."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from app.tariff.models import DutyLine
+
+
+@dataclass(frozen=True)
+class Amount:
+    line_no: int
+    seq: int
+    kind: str
+    number: str
+    program: str
+    rate: str
+    basis_cents: int
+    quantity: str | None
+    amount_cents: int
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    status: str | None  # computed | needs_review; None before any duty was computed
+    duty_cents: int
+    fees_cents: int
+    amounts: tuple[Amount, ...]
+    review: tuple[dict[str, str], ...]
+    warnings: tuple[dict[str, str], ...]
+
+    @property
+    def total_cents(self) -> int:
+        return self.duty_cents + self.fees_cents
+
+
+@dataclass(frozen=True)
+class ProgramTotal:
+    program: str
+    number: str  # the Chapter 99 heading, the fee class, or "" for Chapter 1-97 duties
+    hawbs: int
+    amount_cents: int
+
+
+def breakdown(session: Session, hawb_id: int, document: str | None) -> Breakdown:
+    """The stored rows of ``hawb_id`` and its duty document (``Hawb.duty``)."""
+    doc: dict[str, Any] = json.loads(document) if document else {}
+    rows = session.scalars(select(DutyLine).where(DutyLine.hawb_id == hawb_id)
+                           .order_by(DutyLine.line_no == 0, DutyLine.line_no, DutyLine.seq))
+    return Breakdown(
+        status=doc.get("status"), duty_cents=int(doc.get("duty_cents", 0)),
+        fees_cents=int(doc.get("fees_cents", 0)),
+        amounts=tuple(Amount(
+            line_no=r.line_no, seq=r.seq, kind=r.kind, number=r.number, program=r.program,
+            rate=r.rate, basis_cents=r.basis_cents, quantity=r.quantity,
+            amount_cents=r.amount_cents, note=r.note) for r in rows),
+        review=tuple(doc.get("review") or ()), warnings=tuple(doc.get("warnings") or ()))
+
+
+def totals_by_program(session: Session, hawb_ids: Any) -> list[ProgramTotal]:
+    """Duties and fees of the given HAWBs (a list of ids or a subquery) by program: each
+    Chapter 99 heading, the Chapter 1-97 duty by rate column (mfn, column2, spi:XX), and
+    each fee class."""
+    number = case((DutyLine.kind == "base", ""), else_=DutyLine.number)
+    rows = session.execute(
+        select(DutyLine.program, number, func.count(func.distinct(DutyLine.hawb_id)),
+               func.sum(DutyLine.amount_cents))
+        .where(DutyLine.hawb_id.in_(hawb_ids))
+        .group_by(DutyLine.program, number).order_by(DutyLine.program, number))
+    return [ProgramTotal(program=p, number=n, hawbs=int(h), amount_cents=int(c or 0))
+            for p, n, h, c in rows]
