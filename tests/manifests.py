@@ -38,7 +38,9 @@ def line(hawb: str, value: str = "25.00", *, line_no: int = 1, **over: str) -> d
 def manifest(rows: list[dict[str, str]], *, arrival: str = "2025-04-15", port: str = "LAX",
              mawb: str | None = None) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=HEADER, lineterminator="\n")
+    extra = [k for row in rows for k in row if k not in HEADER]
+    writer = csv.DictWriter(out, fieldnames=[*HEADER, *dict.fromkeys(extra)],
+                            lineterminator="\n")
     writer.writeheader()
     fixed: dict[str, Any] = {"MAWB No": mawb or new_mawb(), "Flight No": "CI5148",
                              "Flight Date": arrival, "Port of Arrival": port}
