@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.analytics import marks
 from app.db import utcnow
-from app.eligibility import rules
+from app.eligibility import entries, rules
 from app.eligibility.consignee import consignee_key, shipper_key
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.manifest.bulk import writer_for
@@ -221,6 +221,7 @@ def _redecide(session: Session, rows: list[dict[str, Any]]) -> int:
                              _HAWBS.c.status == bindparam("p_old_status"))
         .values({c: bindparam(f"p_{c}") for c in columns}),
         [{f"p_{k}": v for k, v in row.items()} for row in rows])
+    entries.reprice(session, [row["id"] for row in rows])
     return len(rows)
 
 

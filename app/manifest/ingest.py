@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.analytics import marks, risks_declarations
 from app.cfs.models import CfsFacility
 from app.db import utcnow
+from app.eligibility import entries
 from app.eligibility import service as eligibility
 from app.errors import Conflict, DomainError, Invalid, TooLarge
 from app.events import outbox
@@ -41,7 +42,7 @@ from app.manifest.queries import refresh_counts
 from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
 from app.manifest.validation import Validated, validate
 from app.observability import metrics
-from app.tariff import currency, pricing
+from app.tariff import currency
 
 HAWB_COPY_COLUMNS = (
     "id", "manifest_id", "upload_id", "hawb_no", "status", "shipper_name", "shipper_address",
@@ -57,10 +58,7 @@ LINE_COPY_COLUMNS = (
     "unit", "value_cents", "currency", "raw", "net_weight_kg", "spi", "declared_value",
     "fx_rate", "fx_source",
 )
-DUTY_COPY_COLUMNS = ("hawb_id", "line_no", "seq", "kind", "number", "program", "rate",
-                     "basis_cents", "quantity", "amount_cents", "note")
-# Eligibility reasons that rule out an informal entry (19 CFR 143.21(a)).
-_FORMAL_ONLY = ("adcvd_order", "quota_goods")
+
 ERROR_COPY_COLUMNS = (
     "upload_id", "manifest_id", "hawb_no", "row_no", "column_name", "code", "message", "value",
 )
@@ -404,8 +402,8 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
             hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
                                              released_keys, out.timestamp(utcnow()))
         with clock.phase("duties"):
-            hawbs, duties = price_hawbs(session, hawbs, lines)
-        out.insert("duty_lines", duties.select(DUTY_COPY_COLUMNS))
+            hawbs, duties = entries.price_hawbs(session, hawbs, lines)
+        out.insert("duty_lines", duties)
     else:
         hawbs = hawbs.with_columns(
             pl.lit(v.header.arrival_date, dtype=pl.Date).alias("arrival_date"),
@@ -426,31 +424,6 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
 
 _DUTY_COLUMNS = (("entry_type", pl.String), ("duty_status", pl.String), ("duty_cents", pl.Int64),
                  ("fees_cents", pl.Int64), ("duty", pl.String))
-
-
-def price_hawbs(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame
-                ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Each judged HAWB's entry type and, for Types 11 and 01, its duties and fees
-    (app/tariff). ``hawbs``: id, status, eligibility, arrival_date, total_value_cents,
-    gross_weight_kg; ``lines``: hawb_id and the line columns. Returns the HAWBs with the
-    duty columns and the breakdown rows to store."""
-    judged = pl.col("status").is_in([HawbStatus.ELIGIBLE.value, HawbStatus.INELIGIBLE.value,
-                                     HawbStatus.NEEDS_REVIEW.value])
-    formal_only = pl.col("eligibility").fill_null("").str.contains(
-        "|".join(f'"code":"{c}"' for c in _FORMAL_ONLY))
-    de_minimis = pl.col("status").is_in([HawbStatus.ELIGIBLE.value,
-                                         HawbStatus.NEEDS_REVIEW.value])
-    hawbs = hawbs.with_columns(
-        pl.when(judged).then(pricing.entry_type(de_minimis, formal_only,
-                                                pl.col("total_value_cents")))
-        .alias("entry_type"))
-    dutiable = hawbs.filter(pl.col("entry_type").is_in([pricing.TYPE_11, pricing.TYPE_01]))
-    computed = pricing.price(
-        session, dutiable.rename({"id": "key"}),
-        lines.rename({"hawb_id": "key"}).filter(
-            pl.col("key").is_in(dutiable.get_column("id").implode())))
-    hawbs = hawbs.join(computed.hawbs.rename({"key": "id"}), on="id", how="left")
-    return hawbs, computed.duties.rename({"key": "hawb_id"})
 
 
 def _move_day(session: Session, manifest_id: int, old: date, new: date) -> None:

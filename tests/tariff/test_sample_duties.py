@@ -132,3 +132,29 @@ def test_a_chinese_hat_after_the_suspension_by_hand(
         base = session.scalars(select(DutyLine).join(Hawb, Hawb.id == DutyLine.hawb_id).where(
             Hawb.hawb_no == "H2", DutyLine.kind == "base")).one()
     assert (base.amount_cents, base.quantity) == (180, "0.250 kg")  # 5 c + 175 c
+
+
+def test_a_changed_decision_prices_the_hawb_again(
+        client: TestClient, forwarder: Org, admin: Org, db: sessionmaker[Session],
+        tariff_loaded: None) -> None:
+    """A policy restoring de minimis makes the stored Type 11 a Type 86 with no duty; its
+    removal makes it a Type 11 with its breakdown again."""
+    body = manifest([line("H1", "25.00")], arrival="2026-03-15")
+    mawb = client.post("/v1/uploads", content=body, headers={
+        **forwarder.headers, "Content-Type": "text/csv"}).json()["mawb"]
+
+    def state() -> tuple[str | None, int]:
+        with db() as session:
+            hawb = session.scalars(select(Hawb).where(Hawb.hawb_no == "H1")).one()
+            count = len(session.scalars(select(DutyLine).where(
+                DutyLine.hawb_id == hawb.id)).all())
+            return hawb.entry_type, count
+
+    assert state() == ("11", 3)  # Section 122 on the hat, the hat's line, the fee
+    created = client.post("/v1/admin/policies", headers=admin.headers, json={
+        "name": "Hypothetical restoration", "effective_from": "2026-03-01",
+        "available": True, "value_limit_usd": "800.00", "source": "hypothetical"})
+    assert created.status_code == 201, created.text
+    assert client.post(f"/v1/manifests/{mawb}/eligibility/reevaluate",
+                       headers=forwarder.headers).status_code == 200
+    assert state() == ("86", 0)
