@@ -14,6 +14,7 @@ from app.api.routers import (
     analytics,
     analytics_risks,
     cfs,
+    duties,
     eligibility,
     gateway,
     health,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cfs.router)
     app.include_router(analytics.router)
     app.include_router(analytics_risks.router)
+    app.include_router(duties.router)
     app.include_router(tariff_admin.router)
     app.mount("/ui", create_console(app))
     return app

@@ -53,12 +53,23 @@ _STORED_HAWB = {"id": pl.Int64, "status": pl.String, "eligibility": pl.String,
                 "gross_weight_kg": pl.String}
 _STORED_LINE = {"hawb_id": pl.Int64, "line_no": pl.Int64, "hts_code": pl.String,
                 "origin_country": pl.String, "quantity": pl.String, "unit": pl.String,
-                "value_cents": pl.Int64, "net_weight_kg": pl.String, "spi": pl.String}
+                "value_cents": pl.Int64, "net_weight_kg": pl.String, "spi": pl.String,
+                "description": pl.String}
 _CHUNK = 5_000
 
 
 def _text(row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(str(v) if isinstance(v, Decimal) else v for v in row)
+
+
+def stored_lines(session: Session, hawb_ids: Sequence[int]) -> pl.DataFrame:
+    """The stored lines of ``hawb_ids`` with what pricing reads (and the description)."""
+    rows = []
+    for i in range(0, len(hawb_ids), _CHUNK):
+        rows += [_text(r) for r in session.execute(
+            select(*(getattr(HawbLine, c) for c in _STORED_LINE))
+            .where(HawbLine.hawb_id.in_(list(hawb_ids[i:i + _CHUNK]))))]
+    return pl.DataFrame(rows, schema=_STORED_LINE, orient="row")
 
 
 def reprice(session: Session, hawb_ids: Sequence[int]) -> int:
@@ -75,10 +86,7 @@ def reprice(session: Session, hawb_ids: Sequence[int]) -> int:
             schema=_STORED_HAWB, orient="row")
         if hawbs.is_empty():
             continue
-        lines = pl.DataFrame([_text(r) for r in session.execute(
-            select(*(getattr(HawbLine, c) for c in _STORED_LINE))
-            .where(HawbLine.hawb_id.in_(hawbs.get_column("id").to_list())))],
-            schema=_STORED_LINE, orient="row")
+        lines = stored_lines(session, hawbs.get_column("id").to_list())
         hawbs, duties = price_hawbs(session, hawbs, lines)
         session.execute(delete(DutyLine).where(
             DutyLine.hawb_id.in_(hawbs.get_column("id").to_list())))

@@ -15,16 +15,13 @@ from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import transaction
 from app.manifest.models import Hawb, Manifest
-from app.tariff.importers import import_edition, import_program_list
 from app.tariff.models import DutyLine
-from tests.conftest import FIXTURES, SAMPLES, Org
+from tests.conftest import SAMPLES, Org
 from tests.manifests import line, manifest
 
 SUSPENSION = date(2025, 8, 29)
@@ -50,14 +47,6 @@ def by_hand(row: DutyLine) -> int:
         return cents(Decimal(compound.group(1)) * qty + basis * Decimal(compound.group(2)) / 100)
     pct = Decimal(re.fullmatch(r"([\d.]+)%", row.rate).group(1))  # type: ignore[union-attr]
     return cents(basis * pct / 100)
-
-
-@pytest.fixture
-def tariff_loaded(db: sessionmaker[Session]) -> None:
-    with transaction(db) as session:
-        import_edition(session, FIXTURES / "hts_2024_sample_lines.csv", "2024 basic (samples)",
-                       date(2024, 1, 1), "USITC HTS 2024 basic edition, samples' lines")
-        import_program_list(session, FIXTURES / "china_301_sample_lines.csv")
 
 
 def test_every_sample_uploads_with_entry_types_and_breakdowns_that_recompute(
