@@ -46,10 +46,11 @@ import httpx
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import URL
 
-from app.analytics import marks, refresh, risks_findings
+from app.analytics import refresh, risks_findings
 from app.client import Client
 from app.db import make_engine, make_session_factory, transaction
 from app.eligibility import service as eligibility
+from app.manifest import marks
 from app.manifest.bulk import writer_for
 from app.manifest.models import Hawb, Manifest
 from bench.analytics_data import DEFAULT_HTS, Dataset, Shape, app_url, prepare

@@ -45,12 +45,13 @@ from app.ace_gateway import abi
 from app.ace_gateway.entry_numbers import display, entry_number
 from app.ace_gateway.messages import AceError, AceMessage, MessageKind
 from app.ace_gateway.simulator.engine import REJECTION_CODES
-from app.analytics import marks, refresh, risks_findings
+from app.analytics import refresh, risks_findings
 from app.db import make_engine, make_session_factory, transaction
 from app.eligibility import service
 from app.hts.importer import import_schedule
 from app.lifecycle import brokers
 from app.lifecycle.service import CUSTOMS
+from app.manifest import marks
 from app.manifest.bulk import writer_for
 from app.manifest.codes import PORTS as PORT_CODES
 from app.manifest.columns import map_header

@@ -45,7 +45,6 @@ from app.ace_gateway.models import AceMessageRecord
 from app.ace_gateway.simulator.config import SimulatorConfig
 from app.ace_gateway.simulator.engine import Simulator
 from app.cfs import boards, facilities
-from app.cfs.models import CfsFacility
 from app.db import make_engine, make_session_factory, transaction
 from app.lifecycle import brokers, service
 from app.lifecycle.service import Actor
@@ -56,6 +55,7 @@ from app.manifest.ingest import Limits, UploadRequest, ingest
 from app.manifest.models import Hawb, Manifest
 from app.manifest.statuses import HawbStatus
 from app.migrate import upgrade
+from app.reference.models import CfsFacility
 from bench.generate import AIRLINES, CARRIERS, generate, mawb_check_digit
 from bench.scratch import ensure_database, read_meta, vacuum_analyze, write_meta
 

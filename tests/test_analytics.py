@@ -17,11 +17,13 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
-from app.analytics import marks, outcomes, refresh
-from app.analytics.models import DailyFact, DirtyDay, MonthlyFact
+from app.analytics import outcomes, refresh
+from app.analytics.models import DailyFact, MonthlyFact
 from app.analytics.period import Period
 from app.analytics.reading import Figures
 from app.db import make_session_factory, transaction, utcnow
+from app.manifest import marks
+from app.manifest.journals import DirtyDay
 from app.manifest.models import Hawb, HawbLine, Manifest
 from app.manifest.queries import Scope
 from tests.conftest import SAMPLES, MakeOrg, Org, make_broker, sample, upload

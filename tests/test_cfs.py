@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 
-from app.cfs.models import CarrierVersion, FacilityVersion
 from app.db import make_session_factory, transaction
 from app.events import outbox
+from app.reference.models import CarrierVersion, FacilityVersion
 from tests.conftest import MakeOrg, Org
 from tests.journeys import file_to_permit, history, journey, make_port, upload_for_review
 from tests.manifests import line

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_openapi_document_is_byte_identical() -> None:
     spec = importlib.util.spec_from_file_location("openapi_dump", ROOT / "scripts/openapi_dump.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     recorded = (ROOT / "tests/fixtures/openapi.json").read_text(encoding="utf-8")

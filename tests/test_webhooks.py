@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Organisation, OrgKind
 from app.cfs import webhooks
-from app.cfs.models import CfsFacility
 from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
 from app.db import make_session_factory, transaction, utcnow
 from app.errors import InvalidRequest
 from app.events import outbox
 from app.events.catalogue import EventType, StatusChanged, new_event
 from app.events.models import OutboxEvent
+from app.manifest import contexts
 from app.manifest.models import Manifest
+from app.reference.models import CfsFacility
 from tests.conftest import MakeOrg, Org, upload
 from tests.journeys import designate, uploaded
 from tests.manifests import line, manifest, new_mawb
@@ -165,7 +166,7 @@ def hawb_event(db: sessionmaker[Session], mawb: str, hawb: str, carrier: str | N
     with transaction(db) as session:
         manifest_id = session.scalar(select(Manifest.id).where(Manifest.mawb == mawb))
         assert manifest_id is not None
-        ctx = outbox.contexts(session, [manifest_id])[manifest_id]
+        ctx = contexts.of(session, [manifest_id])[manifest_id]
         event = new_event(EventType.RELEASED,
                           StatusChanged(from_status="accepted", to_status="released"),
                           occurred_at=utcnow(), mawb=mawb, hawb=hawb, port=ctx.port,

@@ -26,7 +26,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from app.analytics import risks_words
-from app.analytics.refresh import _frame as read_frame
 from app.analytics.risks_models import (
     RiskConsigneeDay,
     RiskGoodsLine,
@@ -35,7 +34,7 @@ from app.analytics.risks_models import (
 )
 from app.eligibility.tables import MIN_WEIGHT_FOR_RATIO_KG
 from app.hts.models import HtsLine
-from app.manifest.bulk import writer_for
+from app.manifest.bulk import read_frame, writer_for
 from app.manifest.models import Hawb, HawbLine, Manifest
 from app.manifest.statuses import HawbStatus
 

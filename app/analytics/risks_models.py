@@ -3,7 +3,8 @@
 Findings are derived from the stored manifests and refreshed per changed manifest (or
 arrival day) by ``app.analytics.risks_findings``; customs and broker events are read
 incrementally. Declaration changes are recorded at upload, when a later upload replaces
-HAWBs (``app.analytics.risks_declarations``). See docs/analytics.md, "Compliance risks".
+HAWBs (``app.manifest.declarations``, a journal in ``app.manifest.journals``). See
+docs/analytics.md, "Compliance risks".
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
-from app.manifest.models import BigId
+from app.db import Base, BigId, UTCDateTime
 
 
 class RiskSource(Base):
@@ -158,26 +158,3 @@ class RiskCustomsEvent(Base):
     cause: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class DeclarationChange(Base):
-    """A HAWB that a later upload declared with another value, HTS number or description
-    (both versions without row errors)."""
-
-    __tablename__ = "risk_declaration_changes"
-    __table_args__ = (Index("ix_risk_declaration_changes_manifest", "manifest_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    manifest_id: Mapped[int] = mapped_column(BigInteger)
-    hawb_no: Mapped[str] = mapped_column(String(100))
-    earlier_upload_id: Mapped[int] = mapped_column(BigInteger)
-    later_upload_id: Mapped[int] = mapped_column(BigInteger)
-    earlier_status: Mapped[str] = mapped_column(String(32))
-    changed: Mapped[str] = mapped_column(String(40))  # e.g. "value,hts"
-    value_before_cents: Mapped[int | None] = mapped_column(BigInteger)
-    value_after_cents: Mapped[int | None] = mapped_column(BigInteger)
-    hts_before: Mapped[str] = mapped_column(Text)
-    hts_after: Mapped[str] = mapped_column(Text)
-    descriptions_before: Mapped[str] = mapped_column(Text)
-    descriptions_after: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

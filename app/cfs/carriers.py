@@ -22,7 +22,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation
-from app.cfs.models import CarrierVersion, CfsFacility
 from app.errors import Conflict, NotFound
 from app.lifecycle import service
 from app.lifecycle.service import Actor, Moved
@@ -30,6 +29,7 @@ from app.lifecycle.transitions import Event
 from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Page, keyset, page_of
 from app.manifest.statuses import PARCELS, HawbStatus
+from app.reference.models import CarrierVersion, CfsFacility
 
 
 @dataclass(frozen=True)

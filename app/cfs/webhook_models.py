@@ -15,8 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
-from app.manifest.models import BigId
+from app.db import Base, BigId, UTCDateTime, utcnow
 
 
 class WebhookSubscription(Base):

@@ -30,7 +30,6 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Organisation, OrgKind
-from app.cfs.models import CfsFacility
 from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
 from app.db import transaction, upsert, utcnow
 from app.errors import InvalidRequest, NotFound
@@ -40,6 +39,7 @@ from app.lifecycle.models import BrokerClient
 from app.manifest.models import Manifest
 from app.manifest.queries import Page, decode_cursor, encode_cursor
 from app.observability import metrics
+from app.reference.models import CfsFacility
 
 ACTIVE, FAILING, DISABLED = "active", "failing", "disabled"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"

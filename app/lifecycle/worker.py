@@ -35,6 +35,7 @@ from app.events.catalogue import EventType, PermitToTransfer, new_event
 from app.lifecycle import brokers, service
 from app.lifecycle.service import CUSTOMS, WORKER, Note
 from app.lifecycle.transitions import Event
+from app.manifest import contexts
 from app.manifest.models import Hawb
 from app.manifest.statuses import HawbStatus
 from app.observability import logs
@@ -256,7 +257,7 @@ class Worker:
         moved = service.apply(session, ids, Event.PERMIT_TO_TRANSFER, CUSTOMS,
                               source_message_id=message.message_id,
                               reason=message.narrative or None).moved
-        ctx = outbox.contexts(session, [item.manifest_id])[item.manifest_id]
+        ctx = contexts.of(session, [item.manifest_id])[item.manifest_id]
         outbox.write(session, [(new_event(
             EventType.PERMIT_TO_TRANSFER,
             PermitToTransfer(hawbs=len(moved), source_message_id=message.message_id),

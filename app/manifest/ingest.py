@@ -20,8 +20,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.analytics import marks, risks_declarations
-from app.cfs.models import CfsFacility
 from app.db import utcnow
 from app.eligibility import service as eligibility
 from app.errors import Conflict, DomainError, Invalid, TooLarge
@@ -34,13 +32,14 @@ from app.events.catalogue import (
     new_event,
 )
 from app.hts.importer import loaded_codes
-from app.manifest import bulk, reading
+from app.manifest import bulk, contexts, declarations, marks, reading
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
 from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import refresh_counts
 from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
 from app.manifest.validation import Validated, validate
 from app.observability import metrics
+from app.reference.models import CfsFacility
 
 HAWB_COPY_COLUMNS = (
     "id", "manifest_id", "upload_id", "hawb_no", "status", "shipper_name", "shipper_address",
@@ -247,7 +246,7 @@ def _store(session: Session, request: UploadRequest, v: Validated,
     released: list[str | None] = []
     if session.scalar(select(func.count()).select_from(Hawb)
                       .where(Hawb.manifest_id == manifest.id)):
-        risks_declarations.record(session, manifest.id, upload.id, hawbs, v.lines)
+        declarations.record(session, manifest.id, upload.id, hawbs, v.lines)
         released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
         upload.hawbs_replaced = len(released)
     _write_rows(session, out, manifest.id, upload.id, v,
@@ -283,7 +282,7 @@ def _assign_cfs(session: Session, manifest: Manifest, firms: str | None) -> None
 
 def _announce(session: Session, manifest: Manifest, upload: Upload, counts: dict[str, int],
               *, judged: bool) -> None:
-    ctx = outbox.contexts(session, [manifest.id])[manifest.id]
+    ctx = contexts.of(session, [manifest.id])[manifest.id]
     now = utcnow()
 
     def event(kind: EventType, payload: ManifestReceived | EligibilityDecided) -> Event:

@@ -12,10 +12,10 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from app.analytics import marks
 from app.db import utcnow
 from app.eligibility import service as eligibility
 from app.errors import Conflict, Invalid, NotFound
+from app.manifest import marks
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
 from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
 

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from app.analytics.models import DirtyDay
+from app.manifest.journals import DirtyDay
 from app.manifest.models import Hawb
 
 
