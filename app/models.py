@@ -13,7 +13,6 @@ from app.analytics.risks_models import (
     RiskWatermark,
 )
 from app.cfs.models import CfsReceipt
-from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.events.models import OutboxEvent
 from app.hts.models import HtsLine
@@ -27,6 +26,7 @@ from app.manifest.models import (
     UnassignedRow,
     Upload,
 )
+from app.notifications.models import WebhookDelivery, WebhookSubscription
 from app.reference.models import CarrierVersion, CfsFacility, FacilityVersion
 
 __all__ = [

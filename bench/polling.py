@@ -8,7 +8,7 @@ What it does:
      data through the service's own upload, lifecycle, customs and CFS code
      (bench/polling_data.py); it is reused by later runs with the same shape.
   2. Two servers, each started by uvicorn with the same flags and worker processes: the
-     service (app.api.app) and the baseline (bench/baseline_app.py: GET /hawbs/{id}, one
+     service (app.main) and the baseline (bench/baseline_app.py: GET /hawbs/{id}, one
      row by primary key with SQLAlchemy, same driver and pool settings).
   3. wrk, 64 connections for a fixed time after a warm-up, in turns: the baseline and the
      service's polling mix (alternating which goes first), then each polled endpoint on its
@@ -484,7 +484,7 @@ def run(args: argparse.Namespace) -> Report:
     env = _env(database_url, ds.pepper)
     with (
         running(
-            "service", "app.api.app:create_app", env, args.workers, args.access_log, "/readyz"
+            "service", "app.main:create_app", env, args.workers, args.access_log, "/readyz"
         ) as service,
         running(
             "baseline",

@@ -25,8 +25,8 @@ import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app import migrate
 from app.accounts.models import OrgKind
 from app.accounts.service import create_organisation, issue_key
-from app.api.app import create_app
 from app.db import Base, make_engine, make_session_factory, transaction
+from app.main import create_app
 from app.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"

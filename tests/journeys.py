@@ -14,7 +14,7 @@ from app.ace_gateway.adapters.simulated import SimulatedGateway
 from app.ace_gateway.simulator.config import SimulatorConfig
 from app.ace_gateway.simulator.engine import Simulator
 from app.db import make_session_factory
-from app.lifecycle.worker import Worker, WorkerConfig
+from app.workers.submission import Worker, WorkerConfig
 from tests.conftest import MakeOrg, Org, upload
 from tests.manifests import line, manifest, new_mawb
 

@@ -26,10 +26,10 @@ from app.analytics.period import Period
 from app.analytics.risks_common import Paging
 from app.analytics.risks_findings import Kind
 from app.analytics.risks_models import RiskConsigneeDay
-from app.api.app import create_app
 from app.db import transaction
 from app.eligibility.consignee import key_of
 from app.hts.importer import import_schedule
+from app.main import create_app
 from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope
 from app.settings import Settings

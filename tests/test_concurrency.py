@@ -18,10 +18,10 @@ from app.ace_gateway.models import AceEntry
 from app.db import make_engine, make_session_factory, transaction
 from app.lifecycle import brokers
 from app.lifecycle.models import HawbHistory
-from app.lifecycle.worker import Worker, WorkerConfig
 from app.manifest.models import Hawb
 from app.manifest.statuses import HawbStatus
 from app.settings import Settings
+from app.workers.submission import Worker, WorkerConfig
 from tests.conftest import Org, make_broker, upload
 from tests.journeys import designate
 from tests.manifests import line, manifest, new_mawb

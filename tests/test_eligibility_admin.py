@@ -188,7 +188,7 @@ def test_an_alert_is_raised_once(client: TestClient, forwarder: Org, admin: Org,
 
 def test_judging_can_be_deferred_to_reevaluation(settings: Any, forwarder: Org,
                                                  admin: Org) -> None:
-    from app.api.app import create_app
+    from app.main import create_app
 
     deferred = settings.model_copy(update={"judge_at_upload": False})
     with TestClient(create_app(deferred)) as client:

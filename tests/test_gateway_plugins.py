@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.ace_gateway import registry
 from app.ace_gateway.adapters.http import HttpGateway
-from app.api.app import create_app
+from app.main import create_app
 from app.settings import Settings
 from tests.conftest import Org
 

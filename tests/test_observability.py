@@ -28,11 +28,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import migrate
-from app.api.app import create_app
-from app.cfs.relay import relay_from
 from app.db import make_session_factory
+from app.main import create_app
 from app.observability import logs, metrics
 from app.settings import Settings
+from app.workers.relay import relay_from
 from tests.conftest import PEPPER, Org, upload
 from tests.journeys import designate, file_to_permit, simulator, upload_for_review, worker_for
 from tests.kafka import kafka_broker

@@ -42,7 +42,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 
 
 def test_readiness_reports_an_unreachable_database() -> None:
-    from app.api.app import create_app
+    from app.main import create_app
     from app.settings import Settings
 
     settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",

@@ -19,4 +19,4 @@ def test_openapi_document_is_byte_identical() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     recorded = (ROOT / "tests/fixtures/openapi.json").read_text(encoding="utf-8")
-    assert module.openapi_document("app.api.app:create_app") == recorded
+    assert module.openapi_document("app.main:create_app") == recorded

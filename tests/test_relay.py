@@ -16,10 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.cfs import webhooks
-from app.cfs.relay import KafkaPublisher, Relay, RelayReport
 from app.db import make_session_factory
 from app.events.models import OutboxEvent
+from app.notifications import webhooks
+from app.notifications.kafka import KafkaPublisher
+from app.workers.relay import Relay, RelayReport
 from tests.conftest import MakeOrg, Org
 from tests.journeys import journey, make_port
 from tests.kafka import kafka_broker

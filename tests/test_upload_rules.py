@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
 from app.db import transaction
-from app.manifest import ingest
+from app.intake import ingest
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
 from app.settings import Settings
 from tests.conftest import MakeOrg, Org, sample, upload
@@ -172,7 +172,7 @@ def test_another_forwarder_cannot_upload_or_see_the_mawb(client: TestClient, for
 
 
 def test_file_over_the_byte_limit_gets_413(settings: Settings, forwarder: Org) -> None:
-    from app.api.app import create_app
+    from app.main import create_app
 
     small = settings.model_copy(update={"upload_max_bytes": 4096})
     with TestClient(create_app(small)) as client:
@@ -183,7 +183,7 @@ def test_file_over_the_byte_limit_gets_413(settings: Settings, forwarder: Org) -
 
 def test_file_over_the_row_limit_gets_413(settings: Settings, forwarder: Org,
                                           db: sessionmaker[Session]) -> None:
-    from app.api.app import create_app
+    from app.main import create_app
 
     small = settings.model_copy(update={"upload_max_rows": 10})
     with TestClient(create_app(small)) as client:

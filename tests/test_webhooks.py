@@ -19,8 +19,6 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Organisation, OrgKind
-from app.cfs import webhooks
-from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
 from app.db import make_session_factory, transaction, utcnow
 from app.errors import InvalidRequest
 from app.events import outbox
@@ -28,6 +26,8 @@ from app.events.catalogue import EventType, StatusChanged, new_event
 from app.events.models import OutboxEvent
 from app.manifest import contexts
 from app.manifest.models import Manifest
+from app.notifications import webhooks
+from app.notifications.models import WebhookDelivery, WebhookSubscription
 from app.reference.models import CfsFacility
 from tests.conftest import MakeOrg, Org, upload
 from tests.journeys import designate, uploaded

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
 from app.ace_gateway import filing
-from app.ace_gateway.adapters.simulated import SimulatedGateway
 from app.analytics import refresh, risks_findings
 from app.db import make_session_factory, transaction, utcnow
 from app.lifecycle.models import HawbHistory
-from app.lifecycle.worker import Worker, WorkerConfig
 from app.manifest.models import Hawb
+from app.workers.analytics import AnalyticsRefresher
 from tests.conftest import MakeOrg, Org, make_broker
 from tests.journeys import designate, simulator, uploaded, worker_for
 
@@ -143,19 +142,20 @@ def test_customs_answer_to_an_entry_given_back_is_applied(
     assert set(sim.filings().values()) == {1}
 
 
-def test_the_running_worker_brings_analytics_up_to_date(
+def test_the_analytics_refresher_brings_analytics_up_to_date(
         client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org) -> None:
     uploaded(client, forwarder, {"HR1": "6505.00.60.90"})
     with db() as session:
         assert refresh.pending(session)  # the upload marked its day
 
     def stop_when_idle(_seconds: float) -> bool:
-        worker.stop()
+        refresher.stop()
         return True
 
-    worker = Worker(make_session_factory(engine, writer=True), SimulatedGateway(simulator()),
-                    WorkerConfig(analytics_refresh_s=0.0), sleep=stop_when_idle)
-    worker.run()
+    # `s321 worker` and the in-process mode run it beside the submission worker.
+    refresher = AnalyticsRefresher(make_session_factory(engine, writer=True), every_s=0.0,
+                                   sleep=stop_when_idle)
+    refresher.run()
     with db() as session:
         assert not refresh.pending(session)
         assert not risks_findings.pending(session, tuple(risks_findings.Kind))

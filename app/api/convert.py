@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 from app.api import schemas
-from app.manifest.ingest import ReplayReason
+from app.intake.ingest import ReplayReason
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, Upload
 
 

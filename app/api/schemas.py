@@ -9,7 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.models import OrgKind
-from app.manifest.ingest import ReplayReason
+from app.intake.ingest import ReplayReason
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from app.errors import Invalid, TooLarge
-from app.manifest.ingest import UploadRequest
+from app.intake.ingest import UploadRequest
 
 _CHUNK = 1 << 20
 

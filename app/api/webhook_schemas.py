@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
+from app.notifications.models import WebhookDelivery, WebhookSubscription
 
 SubscriptionStatus = Literal["active", "failing", "disabled"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]

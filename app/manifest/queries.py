@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.eligibility import service as eligibility
-from app.errors import Conflict, Invalid, NotFound
-from app.manifest import marks
+from app.errors import Invalid, NotFound
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
-from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
+from app.manifest.statuses import HawbStatus, ManifestStatus
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
@@ -198,25 +196,6 @@ def get_hawb(session: Session, manifest: Manifest, hawb_no: str) -> HawbDetail:
         RowError.upload_id == hawb.upload_id, RowError.manifest_id == manifest.id,
         RowError.hawb_no == hawb.hawb_no).order_by(RowError.row_no, RowError.id)))
     return HawbDetail(hawb=hawb, lines=lines, errors=errors)
-
-
-def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
-    detail = get_hawb(session, manifest, hawb_no)
-    if detail.hawb.status not in AMENDABLE:
-        raise Conflict(f"HAWB {hawb_no} is {detail.hawb.status} and can no longer be deleted; "
-                       "ask your broker to withdraw it.", hawb_status=detail.hawb.status)
-    # Compare-and-set: a HAWB filed since it was read is not deleted.
-    deleted = session.execute(delete(Hawb).where(Hawb.id == detail.hawb.id,
-                                                 Hawb.status.in_(sorted(AMENDABLE))))
-    if not deleted.rowcount:  # type: ignore[attr-defined]
-        raise Conflict(f"HAWB {hawb_no} changed status while being deleted; reload it.")
-    session.execute(delete(HawbLine).where(HawbLine.hawb_id == detail.hawb.id))
-    marks.mark_days(session, [detail.hawb.arrival_date])
-    if detail.hawb.arrival_date and detail.hawb.consignee_key:
-        # The consignee's other HAWBs that day may fall back under the limit.
-        eligibility.refresh_consignee_day(session, detail.hawb.arrival_date,
-                                          [detail.hawb.consignee_key])
-    refresh_counts(session, manifest.id)
 
 
 def refresh_counts(session: Session, manifest_id: int) -> dict[str, int]:

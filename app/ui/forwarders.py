@@ -13,10 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app import spreadsheet
 from app.accounts.models import OrgKind
 from app.api.uploads import receive
+from app.intake.ingest import Limits, ingest
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.rollup import mawb_status
 from app.manifest import queries
-from app.manifest.ingest import Limits, ingest
 from app.manifest.models import Manifest
 from app.settings import Settings
 from app.ui.common import READERS

@@ -28,8 +28,8 @@ from app.eligibility import queries as eq
 from app.eligibility import service, whatif
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.errors import Invalid, NotFound
+from app.intake.ingest import Limits, prepare
 from app.manifest import queries
-from app.manifest.ingest import Limits, prepare
 
 router = APIRouter(prefix="/v1", tags=["eligibility"], responses=problem_responses(401, 403))
 AsOf = Annotated[date | None, Query(description="Judge under the policy in force on this "

@@ -21,8 +21,9 @@ from app.api.deps import (
 )
 from app.api.problems import problem_responses
 from app.api.uploads import receive
+from app.intake import amend
+from app.intake.ingest import Limits, ingest
 from app.manifest import queries
-from app.manifest.ingest import Limits, ingest
 from app.manifest.models import Manifest
 
 router = APIRouter(prefix="/v1", tags=["manifests"], responses=problem_responses(401, 403))
@@ -214,4 +215,4 @@ def get_hawb(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDep
 def delete_hawb(mawb: str, hawb_no: str, caller: ForwarderDep,
                 session: WriterSessionDep) -> None:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
-    queries.delete_hawb(session, manifest, hawb_no)
+    amend.delete_hawb(session, manifest, hawb_no)

@@ -22,7 +22,7 @@ from app.api.webhook_schemas import (
     WebhookIn,
     WebhookOut,
 )
-from app.cfs import webhooks
+from app.notifications import webhooks
 
 router = APIRouter(prefix="/v1", tags=["webhooks"], responses=problem_responses(401))
 

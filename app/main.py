@@ -1,4 +1,6 @@
-"""The FastAPI application."""
+"""The composition root: builds the FastAPI application, includes the HTTP API, mounts the
+console and starts the in-process runners (submission worker, analytics refresher, outbox
+relay) for the application's lifetime."""
 
 from __future__ import annotations
 
@@ -8,27 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.ace_gateway import registry
-from app.api import problems
-from app.api.routers import (
-    admin,
-    analytics,
-    analytics_risks,
-    cfs,
-    eligibility,
-    gateway,
-    health,
-    lifecycle,
-    manifests,
-    webhooks,
-)
-from app.cfs.relay import start_relay
+from app.ace_gateway.gateway import Gateway
+from app.api import routes
 from app.db import make_engine, make_session_factory
-from app.lifecycle.worker import start_worker
 from app.observability.middleware import RequestObservability
 from app.observability.readiness import Readiness
 from app.runtime import tune_memory
 from app.settings import Settings, get_settings
 from app.ui.app import create_console
+from app.workers.in_process import start_runners
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,17 +28,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        worker = relay = None
-        if settings.worker_in_process:
+        def gateway() -> Gateway:
+            # Shared with the API's gateway endpoints (app.api.routers.gateway).
             application.state.gateway = registry.create(settings)
-            worker = start_worker(application.state.writer, application.state.gateway,
-                                  settings)
-        if settings.relay_in_process:
-            relay = start_relay(settings, application.state.writer)
+            created: Gateway = application.state.gateway
+            return created
+
+        runners = start_runners(settings, application.state.writer, gateway)
         yield
-        for runner in (worker, relay):
-            if runner is not None:
-                runner.stop()
+        for runner in runners:
+            runner.stop()
         if getattr(application.state, "gateway", None) is not None:
             application.state.gateway.close()
         engine.dispose()
@@ -70,16 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.writer = make_session_factory(engine, writer=True)
     app.state.readiness = Readiness.from_settings(settings, engine)
     app.add_middleware(RequestObservability)
-    problems.install(app)
-    app.include_router(health.router)
-    app.include_router(admin.router)
-    app.include_router(manifests.router)
-    app.include_router(eligibility.router)
-    app.include_router(gateway.router)
-    app.include_router(lifecycle.router)
-    app.include_router(webhooks.router)
-    app.include_router(cfs.router)
-    app.include_router(analytics.router)
-    app.include_router(analytics_risks.router)
+    routes.include(app)
     app.mount("/ui", create_console(app))
     return app

@@ -1,4 +1,5 @@
-"""Manifest upload: parse, validate, then store everything in one transaction.
+"""Manifest upload, the use case above manifest and eligibility: parse, validate, judge,
+then store everything in one transaction.
 
 An upload commits whole or leaves no trace. A retried request (same Idempotency-Key) or
 the same file sent again for the MAWB returns the original upload and creates nothing.

@@ -13,89 +13,23 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.cfs import webhooks
 from app.db import transaction, utcnow
 from app.events.models import OutboxEvent
+from app.notifications import webhooks
+from app.notifications.kafka import KafkaPublisher, Publisher
 from app.observability import logs, metrics
 from app.settings import Settings
+from app.workers.threads import start_thread
 
 log = logging.getLogger(__name__)
 _ADVISORY_KEY = 321_0001  # pg_advisory_xact_lock key of the relay
-
-
-class Publisher(Protocol):
-    async def start(self) -> None: ...
-    async def publish(self, rows: Sequence[OutboxEvent]) -> None: ...
-    async def stop(self) -> None: ...
-
-
-def _slug(value: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", value.strip().upper())
-
-
-def topics_for(prefix: str, row: OutboxEvent) -> list[str]:
-    """Where an event goes: its port, its CFS, and (HAWB events) its carrier.
-
-    Topic per audience, so access can be granted per prefix: a CFS reads
-    ``<prefix>.cfs.<FIRMS>``, a carrier ``<prefix>.carrier.<CODE>``, a port operator
-    ``<prefix>.port.<IATA>``.
-    """
-    topics = [f"{prefix}.port.{row.port}"]
-    if row.cfs:
-        topics.append(f"{prefix}.cfs.{_slug(row.cfs)}")
-    if row.carrier and row.event_type.startswith("hawb."):
-        topics.append(f"{prefix}.carrier.{_slug(row.carrier)}")
-    return topics
-
-
-class KafkaPublisher:
-    """Idempotent producer, acks from all in-sync replicas; keyed by HAWB (or MAWB)."""
-
-    def __init__(self, bootstrap: str, prefix: str, *, request_timeout_ms: int = 15000) -> None:
-        self.bootstrap, self.prefix = bootstrap, prefix
-        self._timeout = request_timeout_ms
-        self._producer: AIOKafkaProducer | None = None
-
-    async def start(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
-                                    enable_idempotence=True, linger_ms=5,
-                                    request_timeout_ms=self._timeout)
-        try:
-            await producer.start()
-        except BaseException:
-            await producer.stop()  # a half-started producer still holds connections
-            raise
-        self._producer = producer
-
-    async def publish(self, rows: Sequence[OutboxEvent]) -> None:
-        if self._producer is None:
-            await self.start()
-        assert self._producer is not None
-        sends = []
-        for row in rows:
-            for topic in topics_for(self.prefix, row):
-                sends.append(await self._producer.send(
-                    topic, value=row.payload.encode(), key=row.key.encode(),
-                    headers=[("event-id", row.event_id.encode()),
-                             ("event-type", row.event_type.encode())]))
-        # Acknowledged by the broker, or an error: nothing is marked sent before this.
-        await asyncio.gather(*sends)
-
-    async def stop(self) -> None:
-        if self._producer is not None:
-            producer, self._producer = self._producer, None
-            await producer.stop()
 
 
 @dataclass
@@ -223,6 +157,5 @@ def relay_from(settings: Settings, writer: sessionmaker[Session]) -> Relay:
 def start_relay(settings: Settings, writer: sessionmaker[Session]) -> Relay:
     """A relay on a daemon thread with its own event loop (the embedded default)."""
     relay = relay_from(settings, writer)
-    threading.Thread(target=lambda: asyncio.run(relay.run()), name="outbox-relay",
-                     daemon=True).start()
+    start_thread(lambda: asyncio.run(relay.run()), "outbox-relay")
     return relay

@@ -30,7 +30,6 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Organisation, OrgKind
-from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
 from app.db import transaction, upsert, utcnow
 from app.errors import InvalidRequest, NotFound
 from app.events.catalogue import EventType
@@ -38,6 +37,7 @@ from app.events.models import OutboxEvent
 from app.lifecycle.models import BrokerClient
 from app.manifest.models import Manifest
 from app.manifest.queries import Page, decode_cursor, encode_cursor
+from app.notifications.models import WebhookDelivery, WebhookSubscription
 from app.observability import metrics
 from app.reference.models import CfsFacility
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +25,6 @@ from app.ace_gateway import filing
 from app.ace_gateway.filing import Prepared
 from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
 from app.ace_gateway.messages import MessageKind
-from app.analytics import refresh as analytics
-from app.analytics import risks_findings
 from app.cfs import boards
 from app.db import transaction, utcnow
 from app.events import outbox
@@ -40,6 +37,7 @@ from app.manifest.models import Hawb
 from app.manifest.statuses import HawbStatus
 from app.observability import logs
 from app.settings import Settings
+from app.workers.threads import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +58,6 @@ class WorkerConfig:
     # answers, nor a backlog of answers the submissions.
     batches_per_pass: int = 10
     polls_per_pass: int = 10
-    # Bring the analytics summaries up to date this often, so dashboards rarely wait for it.
-    analytics_refresh_s: float = 60.0
 
 
 @dataclass
@@ -268,18 +264,11 @@ class Worker:
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Until stopped: a pass, then a short sleep when there was nothing to do; now and
-        then, the analytics summaries of the days that changed."""
-        refreshed = time.monotonic()
+        """Until stopped: a pass, then a short sleep when there was nothing to do."""
         while not self._stop.is_set():
             with logs.bound(worker_pass=logs.new_id()):
                 try:
                     report = self.run_once()
-                    if time.monotonic() - refreshed >= self.config.analytics_refresh_s:
-                        refreshed = time.monotonic()
-                        analytics.ensure_fresh(self.writer, self.writer)
-                        risks_findings.ensure_fresh(self.writer, self.writer,
-                                                    tuple(risks_findings.Kind))
                 except Exception:
                     log.exception("submission worker pass failed; retrying")
                     self._sleep(self.config.backoff_s)
@@ -294,13 +283,12 @@ class Worker:
 def config_from(settings: Settings) -> WorkerConfig:
     return WorkerConfig(batch_size=settings.worker_batch_size,
                         idle_sleep_s=settings.worker_idle_sleep_s,
-                        claim_lease_s=settings.worker_claim_lease_s,
-                        analytics_refresh_s=settings.analytics_refresh_s)
+                        claim_lease_s=settings.worker_claim_lease_s)
 
 
 def start_worker(writer: sessionmaker[Session], gateway: Gateway, settings: Settings
                  ) -> Worker:
     """A worker on a daemon thread (the embedded default runs it in the API process)."""
     worker = Worker(writer, gateway, config_from(settings))
-    threading.Thread(target=worker.run, name="submission-worker", daemon=True).start()
+    start_thread(worker.run, "submission-worker")
     return worker
