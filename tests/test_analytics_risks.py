@@ -23,12 +23,12 @@ from app.ace_gateway.messages import AceError, AceMessage, MessageKind
 from app.ace_gateway.models import AceMessageRecord
 from app.analytics import risks_derive, risks_findings, risks_goods, risks_words
 from app.analytics.period import Period
-from app.analytics.risks_common import Paging
 from app.analytics.risks_findings import Kind
 from app.analytics.risks_models import RiskConsigneeDay
 from app.db import transaction
 from app.eligibility.consignee import key_of
 from app.hts.importer import import_schedule
+from app.kit.pagination import Paging
 from app.main import create_app
 from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope

@@ -20,12 +20,13 @@ from sqlalchemy import and_, false, func, select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
-from app.analytics.risks_common import Paging, limit_on, limits, mine, paged, within
+from app.analytics.risks_common import limit_on, limits, mine, within
 from app.analytics.risks_derive import INVALID
 from app.analytics.risks_models import RiskConsigneeDay, RiskSpelling
 from app.analytics.scope import forwarder_filter
+from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.models import Hawb, Manifest
-from app.manifest.queries import Page, Scope
+from app.manifest.queries import Scope
 
 _EXAMPLES = 5  # spellings shown per consignee
 
@@ -159,10 +160,10 @@ def _bills(
 
 def over_limit(
     session: Session, scope: Scope, period: Period, paging: Paging = Paging()
-) -> Page[OverLimit]:
+) -> PageOf[OverLimit]:
     page = paged(session, _groups(scope, period, False), paging, lambda r: r)
     bills = _bills(session, scope, page.items, False)
-    return Page(
+    return PageOf(
         items=[
             OverLimit(
                 arrival_date=r.arrival_date,
@@ -183,10 +184,10 @@ def over_limit(
 
 def split_shipments(
     session: Session, scope: Scope, period: Period, paging: Paging = Paging()
-) -> Page[SplitShipment]:
+) -> PageOf[SplitShipment]:
     page = paged(session, _groups(scope, period, True), paging, lambda r: r)
     bills = _bills(session, scope, page.items, True)
-    return Page(
+    return PageOf(
         items=[
             SplitShipment(
                 arrival_date=r.arrival_date,
@@ -209,7 +210,7 @@ def split_shipments(
 
 def spellings(
     session: Session, scope: Scope, period: Period, paging: Paging = Paging()
-) -> Page[Spellings]:
+) -> PageOf[Spellings]:
     """Consignees written in more than one way (name and address fields, upper case,
     trimmed) in the caller's HAWBs of the period, by more than one shipper or
     forwarder."""
@@ -245,7 +246,7 @@ def spellings(
         ).all():
             if len(examples[key]) < _EXAMPLES:
                 examples[key].append(f"{text} ({n} HAWB{'s' if n != 1 else ''})")
-    return Page(
+    return PageOf(
         items=[
             Spellings(
                 consignee_key=r.consignee_key,

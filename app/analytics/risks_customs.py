@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
-from app.analytics.risks_common import Paging, mine, paged
+from app.analytics.risks_common import mine
 from app.analytics.risks_models import RiskCustomsEvent
+from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.models import Manifest
-from app.manifest.queries import Page, Scope
+from app.manifest.queries import Scope
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class StopCause:
 
 def holds_and_rejections(
     session: Session, scope: Scope, period: Period, paging: Paging = Paging()
-) -> Page[StopCause]:
+) -> PageOf[StopCause]:
     """Per kind and cause: how many of the caller's HAWBs (arriving in the period) were
     stopped, and how many times; most HAWBs first."""
     e = RiskCustomsEvent

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
-from app.analytics.risks_common import Paging, mine, paged
+from app.analytics.risks_common import mine
+from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.journals import DeclarationChange
 from app.manifest.models import Manifest
-from app.manifest.queries import Page, Scope
+from app.manifest.queries import Scope
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ChangedDeclaration:
 
 def changed_declarations(
     session: Session, scope: Scope, period: Period, paging: Paging = Paging()
-) -> Page[ChangedDeclaration]:
+) -> PageOf[ChangedDeclaration]:
     """The caller's HAWBs (arriving in the period) that an upload declared differently
     from the version it replaced, latest first."""
     d = DeclarationChange

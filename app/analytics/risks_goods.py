@@ -22,13 +22,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
-from app.analytics.risks_common import Paging, mine, paged
+from app.analytics.risks_common import mine
 from app.analytics.risks_models import RiskGoodsLine, RiskValueRating
 from app.analytics.risks_words import HTS_MISMATCH, VAGUE_DESCRIPTION
 from app.errors import InvalidRequest
 from app.hts.models import HtsLine
+from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.models import Hawb, Manifest
-from app.manifest.queries import Page, Scope
+from app.manifest.queries import Scope
 
 MIN_RATED = 10
 OUTLIER_BINS = 10  # a decade
@@ -81,7 +82,7 @@ class ValueOutlier:
 
 def vague_descriptions(
     session: Session, scope: Scope, period: Period, paging: Paging = Paging()
-) -> Page[VagueDescription]:
+) -> PageOf[VagueDescription]:
     """Descriptions made only of words CBP names as too vague (the eligibility red
     flag), most used first."""
     g = RiskGoodsLine
@@ -116,7 +117,7 @@ def vague_descriptions(
 
 def hts_mismatches(
     session: Session, scope: Scope, period: Period, paging: Paging = Paging()
-) -> Page[HtsMismatch]:
+) -> PageOf[HtsMismatch]:
     """Lines whose description does not fit their HTS chapter (``risks_words``), per HTS
     number and description, most lines first."""
     g = RiskGoodsLine
@@ -212,14 +213,14 @@ def _heading_texts(session: Session, headings: list[str]) -> dict[str, str]:
 
 def value_per_kg(
     session: Session, scope: Scope, period: Period, paging: Paging = Paging()
-) -> Page[HeadingValue]:
+) -> PageOf[HeadingValue]:
     """Headings with value-per-kg outliers (most outliers first), then the others."""
     typical = _typical(_bins(session, scope, period)).sort(
         pl.col("low") + pl.col("high"), "heading", descending=[True, False]
     )
     page = paging.cut(typical.to_dicts())
     texts = _heading_texts(session, [row["heading"] for row in page.items])
-    return Page(
+    return PageOf(
         items=[
             HeadingValue(
                 heading=row["heading"],
@@ -240,13 +241,13 @@ def value_per_kg(
 
 def value_outliers(
     session: Session, scope: Scope, period: Period, heading: str, paging: Paging = Paging()
-) -> Page[ValueOutlier]:
+) -> PageOf[ValueOutlier]:
     """The outlier HAWBs of one heading, most recent first."""
     if not (len(heading) == 4 and heading.isdigit()):
         raise InvalidRequest(f"{heading!r} is not an HTS heading: give its 4 digits, e.g. 6109.")
     typical = _typical(_bins(session, scope, period, heading))
     if typical.is_empty():
-        return Page(items=[], total=0, next_cursor=None)
+        return PageOf(items=[], total=0, next_cursor=None)
     middle = int(typical.get_column("typical")[0])
     r, h = RiskValueRating, Hawb
     stmt = (

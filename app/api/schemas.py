@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,17 +12,6 @@ from app.accounts.models import OrgKind
 from app.intake.ingest import ReplayReason
 
 T = TypeVar("T")
-
-
-def cents_to_usd(cents: int | None) -> Decimal | None:
-    return None if cents is None else (Decimal(cents) / 100).quantize(Decimal("0.01"))
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int = Field(description="Items matching the filters, over all pages.")
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null "
-                                    "on the last page.")
 
 
 # --- accounts -------------------------------------------------------------------------

@@ -34,9 +34,9 @@ from app.db import transaction, upsert, utcnow
 from app.errors import InvalidRequest, NotFound
 from app.events.catalogue import EventType
 from app.events.models import OutboxEvent
+from app.kit.pagination import PageOf, decode_cursor, encode_cursor
 from app.lifecycle.models import BrokerClient
 from app.manifest.models import Manifest
-from app.manifest.queries import Page, decode_cursor, encode_cursor
 from app.notifications.models import WebhookDelivery, WebhookSubscription
 from app.observability import metrics
 from app.reference.models import CfsFacility
@@ -430,7 +430,7 @@ def replay(session: Session, org_id: int, sub_id: int, since: datetime | None = 
 
 
 def deliveries(session: Session, org_id: int, sub_id: int, status: str | None = None,
-               limit: int = 100, cursor: str | None = None) -> Page[WebhookDelivery]:
+               limit: int = 100, cursor: str | None = None) -> PageOf[WebhookDelivery]:
     """The subscription's deliveries, newest first."""
     sub = get(session, org_id, sub_id)
     base = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id)
@@ -441,7 +441,7 @@ def deliveries(session: Session, org_id: int, sub_id: int, status: str | None = 
     stmt = base if after is None else base.where(WebhookDelivery.id < after[0])
     rows = list(session.scalars(stmt.order_by(WebhookDelivery.id.desc()).limit(limit + 1)))
     nxt = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return Page(items=rows[:limit], total=total, next_cursor=nxt)
+    return PageOf(items=rows[:limit], total=total, next_cursor=nxt)
 
 
 def failing(session: Session, status: str = FAILING) -> list[WebhookSubscription]:

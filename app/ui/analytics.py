@@ -30,10 +30,9 @@ from app.analytics import (
 from app.analytics.breakdowns import Breakdown
 from app.analytics.period import Period
 from app.analytics.reading import Figures, Sort
-from app.analytics.risks_common import Paging
 from app.analytics.scope import narrowed
-from app.api.routers import analytics_risks
 from app.db import utcnow
+from app.kit.pagination import Paging
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.models import BrokerClient
 from app.manifest.queries import Scope
@@ -41,6 +40,8 @@ from app.ui import charts
 from app.ui.common import READERS
 from app.ui.render import page
 from app.ui.session import Web, WebDep, allow, reader
+from app.web import risk_tables
+from app.web.csv import export_response
 
 router = APIRouter()
 Measure = Literal["value", "hawbs"]
@@ -136,8 +137,7 @@ def _show(request: Request, name: str, c: Chosen, tab: str, **context: Any) -> R
 
 
 def _csv(c: Chosen, table: exports.Export) -> Response:
-    return Response(table.text(), media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{table.filename(c.period)}"'})
+    return export_response(table, c.period)
 
 
 _SORTS: dict[str, Sort] = {"value": "value", "hawbs": "hawbs", "lines": "lines"}
@@ -367,7 +367,7 @@ def _fresh_findings(request: Request) -> None:
 def risks_page(request: Request, c: ChosenDep) -> Response:
     _fresh_findings(request)
     with reader(request)() as session:
-        found = {name: analytics_risks.TABLES[name].find(session, c.scope, c.period,
+        found = {name: risk_tables.TABLES[name].find(session, c.scope, c.period,
                                                          Paging(RISK_ROWS))
                  for name in RISKS}
     titles = RISKS
@@ -388,11 +388,11 @@ def risk_csv(request: Request, c: ChosenDep, name: str) -> Response:
                     detail=f"There is no risk table {name}.")
     _fresh_findings(request)
     with reader(request)() as session:
-        return analytics_risks.TABLES[name].csv(session, c.scope, c.period)
+        return risk_tables.TABLES[name].csv(session, c.scope, c.period)
 
 
 @router.get("/analytics/risks/value-per-kg/{heading}.csv")
 def value_outliers_csv(request: Request, c: ChosenDep, heading: str) -> Response:
     _fresh_findings(request)
     with reader(request)() as session:
-        return analytics_risks.outliers_table(heading).csv(session, c.scope, c.period)
+        return risk_tables.outliers_table(heading).csv(session, c.scope, c.period)

@@ -25,6 +25,7 @@ from app.api.deps import (
 from app.api.problems import problem_responses
 from app.cfs import boards, carriers, facilities
 from app.errors import Conflict
+from app.kit.pagination import Page
 from app.lifecycle.service import Actor
 
 router = APIRouter(prefix="/v1", tags=["cfs and carriers"],
@@ -112,7 +113,7 @@ def _carrier_code(session: Session, org_id: int) -> str:
     return code
 
 
-@router.get("/carrier/parcels", response_model=schemas.Page[schemas.ParcelOut],
+@router.get("/carrier/parcels", response_model=Page[schemas.ParcelOut],
             summary="Released parcels assigned to you, with delivery addresses",
             description="Send the last `ETag` as `If-None-Match`: an unchanged list (the "
                         "same status, limit and cursor) is a 304 with no body.",
@@ -122,7 +123,7 @@ def list_parcels(
     status: Literal["released", "received_at_cfs", "handed_to_carrier"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None,
     if_none_match: Annotated[str | None, Header()] = None,
-) -> schemas.Page[schemas.ParcelOut] | Response:
+) -> Page[schemas.ParcelOut] | Response:
     with reading(request) as session:
         caller = authorised(request, session, key, OrgKind.CARRIER)
         code, current = carriers.code_and_version(session, caller.organisation_id)
@@ -142,7 +143,7 @@ def list_parcels(
             "country": p.consignee_country, "phone": p.consignee_phone,
             "email": p.consignee_email}} for p in page.items]
     # Validated in one call (pydantic-core), not model by model.
-    return _json(schemas.Page[schemas.ParcelOut].model_validate(
+    return _json(Page[schemas.ParcelOut].model_validate(
         {"items": items, "total": page.total, "next_cursor": page.next_cursor}), {"ETag": tag})
 
 
