@@ -46,7 +46,8 @@ import httpx
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import URL
 
-from app.analytics import refresh, risks_findings
+from app.analytics import refresh
+from app.analytics.risks import findings as risks_findings
 from app.client import Client
 from app.db import make_engine, make_session_factory, transaction
 from app.eligibility import service as eligibility
@@ -63,7 +64,7 @@ UPLOAD_ROWS = 25_500  # about 10,000 HAWBs of 2.55 lines
 BASELINE = "/v1/manifests"
 _NOT_INHERITED_PREFIXES = ("S321_", "MALLOC_", "POLARS_")
 # The first endpoint read per kind of summary after an upload: it refreshes that kind
-# (app.analytics.refresh; app.analytics.risks_findings.Kind, value per kg is of goods).
+# (app.analytics.refresh; app.analytics.risks.findings.Kind, value per kg is of goods).
 FIRST_READS = {
     "analytics facts": "/v1/analytics/volumes",
     "consignee days": "/v1/analytics/risks/consignees-over-limit",

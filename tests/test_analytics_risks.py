@@ -21,10 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.accounts.models import OrgKind
 from app.ace_gateway.messages import AceError, AceMessage, MessageKind
 from app.ace_gateway.models import AceMessageRecord
-from app.analytics import risks_derive, risks_findings, risks_goods, risks_words
 from app.analytics.period import Period
-from app.analytics.risks_findings import Kind
-from app.analytics.risks_models import RiskConsigneeDay
+from app.analytics.risks import derive as risks_derive
+from app.analytics.risks import findings as risks_findings
+from app.analytics.risks import goods as risks_goods
+from app.analytics.risks import words as risks_words
+from app.analytics.risks.findings import Kind
+from app.analytics.risks.models import RiskConsigneeDay
 from app.db import transaction
 from app.eligibility.consignee import key_of
 from app.hts.importer import import_schedule

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
 from app.ace_gateway import filing
-from app.analytics import refresh, risks_findings
+from app.analytics import refresh
+from app.analytics.risks import findings as risks_findings
 from app.db import make_session_factory, transaction, utcnow
 from app.lifecycle.models import HawbHistory
 from app.manifest.models import Hawb

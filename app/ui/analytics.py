@@ -18,17 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, OrgKind
-from app.analytics import (
-    breakdowns,
-    exports,
-    hts,
-    outcomes,
-    refresh,
-    risks_findings,
-)
+from app.analytics import breakdowns, exports, hts, outcomes, refresh
 from app.analytics.breakdowns import Breakdown
 from app.analytics.period import Period
 from app.analytics.reading import Figures
+from app.analytics.risks import findings as risks_findings
 from app.analytics.scope import narrowed
 from app.db import utcnow
 from app.kit.pagination import Paging

@@ -14,15 +14,13 @@ from fastapi import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from app.analytics import (
-    risks_consignees,
-    risks_customs,
-    risks_declarations,
-    risks_goods,
-)
 from app.analytics.exports import Export
 from app.analytics.period import Period
-from app.analytics.risks_findings import Kind
+from app.analytics.risks import consignees as risks_consignees
+from app.analytics.risks import customs as risks_customs
+from app.analytics.risks import declarations as risks_declarations
+from app.analytics.risks import goods as risks_goods
+from app.analytics.risks.findings import Kind
 from app.kit.money import cents_to_usd
 from app.kit.pagination import Page, PageOf, Paging
 from app.manifest.queries import Scope

@@ -76,22 +76,21 @@ def _hts(session: Session, scope: Scope, period: Period, q: TableQuery, w: Windo
                    descending=q.descending, limit=w.limit, offset=w.offset)
 
 
-def _origins(session: Session, scope: Scope, period: Period, q: TableQuery, w: Window
+def _by(view: Callable[..., Breakdown]) -> Finder[Breakdown]:
+    """A ranking without a search (origins, consignee states)."""
+
+    def find(session: Session, scope: Scope, period: Period, q: TableQuery, w: Window
              ) -> Breakdown:
-    return breakdowns.origins(session, scope, period, sort=q.sort, descending=q.descending,
-                              limit=w.limit, offset=w.offset)
+        return view(session, scope, period, sort=q.sort, descending=q.descending,
+                    limit=w.limit, offset=w.offset)
+
+    return find
 
 
 def _shippers(session: Session, scope: Scope, period: Period, q: TableQuery, w: Window
               ) -> Breakdown:
     return breakdowns.shippers(session, scope, period, q=q.q, sort=q.sort,
                                descending=q.descending, limit=w.limit, offset=w.offset)
-
-
-def _states(session: Session, scope: Scope, period: Period, q: TableQuery, w: Window
-            ) -> Breakdown:
-    return breakdowns.states(session, scope, period, sort=q.sort, descending=q.descending,
-                             limit=w.limit, offset=w.offset)
 
 
 def _outcomes(session: Session, scope: Scope, period: Period, _q: TableQuery, _w: Window
@@ -106,9 +105,9 @@ def _what_if(session: Session, scope: Scope, period: Period, _q: TableQuery, _w:
 
 VOLUMES = TradeTable("volumes", _volumes, exports.volumes)
 HTS = TradeTable("hts", _hts, exports.hts)
-ORIGINS = TradeTable("origins", _origins, exports.origins)
+ORIGINS = TradeTable("origins", _by(breakdowns.origins), exports.origins)
 SHIPPERS = TradeTable("shippers", _shippers, exports.shippers)
-STATES = TradeTable("consignee-states", _states, exports.states)
+STATES = TradeTable("consignee-states", _by(breakdowns.states), exports.states)
 OUTCOMES = TradeTable("outcomes", _outcomes, exports.outcomes)
 WHAT_IF = TradeTable("what-if", _what_if, exports.what_if)
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.analytics import refresh, risks_findings
+from app.analytics import refresh
+from app.analytics.risks import findings as risks_findings
 from app.observability import logs
 from app.settings import Settings
 from app.workers.threads import start_thread

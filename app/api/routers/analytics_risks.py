@@ -10,9 +10,9 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.analytics import risks_findings
 from app.analytics.period import Period
-from app.analytics.risks_findings import Kind
+from app.analytics.risks import findings as risks_findings
+from app.analytics.risks.findings import Kind
 from app.analytics.scope import narrowed
 from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses

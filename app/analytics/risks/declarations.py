@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
-from app.analytics.risks_common import mine
+from app.analytics.risks.common import mine
 from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.journals import DeclarationChange
 from app.manifest.models import Manifest

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
-from app.analytics.risks_common import mine
-from app.analytics.risks_models import RiskCustomsEvent
+from app.analytics.risks.common import mine
+from app.analytics.risks.models import RiskCustomsEvent
 from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.models import Manifest
 from app.manifest.queries import Scope

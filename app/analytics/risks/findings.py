@@ -1,6 +1,6 @@
 """Keeping the compliance-risk findings up to date, set-based.
 
-Three kinds of findings are derived from the stored HAWBs (app/analytics/risks_models.py):
+Three kinds of findings are derived from the stored HAWBs (app/analytics/risks/models.py):
 - ``consignee_days``, per arrival day: "one person, one day" spans manifests and
   forwarders, so a changed manifest recomputes its whole day (and the day it left);
 - ``spellings`` and ``goods`` (descriptions and value per kg), per manifest.
@@ -28,9 +28,9 @@ import polars as pl
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.analytics import risks_derive, risks_events
-from app.analytics.risks_derive import INVALID, chunks
-from app.analytics.risks_models import (
+from app.analytics.risks import derive, events
+from app.analytics.risks.derive import INVALID, chunks
+from app.analytics.risks.models import (
     RiskGoodsLine,
     RiskSource,
     RiskSpelling,
@@ -106,7 +106,7 @@ def pending(session: Session, kinds: Iterable[Kind]) -> bool:
     """Whether findings of these kinds are out of date."""
     for kind in kinds:
         if kind is Kind.CUSTOMS:
-            if risks_events.new(session):
+            if events.new(session):
                 return True
         elif _stale(session, kind):
             return True
@@ -126,7 +126,7 @@ def refresh(session: Session, kinds: Iterable[Kind] = tuple(Kind)) -> dict[str, 
     done: dict[str, int] = {}
     for kind in dict.fromkeys(kinds):
         if kind is Kind.CUSTOMS:
-            done[kind.value] = risks_events.read(session)
+            done[kind.value] = events.read(session)
             continue
         stale = _stale(session, kind)
         if not stale:
@@ -136,7 +136,7 @@ def refresh(session: Session, kinds: Iterable[Kind] = tuple(Kind)) -> dict[str, 
         if kind is Kind.CONSIGNEE_DAYS:
             days = sorted({d for x in stale for d in (x.old_day, x.day) if d is not None})
             for chunk in chunks(days, 500):
-                risks_derive.consignee_days(session, list(chunk))
+                derive.consignee_days(session, list(chunk))
         else:
             _per_manifest(session, kind, stale)
         _remember(session, kind, stale, unkeyed)
@@ -205,7 +205,7 @@ def _batches(stale: Sequence[_Stale]) -> Iterator[list[int]]:
     batch: list[int] = []
     size = 0
     for x in stale:
-        if batch and (size + x.hawbs > _CHUNK_HAWBS or len(batch) >= risks_derive.IN_CHUNK):
+        if batch and (size + x.hawbs > _CHUNK_HAWBS or len(batch) >= derive.IN_CHUNK):
             yield batch
             batch, size = [], 0
         batch.append(x.manifest_id)
@@ -223,9 +223,9 @@ def _per_manifest(session: Session, kind: Kind, stale: Sequence[_Stale]) -> None
     for table in tables:
         for chunk in chunks([x.manifest_id for x in stale]):
             session.execute(delete(table).where(table.manifest_id.in_(chunk)))
-    vocab = risks_derive.schedule_vocabulary(session) if kind is Kind.GOODS else pl.DataFrame()
+    vocab = derive.schedule_vocabulary(session) if kind is Kind.GOODS else pl.DataFrame()
     for batch in _batches([x for x in stale if x.day is not None]):
         if kind is Kind.SPELLINGS:
-            risks_derive.spellings(session, batch)
+            derive.spellings(session, batch)
         else:
-            risks_derive.goods(session, batch, vocab)
+            derive.goods(session, batch, vocab)

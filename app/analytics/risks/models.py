@@ -1,7 +1,7 @@
 """Compliance-risk findings: compact tables the risk views read instead of the HAWBs.
 
 Findings are derived from the stored manifests and refreshed per changed manifest (or
-arrival day) by ``app.analytics.risks_findings``; customs and broker events are read
+arrival day) by ``app.analytics.risks.findings``; customs and broker events are read
 incrementally. Declaration changes are recorded at upload, when a later upload replaces
 HAWBs (``app.manifest.declarations``, a journal in ``app.manifest.journals``). See
 docs/analytics.md, "Compliance risks".

@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from app.analytics import risks_words
-from app.analytics.risks_models import (
+from app.analytics.risks import words
+from app.analytics.risks.models import (
     RiskConsigneeDay,
     RiskGoodsLine,
     RiskSpelling,
@@ -230,7 +230,7 @@ def schedule_vocabulary(session: Session) -> pl.DataFrame:
         orient="row",
         schema={"code": pl.String, "full_description": pl.String},
     )
-    return risks_words.vocabulary(schedule)
+    return words.vocabulary(schedule)
 
 
 def goods(session: Session, manifest_ids: list[int], vocab: pl.DataFrame) -> None:
@@ -277,11 +277,11 @@ def _described(lines: pl.DataFrame, vocab: pl.DataFrame) -> pl.DataFrame:
     )
     return pl.concat(
         [
-            groups.filter(risks_words.is_vague(pl.col("description"))).with_columns(
-                pl.lit(risks_words.VAGUE_DESCRIPTION).alias("kind")
+            groups.filter(words.is_vague(pl.col("description"))).with_columns(
+                pl.lit(words.VAGUE_DESCRIPTION).alias("kind")
             ),
-            groups.filter(risks_words.misfits(groups, vocab)).with_columns(
-                pl.lit(risks_words.HTS_MISMATCH).alias("kind")
+            groups.filter(words.misfits(groups, vocab)).with_columns(
+                pl.lit(words.HTS_MISMATCH).alias("kind")
             ),
         ]
     )

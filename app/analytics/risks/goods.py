@@ -22,9 +22,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
-from app.analytics.risks_common import mine
-from app.analytics.risks_models import RiskGoodsLine, RiskValueRating
-from app.analytics.risks_words import HTS_MISMATCH, VAGUE_DESCRIPTION
+from app.analytics.risks.common import mine
+from app.analytics.risks.models import RiskGoodsLine, RiskValueRating
+from app.analytics.risks.words import HTS_MISMATCH, VAGUE_DESCRIPTION
 from app.errors import InvalidRequest
 from app.hts.models import HtsLine
 from app.kit.pagination import PageOf, Paging, paged

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.ace_gateway.messages import MessageKind
 from app.ace_gateway.models import AceMessageRecord
-from app.analytics.risks_models import RiskCustomsEvent, RiskWatermark
+from app.analytics.risks.models import RiskCustomsEvent, RiskWatermark
 from app.db import upsert
 from app.lifecycle.models import HawbHistory
 

@@ -20,9 +20,9 @@ from sqlalchemy import and_, false, func, select
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
-from app.analytics.risks_common import limit_on, limits, mine, within
-from app.analytics.risks_derive import INVALID
-from app.analytics.risks_models import RiskConsigneeDay, RiskSpelling
+from app.analytics.risks.common import limit_on, limits, mine, within
+from app.analytics.risks.derive import INVALID
+from app.analytics.risks.models import RiskConsigneeDay, RiskSpelling
 from app.analytics.scope import forwarder_filter
 from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.models import Hawb, Manifest
