@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from app.api import schemas
+from app.api.schemas import manifests as schemas
 from app.intake.ingest import ReplayReason
 from app.kit.money import cents_to_usd
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, Upload

@@ -15,9 +15,9 @@ from app.analytics import breakdowns, hts, outcomes, refresh, volumes
 from app.analytics.breakdowns import Breakdown
 from app.analytics.period import Period
 from app.analytics.scope import narrowed
-from app.api import analytics_schemas as s
 from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses
+from app.api.schemas import analytics as s
 from app.db import utcnow
 from app.manifest.queries import Scope
 from app.web import trade_tables as tables

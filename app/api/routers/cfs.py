@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.accounts.models import OrgKind
-from app.api import schemas
 from app.api.deps import (
     AdminDep,
     ApiKeyDep,
@@ -23,6 +22,8 @@ from app.api.deps import (
     reading,
 )
 from app.api.problems import problem_responses
+from app.api.schemas import cfs as schemas
+from app.api.schemas.lifecycle import MovedOut
 from app.cfs import boards, carriers, facilities
 from app.errors import Conflict
 from app.kit.pagination import Page
@@ -90,15 +91,15 @@ def receive_mawb(firms_code: str, mawb: str, body: schemas.MawbReceiptIn, caller
     return schemas.MawbReceiptOut(**receipt.__dict__)
 
 
-@router.post("/cfs/{firms_code}/hawbs/{hawb_id}/hand-off", response_model=schemas.MovedOut,
+@router.post("/cfs/{firms_code}/hawbs/{hawb_id}/hand-off", response_model=MovedOut,
              summary="A HAWB handed to its last-mile carrier",
              responses=problem_responses(404, 409))
 def hand_off(firms_code: str, hawb_id: int, body: schemas.HandOffIn, caller: CfsDep,
-             session: WriterSessionDep) -> schemas.MovedOut:
+             session: WriterSessionDep) -> MovedOut:
     facility = facilities.of_operator(session, caller.organisation_id, firms_code)
     moved = boards.hand_to_carrier(session, facility, Actor.of(caller),
                                    hawb_id, carrier=body.carrier, tracking_no=body.tracking_no)
-    return schemas.MovedOut(hawb_id=moved.hawb_id, hawb_no=moved.hawb_no,
+    return MovedOut(hawb_id=moved.hawb_id, hawb_no=moved.hawb_no,
                             from_status=moved.from_status, to_status=moved.to_status)
 
 

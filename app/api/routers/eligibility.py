@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.api import schemas
 from app.api.deps import (
     AdminDep,
     CallerDep,
@@ -22,6 +21,7 @@ from app.api.deps import (
     scope_of,
 )
 from app.api.problems import problem_responses
+from app.api.schemas import eligibility as schemas
 from app.db import utcnow
 from app.eligibility import queries as eq
 from app.eligibility import service, whatif

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from app.accounts.models import Organisation
-from app.api import schemas
 from app.api.deps import BrokerDep, ForwarderDep, ReaderDep, SessionDep, WriterSessionDep, scope_of
 from app.api.problems import problem_responses
+from app.api.schemas import lifecycle as schemas
 from app.eligibility import queries as eq
 from app.errors import Conflict, InvalidRequest
 from app.kit.money import cents_to_usd

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from app.api import convert, schemas
+from app.api import convert
 from app.api.deps import (
     ForwarderDep,
     ManifestReaderDep,
@@ -20,6 +20,7 @@ from app.api.deps import (
     scope_of,
 )
 from app.api.problems import problem_responses
+from app.api.schemas import manifests as schemas
 from app.intake import amend
 from app.intake.ingest import Limits, ingest
 from app.kit.pagination import Page

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.accounts.models import Organisation
 from app.api.deps import AdminDep, CallerDep, SessionDep, SettingsDep, WriterSessionDep
 from app.api.problems import problem_responses
-from app.api.webhook_schemas import (
+from app.api.schemas.webhooks import (
     AdminWebhookOut,
     DeliveryOut,
     DeliveryStatus,

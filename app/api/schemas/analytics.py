@@ -9,9 +9,9 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from app.analytics.exports import share_pct as share_pct  # used by the router too
-from app.analytics.exports import usd as usd
 from app.analytics.period import Period
 from app.analytics.reading import Figures
+from app.kit.money import usd as usd
 
 T = TypeVar("T")
 
@@ -148,6 +148,9 @@ class PolicyLossOut(FiguresOut):
 
 
 class WhatIfOut(BaseModel):
+    # Named in the API's document by its module before the split (see eligibility's).
+    __module__ = "app.api.analytics_schemas"
+
     period: PeriodOut
     analysed: FiguresOut = Field(description="Every HAWB in scope in the period.")
     policies: list[PolicyLossOut] = Field(
@@ -155,3 +158,8 @@ class WhatIfOut(BaseModel):
         "the HAWBs that would not enter under de minimis "
         "were it in force on every arrival date."
     )
+
+
+# Its annotations are resolved here, not in the module it is named after.
+WhatIfOut.model_rebuild(_types_namespace=globals())
+
