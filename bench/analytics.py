@@ -56,7 +56,8 @@ from app.manifest.bulk import writer_for
 from app.manifest.models import Hawb, Manifest
 from bench.analytics_data import DEFAULT_HTS, Dataset, Shape, app_url, prepare
 from bench.generate import generate
-from bench.ingest import OUT, Server, local_url, running_server, server_version
+from bench.ingest import OUT, local_url, running_server, server_version
+from bench.server import Service
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_analytics"
 LIMIT_S = 2.0
@@ -206,7 +207,7 @@ def measure(http: httpx.Client, data: Dataset, path: str, case: Case, repeat: in
     return timing
 
 
-def measure_all(server: Server, data: Dataset, paths: Sequence[str], asked: Sequence[Case],
+def measure_all(server: Service, data: Dataset, paths: Sequence[str], asked: Sequence[Case],
                 heading: str, repeat: int, log: Any) -> tuple[list[Timing], list[Timing]]:
     """(the dashboards' timings, the baseline's)."""
     dash: list[Timing] = []
@@ -253,7 +254,7 @@ def _manifest_file(until: date, seed: int) -> tuple[Path, dict[str, Any]]:
     return path, dict(stats)
 
 
-def upload_and_read(server: Server, url: URL, data: Dataset, until: date, seed: int,
+def upload_and_read(server: Service, url: URL, data: Dataset, until: date, seed: int,
                     log: Any) -> UploadRun:
     path, stats = _manifest_file(until, seed)
     key = data.keys["forwarder"]
