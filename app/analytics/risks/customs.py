@@ -1,5 +1,5 @@
 """Holds and rejections by cause: what customs, partner agencies and brokers stopped, and
-why. Causes (read by ``risks_findings``, kind customs):
+why. Causes (read by ``findings``, kind customs):
 
 | kind | cause |
 |---|---|

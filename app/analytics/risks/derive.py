@@ -1,6 +1,6 @@
 """Deriving the compliance-risk findings from the stored HAWBs, set-based: SQL where the
 database groups the rows (consignee-days, spellings), polars for the goods (descriptions,
-value per kg) from one read of a batch of manifests' lines. ``risks_findings`` decides which
+value per kg) from one read of a batch of manifests' lines. ``findings`` decides which
 days and manifests are derived again."""
 
 from __future__ import annotations
