@@ -60,7 +60,7 @@ def serve(
     if migrate_first:
         migrate.upgrade(settings.database_url)
     multiproc.clear()
-    uvicorn.run("app.api.app:create_app", factory=True, host=host or settings.host,
+    uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers,
                 log_config=logs.logging_config(settings), log_level=settings.log_level.lower())
 
@@ -97,16 +97,17 @@ def worker(
 
     from app.ace_gateway import registry
     from app.db import make_engine, make_session_factory
-    from app.lifecycle.worker import Worker, config_from
     from app.observability import logs, metrics
+    from app.workers.analytics import start_refresher
+    from app.workers.submission import Worker, config_from
 
     settings = get_settings()
     logs.configure(settings)
     if metrics_port:
         metrics.serve(metrics_port, metrics_host)
     gateway = registry.create(settings)
-    runner = Worker(make_session_factory(make_engine(settings.database_url), writer=True),
-                    gateway, config_from(settings))
+    writer = make_session_factory(make_engine(settings.database_url), writer=True)
+    runner = Worker(writer, gateway, config_from(settings))
     try:
         if once:
             report = runner.run_once()
@@ -115,7 +116,13 @@ def worker(
                           f"{report.moved}" + (f", errors: {report.errors}" if report.errors
                                                else ""))
             return
-        signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+        refresher = start_refresher(writer, settings)
+
+        def stop(*_: object) -> None:
+            runner.stop()
+            refresher.stop()
+
+        signal.signal(signal.SIGTERM, stop)
         runner.run()
     finally:
         gateway.close()
@@ -132,10 +139,10 @@ def relay(
     import asyncio
     import signal
 
-    from app.cfs.relay import relay_from
     from app.db import make_engine, make_session_factory
+    from app.notifications.outbox_lag import OutboxLag
     from app.observability import logs, metrics
-    from app.observability.outbox_lag import OutboxLag
+    from app.workers.relay import relay_from
 
     settings = get_settings()
     logs.configure(settings)

@@ -1,4 +1,5 @@
-"""Domain errors. The HTTP layer maps each class to one status code in one place."""
+"""Domain errors, and the one HTTP status of each (the API's problem details and the
+console's error pages both answer with it)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,16 @@ class InvalidRequest(Invalid):
     """A value the caller sent is unusable (not a manifest problem)."""
 
     title = "Invalid request"
+
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    TooLarge: 413,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    """The HTTP status of a domain error: its class's, or its nearest base's, else 400."""
+    return next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)

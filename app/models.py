@@ -2,9 +2,8 @@
 
 from app.accounts.models import ApiKey, Organisation, WebSession
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
-from app.analytics.models import DailyFact, DirtyDay, MonthlyFact
-from app.analytics.risks_models import (
-    DeclarationChange,
+from app.analytics.models import DailyFact, MonthlyFact
+from app.analytics.risks.models import (
     RiskConsigneeDay,
     RiskCustomsEvent,
     RiskGoodsLine,
@@ -13,12 +12,12 @@ from app.analytics.risks_models import (
     RiskValueRating,
     RiskWatermark,
 )
-from app.cfs.models import CarrierVersion, CfsFacility, CfsReceipt, FacilityVersion
-from app.cfs.webhook_models import WebhookDelivery, WebhookSubscription
+from app.cfs.models import CfsReceipt
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.events.models import OutboxEvent
 from app.hts.models import HtsLine
 from app.lifecycle.models import BrokerClient, HawbHistory
+from app.manifest.journals import DeclarationChange, DirtyDay
 from app.manifest.models import (
     Hawb,
     HawbLine,
@@ -27,6 +26,8 @@ from app.manifest.models import (
     UnassignedRow,
     Upload,
 )
+from app.notifications.models import WebhookDelivery, WebhookSubscription
+from app.reference.models import CarrierVersion, CfsFacility, FacilityVersion
 from app.tariff.models import (
     CurrencyRate,
     DutyLine,

@@ -61,7 +61,8 @@ class Settings(LogSettings):
     worker_idle_sleep_s: float = Field(default=1.0, gt=0)
     # A claim older than this is taken to belong to a dead worker and is submitted again.
     worker_claim_lease_s: float = Field(default=300.0, gt=0)
-    # How often the worker brings the analytics summaries of changed days up to date.
+    # How often the analytics refresher (app/workers/analytics.py) brings the summaries of
+    # changed days up to date.
     analytics_refresh_s: float = Field(default=60.0, gt=0)
 
     # The outbox relay: in the API process (the embedded default), or `s321 relay`.

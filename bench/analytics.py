@@ -46,15 +46,18 @@ import httpx
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import URL
 
-from app.analytics import marks, refresh, risks_findings
+from app.analytics import refresh
+from app.analytics.risks import findings as risks_findings
 from app.client import Client
 from app.db import make_engine, make_session_factory, transaction
 from app.eligibility import service as eligibility
+from app.manifest import marks
 from app.manifest.bulk import writer_for
 from app.manifest.models import Hawb, Manifest
 from bench.analytics_data import DEFAULT_HTS, Dataset, Shape, app_url, prepare
 from bench.generate import generate
-from bench.ingest import OUT, Server, local_url, running_server, server_version
+from bench.ingest import OUT, local_url, running_server, server_version
+from bench.server import Service
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_analytics"
 LIMIT_S = 2.0
@@ -62,7 +65,7 @@ UPLOAD_ROWS = 25_500  # about 10,000 HAWBs of 2.55 lines
 BASELINE = "/v1/manifests"
 _NOT_INHERITED_PREFIXES = ("S321_", "MALLOC_", "POLARS_")
 # The first endpoint read per kind of summary after an upload: it refreshes that kind
-# (app.analytics.refresh; app.analytics.risks_findings.Kind, value per kg is of goods).
+# (app.analytics.refresh; app.analytics.risks.findings.Kind, value per kg is of goods).
 FIRST_READS = {
     "analytics facts": "/v1/analytics/volumes",
     "consignee days": "/v1/analytics/risks/consignees-over-limit",
@@ -204,7 +207,7 @@ def measure(http: httpx.Client, data: Dataset, path: str, case: Case, repeat: in
     return timing
 
 
-def measure_all(server: Server, data: Dataset, paths: Sequence[str], asked: Sequence[Case],
+def measure_all(server: Service, data: Dataset, paths: Sequence[str], asked: Sequence[Case],
                 heading: str, repeat: int, log: Any) -> tuple[list[Timing], list[Timing]]:
     """(the dashboards' timings, the baseline's)."""
     dash: list[Timing] = []
@@ -251,7 +254,7 @@ def _manifest_file(until: date, seed: int) -> tuple[Path, dict[str, Any]]:
     return path, dict(stats)
 
 
-def upload_and_read(server: Server, url: URL, data: Dataset, until: date, seed: int,
+def upload_and_read(server: Service, url: URL, data: Dataset, until: date, seed: int,
                     log: Any) -> UploadRun:
     path, stats = _manifest_file(until, seed)
     key = data.keys["forwarder"]

@@ -8,7 +8,7 @@ service's trade, 5,000,000 HAWBs by default, built set-based and kept between ru
            -> counts, sequences, VACUUM ANALYZE.
     refresh after load (after the build, and again with --refresh): every summary and
            finding emptied, every day marked, and the service's own refreshes timed
-           (app.analytics.refresh, app.analytics.risks_findings).
+           (app.analytics.refresh, app.analytics.risks.findings).
 
 The plan: HAWBs per day follow growth from 2021 to early 2025, a drop when goods of China
 and Hong Kong lost de minimis (2025-05-02) and a deeper one under the suspension
@@ -45,12 +45,14 @@ from app.ace_gateway import abi
 from app.ace_gateway.entry_numbers import display, entry_number
 from app.ace_gateway.messages import AceError, AceMessage, MessageKind
 from app.ace_gateway.simulator.engine import REJECTION_CODES
-from app.analytics import marks, refresh, risks_findings
+from app.analytics import refresh
+from app.analytics.risks import findings as risks_findings
 from app.db import make_engine, make_session_factory, transaction
 from app.eligibility import service
 from app.hts.importer import import_schedule
 from app.lifecycle import brokers
 from app.lifecycle.service import CUSTOMS
+from app.manifest import marks
 from app.manifest.bulk import writer_for
 from app.manifest.codes import PORTS as PORT_CODES
 from app.manifest.columns import map_header

@@ -28,9 +28,7 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -52,6 +50,7 @@ from app.hts.importer import import_schedule
 from app.migrate import upgrade
 from bench.generate import GENERATOR_VERSION, HEADER, Stats, generate
 from bench.scratch import conninfo
+from bench.server import S321, Service, free_port, http_service, launched
 
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_HTS = (Path(__file__).resolve().parents[2]
@@ -208,20 +207,6 @@ def reset_api(url: URL) -> None:
         conn.execute(sql.SQL("TRUNCATE {} CASCADE").format(names))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-
 # Inherited variables that would change what is measured; --server-env sets them instead.
 _NOT_INHERITED_PREFIXES = ("S321_", "MALLOC_", "POLARS_")
 _NOT_INHERITED = frozenset({"_RJEM_MALLOC_CONF", "MALLOC_CONF", "GLIBC_TUNABLES",
@@ -247,45 +232,13 @@ def _server_env(database_url: str, pepper: str, rows: int, size: int, judge: boo
     return env
 
 
-def _wait_ready(server: Server, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=server.base_url, timeout=5.0) as http:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{log_tail(server.log)}")
-            with contextlib.suppress(httpx.TransportError):
-                if http.get("/readyz").status_code == 200:
-                    return
-            time.sleep(0.2)
-    raise RuntimeError(f"the server was not ready after {timeout:.0f} s:\n{log_tail(server.log)}")
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    """A server log's last lines, for an error message."""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
 @contextlib.contextmanager
-def running_server(env: dict[str, str], log: Path) -> Iterator[Server]:
+def running_server(env: dict[str, str], log: Path) -> Iterator[Service]:
     """`s321 serve` (one worker: the process we start is the one that ingests)."""
-    port = _free_port()
-    s321 = Path(sys.executable).with_name("s321")
-    command = [str(s321), "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        # cwd=bench/out: keep the repository's .env, if any, out of the measurement.
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=OUT)
-        server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
-        try:
-            _wait_ready(server)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    port = free_port()
+    command = [str(S321), "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)]
+    with launched(http_service("the server", command, env, log, port, "/readyz")) as server:
+        yield server
 
 
 def _proc_status_kib(pid: int, field_name: str) -> int:
@@ -394,7 +347,7 @@ def parse_server_timing(value: str) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def upload_client(server: Server, token: str) -> Iterator[tuple[Client, list[str]]]:
+def upload_client(server: Service, token: str) -> Iterator[tuple[Client, list[str]]]:
     """app.client.Client, plus the Server-Timing header of each POST answer it gets (its
     upload() returns the body only, so a response hook is added to its httpx client)."""
     timings: list[str] = []
@@ -449,8 +402,8 @@ class CompanionRun:
     server_timing_ms: dict[str, float]
 
 
-def timed_upload(server: Server, token: str, path: Path) -> UploadRun:
-    pid = server.process.pid
+def timed_upload(server: Service, token: str, path: Path) -> UploadRun:
+    pid = server.pid
     reset_peak_rss(pid)
     rss_before = _proc_status_kib(pid, "VmRSS") / 1024
     size = path.stat().st_size
@@ -473,7 +426,7 @@ def timed_upload(server: Server, token: str, path: Path) -> UploadRun:
         gets=get_stats(prober.probes, started, ended), server_timing_ms=_phases(timings))
 
 
-def companion_upload(server: Server, token: str, path: Path) -> CompanionRun:
+def companion_upload(server: Service, token: str, path: Path) -> CompanionRun:
     """The other manifest of the day, stored before the timed upload (no GET probes)."""
     with upload_client(server, token) as (client, timings):
         started = time.perf_counter()

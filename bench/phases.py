@@ -30,8 +30,8 @@ from typing import Any
 from app.db import make_engine, make_session_factory
 from app.eligibility import rules
 from app.eligibility import service as eligibility
+from app.intake import ingest as service
 from app.manifest import bulk, reading
-from app.manifest import ingest as service
 from bench.ingest import (
     DEFAULT_HTS,
     DEFAULT_PG,

@@ -8,7 +8,7 @@ What it does:
      data through the service's own upload, lifecycle, customs and CFS code
      (bench/polling_data.py); it is reused by later runs with the same shape.
   2. Two servers, each started by uvicorn with the same flags and worker processes: the
-     service (app.api.app) and the baseline (bench/baseline_app.py: GET /hawbs/{id}, one
+     service (app.main) and the baseline (bench/baseline_app.py: GET /hawbs/{id}, one
      row by primary key with SQLAlchemy, same driver and pool settings).
   3. wrk, 64 connections for a fixed time after a warm-up, in turns: the baseline and the
      service's polling mix (alternating which goes first), then each polled endpoint on its
@@ -28,11 +28,9 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,8 +40,8 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy.engine import URL, make_url
 
-from bench.ingest import log_tail
 from bench.polling_data import Dataset, Shape, prepare
+from bench.server import Service, free_port, http_service, launched
 
 OUT = Path(__file__).resolve().parent / "out"
 LUA = Path(__file__).resolve().parent / "polling.lua"
@@ -100,21 +98,6 @@ MIX = {"board_304": 4, "board": 1, "board_since": 1, "parcels_ready_304": 2,
 # --- servers -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-
 _NOT_INHERITED_PREFIXES = ("S321_", "MALLOC_", "POLARS_")
 
 
@@ -136,26 +119,12 @@ def _env(database_url: str, pepper: str) -> dict[str, str]:
     return env
 
 
-def _wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=server.base_url, timeout=5.0) as http:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(f"{server.name} exited early:\n{log_tail(server.log)}")
-            with contextlib.suppress(httpx.TransportError):
-                if http.get(path).status_code == 200:
-                    return
-            time.sleep(0.2)
-    raise RuntimeError(f"{server.name} not ready after {timeout:.0f} s:\n{log_tail(server.log)}")
-
-
 @contextlib.contextmanager
 def running(
     name: str, factory: str, env: dict[str, str], workers: int, access_log: bool, ready_path: str
-) -> Iterator[Server]:
+) -> Iterator[Service]:
     """uvicorn serving ``factory``; both servers get exactly the same flags."""
-    port = _free_port()
-    log = OUT / f"polling-{name}.log"
+    port = free_port()
     command = [
         sys.executable,
         "-m",
@@ -172,26 +141,10 @@ def running(
         "info",
         "--access-log" if access_log else "--no-access-log",
     ]
-    with log.open("wb") as out:
-        # cwd=bench/out: the repository's .env, if any, stays out of the measurement.
-        process = subprocess.Popen(
-            command,
-            env={**env, "PYTHONPATH": str(OUT.parents[1])},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=OUT,
-        )
-        server = Server(name, process, f"http://127.0.0.1:{port}", log)
-        try:
-            _wait_ready(server, ready_path)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    env = {**env, "PYTHONPATH": str(OUT.parents[1])}
+    log = OUT / f"polling-{name}.log"
+    with launched(http_service(name, command, env, log, port, ready_path)) as server:
+        yield server
 
 
 def _tree(pid: int) -> list[int]:
@@ -227,7 +180,7 @@ class BoardState:
     on_hold: int
 
 
-def board_states(server: Server, ds: Dataset) -> list[BoardState]:
+def board_states(server: Service, ds: Dataset) -> list[BoardState]:
     states = []
     with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
         for firms, key in ds.cfs_keys.items():
@@ -247,7 +200,7 @@ def board_states(server: Server, ds: Dataset) -> list[BoardState]:
     return states
 
 
-def parcel_totals(server: Server, ds: Dataset) -> dict[str, dict[str, Any]]:
+def parcel_totals(server: Service, ds: Dataset) -> dict[str, dict[str, Any]]:
     """Each carrier's parcels over all pages: ready for pickup, released, and all; and the
     ETag of its first page ready for pickup."""
     totals: dict[str, dict[str, Any]] = {}
@@ -342,7 +295,7 @@ class Measure:
 
 
 def wrk(
-    server: Server, requests_file: Path, *, connections: int, threads: int, seconds: float
+    server: Service, requests_file: Path, *, connections: int, threads: int, seconds: float
 ) -> dict[str, Any]:
     command = [
         "wrk",
@@ -373,7 +326,7 @@ def wrk(
 
 
 def measure(
-    server: Server,
+    server: Service,
     target: str,
     requests_file: Path,
     expected: frozenset[int],
@@ -387,7 +340,7 @@ def measure(
         threads=args.threads,
         seconds=args.warmup,
     )
-    cpu_before = cpu_seconds(server.process.pid)
+    cpu_before = cpu_seconds(server.pid)
     r = wrk(
         server,
         requests_file,
@@ -395,7 +348,7 @@ def measure(
         threads=args.threads,
         seconds=args.duration,
     )
-    cpu = cpu_seconds(server.process.pid) - cpu_before
+    cpu = cpu_seconds(server.pid) - cpu_before
     seconds = r["duration_us"] / 1e6
     statuses = {k: int(v) for k, v in sorted(r["statuses"].items())}
     return Measure(
@@ -484,7 +437,7 @@ def run(args: argparse.Namespace) -> Report:
     env = _env(database_url, ds.pepper)
     with (
         running(
-            "service", "app.api.app:create_app", env, args.workers, args.access_log, "/readyz"
+            "service", "app.main:create_app", env, args.workers, args.access_log, "/readyz"
         ) as service,
         running(
             "baseline",

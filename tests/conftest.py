@@ -25,12 +25,12 @@ import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app import migrate
 from app.accounts.models import OrgKind
 from app.accounts.service import create_organisation, issue_key
-from app.api.app import create_app
 from app.db import Base, make_engine, make_session_factory, transaction
+from app.main import create_app
 from app.settings import Settings
 from app.tariff import seeds
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = FIXTURES / "samples"
 PG_URL = os.environ.get("S321_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PEPPER = "test-pepper-0123456789"

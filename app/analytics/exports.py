@@ -4,7 +4,6 @@ console export exactly the same."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from app import spreadsheet
 from app.analytics.breakdowns import Breakdown, Row
@@ -12,12 +11,9 @@ from app.analytics.hts import HtsTable
 from app.analytics.outcomes import Outcomes, WhatIf
 from app.analytics.period import Period
 from app.analytics.volumes import Volumes
+from app.kit.money import usd
 
 COUNTED = ("hawbs", "lines", "value_usd", "value_share_pct")
-
-
-def usd(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
 def share_pct(part: int, whole: int) -> float | None:

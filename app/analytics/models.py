@@ -13,7 +13,6 @@ from sqlalchemy import BigInteger, Date, Index, Integer, PrimaryKeyConstraint, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
-from app.manifest.models import BigId
 
 
 class _Fact:
@@ -52,13 +51,3 @@ class MonthlyFact(_Fact, Base):
     )
 
     month: Mapped[date] = mapped_column(Date)
-
-
-class DirtyDay(Base):
-    """An arrival day whose facts must be recomputed. Writers append one in their own
-    transaction (never a per-row trigger); a refresh removes exactly the rows it read."""
-
-    __tablename__ = "analytics_dirty_days"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, index=True)

@@ -10,15 +10,12 @@ PostgreSQL; SQLite has one writer).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
-from typing import Any
 
 import polars as pl
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
     delete,
     func,
@@ -31,11 +28,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.analytics.facts import HAWB_SCHEMA, LINE_SCHEMA, daily_facts
-from app.analytics.models import DailyFact, DirtyDay, MonthlyFact
+from app.analytics.models import DailyFact, MonthlyFact
 from app.db import transaction, upsert
 from app.eligibility import rules
 from app.eligibility.service import load_policies
-from app.manifest.bulk import writer_for
+from app.manifest.bulk import read_frame, writer_for
+from app.manifest.journals import DirtyDay
 from app.manifest.models import Hawb, HawbLine, Manifest
 from app.manifest.statuses import HawbStatus
 
@@ -130,30 +128,9 @@ def _chunks(session: Session, days: Sequence[date]) -> Iterator[list[date]]:
         yield chunk
 
 
-def _frame(
-    session: Session, stmt: Select[*tuple[Any, ...]], schema: dict[str, pl.DataType]
-) -> pl.DataFrame:
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return pl.DataFrame([tuple(r) for r in session.execute(stmt)], schema=schema, orient="row")
-    # A million lines come back as COPY text in a fraction of the time result rows take.
-    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    buf = io.BytesIO()
-    raw: Any = connection.connection.driver_connection
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv)", compiled.params) as copy,
-    ):
-        for chunk in copy:
-            buf.write(chunk)
-    if not buf.tell():
-        return pl.DataFrame(schema=schema)
-    return pl.read_csv(buf.getvalue(), has_header=False, new_columns=list(schema), schema=schema)
-
-
 def _recompute(session: Session, days: list[date], policies: list[rules.Policy]) -> None:
     judgeable = and_(Hawb.arrival_date.in_(days), Hawb.status != HawbStatus.INVALID.value)
-    hawbs = _frame(
+    hawbs = read_frame(
         session,
         select(
             Hawb.id,
@@ -175,7 +152,7 @@ def _recompute(session: Session, days: list[date], policies: list[rules.Policy])
         .where(judgeable),
         HAWB_SCHEMA,
     )
-    lines = _frame(
+    lines = read_frame(
         session,
         select(
             HawbLine.hawb_id,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from app.api import schemas
-from app.manifest.ingest import ReplayReason
+from app.api.schemas import manifests as schemas
+from app.intake.ingest import ReplayReason
+from app.kit.money import cents_to_usd
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, Upload
 
 
@@ -34,7 +35,7 @@ def hawb_fields(h: Hawb) -> dict[str, object]:
             email=h.consignee_email),
         "pieces": h.pieces, "gross_weight_kg": h.gross_weight_kg, "carrier": h.carrier,
         "tracking_no": h.tracking_no,
-        "total_value_usd": schemas.cents_to_usd(h.total_value_cents),
+        "total_value_usd": cents_to_usd(h.total_value_cents),
         "line_count": h.line_count, "first_row": h.first_row, "error_count": h.error_count,
         "upload_id": h.upload_id, "created_at": h.created_at,
     }
@@ -49,7 +50,7 @@ def line(ln: HawbLine) -> schemas.LineOut:
         line_no=ln.line_no, row=ln.row_no, description=ln.description, hts_code=ln.hts_code,
         origin_country=ln.origin_country,
         quantity=None if ln.quantity is None else Decimal(ln.quantity).normalize(),
-        unit=ln.unit, value_usd=schemas.cents_to_usd(ln.value_cents), currency=ln.currency,
+        unit=ln.unit, value_usd=cents_to_usd(ln.value_cents), currency=ln.currency,
         as_sent=json.loads(ln.raw) if ln.raw else None)
 
 

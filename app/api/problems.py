@@ -13,18 +13,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
+from app.errors import DomainError, status_of
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:s321:problem:"
-
-STATUS_BY_ERROR: dict[type[DomainError], int] = {
-    NotFound: 404,
-    Conflict: 409,
-    Invalid: 422,
-    TooLarge: 413,
-}
-
 
 def problem(status: int, detail: str, *, title: str | None = None, type_: str | None = None,
             instance: str | None = None, headers: dict[str, str] | None = None,
@@ -59,9 +51,7 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
-                      400)
-        return problem(status, exc.detail, title=exc.title, instance=request.url.path,
+        return problem(status_of(exc), exc.detail, title=exc.title, instance=request.url.path,
                        extra=exc.extra)
 
     @app.exception_handler(StarletteHTTPException)

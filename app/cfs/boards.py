@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.ace_gateway.models import AceMessageRecord
-from app.cfs.models import CfsFacility, CfsReceipt, FacilityVersion
+from app.cfs.models import CfsReceipt
 from app.db import UTCDateTime, utcnow
 from app.errors import Conflict, NotFound
 from app.events import outbox
@@ -33,8 +33,10 @@ from app.lifecycle import service
 from app.lifecycle.models import HawbHistory
 from app.lifecycle.service import Actor, Moved
 from app.lifecycle.transitions import Event
+from app.manifest import contexts
 from app.manifest.models import Hawb, Manifest
 from app.manifest.statuses import HawbStatus
+from app.reference.models import CfsFacility, FacilityVersion
 
 PTT_KIND = "permit_to_transfer"
 
@@ -213,7 +215,7 @@ def receive_mawb(session: Session, facility: CfsFacility, actor: Actor, mawb: st
                            pieces_expected=expected, pieces_received=pieces_received,
                            received_by=actor.name, received_at=now))
     session.flush()
-    ctx = outbox.contexts(session, [manifest.id])[manifest.id]
+    ctx = contexts.of(session, [manifest.id])[manifest.id]
     payload = MawbReceivedAtCfs(pieces_expected=expected, pieces_received=pieces_received,
                                 shortage=max(expected - pieces_received, 0),
                                 overage=max(pieces_received - expected, 0))

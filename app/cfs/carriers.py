@@ -22,14 +22,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation
-from app.cfs.models import CarrierVersion, CfsFacility
 from app.errors import Conflict, NotFound
+from app.kit.pagination import PageOf, keyset, page_of
 from app.lifecycle import service
 from app.lifecycle.service import Actor, Moved
 from app.lifecycle.transitions import Event
 from app.manifest.models import Hawb, Manifest
-from app.manifest.queries import Page, keyset, page_of
 from app.manifest.statuses import PARCELS, HawbStatus
+from app.reference.models import CarrierVersion, CfsFacility
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _parcels_query(statuses: tuple[str, ...]) -> tuple[Select[*tuple[Any, ...]],
 
 
 def parcels(session: Session, carrier_code: str, *, status: str | None = None,
-            limit: int = 100, cursor: str | None = None) -> Page[Parcel]:
+            limit: int = 100, cursor: str | None = None) -> PageOf[Parcel]:
     """Released HAWBs the forwarders assigned to this carrier, oldest first."""
     stmt, count = _parcels_query((status,) if status else PARCELS)
     hawb_id = cast(Table, Hawb.__table__).c.id

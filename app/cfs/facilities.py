@@ -8,10 +8,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, OrgKind
-from app.cfs.models import CfsFacility
 from app.db import add_unique, utcnow
 from app.errors import InvalidRequest, NotFound
 from app.manifest.codes import PORTS
+from app.reference.models import CfsFacility
 
 
 def create(session: Session, *, port: str, firms_code: str, name: str, organisation_id: int,

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
-from app.manifest.models import BigId
+from app.db import Base, BigId, UTCDateTime, utcnow
 
 
 class DeMinimisPolicy(Base):

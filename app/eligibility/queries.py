@@ -12,12 +12,12 @@ import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.analytics import marks
 from app.db import add_unique
 from app.eligibility import rules
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.eligibility.service import load_policies
 from app.errors import NotFound
+from app.manifest import marks
 from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope
 

@@ -14,11 +14,11 @@ import polars as pl
 from sqlalchemy import Table, and_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from app.analytics import marks
 from app.db import utcnow
 from app.eligibility import entries, rules
 from app.eligibility.consignee import consignee_key, shipper_key
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
+from app.manifest import marks
 from app.manifest.bulk import writer_for
 from app.manifest.models import Hawb, HawbLine
 from app.manifest.statuses import REDECIDABLE, HawbStatus

@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
-from app.manifest.models import BigId
+from app.db import Base, BigId, UTCDateTime, utcnow
 
 
 class OutboxEvent(Base):

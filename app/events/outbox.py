@@ -6,34 +6,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from app.cfs.models import CarrierVersion, CfsFacility, FacilityVersion
 from app.db import upsert
 from app.events.catalogue import Event
 from app.events.models import OutboxEvent
-from app.manifest.models import Manifest
+from app.reference.models import CarrierVersion, FacilityVersion
 
 
 @dataclass(frozen=True)
 class ManifestContext:
-    """What every event of a MAWB carries besides its own payload."""
+    """What every event of a MAWB carries besides its own payload (read by
+    ``app.manifest.contexts``)."""
 
     manifest_id: int
     mawb: str
     port: str
     cfs_id: int | None
     cfs: str | None  # FIRMS code
-
-
-def contexts(session: Session, manifest_ids: Iterable[int]) -> dict[int, ManifestContext]:
-    rows = session.execute(
-        select(Manifest.id, Manifest.mawb, Manifest.port, Manifest.cfs_id,
-               CfsFacility.firms_code)
-        .outerjoin(CfsFacility, CfsFacility.id == Manifest.cfs_id)
-        .where(Manifest.id.in_(sorted(set(manifest_ids))))).all()
-    return {r[0]: ManifestContext(*r) for r in rows}
 
 
 def write(session: Session, events: Iterable[tuple[Event, ManifestContext]]) -> int:

@@ -1,2 +1,2 @@
-"""The shipment lifecycle: transitions, broker review, the submission worker, the activity
-log."""
+"""The shipment lifecycle: transitions, broker review, the activity log. The submission
+worker that drives it is ``app.workers.submission``."""

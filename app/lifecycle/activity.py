@@ -20,9 +20,10 @@ from app import spreadsheet
 from app.ace_gateway.entry_numbers import display
 from app.ace_gateway.models import AceMessageRecord
 from app.events.models import OutboxEvent
+from app.kit.pagination import PageOf, decode_cursor, encode_cursor
 from app.lifecycle.models import HawbHistory
 from app.manifest.models import Manifest, Upload
-from app.manifest.queries import Page, Scope, decode_cursor, encode_cursor
+from app.manifest.queries import Scope
 
 Rows = Select[*tuple[Any, ...]]
 CSV_COLUMNS = ("at", "source", "kind", "mawb", "hawb", "actor", "summary")
@@ -177,7 +178,7 @@ def _after(stmt: Rows, source: _Source, after: tuple[datetime, int, int]
 
 
 def page(session: Session, scope: Scope, where: Filter, *, limit: int = 100,
-         cursor: str | None = None, count: bool = True) -> Page[Item]:
+         cursor: str | None = None, count: bool = True) -> PageOf[Item]:
     """One page of the log, oldest first; ``total`` counts every matching entry (skipped
     with ``count=False``, for exports that read every page)."""
     raw = decode_cursor(cursor, 3)
@@ -202,7 +203,7 @@ def page(session: Session, scope: Scope, where: Filter, *, limit: int = 100,
         items = items[:limit]
         last = items[-1].key
         nxt = encode_cursor([last[0].isoformat(), last[1], last[2]])
-    return Page(items=items, total=total if count else len(items), next_cursor=nxt)
+    return PageOf(items=items, total=total if count else len(items), next_cursor=nxt)
 
 
 def csv_lines(session: Session, scope: Scope, where: Filter) -> Iterator[str]:

@@ -15,12 +15,13 @@ from app.accounts.service import Caller
 from app.db import utcnow
 from app.eligibility.models import ComplianceAlert
 from app.errors import Conflict, InvalidRequest, NotFound
+from app.kit.pagination import PageOf, decode_cursor, encode_cursor
 from app.lifecycle import service
 from app.lifecycle.models import BrokerClient
 from app.lifecycle.service import Actor, Outcome
 from app.lifecycle.transitions import REVIEWABLE, Event
 from app.manifest.models import Hawb, Manifest
-from app.manifest.queries import Page, Scope, decode_cursor, encode_cursor
+from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus
 
 
@@ -135,7 +136,7 @@ def _has_alert() -> Any:
 
 
 def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit: int = 100,
-                 cursor: str | None = None) -> Page[QueueItem]:
+                 cursor: str | None = None) -> PageOf[QueueItem]:
     """The broker's clients' HAWBs awaiting a decision (eligible and needs-review ones by
     default), oldest arrival first."""
     statuses = [where.status] if where.status else [s.value for s in REVIEWABLE]
@@ -176,7 +177,7 @@ def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit:
         last = items[-1].hawb
         nxt = encode_cursor([last.arrival_date.isoformat() if last.arrival_date else "",
                              last.id])
-    return Page(items=items, total=total, next_cursor=nxt)
+    return PageOf(items=items, total=total, next_cursor=nxt)
 
 
 # --- decisions ---------------------------------------------------------------------------

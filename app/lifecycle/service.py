@@ -18,6 +18,7 @@ from app.events import outbox
 from app.events.catalogue import PAYLOADS, EventType, new_event
 from app.lifecycle.models import HawbHistory
 from app.lifecycle.transitions import SOURCES, Event, target
+from app.manifest import contexts
 from app.manifest.models import Hawb
 from app.manifest.statuses import PARCELS
 
@@ -149,7 +150,7 @@ def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor
          "source_message_id": notes[m.hawb_id].source_message_id, "at": at} for m in moved])
     kind = NOTIFY[event]
     payload_type = PAYLOADS[kind]
-    ctx = outbox.contexts(session, {m.manifest_id for m in moved})
+    ctx = contexts.of(session, {m.manifest_id for m in moved})
     outbox.write(session, (
         (new_event(kind, payload_type.model_validate({
             "from_status": m.from_status, "to_status": m.to_status,

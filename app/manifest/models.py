@@ -20,10 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
-
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from app.db import Base, BigId, UTCDateTime, utcnow
 
 
 class Manifest(Base):
@@ -81,7 +78,7 @@ class Upload(Base):
 # foreign keys: PostgreSQL checks a foreign key with a trigger per row, which measured
 # 6 s of a 1M-row upload's 14 s. Integrity comes from the only two writers: ingest writes
 # a HAWB and its lines in one transaction with ids it reserved itself, and the delete paths
-# (queries.delete_hawbs) remove lines with their HAWB. tests/test_integrity.py checks both.
+# (queries.delete_hawbs) remove lines with their HAWB. tests/manifest/test_integrity.py checks both.
 
 
 BOARD_STATUSES = text("status IN ('received_at_cfs', 'hold')")

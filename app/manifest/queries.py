@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from app.analytics import marks
 from app.db import utcnow
-from app.eligibility import service as eligibility
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import NotFound
+from app.kit.pagination import PageOf, decode_cursor, encode_cursor, keyset, page_of
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
-from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
-from app.tariff.models import DutyLine
+from app.manifest.statuses import HawbStatus, ManifestStatus
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
@@ -41,35 +37,11 @@ class Scope:
         return stmt.where(Manifest.forwarder_id == self.forwarder_id)
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int
-    next_cursor: str | None
-
-
-def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise Invalid("The cursor is not one this service issued.") from exc
-    if not isinstance(values, list) or len(values) != arity:
-        raise Invalid("The cursor is not one this service issued.")
-    return values
-
-
 def list_manifests(
     session: Session, scope: Scope, *, port: str | None = None,
     arrival_from: date | None = None, arrival_to: date | None = None,
     status: str | None = None, limit: int = 50, cursor: str | None = None,
-) -> Page[Manifest]:
+) -> PageOf[Manifest]:
     base = scope.manifests(select(Manifest))
     if port:
         base = base.where(Manifest.port == port.upper())
@@ -90,7 +62,7 @@ def list_manifests(
         stmt.order_by(Manifest.arrival_date.desc(), Manifest.id.desc()).limit(limit + 1)))
     nxt = (encode_cursor([rows[limit - 1].arrival_date.isoformat(), rows[limit - 1].id])
            if len(rows) > limit else None)
-    return Page(items=rows[:limit], total=total, next_cursor=nxt)
+    return PageOf(items=rows[:limit], total=total, next_cursor=nxt)
 
 
 def get_manifest(session: Session, scope: Scope, mawb: str) -> Manifest:
@@ -132,26 +104,8 @@ def latest_upload(session: Session, manifest_id: int) -> Upload | None:
                           .order_by(Upload.id.desc()).limit(1))
 
 
-def keyset(stmt: S, id_column: Any, cursor: str | None, limit: int) -> S:
-    """One page of ``stmt`` after the cursor, by ascending id (one row more, to tell
-    whether another page follows)."""
-    after = decode_cursor(cursor, 1)
-    if after is not None:
-        stmt = stmt.where(id_column > after[0])
-    return stmt.order_by(id_column).limit(limit + 1)
-
-
-def page_of(session: Session, count_stmt: Select[*tuple[Any, ...]], rows: list[T],
-            limit: int, key: Any) -> Page[T]:
-    """The page of ``rows`` (fetched with ``keyset``), with the total ``count_stmt``
-    matches over all pages."""
-    total = session.scalar(select(func.count()).select_from(count_stmt.subquery())) or 0
-    nxt = encode_cursor([key(rows[limit - 1])]) if len(rows) > limit else None
-    return Page(items=rows[:limit], total=total, next_cursor=nxt)
-
-
 def current_errors(session: Session, manifest: Manifest, *, limit: int = 100,
-                   cursor: str | None = None) -> Page[RowError]:
+                   cursor: str | None = None) -> PageOf[RowError]:
     """Errors of the HAWBs as they stand now, plus rows of the latest upload that name no
     HAWB. Errors of replaced or deleted HAWBs stay readable on their upload."""
     last = latest_upload(session, manifest.id)
@@ -169,7 +123,7 @@ def current_errors(session: Session, manifest: Manifest, *, limit: int = 100,
 
 def list_hawbs(session: Session, manifest: Manifest, *, status: str | None = None,
                with_errors: bool | None = None, hawb_prefix: str | None = None,
-               limit: int = 100, cursor: str | None = None) -> Page[Hawb]:
+               limit: int = 100, cursor: str | None = None) -> PageOf[Hawb]:
     stmt = select(Hawb).where(Hawb.manifest_id == manifest.id)
     if status:
         stmt = stmt.where(Hawb.status == status)
@@ -201,26 +155,6 @@ def get_hawb(session: Session, manifest: Manifest, hawb_no: str) -> HawbDetail:
     return HawbDetail(hawb=hawb, lines=lines, errors=errors)
 
 
-def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
-    detail = get_hawb(session, manifest, hawb_no)
-    if detail.hawb.status not in AMENDABLE:
-        raise Conflict(f"HAWB {hawb_no} is {detail.hawb.status} and can no longer be deleted; "
-                       "ask your broker to withdraw it.", hawb_status=detail.hawb.status)
-    # Compare-and-set: a HAWB filed since it was read is not deleted.
-    deleted = session.execute(delete(Hawb).where(Hawb.id == detail.hawb.id,
-                                                 Hawb.status.in_(sorted(AMENDABLE))))
-    if not deleted.rowcount:  # type: ignore[attr-defined]
-        raise Conflict(f"HAWB {hawb_no} changed status while being deleted; reload it.")
-    session.execute(delete(HawbLine).where(HawbLine.hawb_id == detail.hawb.id))
-    session.execute(delete(DutyLine).where(DutyLine.hawb_id == detail.hawb.id))
-    marks.mark_days(session, [detail.hawb.arrival_date])
-    if detail.hawb.arrival_date and detail.hawb.consignee_key:
-        # The consignee's other HAWBs that day may fall back under the limit.
-        eligibility.refresh_consignee_day(session, detail.hawb.arrival_date,
-                                          [detail.hawb.consignee_key])
-    refresh_counts(session, manifest.id)
-
-
 def refresh_counts(session: Session, manifest_id: int) -> dict[str, int]:
     """Store the manifest's HAWB counts and status; returns the counts by status."""
     counts = hawb_counts(session, manifest_id)
@@ -243,7 +177,7 @@ def get_upload(session: Session, scope: Scope, upload_id: int) -> Upload:
 
 
 def upload_errors(session: Session, upload: Upload, *, limit: int = 100,
-                  cursor: str | None = None) -> Page[RowError]:
+                  cursor: str | None = None) -> PageOf[RowError]:
     stmt = select(RowError).where(RowError.upload_id == upload.id)
     rows = list(session.scalars(keyset(stmt, RowError.id, cursor, limit)))
     return page_of(session, stmt, rows, limit, lambda e: e.id)

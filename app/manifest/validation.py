@@ -407,7 +407,7 @@ def validate(
     failing = masks.select(pl.all().any()).row(0)
     error_parts = [
         # Filtered before the message is built: polars 2.1 panics building formatted
-        # messages over a filtered multi-chunk string column (tests/test_validation.py).
+        # messages over a filtered multi-chunk string column (tests/manifest/test_validation.py).
         frame.filter(masks.get_column(str(i))).rechunk().select(
             pl.col(ROW).cast(pl.Int64).alias("row_no"),
             pl.lit(check.column).alias("column_name"),

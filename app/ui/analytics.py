@@ -18,22 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, OrgKind
-from app.analytics import (
-    breakdowns,
-    exports,
-    hts,
-    outcomes,
-    refresh,
-    risks_findings,
-    volumes,
-)
+from app.analytics import breakdowns, exports, hts, outcomes, refresh
 from app.analytics.breakdowns import Breakdown
 from app.analytics.period import Period
-from app.analytics.reading import Figures, Sort
-from app.analytics.risks_common import Paging
+from app.analytics.reading import Figures
+from app.analytics.risks import findings as risks_findings
 from app.analytics.scope import narrowed
-from app.api.routers import analytics_risks
 from app.db import utcnow
+from app.kit.pagination import Paging
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.models import BrokerClient
 from app.manifest.queries import Scope
@@ -41,6 +33,9 @@ from app.ui import charts
 from app.ui.common import READERS
 from app.ui.render import page
 from app.ui.session import Web, WebDep, allow, reader
+from app.web import risk_tables
+from app.web import trade_tables as tables
+from app.web.trade_tables import TableQuery, TradeTable, Window, sort_key
 
 router = APIRouter()
 Measure = Literal["value", "hawbs"]
@@ -135,17 +130,11 @@ def _show(request: Request, name: str, c: Chosen, tab: str, **context: Any) -> R
                 money=money, pct=pct, share=share, **context)
 
 
-def _csv(c: Chosen, table: exports.Export) -> Response:
-    return Response(table.text(), media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{table.filename(c.period)}"'})
-
-
-_SORTS: dict[str, Sort] = {"value": "value", "hawbs": "hawbs", "lines": "lines"}
-
-
-def _sort(sort: str) -> Sort:
-    """A view's own name for its key (code, country, state, name) sorts by the key."""
-    return _SORTS.get(sort, "key")
+def _csv(request: Request, c: Chosen, table: TradeTable[Any], query: TableQuery | None = None
+         ) -> Response:
+    """Every row of the table, as the API exports it."""
+    with reader(request)() as session:
+        return table.csv(session, c.scope, c.period, query)
 
 
 # --- volumes ----------------------------------------------------------------------------
@@ -154,7 +143,7 @@ def _sort(sort: str) -> Sort:
 @router.get("/analytics", response_class=HTMLResponse)
 def volumes_page(request: Request, c: ChosenDep) -> Response:
     with reader(request)() as session:
-        result = volumes.volumes(session, c.scope, c.period)
+        result = tables.VOLUMES.read(session, c.scope, c.period)
     recent = result.months[-RECENT_MONTHS:]
     monthly = charts.columns(
         f"{c.measure_name} by month, against the same months a year earlier",
@@ -179,8 +168,7 @@ def volumes_page(request: Request, c: ChosenDep) -> Response:
 
 @router.get("/analytics/volumes.csv")
 def volumes_csv(request: Request, c: ChosenDep) -> Response:
-    with reader(request)() as session:
-        return _csv(c, exports.volumes(volumes.volumes(session, c.scope, c.period)))
+    return _csv(request, c, tables.VOLUMES)
 
 
 # --- HTS --------------------------------------------------------------------------------
@@ -190,10 +178,8 @@ HtsSort = Literal["value", "hawbs", "lines", "code"]
 LEVELS: dict[str, str] = {"chapter": "chapters", "heading": "headings", "line": "10-digit lines"}
 
 
-def _hts(session: Session, c: Chosen, level: hts.Level, q: str | None, sort: str, order: str,
-         limit: int | None, offset: int = 0) -> hts.HtsTable:
-    return hts.hts(session, c.scope, c.period, level=level, q=q, sort=_sort(sort),
-                   descending=order == "desc", limit=limit, offset=offset)
+def _hts_query(level: hts.Level, q: str | None, sort: str, order: str) -> TableQuery:
+    return TableQuery(level=level, q=q, sort=sort_key(sort), descending=order == "desc")
 
 
 @router.get("/analytics/hts", response_class=HTMLResponse)
@@ -201,7 +187,8 @@ def hts_page(request: Request, c: ChosenDep, level: hts.Level = "chapter", q: Se
              sort: HtsSort = "value", order: Order = "desc",
              offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     with reader(request)() as session:
-        table = _hts(session, c, level, q, sort, order, PAGE, offset)
+        table = tables.HTS.read(session, c.scope, c.period, _hts_query(level, q, sort, order),
+                                Window(PAGE, offset))
     top = table.items[:TOP]
     chart = charts.hbars(
         f"HTS {LEVELS[level]}: {c.measure_name.lower()}, the first {len(top)} of the table",
@@ -215,24 +202,14 @@ def hts_page(request: Request, c: ChosenDep, level: hts.Level = "chapter", q: Se
 @router.get("/analytics/hts.csv")
 def hts_csv(request: Request, c: ChosenDep, level: hts.Level = "chapter", q: Search = None,
             sort: HtsSort = "value", order: Order = "desc") -> Response:
-    with reader(request)() as session:
-        return _csv(c, exports.hts(_hts(session, c, level, q, sort, order, None)))
+    return _csv(request, c, tables.HTS, _hts_query(level, q, sort, order))
 
 
 # --- origins, shippers, consignee states ------------------------------------------------
 
 
-def _origins(session: Session, c: Chosen, sort: str, limit: int | None) -> Breakdown:
-    return breakdowns.origins(session, c.scope, c.period, sort=_sort(sort), limit=limit)
-
-
-def _shippers(session: Session, c: Chosen, sort: str, q: str | None, limit: int | None
-              ) -> Breakdown:
-    return breakdowns.shippers(session, c.scope, c.period, q=q, sort=_sort(sort), limit=limit)
-
-
-def _states(session: Session, c: Chosen, sort: str, limit: int | None) -> Breakdown:
-    return breakdowns.states(session, c.scope, c.period, sort=_sort(sort), limit=limit)
+def _ranked(sort: str, q: str | None = None) -> TableQuery:
+    return TableQuery(q=q, sort=sort_key(sort))
 
 
 def _ranking(c: Chosen, title: str, b: Breakdown, label: Callable[[breakdowns.Row], str]
@@ -246,9 +223,10 @@ def _ranking(c: Chosen, title: str, b: Breakdown, label: Callable[[breakdowns.Ro
 def parties_page(request: Request, c: ChosenDep, sort: Ranking = "value", q: Search = None
                  ) -> Response:
     with reader(request)() as session:
-        origins = _origins(session, c, sort, PAGE)
-        shippers = _shippers(session, c, sort, q, PAGE)
-        states = _states(session, c, sort, PAGE)
+        origins = tables.ORIGINS.read(session, c.scope, c.period, _ranked(sort), Window(PAGE))
+        shippers = tables.SHIPPERS.read(session, c.scope, c.period, _ranked(sort, q),
+                                        Window(PAGE))
+        states = tables.STATES.read(session, c.scope, c.period, _ranked(sort), Window(PAGE))
     sections = [
         ("origins", "Countries of origin", origins,
          _ranking(c, "Countries of origin", origins, lambda r: f"{r.code} {r.name or ''}")),
@@ -263,21 +241,18 @@ def parties_page(request: Request, c: ChosenDep, sort: Ranking = "value", q: Sea
 
 @router.get("/analytics/origins.csv")
 def origins_csv(request: Request, c: ChosenDep, sort: Ranking = "value") -> Response:
-    with reader(request)() as session:
-        return _csv(c, exports.origins(_origins(session, c, sort, None)))
+    return _csv(request, c, tables.ORIGINS, _ranked(sort))
 
 
 @router.get("/analytics/shippers.csv")
 def shippers_csv(request: Request, c: ChosenDep, sort: Ranking = "value", q: Search = None
                  ) -> Response:
-    with reader(request)() as session:
-        return _csv(c, exports.shippers(_shippers(session, c, sort, q, None)))
+    return _csv(request, c, tables.SHIPPERS, _ranked(sort, q))
 
 
 @router.get("/analytics/consignee-states.csv")
 def states_csv(request: Request, c: ChosenDep, sort: Ranking = "value") -> Response:
-    with reader(request)() as session:
-        return _csv(c, exports.states(_states(session, c, sort, None)))
+    return _csv(request, c, tables.STATES, _ranked(sort))
 
 
 # --- eligibility outcomes and the what-if by policy -------------------------------------
@@ -307,8 +282,8 @@ def _rows(labels: Sequence[str], series: Sequence[charts.Series]
 @router.get("/analytics/outcomes", response_class=HTMLResponse)
 def outcomes_page(request: Request, c: ChosenDep) -> Response:
     with reader(request)() as session:
-        result = outcomes.outcomes(session, c.scope, c.period)
-        what_if = outcomes.what_if(session, c.scope, c.period)
+        result = tables.OUTCOMES.read(session, c.scope, c.period)
+        what_if = tables.WHAT_IF.read(session, c.scope, c.period)
     recent = result.months[-RECENT_MONTHS:]
     labels = [m.label for m in recent]
     decisions = [(o.decision, None) for o in result.totals if o.code is None]
@@ -333,14 +308,12 @@ def outcomes_page(request: Request, c: ChosenDep) -> Response:
 
 @router.get("/analytics/outcomes.csv")
 def outcomes_csv(request: Request, c: ChosenDep) -> Response:
-    with reader(request)() as session:
-        return _csv(c, exports.outcomes(outcomes.outcomes(session, c.scope, c.period)))
+    return _csv(request, c, tables.OUTCOMES)
 
 
 @router.get("/analytics/what-if.csv")
 def what_if_csv(request: Request, c: ChosenDep) -> Response:
-    with reader(request)() as session:
-        return _csv(c, exports.what_if(outcomes.what_if(session, c.scope, c.period)))
+    return _csv(request, c, tables.WHAT_IF)
 
 
 # --- compliance risks -------------------------------------------------------------------
@@ -367,7 +340,7 @@ def _fresh_findings(request: Request) -> None:
 def risks_page(request: Request, c: ChosenDep) -> Response:
     _fresh_findings(request)
     with reader(request)() as session:
-        found = {name: analytics_risks.TABLES[name].find(session, c.scope, c.period,
+        found = {name: risk_tables.TABLES[name].find(session, c.scope, c.period,
                                                          Paging(RISK_ROWS))
                  for name in RISKS}
     titles = RISKS
@@ -388,11 +361,11 @@ def risk_csv(request: Request, c: ChosenDep, name: str) -> Response:
                     detail=f"There is no risk table {name}.")
     _fresh_findings(request)
     with reader(request)() as session:
-        return analytics_risks.TABLES[name].csv(session, c.scope, c.period)
+        return risk_tables.TABLES[name].csv(session, c.scope, c.period)
 
 
 @router.get("/analytics/risks/value-per-kg/{heading}.csv")
 def value_outliers_csv(request: Request, c: ChosenDep, heading: str) -> Response:
     _fresh_findings(request)
     with reader(request)() as session:
-        return analytics_risks.outliers_table(heading).csv(session, c.scope, c.period)
+        return risk_tables.outliers_table(heading).csv(session, c.scope, c.period)

@@ -10,8 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.api.problems import STATUS_BY_ERROR
-from app.errors import DomainError
+from app.errors import DomainError, status_of
 from app.ui import analytics, brokers, cfs, common, forwarders
 from app.ui.render import page
 from app.ui.session import BadForm, Forbidden, SignInRequired
@@ -45,9 +44,7 @@ def create_console(parent: FastAPI) -> FastAPI:
 
     @console.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
-        status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
-                      400)
-        return page(request, "error.html", None, status_code=status, title=exc.title,
+        return page(request, "error.html", None, status_code=status_of(exc), title=exc.title,
                     detail=exc.detail)
 
     @console.exception_handler(RequestValidationError)

@@ -27,6 +27,7 @@ from app.ui.session import (
     reader,
     writer,
 )
+from app.web.csv import csv_response
 
 router = APIRouter()
 READERS = (OrgKind.FORWARDER, OrgKind.BROKER, OrgKind.ADMIN)
@@ -118,5 +119,4 @@ def activity_csv(request: Request, web: WebDep, since: datetime | None = None,
     where = activity.Filter.of(since, until, mawb, hawb, source, kind)
     with reader(request)() as session:
         text = "".join(activity.csv_lines(session, caller_scope(session, web.caller), where))
-    return Response(text, media_type="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="activity.csv"'})
+    return csv_response(text, "activity.csv")

@@ -12,16 +12,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app import spreadsheet
 from app.accounts.models import OrgKind
-from app.api.uploads import receive
+from app.intake.ingest import Limits, ingest
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.rollup import mawb_status
 from app.manifest import queries
-from app.manifest.ingest import Limits, ingest
 from app.manifest.models import Manifest
 from app.settings import Settings
 from app.ui.common import READERS
 from app.ui.render import bar, page
 from app.ui.session import WebDep, allow, check_csrf, reader
+from app.web.csv import csv_response
+from app.web.uploads import receive
 
 router = APIRouter()
 ERROR_COLUMNS = ("row", "hawb", "column", "code", "message", "value")
@@ -105,5 +106,4 @@ def upload_errors_csv(request: Request, web: WebDep, upload_id: int) -> Response
             cursor = chunk.next_cursor
             if cursor is None:
                 break
-    return Response(spreadsheet.rows_text(rows), media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="upload-{upload_id}-errors.csv"'})
+    return csv_response(spreadsheet.rows_text(rows), f"upload-{upload_id}-errors.csv")

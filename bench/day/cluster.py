@@ -15,83 +15,17 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from bench.server import S321, Service, free_port
 
-S321 = Path(sys.executable).with_name("s321")
 _KAFKA_ADDRESS = re.compile(r"bootstrap\.servers=([0-9.]+:\d+)")
 # The caller's own settings must not reach the services: the run sets them all.
 _NOT_INHERITED_PREFIXES = ("S321_", "PROMETHEUS_")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Service:
-    """One process of the topology, restartable with the same command line."""
-
-    name: str
-    command: list[str]
-    env: dict[str, str]
-    log: Path
-    ready_url: str | None = None
-    process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
-    supervised: bool = True
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                cwd=self.log.parent)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def wait_ready(self, timeout: float = 180.0) -> None:
-        if self.ready_url is None:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"{self.name} exited early: see {self.log}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(self.ready_url, timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} was not ready after {timeout:.0f} s: see {self.log}")
-
-    def signal(self, signum: int) -> None:
-        if self.alive():
-            os.kill(self.pid, signum)
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @dataclass

@@ -17,7 +17,7 @@ from app.manifest.models import Hawb, HawbLine, Manifest, Upload
 from app.tariff.importers import import_currency_rates
 from app.tariff.models import DutyLine
 from tests.conftest import MakeOrg, Org
-from tests.manifests import line, manifest
+from tests.support.manifests import line, manifest
 
 CSV = {"Content-Type": "text/csv"}
 

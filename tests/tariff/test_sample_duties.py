@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.manifest.models import Hawb, Manifest
 from app.tariff.models import DutyLine
 from tests.conftest import SAMPLES, Org
-from tests.manifests import line, manifest
+from tests.support.manifests import line, manifest
 
 SUSPENSION = date(2025, 8, 29)
 

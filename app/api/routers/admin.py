@@ -7,7 +7,14 @@ from app.accounts import service
 from app.accounts.models import ApiKey
 from app.api.deps import AdminDep, CallerDep, SessionDep, SettingsDep
 from app.api.problems import problem_responses
-from app.api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, Me, OrganisationIn, OrganisationOut
+from app.api.schemas.accounts import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    Me,
+    OrganisationIn,
+    OrganisationOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["accounts"],
                    responses=problem_responses(401, 403))

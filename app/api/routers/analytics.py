@@ -3,27 +3,30 @@ also as CSV."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.analytics import breakdowns, exports, hts, outcomes, refresh, volumes
+from app.analytics import breakdowns, hts, outcomes, refresh, volumes
 from app.analytics.breakdowns import Breakdown
 from app.analytics.period import Period
-from app.analytics.reading import Sort
 from app.analytics.scope import narrowed
-from app.api import analytics_schemas as s
 from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses
+from app.api.schemas import analytics as s
 from app.db import utcnow
 from app.manifest.queries import Scope
+from app.web import trade_tables as tables
+from app.web.csv import CSV
+from app.web.trade_tables import TableQuery, TradeTable, Window, sort_key
 
 router = APIRouter(
     prefix="/v1/analytics", tags=["analytics"], responses=problem_responses(401, 403, 404, 422)
 )
-CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,80 @@ def view(
 
 
 ViewDep = Annotated[View, Depends(view)]
+
+
+# --- registering a table: its JSON view and its CSV ---------------------------------------
+
 Order = Annotated[Literal["asc", "desc"], Query(description="Sort order.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
+Level = Annotated[
+    Literal["chapter", "heading", "line"],
+    Query(description="chapter (2 digits), heading (4) or line (10)"),
+]
+HtsSort = Annotated[Literal["value", "hawbs", "lines", "code"], Query()]
+OriginSort = Annotated[Literal["value", "hawbs", "lines", "country"], Query()]
+ShipperSort = Annotated[Literal["value", "hawbs", "lines", "name"], Query()]
+StateSort = Annotated[Literal["value", "hawbs", "lines", "state"], Query()]
+Search = Annotated[
+    str | None,
+    Query(
+        max_length=200, description="Digits: codes starting with them; words: in the descriptions."
+    ),
+]
 
 
-def _csv(v: View, table: exports.Export) -> Response:
-    return Response(
-        table.text(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{table.filename(v.period)}"'},
-    )
+def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty
+           ) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                             default=default)
+
+
+_COMMON = [_param("v", ViewDep), _param("session", SessionDep)]
+_WINDOW = [_param("limit", Limit, 100), _param("offset", Offset, 0)]
+
+
+def _query(given: Mapping[str, Any]) -> TableQuery:
+    return TableQuery(level=given.get("level", "chapter"), q=given.get("q"),
+                      sort=sort_key(given.get("sort", "value")),
+                      descending=given.get("order", "desc") == "desc")
+
+
+def _endpoint(name: str, params: list[inspect.Parameter], returns: Any,
+              answer: Callable[[View, Any, dict[str, Any]], Any]) -> Callable[..., Any]:
+    """A route function with the view's own query parameters (FastAPI reads the
+    signature), in the order the API documents them."""
+
+    def endpoint(**given: Any) -> Any:
+        return answer(given.pop("v"), given.pop("session"), given)
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*_COMMON, *params], return_annotation=returns)
+    return endpoint
+
+
+def _expose(table: TradeTable[Any], python_name: str, model: type[Any],
+            present: Callable[[View, Any, Window], Any], *,
+            summary: str, csv_summary: str, query: list[inspect.Parameter] | None = None,
+            ranked: bool = False) -> None:
+    """GET /{name} (JSON through ``present``) and GET /{name}.csv (every row)."""
+    own = query or []
+
+    def read(v: View, session: Any, given: dict[str, Any]) -> Any:
+        window = Window(given["limit"], given["offset"]) if ranked else Window()
+        return present(v, table.read(session, v.scope, v.period, _query(given), window),
+                       window)
+
+    def export(v: View, session: Any, given: dict[str, Any]) -> Response:
+        return table.csv(session, v.scope, v.period, _query(given))
+
+    router.add_api_route(f"/{table.name}", _endpoint(
+        f"get_{python_name}", [*own, *(_WINDOW if ranked else [])], model, read),
+        methods=["GET"], response_model=model, summary=summary)
+    router.add_api_route(f"/{table.name}.csv", _endpoint(
+        f"export_{python_name}", own, Response, export),
+        methods=["GET"], summary=csv_summary, responses=CSV)
 
 
 # --- volumes ---------------------------------------------------------------------------
@@ -85,14 +151,7 @@ def _bucket(b: volumes.Bucket) -> s.BucketOut:
     )
 
 
-@router.get(
-    "/volumes",
-    response_model=s.VolumesOut,
-    summary="HAWBs, lines and declared value by month and year, with the change on "
-    "the same dates a year earlier",
-)
-def get_volumes(v: ViewDep, session: SessionDep) -> s.VolumesOut:
-    result = volumes.volumes(session, v.scope, v.period)
+def _volumes(v: View, result: volumes.Volumes, _: Window) -> s.VolumesOut:
     return s.VolumesOut(
         period=s.PeriodOut.of(v.period),
         total=s.FiguresOut.of(result.total),
@@ -102,81 +161,24 @@ def get_volumes(v: ViewDep, session: SessionDep) -> s.VolumesOut:
     )
 
 
-@router.get("/volumes.csv", summary="Volumes as CSV", responses=CSV)
-def export_volumes(v: ViewDep, session: SessionDep) -> Response:
-    return _csv(v, exports.volumes(volumes.volumes(session, v.scope, v.period)))
+_expose(tables.VOLUMES, "volumes", s.VolumesOut, _volumes,
+        summary="HAWBs, lines and declared value by month and year, with the change on "
+        "the same dates a year earlier",
+        csv_summary="Volumes as CSV")
 
 
 # --- HTS -------------------------------------------------------------------------------
 
-Level = Annotated[
-    Literal["chapter", "heading", "line"],
-    Query(description="chapter (2 digits), heading (4) or line (10)"),
-]
-HtsSort = Annotated[Literal["value", "hawbs", "lines", "code"], Query()]
-Search = Annotated[
-    str | None,
-    Query(
-        max_length=200, description="Digits: codes starting with them; words: in the descriptions."
-    ),
-]
 
-
-_SORTS: dict[str, Sort] = {"value": "value", "hawbs": "hawbs", "lines": "lines"}
-
-
-def _sort(sort: str) -> Sort:
-    """The view's own name for its key (code, country, state, name) sorts by the key."""
-    return _SORTS.get(sort, "key")
-
-
-def _hts(
-    v: View,
-    session: SessionDep,
-    level: hts.Level,
-    q: str | None,
-    sort: str,
-    order: str,
-    limit: int | None,
-    offset: int,
-) -> hts.HtsTable:
-    return hts.hts(
-        session,
-        v.scope,
-        v.period,
-        level=level,
-        q=q,
-        sort=_sort(sort),
-        descending=order == "desc",
-        limit=limit,
-        offset=offset,
-    )
-
-
-@router.get(
-    "/hts",
-    response_model=s.HtsOut,
-    summary="By HTS chapter, heading or 10-digit line; searchable and sortable",
-)
-def get_hts(
-    v: ViewDep,
-    session: SessionDep,
-    level: Level = "chapter",
-    q: Search = None,
-    sort: HtsSort = "value",
-    order: Order = "desc",
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> s.HtsOut:
-    t = _hts(v, session, level, q, sort, order, limit, offset)
+def _hts(v: View, t: hts.HtsTable, w: Window) -> s.HtsOut:
     whole = t.period_total.value_cents
     return s.HtsOut(
         period=s.PeriodOut.of(v.period),
         period_total=s.FiguresOut.of(t.period_total),
         level=t.level,
         total=t.rows,
-        limit=limit,
-        offset=offset,
+        limit=w.limit,
+        offset=w.offset,
         items=[
             s.HtsRowOut(
                 code=r.code,
@@ -193,28 +195,24 @@ def get_hts(
     )
 
 
-@router.get("/hts.csv", summary="The HTS view as CSV (every matching row)", responses=CSV)
-def export_hts(
-    v: ViewDep,
-    session: SessionDep,
-    level: Level = "chapter",
-    q: Search = None,
-    sort: HtsSort = "value",
-    order: Order = "desc",
-) -> Response:
-    return _csv(v, exports.hts(_hts(v, session, level, q, sort, order, None, 0)))
+_expose(tables.HTS, "hts", s.HtsOut, _hts,
+        query=[_param("level", Level, "chapter"), _param("q", Search, None),
+               _param("sort", HtsSort, "value"), _param("order", Order, "desc")],
+        ranked=True,
+        summary="By HTS chapter, heading or 10-digit line; searchable and sortable",
+        csv_summary="The HTS view as CSV (every matching row)")
 
 
 # --- origins, shippers, consignee states -------------------------------------------------
 
 
-def _page(v: View, b: Breakdown, limit: int, offset: int) -> dict[str, object]:
+def _page(v: View, b: Breakdown, w: Window) -> dict[str, object]:
     return {
         "period": s.PeriodOut.of(v.period),
         "period_total": s.FiguresOut.of(b.period_total),
         "total": b.rows,
-        "limit": limit,
-        "offset": offset,
+        "limit": w.limit,
+        "offset": w.offset,
     }
 
 
@@ -227,75 +225,16 @@ def _counted(b: Breakdown, r: breakdowns.Row) -> dict[str, object]:
     }
 
 
-OriginSort = Annotated[Literal["value", "hawbs", "lines", "country"], Query()]
-ShipperSort = Annotated[Literal["value", "hawbs", "lines", "name"], Query()]
-StateSort = Annotated[Literal["value", "hawbs", "lines", "state"], Query()]
-
-
-@router.get(
-    "/origins",
-    response_model=s.RankedPage[s.OriginOut],
-    summary="By country of origin of the lines",
-)
-def get_origins(
-    v: ViewDep,
-    session: SessionDep,
-    sort: OriginSort = "value",
-    order: Order = "desc",
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> s.RankedPage[s.OriginOut]:
-    b = breakdowns.origins(
-        session,
-        v.scope,
-        v.period,
-        sort=_sort(sort),
-        descending=order == "desc",
-        limit=limit,
-        offset=offset,
-    )
+def _origins(v: View, b: Breakdown, w: Window) -> s.RankedPage[s.OriginOut]:
     return s.RankedPage[s.OriginOut](
-        **_page(v, b, limit, offset),
+        **_page(v, b, w),
         items=[s.OriginOut(country=r.code, name=r.name, **_counted(b, r)) for r in b.items],
     )
 
 
-@router.get("/origins.csv", summary="Countries of origin as CSV", responses=CSV)
-def export_origins(
-    v: ViewDep, session: SessionDep, sort: OriginSort = "value", order: Order = "desc"
-) -> Response:
-    b = breakdowns.origins(
-        session, v.scope, v.period, sort=_sort(sort), descending=order == "desc", limit=None
-    )
-    return _csv(v, exports.origins(b))
-
-
-@router.get(
-    "/shippers",
-    response_model=s.RankedPage[s.ShipperOut],
-    summary="By shipper (seller); q searches the name",
-)
-def get_shippers(
-    v: ViewDep,
-    session: SessionDep,
-    q: Search = None,
-    sort: ShipperSort = "value",
-    order: Order = "desc",
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> s.RankedPage[s.ShipperOut]:
-    b = breakdowns.shippers(
-        session,
-        v.scope,
-        v.period,
-        q=q,
-        sort=_sort(sort),
-        descending=order == "desc",
-        limit=limit,
-        offset=offset,
-    )
+def _shippers(v: View, b: Breakdown, w: Window) -> s.RankedPage[s.ShipperOut]:
     return s.RankedPage[s.ShipperOut](
-        **_page(v, b, limit, offset),
+        **_page(v, b, w),
         items=[
             s.ShipperOut(key=r.code, name=r.name, country=r.country, **_counted(b, r))
             for r in b.items
@@ -303,54 +242,25 @@ def get_shippers(
     )
 
 
-@router.get("/shippers.csv", summary="Shippers as CSV", responses=CSV)
-def export_shippers(
-    v: ViewDep,
-    session: SessionDep,
-    q: Search = None,
-    sort: ShipperSort = "value",
-    order: Order = "desc",
-) -> Response:
-    b = breakdowns.shippers(
-        session, v.scope, v.period, q=q, sort=_sort(sort), descending=order == "desc", limit=None
-    )
-    return _csv(v, exports.shippers(b))
-
-
-@router.get(
-    "/consignee-states", response_model=s.RankedPage[s.StateOut], summary="By consignee state"
-)
-def get_states(
-    v: ViewDep,
-    session: SessionDep,
-    sort: StateSort = "value",
-    order: Order = "desc",
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> s.RankedPage[s.StateOut]:
-    b = breakdowns.states(
-        session,
-        v.scope,
-        v.period,
-        sort=_sort(sort),
-        descending=order == "desc",
-        limit=limit,
-        offset=offset,
-    )
+def _states(v: View, b: Breakdown, w: Window) -> s.RankedPage[s.StateOut]:
     return s.RankedPage[s.StateOut](
-        **_page(v, b, limit, offset),
+        **_page(v, b, w),
         items=[s.StateOut(state=r.code, **_counted(b, r)) for r in b.items],
     )
 
 
-@router.get("/consignee-states.csv", summary="Consignee states as CSV", responses=CSV)
-def export_states(
-    v: ViewDep, session: SessionDep, sort: StateSort = "value", order: Order = "desc"
-) -> Response:
-    b = breakdowns.states(
-        session, v.scope, v.period, sort=_sort(sort), descending=order == "desc", limit=None
-    )
-    return _csv(v, exports.states(b))
+_expose(tables.ORIGINS, "origins", s.RankedPage[s.OriginOut], _origins,
+        query=[_param("sort", OriginSort, "value"), _param("order", Order, "desc")],
+        ranked=True, summary="By country of origin of the lines",
+        csv_summary="Countries of origin as CSV")
+_expose(tables.SHIPPERS, "shippers", s.RankedPage[s.ShipperOut], _shippers,
+        query=[_param("q", Search, None), _param("sort", ShipperSort, "value"),
+               _param("order", Order, "desc")],
+        ranked=True, summary="By shipper (seller); q searches the name",
+        csv_summary="Shippers as CSV")
+_expose(tables.STATES, "states", s.RankedPage[s.StateOut], _states,
+        query=[_param("sort", StateSort, "value"), _param("order", Order, "desc")],
+        ranked=True, summary="By consignee state", csv_summary="Consignee states as CSV")
 
 
 # --- eligibility outcomes and the what-if by policy -------------------------------------
@@ -366,13 +276,7 @@ def _outcome(o: outcomes.Outcome) -> s.OutcomeOut:
     )
 
 
-@router.get(
-    "/outcomes",
-    response_model=s.OutcomesOut,
-    summary="Eligibility decisions and their reasons, by month",
-)
-def get_outcomes(v: ViewDep, session: SessionDep) -> s.OutcomesOut:
-    result = outcomes.outcomes(session, v.scope, v.period)
+def _outcomes(v: View, result: outcomes.Outcomes, _: Window) -> s.OutcomesOut:
     return s.OutcomesOut(
         period=s.PeriodOut.of(v.period),
         totals=[_outcome(o) for o in result.totals],
@@ -385,22 +289,7 @@ def get_outcomes(v: ViewDep, session: SessionDep) -> s.OutcomesOut:
     )
 
 
-@router.get(
-    "/outcomes.csv",
-    summary="Eligibility outcomes as CSV (one row per month, decision and reason)",
-    responses=CSV,
-)
-def export_outcomes(v: ViewDep, session: SessionDep) -> Response:
-    return _csv(v, exports.outcomes(outcomes.outcomes(session, v.scope, v.period)))
-
-
-@router.get(
-    "/what-if",
-    response_model=s.WhatIfOut,
-    summary="The value that would lose de minimis under each policy of the policy table",
-)
-def get_what_if(v: ViewDep, session: SessionDep) -> s.WhatIfOut:
-    result = outcomes.what_if(session, v.scope, v.period)
+def _what_if(v: View, result: outcomes.WhatIf, _: Window) -> s.WhatIfOut:
     whole = result.analysed.value_cents
     return s.WhatIfOut(
         period=s.PeriodOut.of(v.period),
@@ -431,10 +320,10 @@ def get_what_if(v: ViewDep, session: SessionDep) -> s.WhatIfOut:
     )
 
 
-@router.get(
-    "/what-if.csv",
-    summary="The what-if by policy as CSV (a row per policy, then per policy and reason)",
-    responses=CSV,
-)
-def export_what_if(v: ViewDep, session: SessionDep) -> Response:
-    return _csv(v, exports.what_if(outcomes.what_if(session, v.scope, v.period)))
+_expose(tables.OUTCOMES, "outcomes", s.OutcomesOut, _outcomes,
+        summary="Eligibility decisions and their reasons, by month",
+        csv_summary="Eligibility outcomes as CSV (one row per month, decision and reason)")
+_expose(tables.WHAT_IF, "what_if", s.WhatIfOut, _what_if,
+        summary="The value that would lose de minimis under each policy of the policy table",
+        csv_summary="The what-if by policy as CSV (a row per policy, then per policy and "
+        "reason)")

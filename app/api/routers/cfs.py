@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.accounts.models import OrgKind
-from app.api import schemas
 from app.api.deps import (
     AdminDep,
     ApiKeyDep,
@@ -23,8 +22,11 @@ from app.api.deps import (
     reading,
 )
 from app.api.problems import problem_responses
+from app.api.schemas import cfs as schemas
+from app.api.schemas.lifecycle import MovedOut
 from app.cfs import boards, carriers, facilities
 from app.errors import Conflict
+from app.kit.pagination import Page
 from app.lifecycle.service import Actor
 
 router = APIRouter(prefix="/v1", tags=["cfs and carriers"],
@@ -89,15 +91,15 @@ def receive_mawb(firms_code: str, mawb: str, body: schemas.MawbReceiptIn, caller
     return schemas.MawbReceiptOut(**receipt.__dict__)
 
 
-@router.post("/cfs/{firms_code}/hawbs/{hawb_id}/hand-off", response_model=schemas.MovedOut,
+@router.post("/cfs/{firms_code}/hawbs/{hawb_id}/hand-off", response_model=MovedOut,
              summary="A HAWB handed to its last-mile carrier",
              responses=problem_responses(404, 409))
 def hand_off(firms_code: str, hawb_id: int, body: schemas.HandOffIn, caller: CfsDep,
-             session: WriterSessionDep) -> schemas.MovedOut:
+             session: WriterSessionDep) -> MovedOut:
     facility = facilities.of_operator(session, caller.organisation_id, firms_code)
     moved = boards.hand_to_carrier(session, facility, Actor.of(caller),
                                    hawb_id, carrier=body.carrier, tracking_no=body.tracking_no)
-    return schemas.MovedOut(hawb_id=moved.hawb_id, hawb_no=moved.hawb_no,
+    return MovedOut(hawb_id=moved.hawb_id, hawb_no=moved.hawb_no,
                             from_status=moved.from_status, to_status=moved.to_status)
 
 
@@ -112,7 +114,7 @@ def _carrier_code(session: Session, org_id: int) -> str:
     return code
 
 
-@router.get("/carrier/parcels", response_model=schemas.Page[schemas.ParcelOut],
+@router.get("/carrier/parcels", response_model=Page[schemas.ParcelOut],
             summary="Released parcels assigned to you, with delivery addresses",
             description="Send the last `ETag` as `If-None-Match`: an unchanged list (the "
                         "same status, limit and cursor) is a 304 with no body.",
@@ -122,7 +124,7 @@ def list_parcels(
     status: Literal["released", "received_at_cfs", "handed_to_carrier"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None,
     if_none_match: Annotated[str | None, Header()] = None,
-) -> schemas.Page[schemas.ParcelOut] | Response:
+) -> Page[schemas.ParcelOut] | Response:
     with reading(request) as session:
         caller = authorised(request, session, key, OrgKind.CARRIER)
         code, current = carriers.code_and_version(session, caller.organisation_id)
@@ -142,7 +144,7 @@ def list_parcels(
             "country": p.consignee_country, "phone": p.consignee_phone,
             "email": p.consignee_email}} for p in page.items]
     # Validated in one call (pydantic-core), not model by model.
-    return _json(schemas.Page[schemas.ParcelOut].model_validate(
+    return _json(Page[schemas.ParcelOut].model_validate(
         {"items": items, "total": page.total, "next_cursor": page.next_cursor}), {"ETag": tag})
 
 

@@ -18,16 +18,16 @@ from sqlalchemy import func, select
 
 from app.accounts.models import OrgKind
 from app.accounts.service import Caller
-from app.api import duty_schemas as schemas
 from app.api.deps import ReaderDep, SessionDep, SettingsDep, require, scope_of
 from app.api.problems import problem_responses
-from app.api.schemas import cents_to_usd
-from app.api.uploads import receive
+from app.api.schemas import duties as schemas
 from app.eligibility import landed_cost
+from app.intake.ingest import Limits, prepare
+from app.kit.money import cents_to_usd
 from app.manifest import queries
-from app.manifest.ingest import Limits, prepare
 from app.manifest.models import Hawb
 from app.tariff import breakdowns
+from app.web.uploads import receive
 
 router = APIRouter(prefix="/v1", tags=["duties"], responses=problem_responses(401, 403))
 # Forwarders and marketplaces price DDP parcels; brokers and administrators check them.

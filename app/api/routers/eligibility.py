@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.api import schemas
 from app.api.deps import (
     AdminDep,
     CallerDep,
@@ -22,14 +21,16 @@ from app.api.deps import (
     scope_of,
 )
 from app.api.problems import problem_responses
-from app.api.uploads import receive
+from app.api.schemas import eligibility as schemas
 from app.db import utcnow
 from app.eligibility import queries as eq
 from app.eligibility import service, whatif
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.errors import Invalid, NotFound
+from app.intake.ingest import Limits, prepare
+from app.kit.money import cents_to_usd
 from app.manifest import queries
-from app.manifest.ingest import Limits, prepare
+from app.web.uploads import receive
 
 router = APIRouter(prefix="/v1", tags=["eligibility"], responses=problem_responses(401, 403))
 AsOf = Annotated[date | None, Query(description="Judge under the policy in force on this "
@@ -41,7 +42,7 @@ PolicyId = Annotated[int | None, Query(description="Judge under this policy, wha
 def _policy_out(p: DeMinimisPolicy) -> schemas.PolicyOut:
     return schemas.PolicyOut(
         id=p.id, name=p.name, effective_from=p.effective_from, available=p.available,
-        value_limit_usd=schemas.cents_to_usd(p.value_limit_cents) or Decimal(0),
+        value_limit_usd=cents_to_usd(p.value_limit_cents) or Decimal(0),
         excluded_origins=list(p.excluded_origins or []),
         exempt_hts_prefixes=list(p.exempt_hts_prefixes or []), source=p.source, notes=p.notes)
 

@@ -12,9 +12,9 @@ from fastapi.responses import PlainTextResponse
 from app.ace_gateway import filing, registry
 from app.ace_gateway.gateway import Gateway
 from app.ace_gateway.models import GatewayState
-from app.api import schemas
 from app.api.deps import AdminDep, ReaderDep, SessionDep, WriterSessionDep, scope_of
 from app.api.problems import problem_responses
+from app.api.schemas import gateway as schemas
 from app.manifest import queries
 
 router = APIRouter(prefix="/v1", tags=["customs gateway"], responses=problem_responses(401, 403))

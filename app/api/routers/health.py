@@ -8,9 +8,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.api.deps import SettingsDep
 from app.api.problems import problem, problem_responses
-from app.api.schemas import Health
+from app.api.schemas.health import Health
+from app.notifications.outbox_lag import OutboxLag
 from app.observability import metrics
-from app.observability.outbox_lag import OutboxLag
 from app.observability.readiness import Readiness
 
 router = APIRouter(tags=["health"])

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from app.accounts.models import Organisation
-from app.api import schemas
 from app.api.deps import BrokerDep, ForwarderDep, ReaderDep, SessionDep, WriterSessionDep, scope_of
 from app.api.problems import problem_responses
+from app.api.schemas import lifecycle as schemas
 from app.eligibility import queries as eq
 from app.errors import Conflict, InvalidRequest
+from app.kit.money import cents_to_usd
+from app.kit.pagination import Page
 from app.lifecycle import activity, brokers, service
 from app.lifecycle.models import BrokerClient
 from app.lifecycle.rollup import mawb_status
@@ -21,6 +23,7 @@ from app.lifecycle.service import Outcome, refusal
 from app.lifecycle.transitions import Event
 from app.manifest import queries
 from app.manifest.statuses import HawbStatus
+from app.web.csv import csv_response
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"], responses=problem_responses(401, 403))
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -85,7 +88,7 @@ def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: B
     return _client_out(c, org.name if org else "")
 
 
-@router.get("/review-queue", response_model=schemas.Page[schemas.QueueItemOut],
+@router.get("/review-queue", response_model=Page[schemas.QueueItemOut],
             summary="Your clients' HAWBs awaiting your decision")
 def review_queue(
     caller: BrokerDep, session: SessionDep,
@@ -99,7 +102,7 @@ def review_queue(
         description="Default: eligible and needs_review; ineligible ones await routing to "
                     "formal entry")] = None,
     limit: Limit = 100, cursor: Cursor = None,
-) -> schemas.Page[schemas.QueueItemOut]:
+) -> Page[schemas.QueueItemOut]:
     where = brokers.QueueFilter(mawb, port, arrival_from, arrival_to, pga, agency, warning,
                                 alert, status)
     page = brokers.review_queue(session, caller.organisation_id, where, limit=limit,
@@ -113,9 +116,9 @@ def review_queue(
             hawb_id=item.hawb.id, hawb_no=item.hawb.hawb_no, mawb=item.mawb, port=item.port,
             forwarder=item.forwarder, status=item.hawb.status,
             arrival_date=item.hawb.arrival_date, consignee_name=item.hawb.consignee_name,
-            total_value_usd=schemas.cents_to_usd(item.hawb.total_value_cents),
+            total_value_usd=cents_to_usd(item.hawb.total_value_cents),
             warnings=doc["warnings"], pga=doc["pga"], has_alert=item.hawb.id in alerted))
-    return schemas.Page(items=items, total=page.total, next_cursor=page.next_cursor)
+    return Page(items=items, total=page.total, next_cursor=page.next_cursor)
 
 
 def _decision(outcome: Outcome, event: Event, requested: list[int]) -> schemas.DecisionOut:
@@ -216,14 +219,14 @@ def activity_filter(since: datetime | None = None, until: datetime | None = None
 ActivityFilter = Annotated[activity.Filter, Depends(activity_filter)]
 
 
-@router.get("/activity", response_model=schemas.Page[schemas.ActivityOut],
+@router.get("/activity", response_model=Page[schemas.ActivityOut],
             summary="Everything that happened to your shipments, oldest first")
 def list_activity(caller: ReaderDep, session: SessionDep, where: ActivityFilter,
                   limit: Limit = 100, cursor: Cursor = None
-                  ) -> schemas.Page[schemas.ActivityOut]:
+                  ) -> Page[schemas.ActivityOut]:
     page = activity.page(session, scope_of(caller, session), where, limit=limit,
                          cursor=cursor)
-    return schemas.Page(items=[schemas.ActivityOut(
+    return Page(items=[schemas.ActivityOut(
         at=i.at, source=i.source, kind=i.kind, mawb=i.mawb,
         hawb=i.hawb, actor=i.actor, summary=i.summary) for i in page.items],
         total=page.total, next_cursor=page.next_cursor)
@@ -234,5 +237,4 @@ def list_activity(caller: ReaderDep, session: SessionDep, where: ActivityFilter,
 def export_activity(caller: ReaderDep, session: SessionDep, where: ActivityFilter
                     ) -> Response:
     text = "".join(activity.csv_lines(session, scope_of(caller, session), where))
-    return Response(text, media_type="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="activity.csv"'})
+    return csv_response(text, "activity.csv")

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from app.api import convert, schemas
+from app.api import convert
 from app.api.deps import (
     ForwarderDep,
     ManifestReaderDep,
@@ -20,10 +20,13 @@ from app.api.deps import (
     scope_of,
 )
 from app.api.problems import problem_responses
-from app.api.uploads import receive
+from app.api.schemas import manifests as schemas
+from app.intake import amend
+from app.intake.ingest import Limits, ingest
+from app.kit.pagination import Page
 from app.manifest import queries
-from app.manifest.ingest import Limits, ingest
 from app.manifest.models import Manifest
+from app.web.uploads import receive
 
 router = APIRouter(prefix="/v1", tags=["manifests"], responses=problem_responses(401, 403))
 
@@ -114,14 +117,14 @@ def get_upload(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
                           statuses=queries.upload_statuses(session, upload))
 
 
-@router.get("/uploads/{upload_id}/errors", response_model=schemas.Page[schemas.RowErrorOut],
+@router.get("/uploads/{upload_id}/errors", response_model=Page[schemas.RowErrorOut],
             summary="Every row error of an upload, by row", responses=problem_responses(404))
 def get_upload_errors(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
                       limit: Limit = 100, cursor: Cursor = None
-                      ) -> schemas.Page[schemas.RowErrorOut]:
+                      ) -> Page[schemas.RowErrorOut]:
     upload = queries.get_upload(session, scope_of(caller, session), upload_id)
     page = queries.upload_errors(session, upload, limit=limit, cursor=cursor)
-    return schemas.Page(items=[convert.row_error(e) for e in page.items], total=page.total,
+    return Page(items=[convert.row_error(e) for e in page.items], total=page.total,
                         next_cursor=page.next_cursor)
 
 
@@ -136,7 +139,7 @@ def get_unassigned(upload_id: int, caller: ManifestReaderDep, session: SessionDe
             for r in queries.unassigned_rows(session, upload)]
 
 
-@router.get("/manifests", response_model=schemas.Page[schemas.ManifestOut],
+@router.get("/manifests", response_model=Page[schemas.ManifestOut],
             summary="List manifests, newest arrival first")
 def list_manifests(
     caller: ReaderDep, session: SessionDep,
@@ -144,11 +147,11 @@ def list_manifests(
     arrival_from: date | None = None, arrival_to: date | None = None,
     status: Annotated[str | None, Query(examples=["received_with_errors"])] = None,
     limit: Limit = 50, cursor: Cursor = None,
-) -> schemas.Page[schemas.ManifestOut]:
+) -> Page[schemas.ManifestOut]:
     page = queries.list_manifests(session, scope_of(caller, session), port=port,
                                   arrival_from=arrival_from, arrival_to=arrival_to,
                                   status=status, limit=limit, cursor=cursor)
-    return schemas.Page(items=[convert.manifest(m) for m in page.items], total=page.total,
+    return Page(items=[convert.manifest(m) for m in page.items], total=page.total,
                         next_cursor=page.next_cursor)
 
 
@@ -167,19 +170,19 @@ def get_manifest(mawb: str, caller: ReaderDep, session: SessionDep
         errors_total=errors.total, errors=[convert.row_error(e) for e in errors.items])
 
 
-@router.get("/manifests/{mawb}/errors", response_model=schemas.Page[schemas.RowErrorOut],
+@router.get("/manifests/{mawb}/errors", response_model=Page[schemas.RowErrorOut],
             summary="Row errors of the manifest's HAWBs as they stand",
             responses=problem_responses(404))
 def get_manifest_errors(mawb: str, caller: ReaderDep, session: SessionDep,
                         limit: Limit = 100, cursor: Cursor = None
-                        ) -> schemas.Page[schemas.RowErrorOut]:
+                        ) -> Page[schemas.RowErrorOut]:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     page = queries.current_errors(session, manifest, limit=limit, cursor=cursor)
-    return schemas.Page(items=[convert.row_error(e) for e in page.items], total=page.total,
+    return Page(items=[convert.row_error(e) for e in page.items], total=page.total,
                         next_cursor=page.next_cursor)
 
 
-@router.get("/manifests/{mawb}/hawbs", response_model=schemas.Page[schemas.HawbOut],
+@router.get("/manifests/{mawb}/hawbs", response_model=Page[schemas.HawbOut],
             summary="The manifest's HAWBs, in file order", responses=problem_responses(404))
 def list_hawbs(
     mawb: str, caller: ReaderDep, session: SessionDep,
@@ -187,11 +190,11 @@ def list_hawbs(
     with_errors: bool | None = None,
     hawb_prefix: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 100, cursor: Cursor = None,
-) -> schemas.Page[schemas.HawbOut]:
+) -> Page[schemas.HawbOut]:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     page = queries.list_hawbs(session, manifest, status=status, with_errors=with_errors,
                               hawb_prefix=hawb_prefix, limit=limit, cursor=cursor)
-    return schemas.Page(items=[convert.hawb(h) for h in page.items], total=page.total,
+    return Page(items=[convert.hawb(h) for h in page.items], total=page.total,
                         next_cursor=page.next_cursor)
 
 
@@ -214,4 +217,4 @@ def get_hawb(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDep
 def delete_hawb(mawb: str, hawb_no: str, caller: ForwarderDep,
                 session: WriterSessionDep) -> None:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
-    queries.delete_hawb(session, manifest, hawb_no)
+    amend.delete_hawb(session, manifest, hawb_no)

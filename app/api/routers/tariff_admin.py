@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.api import tariff_schemas as ts
 from app.api.deps import AdminDep, CallerDep, SessionDep, SettingsDep, WriterSessionDep
 from app.api.problems import problem_responses
+from app.api.schemas import tariff as ts
 from app.db import transaction
 from app.errors import InvalidRequest, TooLarge
 from app.tariff import importers

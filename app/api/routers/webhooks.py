@@ -10,8 +10,7 @@ from sqlalchemy import select
 from app.accounts.models import Organisation
 from app.api.deps import AdminDep, CallerDep, SessionDep, SettingsDep, WriterSessionDep
 from app.api.problems import problem_responses
-from app.api.schemas import Page
-from app.api.webhook_schemas import (
+from app.api.schemas.webhooks import (
     AdminWebhookOut,
     DeliveryOut,
     DeliveryStatus,
@@ -22,7 +21,8 @@ from app.api.webhook_schemas import (
     WebhookIn,
     WebhookOut,
 )
-from app.cfs import webhooks
+from app.kit.pagination import Page
+from app.notifications import webhooks
 
 router = APIRouter(prefix="/v1", tags=["webhooks"], responses=problem_responses(401))
 

@@ -1,0 +1,1 @@
+"""Request and response bodies of the HTTP API, a module per router area."""

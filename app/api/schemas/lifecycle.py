@@ -1,0 +1,121 @@
+"""Request and response bodies of the API: brokers, clients, review, history, roll-up, activity."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BrokerOut(BaseModel):
+    id: int
+    name: str
+    filer_code: str | None
+    designated: bool
+
+
+class ClientOut(BaseModel):
+    forwarder_id: int
+    name: str
+    designated_at: datetime
+    auto_approve: bool
+    auto_allow_pga: bool
+    auto_allow_warnings: bool
+
+
+class AutoApprovalIn(BaseModel):
+    enabled: bool = Field(description="Approve this client's eligible HAWBs automatically.")
+    allow_pga: bool = Field(default=False, description="Also those with PGA flags.")
+    allow_warnings: bool = Field(default=False,
+                                 description="Also needs-review HAWBs (with warnings).")
+
+
+class QueueItemOut(BaseModel):
+    hawb_id: int
+    hawb_no: str
+    mawb: str
+    port: str
+    forwarder: str
+    status: str
+    arrival_date: date | None
+    consignee_name: str | None
+    total_value_usd: Decimal | None
+    warnings: list[dict[str, Any]]
+    pga: list[dict[str, Any]]
+    has_alert: bool
+
+
+class HawbSelection(BaseModel):
+    hawb_ids: list[int] = Field(default_factory=list, max_length=10_000)
+
+
+class ApproveIn(HawbSelection):
+    mawb: str | None = Field(default=None, description="Approve every eligible HAWB of this "
+                             "MAWB (needs-review HAWBs must be approved one by one).")
+
+
+class RejectIn(HawbSelection):
+    reason: str = Field(min_length=1, max_length=2000,
+                        examples=["Description too vague: state what the goods are."])
+
+
+class FormalEntryIn(HawbSelection):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class MovedOut(BaseModel):
+    hawb_id: int
+    hawb_no: str
+    from_status: str
+    to_status: str
+
+
+class RefusedOut(BaseModel):
+    hawb_id: int
+    status: str
+    detail: str
+
+
+class DecisionOut(BaseModel):
+    moved: list[MovedOut]
+    refused: list[RefusedOut]
+
+
+class HistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime
+    event: str
+    from_status: str
+    to_status: str
+    actor: str
+    reason: str | None
+    source_message_id: str | None
+
+
+class HawbHistoryOut(BaseModel):
+    hawb_no: str
+    status: str
+    received_at: datetime
+    decided_at: datetime | None
+    events: list[HistoryOut]
+
+
+class RollupOut(BaseModel):
+    mawb: str
+    status: str = Field(description="The least advanced stage of its HAWBs: needs_correction, "
+                        "awaiting_review, awaiting_submission, in_customs, on_hold, "
+                        "permit_to_transfer, released, at_cfs, handed_to_carrier; closed when "
+                        "every HAWB was refused or handed to formal entry.")
+    hawbs_by_status: dict[str, int]
+
+
+class ActivityOut(BaseModel):
+    at: datetime
+    source: Literal["upload", "status", "customs", "notification"]
+    kind: str
+    mawb: str
+    hawb: str | None
+    actor: str
+    summary: str

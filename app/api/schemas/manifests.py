@@ -1,0 +1,132 @@
+"""Request and response bodies of the API: uploads, manifests, HAWBs and their row errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.intake.ingest import ReplayReason
+
+
+class RowErrorOut(BaseModel):
+    row: int = Field(description="Row number as a spreadsheet shows it (the header is row 1).",
+                     examples=[3])
+    column: str | None = Field(description="Documented column name (see docs/csv-format.md).",
+                               examples=["hts_code"])
+    code: str = Field(examples=["hts_length"])
+    message: str = Field(examples=["HTS '6109.10.00' has 8 digits; a 10-digit HTSUS "
+                                   "statistical number is required."])
+    value: str | None = Field(description="The cell as sent.", examples=["6109.10.00"])
+    hawb: str | None = Field(examples=["HJ0011577"])
+
+
+class HawbTotals(BaseModel):
+    received: int = Field(description="HAWBs in this upload.")
+    valid: int
+    invalid: int
+    replaced: int = Field(description="HAWBs of earlier uploads that this one replaced.")
+
+
+class UploadOut(BaseModel):
+    id: int
+    outcome: Literal["created", "replayed"] = Field(
+        description="'replayed': nothing new was stored; this is the original upload's result.")
+    replay_of: ReplayReason | None
+    mawb: str = Field(examples=["29775589382"])
+    flight_no: str = Field(examples=["CI5148"])
+    arrival_date: date
+    port: str = Field(examples=["LAX"])
+    filename: str
+    size_bytes: int
+    encoding: str = Field(examples=["utf-8", "cp1252"])
+    sha256: str
+    received_at: datetime
+    rows: int
+    hawbs: HawbTotals
+    unassigned_rows: int = Field(description="Rows naming no HAWB; kept as sent, with errors.")
+    statuses: dict[str, int] = Field(
+        description="This upload's HAWBs by current status (eligible, ineligible, "
+        "needs_review, invalid, ...); see /v1/manifests/{mawb}/eligibility for reasons.",
+        examples=[{"eligible": 27, "needs_review": 1, "ineligible": 2}])
+    errors_total: int
+    errors: list[RowErrorOut] = Field(description="The first errors, by row; all of them are "
+                                      "paged from errors_url.")
+    errors_url: str
+    column_mapping: dict[str, str] = Field(description="File header -> documented column.")
+    ignored_columns: list[str]
+
+
+class ManifestOut(BaseModel):
+    mawb: str
+    flight_no: str
+    arrival_date: date
+    port: str
+    status: str
+    hawb_count: int
+    invalid_hawb_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ManifestDetail(ManifestOut):
+    hawbs_by_status: dict[str, int]
+    latest_upload_id: int | None
+    errors_total: int
+    errors: list[RowErrorOut] = Field(description="First errors of the HAWBs as they stand; "
+                                      "page through /errors for all.")
+
+
+class Party(BaseModel):
+    name: str | None
+    address: str | None
+    address2: str | None = None
+    city: str | None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None
+    phone: str | None = None
+    email: str | None = None
+
+
+class HawbOut(BaseModel):
+    hawb_no: str
+    status: str
+    shipper: Party
+    consignee: Party
+    pieces: int | None
+    gross_weight_kg: Decimal | None
+    carrier: str | None
+    tracking_no: str | None
+    total_value_usd: Decimal | None
+    line_count: int
+    first_row: int
+    error_count: int
+    upload_id: int
+    created_at: datetime
+
+
+class LineOut(BaseModel):
+    line_no: int | None
+    row: int
+    description: str | None
+    hts_code: str | None
+    origin_country: str | None
+    quantity: Decimal | None
+    unit: str | None
+    value_usd: Decimal | None
+    currency: str | None
+    as_sent: dict[str, str | None] | None = Field(
+        description="The row exactly as sent, kept for rows with errors.")
+
+
+class HawbDetail(HawbOut):
+    lines: list[LineOut]
+    errors: list[RowErrorOut]
+
+
+class UnassignedRowOut(BaseModel):
+    row: int
+    as_sent: dict[str, str | None]

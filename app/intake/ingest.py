@@ -1,0 +1,440 @@
+"""Manifest upload, the use case above manifest and eligibility: parse, validate, judge,
+then store everything in one transaction.
+
+An upload commits whole or leaves no trace. A retried request (same Idempotency-Key) or
+the same file sent again for the MAWB returns the original upload and creates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import utcnow
+from app.eligibility import entries
+from app.eligibility import service as eligibility
+from app.errors import Conflict, DomainError, Invalid, TooLarge
+from app.events import outbox
+from app.events.catalogue import (
+    EligibilityDecided,
+    Event,
+    EventType,
+    ManifestReceived,
+    new_event,
+)
+from app.hts.importer import loaded_codes
+from app.manifest import bulk, contexts, declarations, marks, reading
+from app.manifest.columns import MANIFEST_COLUMNS, map_header
+from app.manifest.models import Hawb, Manifest, Upload
+from app.manifest.queries import refresh_counts
+from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
+from app.manifest.validation import Validated, validate
+from app.observability import metrics
+from app.reference.models import CfsFacility
+from app.tariff import currency
+
+HAWB_COPY_COLUMNS = (
+    "id", "manifest_id", "upload_id", "hawb_no", "status", "shipper_name", "shipper_address",
+    "shipper_city", "shipper_country", "consignee_name", "consignee_address1",
+    "consignee_address2", "consignee_city", "consignee_state", "consignee_zip",
+    "consignee_country", "consignee_phone", "consignee_email", "pieces", "gross_weight_kg",
+    "carrier", "tracking_no", "total_value_cents", "line_count", "first_row", "error_count",
+    "arrival_date", "consignee_key", "shipper_key", "eligibility", "policy_id", "decided_at",
+    "entry_type", "duty_status", "duty_cents", "fees_cents", "duty",
+)
+LINE_COPY_COLUMNS = (
+    "hawb_id", "line_no", "row_no", "description", "hts_code", "origin_country", "quantity",
+    "unit", "value_cents", "currency", "raw", "net_weight_kg", "spi", "declared_value",
+    "fx_rate", "fx_source",
+)
+
+ERROR_COPY_COLUMNS = (
+    "upload_id", "manifest_id", "hawb_no", "row_no", "column_name", "code", "message", "value",
+)
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    forwarder_id: int
+    path: Path
+    sha256: str
+    size_bytes: int
+    filename: str
+    idempotency_key: str | None
+    supplied: Mapping[str, str | None]  # manifest columns given beside the file
+    cfs: str | None = None  # FIRMS code of the CFS; default: the port's
+
+
+ReplayReason = Literal["idempotency_key", "identical_file"]
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    upload_id: int
+    created: bool
+    replay_of: ReplayReason | None  # why nothing new was created
+    # Seconds per phase (read_validate, eligibility, duties, store), for Server-Timing.
+    timings: dict[str, float] = field(default_factory=dict)
+    rows: int = 0  # CSV rows stored (none for a replay)
+
+
+class _Clock:
+    """Wall time per phase of one upload."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_rows: int
+    # False: store HAWBs as "received" and judge them later by re-evaluation.
+    judge: bool = True
+
+
+def _replay_by_key(session: Session, request: UploadRequest) -> UploadOutcome | None:
+    if request.idempotency_key is None:
+        return None
+    upload = session.scalar(select(Upload).where(
+        Upload.forwarder_id == request.forwarder_id,
+        Upload.idempotency_key == request.idempotency_key,
+    ))
+    if upload is None:
+        return None
+    if upload.file_sha256 != request.sha256:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different file. Use a new key for "
+            "a new upload.",
+            upload_id=upload.id,
+        )
+    return UploadOutcome(upload_id=upload.id, created=False, replay_of="idempotency_key")
+
+
+def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validated:
+    """Everything that needs no write lock: read, map, validate."""
+    parsed = reading.read(request.path)
+    if parsed.frame.height > limits.max_rows:
+        raise TooLarge(
+            f"The file has {parsed.frame.height:,} rows; the limit is {limits.max_rows:,} rows "
+            "per upload. Split the manifest or ask the operator to raise S321_UPLOAD_MAX_ROWS.",
+            limit_rows=limits.max_rows,
+        )
+    supplied = [k for k, v in request.supplied.items() if v and k in MANIFEST_COLUMNS]
+    header_map = map_header(parsed.header, supplied)
+    codes = loaded_codes(session)
+    validated = validate(parsed.frame, header_map, request.supplied, codes or None, parsed.ragged)
+    validated.encoding = parsed.encoding
+    return to_usd(session, validated)
+
+
+def _decimal_text(scaled: pl.Expr, places: int) -> pl.Expr:
+    """An integer count of 10^-places units as decimal text (1250, 2 -> "12.50")."""
+    return pl.format("{}.{}", (scaled // 10**places).cast(pl.String),
+                     (scaled % 10**places).cast(pl.String).str.zfill(places))
+
+
+def to_usd(session: Session, v: Validated) -> Validated:
+    """Values sent in another currency, converted to US dollars (app/tariff/currency.py);
+    a currency with no rate for the date is a row error on each of its lines."""
+    lines = v.lines.with_columns(pl.lit(None, pl.String).alias("declared_value"),
+                                 pl.lit(None, pl.String).alias("fx_rate"),
+                                 pl.lit(None, pl.String).alias("fx_source"))
+    foreign = lines.get_column("currency").drop_nulls().unique().to_list()
+    if not [c for c in foreign if c != "USD"]:
+        v.lines = lines
+        return v
+    rates = currency.rates_frame(session, foreign, v.header.arrival_date)
+    joined = lines.drop("declared_value", "fx_rate", "fx_source").join(
+        rates, on="currency", how="left")
+    convert = (pl.col("currency") != "USD") & pl.col("fx_rate_e8").is_not_null()
+    v.lines = joined.with_columns(
+        pl.when(convert).then(_decimal_text(pl.col("value_cents"), 2))
+        .alias("declared_value"),
+        pl.when(convert).then(_decimal_text(pl.col("fx_rate_e8"), 8))
+        .alias("fx_rate"),
+        pl.when(convert).then(pl.col("fx_source")).alias("fx_source"),
+        pl.when(convert).then(currency.usd_cents(pl.col("value_cents"), pl.col("fx_rate_e8")))
+        .when(pl.col("currency") == "USD").then(pl.col("value_cents"))
+        .otherwise(None).alias("value_cents"),
+    ).drop("fx_rate_e8")
+    missing = joined.filter(pl.col("fx_rate_e8").is_null() & pl.col("currency").is_not_null())
+    if not missing.is_empty():
+        errors = missing.select(
+            pl.col("row_no").cast(pl.Int64), pl.lit("currency").alias("column_name"),
+            pl.lit("no_exchange_rate").alias("code"),
+            pl.format("No exchange rate for {} is on file for {} (the flight date); give the "
+                      "value in USD or ask the operator to import CBP's certified rates.",
+                      pl.col("currency"), pl.lit(v.header.arrival_date.isoformat()))
+            .alias("message"),
+            pl.col("currency").alias("value"), "hawb_no")
+        v.errors = pl.concat([v.errors, errors.cast(v.errors.schema)])
+        counts = errors.group_by("hawb_no").agg(pl.len().cast(pl.Int64).alias("_new"))
+        v.hawbs = v.hawbs.join(counts, on="hawb_no", how="left").with_columns(
+            pl.when(pl.col("_new").is_not_null()).then(pl.lit(HawbStatus.INVALID.value))
+            .otherwise(pl.col("status")).alias("status"),
+            (pl.col("error_count") + pl.col("_new").fill_null(0)).alias("error_count"),
+        ).drop("_new")
+    totals = v.lines.group_by("hawb_no").agg(
+        pl.when(pl.col("value_cents").null_count() == 0).then(pl.col("value_cents").sum())
+        .otherwise(None).alias("_total"))
+    v.hawbs = v.hawbs.join(totals, on="hawb_no", how="left").with_columns(
+        pl.col("_total").alias("total_value_cents")).drop("_total")
+    return v
+
+
+def ingest(
+    reader: sessionmaker[Session],
+    writer: sessionmaker[Session],
+    request: UploadRequest,
+    limits: Limits,
+) -> UploadOutcome:
+    try:
+        outcome = _ingest(reader, writer, request, limits)
+    except DomainError:
+        metrics.upload_finished("refused")
+        raise
+    metrics.upload_finished("created" if outcome.created else "replayed", outcome.rows)
+    return outcome
+
+
+def _ingest(
+    reader: sessionmaker[Session],
+    writer: sessionmaker[Session],
+    request: UploadRequest,
+    limits: Limits,
+) -> UploadOutcome:
+    clock = _Clock()
+    with reader() as session:
+        replay = _replay_by_key(session, request)
+        if replay is not None:
+            return replay
+        with clock.phase("read_validate"):
+            validated = prepare(session, request, limits)
+    try:
+        with clock.phase("store"), writer() as session, session.begin():
+            outcome = _store(session, request, validated, clock, limits.judge)
+        clock.phases["store"] -= (clock.phases.get("eligibility", 0.0)
+                                  + clock.phases.get("duties", 0.0))
+        return replace(outcome, timings=clock.phases)
+    except IntegrityError:
+        # A concurrent retry of the same request won the race: answer with its result.
+        with reader() as session:
+            replay = _replay_by_key(session, request)
+        if replay is not None:
+            return replay
+        raise Conflict(
+            f"Another upload for MAWB {validated.header.mawb} was being stored at the same "
+            "time. Retry the upload."
+        ) from None
+
+
+def _store(session: Session, request: UploadRequest, v: Validated,
+           clock: _Clock, judge: bool) -> UploadOutcome:
+    h = v.header
+    moved_from: date | None = None
+    manifest = session.scalar(
+        select(Manifest).where(Manifest.mawb == h.mawb).with_for_update()
+    )
+    if manifest is not None and manifest.forwarder_id != request.forwarder_id:
+        raise Conflict(
+            f"MAWB {h.mawb[:3]}-{h.mawb[3:]} is already on file for another forwarder. "
+            "Check the MAWB number."
+        )
+    if manifest is not None:
+        last = session.scalar(
+            select(Upload).where(Upload.manifest_id == manifest.id)
+            .order_by(Upload.id.desc()).limit(1)
+        )
+        if last is not None and last.file_sha256 == request.sha256:
+            return UploadOutcome(upload_id=last.id, created=False, replay_of="identical_file")
+        _check_amendable(session, manifest, v)
+        if manifest.arrival_date != h.arrival_date:
+            moved_from = manifest.arrival_date
+        manifest.flight_no, manifest.arrival_date, manifest.port = (
+            h.flight_no, h.arrival_date, h.port)
+        manifest.updated_at = utcnow()
+    else:
+        manifest = Manifest(
+            forwarder_id=request.forwarder_id, mawb=h.mawb, flight_no=h.flight_no,
+            arrival_date=h.arrival_date, port=h.port, status=ManifestStatus.EMPTY,
+        )
+        session.add(manifest)
+    _assign_cfs(session, manifest, request.cfs)
+    session.flush()
+
+    hawbs = v.hawbs
+    invalid = int(hawbs.get_column("status").eq(HawbStatus.INVALID.value).sum())
+    upload = Upload(
+        manifest_id=manifest.id,
+        forwarder_id=request.forwarder_id,
+        idempotency_key=request.idempotency_key,
+        file_sha256=request.sha256,
+        filename=request.filename,
+        size_bytes=request.size_bytes,
+        encoding=v.encoding,
+        row_count=v.row_count,
+        hawbs_received=hawbs.height,
+        hawbs_valid=hawbs.height - invalid,
+        hawbs_invalid=invalid,
+        hawbs_replaced=0,
+        error_count=v.errors.height,
+        unassigned_rows=v.unassigned.height,
+        column_mapping=json.dumps(v.column_mapping),
+        ignored_columns=json.dumps(v.ignored_columns),
+    )
+    session.add(upload)
+    session.flush()
+
+    out = bulk.writer_for(session.connection())
+    released: list[str | None] = []
+    if session.scalar(select(func.count()).select_from(Hawb)
+                      .where(Hawb.manifest_id == manifest.id)):
+        declarations.record(session, manifest.id, upload.id, hawbs, v.lines)
+        released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
+        upload.hawbs_replaced = len(released)
+    _write_rows(session, out, manifest.id, upload.id, v,
+                [k for k in released if k is not None], clock, judge)
+    if moved_from is not None:
+        _move_day(session, manifest.id, moved_from, h.arrival_date)
+    marks.mark_days(session, [h.arrival_date, moved_from])
+    counts = refresh_counts(session, manifest.id)
+    _announce(session, manifest, upload, counts, judged=judge)
+    return UploadOutcome(upload_id=upload.id, created=True, replay_of=None, rows=v.row_count)
+
+
+def _assign_cfs(session: Session, manifest: Manifest, firms: str | None) -> None:
+    """The CFS the forwarder named, else the one already assigned, else the port's default."""
+    if firms:
+        facility = session.scalar(select(CfsFacility).where(
+            CfsFacility.firms_code == firms.strip().upper(), CfsFacility.port == manifest.port))
+        if facility is None:
+            raise Invalid(f"CFS {firms!r} is not a facility at {manifest.port}: name a FIRMS "
+                          "code of a CFS at the port of arrival, or none for the port's "
+                          "default.")
+        if manifest.cfs_id not in (None, facility.id):
+            outbox.bump_boards(session, {manifest.cfs_id})  # it leaves the old board
+            # Its parcels name another CFS now.
+            outbox.bump_carriers(session, set(session.scalars(select(Hawb.carrier).where(
+                Hawb.manifest_id == manifest.id, Hawb.status.in_(PARCELS),
+                Hawb.carrier.is_not(None)).distinct())))
+        manifest.cfs_id = facility.id
+    elif manifest.cfs_id is None:
+        manifest.cfs_id = session.scalar(select(CfsFacility.id).where(
+            CfsFacility.port == manifest.port, CfsFacility.is_default.is_(True)))
+
+
+def _announce(session: Session, manifest: Manifest, upload: Upload, counts: dict[str, int],
+              *, judged: bool) -> None:
+    ctx = contexts.of(session, [manifest.id])[manifest.id]
+    now = utcnow()
+
+    def event(kind: EventType, payload: ManifestReceived | EligibilityDecided) -> Event:
+        return new_event(kind, payload, occurred_at=now, mawb=manifest.mawb, hawb=None,
+                         port=manifest.port, cfs=ctx.cfs, carrier=None)
+
+    events = [event(EventType.MANIFEST_RECEIVED, ManifestReceived(
+        upload_id=upload.id, flight_no=manifest.flight_no,
+        arrival_date=manifest.arrival_date.isoformat(), hawbs_received=upload.hawbs_received,
+        hawbs_invalid=upload.hawbs_invalid, hawbs_replaced=upload.hawbs_replaced))]
+    if judged:
+        events.append(event(EventType.ELIGIBILITY_DECIDED, EligibilityDecided(
+            upload_id=upload.id, hawbs_by_status=counts)))
+    outbox.write(session, ((e, ctx) for e in events))
+
+
+def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None:
+    locked = session.execute(
+        select(Hawb.hawb_no, Hawb.status).where(
+            Hawb.manifest_id == manifest.id, Hawb.status.not_in(sorted(AMENDABLE)))
+    ).all()
+    if not locked:
+        return
+    named = set(v.hawbs.get_column("hawb_no").to_list())
+    blocked = sorted(f"{no} ({status})" for no, status in locked if no in named)
+    if blocked:
+        raise Conflict(
+            "These HAWBs can no longer be replaced by an upload because they have moved on "
+            f"in clearance: {', '.join(blocked[:20])}{' ...' if len(blocked) > 20 else ''}. "
+            "Remove them from the file or ask your broker to correct them.",
+            hawbs=[b.split(" ")[0] for b in blocked],
+        )
+    header_changed = (manifest.flight_no, manifest.arrival_date, manifest.port) != (
+        v.header.flight_no, v.header.arrival_date, v.header.port)
+    if header_changed:
+        raise Conflict(
+            "The flight, arrival date or port differs from the stored manifest, but some of its "
+            "HAWBs are already in clearance; the manifest header can no longer change."
+        )
+
+
+def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
+                v: Validated, released_keys: list[str], clock: _Clock, judge: bool) -> None:
+    ids = out.reserve_ids("hawbs", v.hawbs.height)
+    hawbs = v.hawbs.with_columns(
+        ids.alias("id"),
+        pl.lit(manifest_id, dtype=pl.Int64).alias("manifest_id"),
+        pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
+    )
+    lines = v.lines.join(
+        hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
+    )
+    if judge:
+        with clock.phase("eligibility"):
+            hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
+                                             released_keys, out.timestamp(utcnow()))
+        with clock.phase("duties"):
+            hawbs, duties = entries.price_hawbs(session, hawbs, lines)
+        out.insert("duty_lines", duties)
+    else:
+        hawbs = hawbs.with_columns(
+            pl.lit(v.header.arrival_date, dtype=pl.Date).alias("arrival_date"),
+            *[pl.lit(None, dtype=dtype).alias(name) for name, dtype in (
+                ("consignee_key", pl.String), ("shipper_key", pl.String),
+                ("eligibility", pl.String), ("policy_id", pl.Int64),
+                ("decided_at", pl.String), *_DUTY_COLUMNS)])
+    out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
+    _write_lines(out, lines.select(LINE_COPY_COLUMNS))
+    out.insert("row_errors", v.errors.with_columns(
+        pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
+        pl.lit(manifest_id, dtype=pl.Int64).alias("manifest_id"),
+    ).select(ERROR_COPY_COLUMNS))
+    out.insert("unassigned_rows", v.unassigned.with_columns(
+        pl.lit(upload_id, dtype=pl.Int64).alias("upload_id")
+    ).select("upload_id", "row_no", "raw"))
+
+
+_DUTY_COLUMNS = (("entry_type", pl.String), ("duty_status", pl.String), ("duty_cents", pl.Int64),
+                 ("fees_cents", pl.Int64), ("duty", pl.String))
+
+
+def _move_day(session: Session, manifest_id: int, old: date, new: date) -> None:
+    """The flight's date changed: the HAWBs this upload did not replace move with it."""
+    keys = [k for k in session.scalars(select(Hawb.consignee_key).where(
+        Hawb.manifest_id == manifest_id, Hawb.arrival_date == old)) if k]
+    session.execute(update(Hawb).where(Hawb.manifest_id == manifest_id)
+                    .values(arrival_date=new))
+    eligibility.reevaluate_manifest(session, manifest_id)
+    eligibility.refresh_consignee_day(session, old, keys)
+
+
+def _write_lines(out: bulk.BulkWriter, lines: pl.DataFrame) -> None:
+    out.insert("hawb_lines", lines)

@@ -1,0 +1,64 @@
+"""The composition root: builds the FastAPI application, includes the HTTP API, mounts the
+console and starts the in-process runners (submission worker, analytics refresher, outbox
+relay) for the application's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.ace_gateway import registry
+from app.ace_gateway.gateway import Gateway
+from app.api import routes
+from app.db import make_engine, make_session_factory
+from app.observability.middleware import RequestObservability
+from app.observability.readiness import Readiness
+from app.runtime import tune_memory
+from app.settings import Settings, get_settings
+from app.ui.app import create_console
+from app.workers.in_process import start_runners
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    tune_memory()  # again in each worker process (mallopt is per process)
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        def gateway() -> Gateway:
+            # Shared with the API's gateway endpoints (app.api.routers.gateway).
+            application.state.gateway = registry.create(settings)
+            created: Gateway = application.state.gateway
+            return created
+
+        runners = start_runners(settings, application.state.writer, gateway)
+        yield
+        for runner in runners:
+            runner.stop()
+        if getattr(application.state, "gateway", None) is not None:
+            application.state.gateway.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Section 321 clearance service",
+        version="0.1.0",
+        description=(
+            "Forwarders upload HAWB manifests per MAWB; the service judges them for Section "
+            "321, brokers approve, entries are filed with CBP, and the CFS and carriers follow "
+            "each shipment to release and hand-off. Authenticate with "
+            "`Authorization: Bearer <API key>`. Errors are RFC 9457 problem details."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.reader = make_session_factory(engine)
+    app.state.writer = make_session_factory(engine, writer=True)
+    app.state.readiness = Readiness.from_settings(settings, engine)
+    app.add_middleware(RequestObservability)
+    routes.include(app)
+    app.mount("/ui", create_console(app))
+    return app

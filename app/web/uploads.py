@@ -1,0 +1,81 @@
+"""Receiving an upload body: streamed to a temporary file, hashed, size-limited."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from app.errors import Invalid, TooLarge
+from app.intake.ingest import UploadRequest
+
+_CHUNK = 1 << 20
+
+
+@dataclass
+class Received:
+    path: Path
+    sha256: str
+    size: int
+    filename: str
+    fields: dict[str, str]  # form fields sent beside a multipart file
+
+    def as_upload(self, request: Request, forwarder_id: int,
+                  idempotency_key: str | None = None) -> UploadRequest:
+        """The manifest fields may come as query parameters or as form fields."""
+        def given(name: str) -> str | None:
+            return request.query_params.get(name) or self.fields.get(name)
+
+        supplied = {"mawb": given("mawb"), "flight_no": given("flight_no"),
+                    "arrival_date": given("arrival_date"), "port_of_arrival": given("port")}
+        return UploadRequest(forwarder_id=forwarder_id, path=self.path, sha256=self.sha256,
+                             size_bytes=self.size, filename=self.filename,
+                             idempotency_key=idempotency_key, supplied=supplied,
+                             cfs=given("cfs"))
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"The upload is larger than the limit of {limit:,} bytes ({limit / 2**20:.0f} MiB). "
+        "Split the manifest or ask the operator to raise S321_UPLOAD_MAX_BYTES.",
+        limit_bytes=limit,
+    )
+
+
+async def receive(request: Request, dest: Path, limit: int) -> Received:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    content_type = request.headers.get("content-type", "")
+    digest = hashlib.sha256()
+    size = 0
+    fields: dict[str, str] = {}
+    filename = request.query_params.get("filename", "")
+    with dest.open("wb") as out:
+        if content_type.startswith("multipart/form-data"):
+            async with request.form(max_files=1) as form:
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise Invalid("Send the manifest as the form field 'file'.")
+                filename = upload.filename or filename
+                fields = {k: v for k, v in form.items() if isinstance(v, str)}
+                while chunk := await upload.read(_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise _too_large(limit)
+                    digest.update(chunk)
+                    out.write(chunk)
+        else:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                digest.update(chunk)
+                out.write(chunk)
+    if size == 0:
+        raise Invalid("The upload is empty: send the manifest CSV as the request body.")
+    return Received(path=dest, sha256=digest.hexdigest(), size=size, filename=filename,
+                    fields=fields)

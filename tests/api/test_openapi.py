@@ -1,0 +1,53 @@
+"""The OpenAPI document is complete, and errors share one shape."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import Org
+
+
+def test_every_operation_is_described(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert op.get("summary"), where
+            if path.startswith("/v1/"):
+                assert "401" in op["responses"], where
+                problem = op["responses"]["401"]["content"]
+                assert "application/problem+json" in problem, where
+    upload = spec["paths"]["/v1/uploads"]["post"]
+    assert "text/csv" in upload["requestBody"]["content"]
+    assert "example" in upload["requestBody"]["content"]["text/csv"]
+    assert {"200", "201", "409", "413", "422"} <= set(upload["responses"])
+    error = spec["components"]["schemas"]["RowErrorOut"]["properties"]
+    assert error["code"]["examples"] == ["hts_length"]
+
+
+def test_not_found_is_a_problem_document(client: TestClient, forwarder: Org) -> None:
+    response = client.get("/v1/manifests/00000000000", headers=forwarder.headers)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 404
+    assert body["title"] == "Not found"
+    assert body["instance"] == "/v1/manifests/00000000000"
+    assert body["type"].startswith("urn:s321:problem:")
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ok"}
+
+
+def test_readiness_reports_an_unreachable_database() -> None:
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
+                        environment="test")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"

@@ -1,0 +1,1 @@
+"""Helpers the tests of every domain share."""

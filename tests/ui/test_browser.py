@@ -1,0 +1,165 @@
+"""The console in a real browser (Playwright driving Debian's Chromium). Screenshots of
+every page visited are saved under test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import Page, sync_playwright
+from sqlalchemy import Engine
+
+from tests.conftest import MakeOrg, Org, sample, upload
+from tests.support.journeys import designate, file_to_permit, make_port, upload_for_review
+from tests.support.manifests import line, manifest
+from tests.support.paths import ROOT
+
+CHROMIUM = os.environ.get("S321_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(os.environ.get("S321_ARTIFACTS", ROOT / "test-artifacts")
+             ) / "screenshots"
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _require_browser() -> None:
+    if shutil.which(CHROMIUM) is None:
+        reason = f"Browser unavailable: no Chromium at {CHROMIUM} (Debian package chromium)"
+        if os.environ.get("S321_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason} (S321_REQUIRE_BROWSER=1: these tests must not be skipped)")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Page]:
+    _require_browser()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page: Page, base: str, org: Org) -> None:
+    page.goto(f"{base}/ui/sign-in")
+    page.get_by_label("API key").fill(org.key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_forwarder_uploads_a_sample_and_sees_its_row_errors(
+        live_server: str, browser_page: Page, forwarder: Org, tmp_path: Path,
+        schedule_loaded: None) -> None:
+    page = browser_page
+    _sign_in(page, live_server, forwarder)
+    page.get_by_role("link", name="Upload").click()
+    _shot(page, "forwarder-upload")
+    csv = tmp_path / "jfk_2025-04-20_row-errors.csv"
+    csv.write_bytes(sample("jfk_2025-04-20_row-errors.csv"))
+    page.get_by_label("Manifest file (CSV)").set_input_files(str(csv))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r".*/ui/uploads/\d+$"))
+    rows = page.locator("tr.row-error")
+    assert rows.count() == 8  # every planted mistake, by row, column and reason
+    assert page.get_by_role("link", name="Download the errors as CSV").is_visible()
+    _shot(page, "forwarder-row-errors")
+    page.get_by_role("link", name="Manifests").click()
+    assert page.locator(".bar").count() == 1
+    _shot(page, "forwarder-manifests")
+
+
+def test_broker_approves_a_hawb_and_sees_its_status_change(
+        live_server: str, client: TestClient, browser_page: Page, forwarder: Org,
+        broker: Org) -> None:
+    designate(client, forwarder, broker)
+    assert upload(client, forwarder, sample("lax_2025-04-15_clean.csv")).status_code == 201
+    page = browser_page
+    _sign_in(page, live_server, broker)
+    page.wait_for_url(re.compile(r".*/ui/review$"))
+    _shot(page, "broker-review-queue")
+    page.get_by_role("link", name="HL0026457").click()
+    assert page.locator("#hawb-status").inner_text() == "eligible"
+    _shot(page, "broker-hawb")
+    page.get_by_role("button", name="Approve").click()
+    assert page.locator("#hawb-status").inner_text() == "approved"
+    assert page.get_by_role("status").inner_text().startswith("approve: 1")
+    assert page.locator("tr.event").last.inner_text().count("Harbour Customs Brokers")
+    _shot(page, "broker-hawb-approved")
+    page.get_by_role("link", name="Activity").click()
+    _shot(page, "broker-activity")
+
+
+def test_cfs_sees_a_released_hawb_appear_and_records_its_hand_off(
+        live_server: str, client: TestClient, engine: Engine, browser_page: Page,
+        forwarder: Org, broker: Org, admin: Org, make_org: MakeOrg) -> None:
+    port = make_port(client, admin, make_org)
+    rows = [line("HW1", "40.00", **{"Last Mile Carrier": "UPS", "Tracking No": "1ZHW1"})]
+    flight = file_to_permit(client, engine, broker,
+                            upload_for_review(client, forwarder, broker, rows))
+    mawb = flight.mawb  # permit to transfer: the MAWB may be collected
+
+    page = browser_page
+    _sign_in(page, live_server, port.cfs)
+    page.wait_for_url(re.compile(rf".*/ui/cfs/{port.firms}$"))
+    assert mawb in page.locator("#awaiting").inner_text()
+    _shot(page, "cfs-board-permit")
+    page.get_by_label("MAWB").fill(mawb)
+    page.get_by_label("Pieces counted").fill("1")
+    page.get_by_role("button", name="Record receipt").click()
+    assert "received: 1 of 1 pieces" in page.get_by_role("status").inner_text()
+    assert "HW1" not in page.locator("#ready").inner_text()
+
+    flight.release()  # while the operator watches the board
+    page.locator("tr[data-hawb=HW1]").wait_for(timeout=25_000)
+    _shot(page, "cfs-board-released")
+    page.get_by_role("button", name="Hand HW1 to its carrier").click()
+    assert "handed to its carrier" in page.get_by_role("status").inner_text()
+    assert "HW1" not in page.locator("#ready").inner_text()
+    _shot(page, "cfs-board-handed-off")
+
+
+def test_forwarder_reads_its_analytics_as_charts_and_tables(
+        live_server: str, client: TestClient, browser_page: Page, forwarder: Org) -> None:
+    for name in ("lax_2025-04-15_clean.csv", "sfo_2025-04-18_cp1252-crlf.csv",
+                 "sfo_2025-07-10_mixed-origins.csv", "jfk_2025-09-05_after-suspension.csv"):
+        assert upload(client, forwarder, sample(name)).status_code == 201
+    a_year_earlier = [line(f"Y{i}", f"{20 + 9 * i}.00", line_no=1,
+                           **{"Consignee Name": f"Person Y{i}"})
+                      for i in range(14)]
+    # Risks: two HAWBs to one person on one day, over the limit together; a vague description.
+    a_year_earlier += [line("Y20", "500.00"), line("Y21", "450.00"),
+                       line("Y22", "15.00", line_no=1, Description="Gift",
+                            **{"Consignee Name": "Ann Wu"})]
+    assert upload(client, forwarder, manifest(a_year_earlier, arrival="2024-04-16")
+                  ).status_code == 201
+    page = browser_page
+    _sign_in(page, live_server, forwarder)
+    page.get_by_role("link", name="Analytics").click()
+    page.get_by_label("From").fill("2024-01-01")
+    page.get_by_label("To").fill("2025-12-31")
+    page.get_by_label("Charts show").select_option("hawbs")
+    page.get_by_role("button", name="Show").click()
+    monthly = page.get_by_role("img", name=re.compile("^HAWBs by month"))
+    assert monthly.locator("rect.datum").count() == 48  # 24 months, and a year earlier
+    assert page.locator("#years tbody tr").count() == 2
+    _shot(page, "analytics-volumes")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").first.click()
+    assert download.value.suggested_filename == "volumes_2024-01-01_2025-12-31.csv"
+    for tab, shot in (("HTS", "analytics-hts"), ("Origins, shippers, states", "analytics-parties"),
+                      ("Outcomes and what-if", "analytics-outcomes"),
+                      ("Compliance risks", "analytics-risks")):
+        page.get_by_role("link", name=tab).click()
+        assert page.locator("svg.chart").count() >= 1
+        _shot(page, shot)
+    page.get_by_role("link", name="Y20").first.click()  # from the risks to the HAWB
+    assert page.locator("#hawb-status").inner_text() == "ineligible"
