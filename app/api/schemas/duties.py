@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 EntryType = Literal["86", "11", "01"]
 
 
-class Note(BaseModel):
+class DutyNote(BaseModel):
     code: str
     message: str
 
@@ -48,8 +48,8 @@ class Breakdown(BaseModel):
     total_usd: Decimal
     rows: list[DutyRow]
     by_program: list[ProgramTotal]
-    review: list[Note]
-    warnings: list[Note]
+    review: list[DutyNote]
+    warnings: list[DutyNote]
 
 
 class HawbDutiesOut(Breakdown):
