@@ -17,6 +17,7 @@ from datetime import date
 import polars as pl
 
 from app.eligibility import tables
+from app.kit.frames import prefix_join
 
 # Reason codes: stable, documented in docs/eligibility.md.
 NO_POLICY = "no_policy"
@@ -102,18 +103,6 @@ def attach_policy(hawbs: pl.DataFrame, policies: Sequence[Policy],
             .drop("_on"))
 
 
-def _prefix_matches(lines: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """Lines (``hts_code``) joined to every row of ``table`` whose ``prefix`` starts it."""
-    if table.is_empty():
-        return lines.head(0).join(table.drop("prefix"), how="cross")
-    parts = []
-    for length in sorted(table.get_column("prefix").str.len_chars().unique().to_list()):
-        subset = table.filter(pl.col("prefix").str.len_chars() == length)
-        parts.append(lines.with_columns(pl.col("hts_code").str.slice(0, length).alias("prefix"))
-                     .join(subset, on="prefix").drop("prefix"))
-    return pl.concat(parts)
-
-
 def _table(rows: Iterable[tuple[str, ...]], names: Sequence[str]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema=dict.fromkeys(names, pl.String), orient="row")
 
@@ -156,7 +145,7 @@ def _policy_line_notes(lines: pl.DataFrame, policies: Sequence[Policy]) -> list[
         {"exempt_policy": [p.id for p in policies for _ in p.exempt_hts_prefixes],
          "prefix": [x for p in policies for x in p.exempt_hts_prefixes]},
         schema={"exempt_policy": pl.Int64, "prefix": pl.String})
-    exempt = _prefix_matches(lines.select("key", "line_no", "hts_code", "policy_id"),
+    exempt = prefix_join(lines.select("key", "line_no", "hts_code", "policy_id"),
                              exempt_table).filter(
         pl.col("policy_id") == pl.col("exempt_policy")).select("key", "line_no").unique()
     lines = lines.join(exempt.with_columns(pl.lit(True).alias("_exempt")),
@@ -192,17 +181,17 @@ def _goods_notes(lines: pl.DataFrame, exclusions: Sequence[Exclusion]) -> list[p
                         for kind, rng in tables.STATUTORY_EXCLUSIONS.items()
                         for prefix in rng.prefixes),
                        ["prefix", "what", "label", "source"])
-    hits = _prefix_matches(base, statutory)
+    hits = prefix_join(base, statutory)
     operator = _table(((e.hts_prefix, e.kind, e.origin or "", e.reference, e.description)
                        for e in exclusions),
                       ["prefix", "kind", "only_origin", "reference", "description"])
-    orders = _prefix_matches(base, operator).filter(
+    orders = prefix_join(base, operator).filter(
         (pl.col("only_origin") == "") | (pl.col("only_origin") == pl.col("origin_country")))
     pga_table = _table(((prefix, agency, rng.what)
                         for agency, ranges in tables.PGA_FLAGS.items() for rng in ranges
                         for prefix in rng.prefixes),
                        ["prefix", "agency", "program"])
-    pga = _prefix_matches(base, pga_table).unique(["key", "line_no", "agency", "program"],
+    pga = prefix_join(base, pga_table).unique(["key", "line_no", "agency", "program"],
                                                   maintain_order=True)
     return [
         _notes(hits, REASON, EXCLUDED_GOODS,

@@ -25,6 +25,7 @@ from fractions import Fraction
 
 import polars as pl
 
+from app.kit.frames import prefix_join
 from app.tariff import rates as rate_text
 from app.tariff import units
 from app.tariff.column2 import column2_origins
@@ -244,19 +245,6 @@ def _programs_frame(programs: tuple[Program, ...]) -> pl.DataFrame:
                 "p_list": pl.Boolean, "p_prefixed": pl.Boolean}, orient="row")
 
 
-def _by_prefix(lines: pl.DataFrame, table: pl.DataFrame, column: str = "hts_code"
-               ) -> pl.DataFrame:
-    """Lines joined to every row of ``table`` whose ``prefix`` starts ``column``."""
-    if table.is_empty():
-        return lines.head(0).join(table.drop("prefix"), how="cross")
-    parts = []
-    for length in sorted(table.get_column("prefix").str.len_chars().unique().to_list()):
-        subset = table.filter(pl.col("prefix").str.len_chars() == length)
-        parts.append(lines.with_columns(pl.col(column).str.slice(0, length).alias("prefix"))
-                     .join(subset, on="prefix").drop("prefix"))
-    return pl.concat(parts)
-
-
 def _chapter99(lines: pl.DataFrame, tariff: Tariff) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The programs that apply to each line (key, line_no, p_idx, amount) and the review
     notes for lines whose program list is not loaded."""
@@ -271,8 +259,8 @@ def _chapter99(lines: pl.DataFrame, tariff: Tariff) -> tuple[pl.DataFrame, pl.Da
         schema={"p_idx": pl.Int64, "prefix": pl.String}, orient="row")
     everywhere = frame.filter(~pl.col("p_list") & ~pl.col("p_prefixed")).select("p_idx")
     candidates = pl.concat([
-        _by_prefix(base, listed).select("key", "line_no", "p_idx"),
-        _by_prefix(base, prefixed).select("key", "line_no", "p_idx"),
+        prefix_join(base, listed).select("key", "line_no", "p_idx"),
+        prefix_join(base, prefixed).select("key", "line_no", "p_idx"),
         base.select("key", "line_no").join(everywhere, how="cross"),
     ]).unique()
     matched = candidates.join(base, on=["key", "line_no"]).join(frame, on="p_idx")
@@ -283,7 +271,7 @@ def _chapter99(lines: pl.DataFrame, tariff: Tariff) -> tuple[pl.DataFrame, pl.Da
     origin_ok = origin_ok & ~pl.col("p_not_origins").list.contains(pl.col("origin_country"))
     spi_exempt = pl.col("p_exempt_spi").list.contains(pl.col("spi").fill_null(""))
     matched = matched.filter(in_force, origin_ok, ~spi_exempt)
-    excluded = _by_prefix(
+    excluded = prefix_join(
         matched.select("key", "line_no", "p_idx", "hts_code"),
         frame.select("p_idx", pl.col("p_excluded").alias("prefix")).explode("prefix")
         .drop_nulls("prefix")).select("key", "line_no", "p_idx")
