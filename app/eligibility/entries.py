@@ -15,14 +15,16 @@ from app.eligibility import rules
 from app.manifest.bulk import writer_for
 from app.manifest.models import Hawb, HawbLine
 from app.manifest.statuses import REDECIDABLE, HawbStatus
-from app.tariff import pricing
+from app.tariff import engine, pricing
 from app.tariff.models import DutyLine
 
 # Eligibility reasons that rule out an informal entry (19 CFR 143.21(a)).
 FORMAL_ONLY = (rules.ADCVD, rules.QUOTA)
-DUTY_COLUMNS = ("entry_type", "duty_status", "duty_cents", "fees_cents", "duty")
-DUTY_COPY_COLUMNS = ("hawb_id", "line_no", "seq", "kind", "number", "program", "rate",
-                     "basis_cents", "quantity", "amount_cents", "note")
+# The HAWB's duty columns, and the breakdown rows as stored (duty_lines).
+DUTY_SCHEMA = {"entry_type": pl.String, "duty_status": pl.String, "duty_cents": pl.Int64,
+               "fees_cents": pl.Int64, "duty": pl.String}
+DUTY_COLUMNS = tuple(DUTY_SCHEMA)
+DUTY_COPY_COLUMNS = ("hawb_id", *(c for c in engine.DUTY_SCHEMA if c != "key"))
 _JUDGED = (HawbStatus.ELIGIBLE.value, HawbStatus.INELIGIBLE.value,
            HawbStatus.NEEDS_REVIEW.value)
 _DE_MINIMIS = (HawbStatus.ELIGIBLE.value, HawbStatus.NEEDS_REVIEW.value)

@@ -127,9 +127,7 @@ def for_parcels(session: Session, parcels: Sequence[Parcel], on: date) -> Landed
                 "origin_country": pl.String, "quantity": pl.String, "unit": pl.String,
                 "value_cents": pl.Int64, "currency": pl.String, "net_weight_kg": pl.String,
                 "spi": pl.String, "description": pl.String}, orient="row")
-    lines = lines.join(rates, on="currency").with_columns(
-        currency.usd_cents(pl.col("value_cents"), pl.col("fx_rate_e8")).alias("value_cents")
-    ).drop("fx_rate_e8", "fx_source", "currency")
+    lines = currency.convert(lines, rates)
     totals = lines.group_by("key").agg(pl.col("value_cents").sum().alias("total_value_cents"))
     hawbs = pl.DataFrame(
         [(-1 - i, p.reference, None if p.gross_weight_kg is None else str(p.gross_weight_kg))

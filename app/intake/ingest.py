@@ -51,7 +51,7 @@ HAWB_COPY_COLUMNS = (
     "consignee_country", "consignee_phone", "consignee_email", "pieces", "gross_weight_kg",
     "carrier", "tracking_no", "total_value_cents", "line_count", "first_row", "error_count",
     "arrival_date", "consignee_key", "shipper_key", "eligibility", "policy_id", "decided_at",
-    "entry_type", "duty_status", "duty_cents", "fees_cents", "duty",
+    *entries.DUTY_COLUMNS,
 )
 LINE_COPY_COLUMNS = (
     "hawb_id", "line_no", "row_no", "description", "hts_code", "origin_country", "quantity",
@@ -146,37 +146,16 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
     return to_usd(session, validated)
 
 
-def _decimal_text(scaled: pl.Expr, places: int) -> pl.Expr:
-    """An integer count of 10^-places units as decimal text (1250, 2 -> "12.50")."""
-    return pl.format("{}.{}", (scaled // 10**places).cast(pl.String),
-                     (scaled % 10**places).cast(pl.String).str.zfill(places))
-
-
 def to_usd(session: Session, v: Validated) -> Validated:
     """Values sent in another currency, converted to US dollars (app/tariff/currency.py);
     a currency with no rate for the date is a row error on each of its lines."""
-    lines = v.lines.with_columns(pl.lit(None, pl.String).alias("declared_value"),
-                                 pl.lit(None, pl.String).alias("fx_rate"),
-                                 pl.lit(None, pl.String).alias("fx_source"))
-    foreign = lines.get_column("currency").drop_nulls().unique().to_list()
-    if not [c for c in foreign if c != "USD"]:
-        v.lines = lines
+    sent = v.lines.get_column("currency").drop_nulls().unique().to_list()
+    lines = currency.convert(v.lines, currency.rates_frame(session, sent,
+                                                           v.header.arrival_date))
+    v.lines = lines.drop("no_rate")
+    if sent == ["USD"] or not sent:
         return v
-    rates = currency.rates_frame(session, foreign, v.header.arrival_date)
-    joined = lines.drop("declared_value", "fx_rate", "fx_source").join(
-        rates, on="currency", how="left")
-    convert = (pl.col("currency") != "USD") & pl.col("fx_rate_e8").is_not_null()
-    v.lines = joined.with_columns(
-        pl.when(convert).then(_decimal_text(pl.col("value_cents"), 2))
-        .alias("declared_value"),
-        pl.when(convert).then(_decimal_text(pl.col("fx_rate_e8"), 8))
-        .alias("fx_rate"),
-        pl.when(convert).then(pl.col("fx_source")).alias("fx_source"),
-        pl.when(convert).then(currency.usd_cents(pl.col("value_cents"), pl.col("fx_rate_e8")))
-        .when(pl.col("currency") == "USD").then(pl.col("value_cents"))
-        .otherwise(None).alias("value_cents"),
-    ).drop("fx_rate_e8")
-    missing = joined.filter(pl.col("fx_rate_e8").is_null() & pl.col("currency").is_not_null())
+    missing = lines.filter(pl.col("no_rate") & pl.col("currency").is_not_null())
     if not missing.is_empty():
         errors = missing.select(
             pl.col("row_no").cast(pl.Int64), pl.lit("currency").alias("column_name"),
@@ -410,7 +389,7 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
             *[pl.lit(None, dtype=dtype).alias(name) for name, dtype in (
                 ("consignee_key", pl.String), ("shipper_key", pl.String),
                 ("eligibility", pl.String), ("policy_id", pl.Int64),
-                ("decided_at", pl.String), *_DUTY_COLUMNS)])
+                ("decided_at", pl.String), *entries.DUTY_SCHEMA.items())])
     out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
     _write_lines(out, lines.select(LINE_COPY_COLUMNS))
     out.insert("row_errors", v.errors.with_columns(
@@ -420,10 +399,6 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
     out.insert("unassigned_rows", v.unassigned.with_columns(
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id")
     ).select("upload_id", "row_no", "raw"))
-
-
-_DUTY_COLUMNS = (("entry_type", pl.String), ("duty_status", pl.String), ("duty_cents", pl.Int64),
-                 ("fees_cents", pl.Int64), ("duty", pl.String))
 
 
 def _move_day(session: Session, manifest_id: int, old: date, new: date) -> None:

@@ -1,8 +1,7 @@
-"""Reading stored duty breakdowns: one HAWB's, and a MAWB's totals by program."""
+"""Reading stored duty breakdowns: one HAWB's amounts, and a MAWB's totals by program."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,20 +26,6 @@ class Amount:
 
 
 @dataclass(frozen=True)
-class Breakdown:
-    status: str | None  # computed | needs_review; None before any duty was computed
-    duty_cents: int
-    fees_cents: int
-    amounts: tuple[Amount, ...]
-    review: tuple[dict[str, str], ...]
-    warnings: tuple[dict[str, str], ...]
-
-    @property
-    def total_cents(self) -> int:
-        return self.duty_cents + self.fees_cents
-
-
-@dataclass(frozen=True)
 class ProgramTotal:
     program: str
     number: str  # the Chapter 99 heading, the fee class, or "" for Chapter 1-97 duties
@@ -48,19 +33,14 @@ class ProgramTotal:
     amount_cents: int
 
 
-def breakdown(session: Session, hawb_id: int, document: str | None) -> Breakdown:
-    """The stored rows of ``hawb_id`` and its duty document (``Hawb.duty``)."""
-    doc: dict[str, Any] = json.loads(document) if document else {}
+def amounts(session: Session, hawb_id: int) -> list[Amount]:
+    """The stored breakdown of ``hawb_id`` in reporting order (its fees last)."""
     rows = session.scalars(select(DutyLine).where(DutyLine.hawb_id == hawb_id)
                            .order_by(DutyLine.line_no == 0, DutyLine.line_no, DutyLine.seq))
-    return Breakdown(
-        status=doc.get("status"), duty_cents=int(doc.get("duty_cents", 0)),
-        fees_cents=int(doc.get("fees_cents", 0)),
-        amounts=tuple(Amount(
-            line_no=r.line_no, seq=r.seq, kind=r.kind, number=r.number, program=r.program,
-            rate=r.rate, basis_cents=r.basis_cents, quantity=r.quantity,
-            amount_cents=r.amount_cents, note=r.note) for r in rows),
-        review=tuple(doc.get("review") or ()), warnings=tuple(doc.get("warnings") or ()))
+    return [Amount(line_no=r.line_no, seq=r.seq, kind=r.kind, number=r.number,
+                   program=r.program, rate=r.rate, basis_cents=r.basis_cents,
+                   quantity=r.quantity, amount_cents=r.amount_cents, note=r.note)
+            for r in rows]
 
 
 def totals_by_program(session: Session, hawb_ids: Any) -> list[ProgramTotal]:

@@ -85,3 +85,26 @@ def usd_cents(amount_cents: pl.Expr, rate_e8: pl.Expr) -> pl.Expr:
     """Foreign cents / (foreign per USD), half up to the US cent, exact in integers."""
     num = amount_cents.cast(pl.Int128) * RATE_SCALE * 2 + rate_e8.cast(pl.Int128)
     return (num // (rate_e8.cast(pl.Int128) * 2)).cast(pl.Int64)
+
+
+def decimal_text(scaled: pl.Expr, places: int) -> pl.Expr:
+    """An integer count of 10^-places units as decimal text (1250, 2 -> "12.50")."""
+    return pl.format("{}.{}", (scaled // 10**places).cast(pl.String),
+                     (scaled % 10**places).cast(pl.String).str.zfill(places))
+
+
+def convert(lines: pl.DataFrame, rates: pl.DataFrame) -> pl.DataFrame:
+    """``lines`` (currency, value_cents in that currency) in US cents, by ``rates``
+    (rates_frame): ``value_cents`` is null where the currency has no rate (``no_rate``);
+    converted lines keep the amount as sent (``declared_value``), ``fx_rate`` and
+    ``fx_source``."""
+    foreign = (pl.col("currency") != "USD") & pl.col("fx_rate_e8").is_not_null()
+    return lines.join(rates, on="currency", how="left").with_columns(
+        pl.when(foreign).then(decimal_text(pl.col("value_cents"), 2)).alias("declared_value"),
+        pl.when(foreign).then(decimal_text(pl.col("fx_rate_e8"), 8)).alias("fx_rate"),
+        pl.when(foreign).then(pl.col("fx_source")).alias("fx_source"),
+        pl.when(foreign).then(usd_cents(pl.col("value_cents"), pl.col("fx_rate_e8")))
+        .when(pl.col("currency") == "USD").then(pl.col("value_cents"))
+        .alias("value_cents"),
+        pl.col("fx_rate_e8").is_null().alias("no_rate"),
+    ).drop("fx_rate_e8")

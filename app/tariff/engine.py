@@ -16,12 +16,11 @@ never a guessed or zero duty.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from fractions import Fraction
+from functools import cache
 
 import polars as pl
 
@@ -65,9 +64,9 @@ def thousandths(column: str) -> pl.Expr:
     return (pl.col(column).cast(pl.Decimal(24, 3), strict=False) * 1000).cast(pl.Int64)
 
 
-def fiscal_year(day: date) -> int:
+def fiscal_year(day: pl.Expr) -> pl.Expr:
     """The US government's fiscal year (FY2026 runs 2025-10-01 to 2026-09-30)."""
-    return day.year + (1 if day.month >= 10 else 0)
+    return day.dt.year().cast(pl.Int64) + (day.dt.month() >= 10).cast(pl.Int64)
 
 
 def _usd(cents: pl.Expr) -> pl.Expr:
@@ -125,15 +124,15 @@ def _rate_columns(lines: pl.DataFrame, day_column2: Callable[[date], frozenset[s
         pl.when(pl.col("rate_column") == "column2").then(pl.lit("column2"))
         .when(pl.col("rate_column") == "special").then(pl.format("spi:{}", pl.col("spi")))
         .otherwise(pl.lit("mfn")).alias("program"))
-    distinct = lines.select("rate_column", "rate_source", "spi").unique()
-    spi_of = pl.when(pl.col("rate_column") == "special").then(pl.col("spi"))
-    distinct = distinct.with_columns(spi_of.alias("spi")).unique()
+    # Only a Special rate depends on the claim: parse each (column, text, claim) once.
+    lines = lines.with_columns(pl.when(pl.col("rate_column") == "special")
+                               .then(pl.col("spi")).alias("_spi_key"))
+    distinct = lines.select("rate_column", "rate_source", "_spi_key").unique()
     parsed = pl.DataFrame(
         [(c, t, s, *_parsed(t, s, c)) for c, t, s in distinct.iter_rows()],
-        schema=_PARSED_SCHEMA, orient="row")
-    return lines.with_columns(spi_of.alias("_spi_key")).join(
-        parsed.rename({"spi": "_spi_key"}), on=["rate_column", "rate_source", "_spi_key"],
-        how="left", nulls_equal=True).drop("_spi_key")
+        schema=_PARSED_SCHEMA, orient="row").rename({"spi": "_spi_key"})
+    return lines.join(parsed, on=["rate_column", "rate_source", "_spi_key"], how="left",
+                      nulls_equal=True).drop("_spi_key")
 
 
 # --- quantities -------------------------------------------------------------------------
@@ -148,6 +147,7 @@ def _fraction(ratio: units.Ratio) -> tuple[int, int]:
 _MASS_FROM_KG = {u.value: _fraction(units.RATIOS[("kg", u.value)]) for u in _MASS_UNITS}
 
 
+@cache
 def _conversions() -> pl.DataFrame:
     rows = [(src, dst, *_fraction(r)) for (src, dst), r in units.RATIOS.items()]
     return pl.DataFrame(rows, schema={"m_unit": pl.String, "r_unit": pl.String,
@@ -293,7 +293,7 @@ def _unloaded_lists(base: pl.DataFrame, tariff: Tariff, frame: pl.DataFrame
     engine cannot tell whether the program applies, so a broker must."""
     # A family (China's note 20 lists, the four-year-review lists...) counts as loaded
     # when any of its lists is: operators load a family's lists from one file.
-    loaded = frame.filter(pl.col("heading").is_in(sorted(tariff.listed_headings)))
+    loaded = frame.join(tariff.program_lines.select("heading").unique(), on="heading")
     missing = frame.filter(pl.col("p_list") & (pl.col("p_origins").list.len() > 0)
                            & ~pl.col("p_program").is_in(loaded.get_column("p_program")
                                                         .implode()))
@@ -330,11 +330,12 @@ def _fees(hawbs: pl.DataFrame, fees: tuple[Fee, ...]) -> tuple[pl.DataFrame, pl.
             continue
         table = pl.DataFrame(
             [(f.effective_from, f.fee_class, f.amount_cents, pct_units(f.rate_pct),
-              f.min_cents, f.max_cents, fiscal_year(f.effective_from), f.source)
+              f.min_cents, f.max_cents, f.source)
              for f in rows],
             schema={"f_from": pl.Date, "fee_class": pl.String, "f_amount": pl.Int64,
                     "f_pct": pl.Int64, "f_min": pl.Int64, "f_max": pl.Int64,
-                    "f_year": pl.Int64, "f_source": pl.String}, orient="row")
+                    "f_source": pl.String}, orient="row").with_columns(
+            fiscal_year(pl.col("f_from")).alias("f_year"))
         joined = subset.sort("arrival_date").join_asof(
             table, left_on="arrival_date", right_on="f_from", strategy="backward")
         before = joined.filter(pl.col("f_from").is_null())
@@ -343,8 +344,7 @@ def _fees(hawbs: pl.DataFrame, fees: tuple[Fee, ...]) -> tuple[pl.DataFrame, pl.
                 "No {} is on file for entries on {}; the fee is not included.",
                 pl.lit(kind.replace("_", " ")), pl.col("arrival_date"))))
         joined = joined.filter(pl.col("f_from").is_not_null())
-        year = pl.col("arrival_date").dt.year() + (pl.col("arrival_date").dt.month() >= 10
-                                                   ).cast(pl.Int32)
+        year = fiscal_year(pl.col("arrival_date"))
         carried = joined.filter(year > pl.col("f_year"))
         warnings.append(_note(carried, "fee_carried_forward", pl.format(
             "No fee for fiscal year {} is on file: the FY{} amount is used ({}) and is not "
@@ -488,11 +488,3 @@ def _summaries(hawbs: pl.DataFrame, duties: pl.DataFrame, review: pl.DataFrame,
     return out.select("key", "duty_status", "duty_cents", "fees_cents",
                       doc.str.replace_all(r',"(?:review|warnings|by_program)":null', "")
                       .alias("duty"))
-
-
-def document(raw: str | None) -> dict[str, object]:
-    return json.loads(raw) if raw else {}
-
-
-__all__ = ["COMPUTED", "NEEDS_REVIEW", "Computed", "Decimal", "compute", "document",
-           "fiscal_year"]

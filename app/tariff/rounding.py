@@ -9,7 +9,7 @@ of a breakdown by hand with that rule (docs/duties.md).
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import polars as pl
 
@@ -49,8 +49,3 @@ def specific_nano(amount: pl.Expr, qty: pl.Expr, num: pl.Expr, den: pl.Expr) -> 
 def to_cents(nano: pl.Expr) -> pl.Expr:
     """Half up to the cent (amounts are never negative)."""
     return ((nano + NANO // 2) // NANO).cast(pl.Int64)
-
-
-def round_cents(amount: Decimal) -> int:
-    """The same rule for a Decimal number of cents."""
-    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -7,7 +7,7 @@ function and the what-if can swap any part of it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -66,7 +66,6 @@ class Tariff:
     programs: tuple[Program, ...]
     program_lines: pl.DataFrame  # LIST_SCHEMA
     fees: tuple[Fee, ...]
-    listed_headings: frozenset[str] = field(default_factory=frozenset)
 
 
 def program_of(row: TariffProgram) -> Program:
@@ -101,11 +100,10 @@ def load(session: Session, codes: Iterable[str], days: Sequence[date]) -> Tariff
         rates += session.execute(select(
             HtsRate.edition_id, HtsRate.code, HtsRate.general, HtsRate.special,
             HtsRate.column2, HtsRate.units).where(HtsRate.code.in_(chunk))).all()
-    programs = tuple(
-        program_of(p) for p in session.scalars(
-            select(TariffProgram).where(TariffProgram.enabled.is_(True))
-            .order_by(TariffProgram.heading, TariffProgram.effective_from))
-        if any(program_of(p).in_force(d) for d in days))
+    enabled = (program_of(p) for p in session.scalars(
+        select(TariffProgram).where(TariffProgram.enabled.is_(True))
+        .order_by(TariffProgram.heading, TariffProgram.effective_from)))
+    programs = tuple(p for p in enabled if any(p.in_force(d) for d in days))
     listed = [p.heading for p in programs if p.uses_list]
     lines = session.execute(select(TariffProgramLine.heading, TariffProgramLine.hts_prefix)
                             .where(TariffProgramLine.heading.in_(listed))).all()
@@ -114,5 +112,4 @@ def load(session: Session, codes: Iterable[str], days: Sequence[date]) -> Tariff
     program_lines = pl.DataFrame(lines, schema=LIST_SCHEMA, orient="row")
     return Tariff(editions=editions, rates=pl.DataFrame(rates, schema=RATE_SCHEMA,
                                                         orient="row"),
-                  programs=programs, program_lines=program_lines, fees=fees,
-                  listed_headings=frozenset(program_lines.get_column("heading").unique()))
+                  programs=programs, program_lines=program_lines, fees=fees)

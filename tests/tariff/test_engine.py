@@ -56,8 +56,7 @@ def tariff(lists: list[tuple[str, str]] | None = None,
     listed = pl.DataFrame(lists or [], schema=LIST_SCHEMA, orient="row")
     return Tariff(editions=EDITION, rates=RATES,
                   programs=programs if programs is not None else seeded_programs(),
-                  program_lines=listed, fees=fees(),
-                  listed_headings=frozenset(listed.get_column("heading").to_list()))
+                  program_lines=listed, fees=fees())
 
 
 def run(lines: list[dict[str, Any]], on: date, entry_type: str = "11",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +23,7 @@ from app.api.problems import problem_responses
 from app.api.schemas import duties as schemas
 from app.eligibility import landed_cost
 from app.intake.ingest import Limits, prepare
-from app.kit.money import cents_to_usd
+from app.kit.money import cents_to_usd, usd
 from app.manifest import queries
 from app.manifest.models import Hawb
 from app.tariff import breakdowns
@@ -37,11 +37,7 @@ On = Annotated[date | None, Query(description="Price under the rules and tariff 
                                   "this date instead of the arrival date's.")]
 
 
-def usd(cents: int | None) -> Decimal:
-    return cents_to_usd(cents or 0) or Decimal("0.00")
-
-
-def _rows(amounts: Any) -> list[schemas.DutyRow]:
+def _rows(amounts: Iterable[breakdowns.Amount]) -> list[schemas.DutyRow]:
     return [schemas.DutyRow(line_no=a.line_no, seq=a.seq, kind=a.kind, number=a.number,
                             program=a.program, rate=a.rate, basis_usd=usd(a.basis_cents),
                             quantity=a.quantity, amount_usd=usd(a.amount_cents), note=a.note)
@@ -70,12 +66,12 @@ def hawb_duties(mawb: str, hawb_no: str, caller: ReaderDep,
                 session: SessionDep) -> schemas.HawbDutiesOut:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     hawb = queries.get_hawb(session, manifest, hawb_no).hawb
-    stored = breakdowns.breakdown(session, hawb.id, hawb.duty)
     doc = json.loads(hawb.duty) if hawb.duty else {}
     return schemas.HawbDutiesOut(
         mawb=manifest.mawb, hawb_no=hawb.hawb_no,
         entered_value_usd=cents_to_usd(hawb.total_value_cents),
-        **_breakdown_fields(hawb.entry_type, doc, _rows(stored.amounts)))
+        **_breakdown_fields(hawb.entry_type, doc,
+                            _rows(breakdowns.amounts(session, hawb.id))))
 
 
 @router.get("/manifests/{mawb}/duties", response_model=schemas.ManifestDutiesOut,
@@ -105,12 +101,10 @@ def manifest_duties(mawb: str, caller: ReaderDep,
 
 
 def _landed_out(result: landed_cost.LandedCost) -> schemas.LandedCostOut:
-    rows: dict[str, list[schemas.DutyRow]] = defaultdict(list)
+    by_parcel: dict[str, list[breakdowns.Amount]] = defaultdict(list)
     for r in result.duties.iter_rows(named=True):
-        rows[r["reference"]].append(schemas.DutyRow(
-            line_no=r["line_no"], seq=r["seq"], kind=r["kind"], number=r["number"],
-            program=r["program"], rate=r["rate"], basis_usd=usd(r["basis_cents"]),
-            quantity=r["quantity"], amount_usd=usd(r["amount_cents"]), note=r["note"]))
+        reference = r.pop("reference")
+        by_parcel[reference].append(breakdowns.Amount(**r))
     parcels = []
     duty = fees = 0
     for p in result.parcels.sort("reference").iter_rows(named=True):
@@ -120,7 +114,7 @@ def _landed_out(result: landed_cost.LandedCost) -> schemas.LandedCostOut:
         parcels.append(schemas.ParcelCost(
             reference=p["reference"], decision=p["status"],
             entered_value_usd=usd(p["total_value_cents"]),
-            **_breakdown_fields(p["entry_type"], doc, rows[p["reference"]])))
+            **_breakdown_fields(p["entry_type"], doc, _rows(by_parcel[p["reference"]]))))
     return schemas.LandedCostOut(on=result.on, parcels=parcels, invalid=result.invalid,
                                  duty_usd=usd(duty), fees_usd=usd(fees),
                                  total_usd=usd(duty + fees))

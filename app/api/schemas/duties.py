@@ -12,7 +12,9 @@ EntryType = Literal["86", "11", "01"]
 
 
 class DutyNote(BaseModel):
-    code: str
+    """A review reason or warning of a breakdown (eligibility's notes have other codes)."""
+
+    code: str = Field(examples=["rate_needs_review", "fee_carried_forward"])
     message: str
 
 
