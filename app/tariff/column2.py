@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import date
 
 COLUMN2_FROM: dict[str, date] = {
-    "CU": date(1962, 2, 7),  # Proclamation 3447 (embargo); Column 2 since
-    "KP": date(1951, 9, 1),  # Trade Agreements Extension Act of 1951, s.5
+    # Unverified dates (the HTS Column 2 header names both countries; when each began was
+    # not checked): no entry this service judges predates them.
+    "CU": date(1962, 2, 7),
+    "KP": date(1951, 9, 1),
     "RU": date(2022, 4, 9),
     "BY": date(2022, 4, 9),
 }
