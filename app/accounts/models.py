@@ -30,6 +30,8 @@ class Organisation(Base):
     filer_code: Mapped[str | None] = mapped_column(String(3), unique=True, default=None)
     # A last-mile carrier's code as forwarders write it in manifests (UPS, FEDEX, DHL...).
     carrier_code: Mapped[str | None] = mapped_column(String(40), unique=True, default=None)
+    # A forwarder's importer of record for HAWBs that name none (informal entries).
+    importer_of_record: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="organisation")

@@ -48,3 +48,8 @@ class BrokerClient(Base):
     auto_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_allow_pga: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_allow_warnings: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Informal entries: this client's importer of record when its HAWBs name none (before
+    # the forwarder's own default), and the most duty and fees a HAWB may carry to be
+    # approved automatically (None: no limit beyond the rule above).
+    importer_of_record: Mapped[str | None] = mapped_column(String(16), default=None)
+    auto_approve_max_duty_cents: Mapped[int | None] = mapped_column(BigInteger, default=None)

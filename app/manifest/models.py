@@ -149,6 +149,9 @@ class Hawb(Base):
     duty_cents: Mapped[int | None] = mapped_column(BigInteger)
     fees_cents: Mapped[int | None] = mapped_column(BigInteger)
     duty: Mapped[str | None] = mapped_column(Text)
+    # Informal entries: the importer of record as sent (an EIN with suffix, or a
+    # CBP-assigned number), or the forwarder's or broker client's default when blank.
+    importer_of_record: Mapped[str | None] = mapped_column(String(16))
 
 
 class HawbLine(Base):
@@ -172,6 +175,13 @@ class HawbLine(Base):
     declared_value: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     fx_rate: Mapped[Decimal | None] = mapped_column(Numeric(20, 8))
     fx_source: Mapped[str | None] = mapped_column(Text)
+    # The manufacturer (or else the seller) and its manufacturer ID (MID), built by CBP's
+    # rules (19 CFR 102 appendix) when not sent.
+    manufacturer_name: Mapped[str | None] = mapped_column(Text)
+    manufacturer_address: Mapped[str | None] = mapped_column(Text)
+    manufacturer_city: Mapped[str | None] = mapped_column(Text)
+    manufacturer_country: Mapped[str | None] = mapped_column(Text)
+    mid: Mapped[str | None] = mapped_column(String(15))
     # The row exactly as sent (JSON object, header -> cell), kept for rows with errors.
     raw: Mapped[str | None] = mapped_column(Text)
 
