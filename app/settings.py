@@ -43,6 +43,10 @@ class Settings(LogSettings):
     # False: uploads store HAWBs as "received" without judging them (bulk backfills); an
     # administrator's re-evaluation of the dates judges them later.
     judge_at_upload: bool = True
+    # False: uploads judge eligibility but leave entry types and duties to an
+    # administrator's re-evaluation (bulk backfills of days when no duty applied, and
+    # bench.duties, which measures what pricing adds to an upload).
+    price_at_upload: bool = True
 
     # Customs gateway: an adapter registered under the "s321.ace_gateways" entry points.
     ace_gateway: str = "simulated"

@@ -60,6 +60,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 TARGET_RATIO = 0.30  # T1: (b0) rows/s over (a) rows/s
 TARGET_ELIGIBILITY = 0.50  # T2: ((b1) - (b0)) / (b0) upload wall time
 MEMORY_LIMIT_MIB = 2048
+ARRIVAL = "2025-04-15"  # the generator's default: a day when de minimis applied
 CHUNK = 1 << 20
 SERVICE_TABLES = ("manifests", "uploads", "hawbs", "hawb_lines", "row_errors", "unassigned_rows")
 
@@ -67,10 +68,12 @@ SERVICE_TABLES = ("manifests", "uploads", "hawbs", "hawb_lines", "row_errors", "
 # --- the manifest file ---------------------------------------------------------------------
 
 
-def manifest_file(rows: int, seed: int, error_rate: float) -> tuple[Path, Path, Stats]:
+def manifest_file(rows: int, seed: int, error_rate: float, arrival: str = ARRIVAL
+                  ) -> tuple[Path, Path, Stats]:
     """The generated manifest and its companion (same day, 5% of its consignees), reused
     from bench/out/ when the same generator made them before."""
-    path = OUT / f"manifest-{rows}-seed{seed}-err{error_rate:g}.csv"
+    dated = "" if arrival == ARRIVAL else f"-{arrival}"
+    path = OUT / f"manifest-{rows}-seed{seed}-err{error_rate:g}{dated}.csv"
     companion = path.with_name(path.stem + "-companion.csv")
     sidecar = path.with_suffix(".json")
     if path.exists() and companion.exists() and sidecar.exists():
@@ -80,7 +83,8 @@ def manifest_file(rows: int, seed: int, error_rate: float) -> tuple[Path, Path, 
                 and stats["size_bytes"] == path.stat().st_size
                 and second["size_bytes"] == companion.stat().st_size):
             return path, companion, stats
-    stats = generate(path, rows, seed, error_rate=error_rate, companion=companion)
+    stats = generate(path, rows, seed, error_rate=error_rate, companion=companion,
+                     arrival_date=arrival)
     sidecar.write_text(json.dumps(stats, indent=2))
     return path, companion, stats
 

@@ -1,6 +1,7 @@
 """Where one upload's time and memory go: the service's ingest run in-process, by phase.
 
     python -m bench.phases --rows 1000000 [--no-judge] [--profile bench/out/ingest.prof]
+    python -m bench.phases --rows 1000000 --arrival-date 2026-11-20 --tariff   # duties
 
 Same file, same scratch-database set-up as bench.ingest, but no HTTP: ``ingest()`` is
 called directly with timers wrapped around its phases. Each phase shows its wall time and
@@ -28,11 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from app.db import make_engine, make_session_factory
-from app.eligibility import rules
+from app.eligibility import entries, rules
 from app.eligibility import service as eligibility
 from app.intake import ingest as service
 from app.manifest import bulk, reading
+from app.tariff import engine as duty_engine
+from app.tariff import tariff
+from bench.duties import DEFAULT_EDITION, load_tariff
 from bench.ingest import (
+    ARRIVAL,
     DEFAULT_HTS,
     DEFAULT_PG,
     app_url,
@@ -75,6 +80,14 @@ PHASES = (
     Phase(rules, "aggregate_notes", "aggregate notes (one person, one day)"),
     Phase(rules, "decide", "decide"),
     Phase(eligibility, "apply_aggregates", "apply aggregates to the other HAWBs"),
+    Phase(entries, "price_hawbs", "duties (price_hawbs)"),
+    Phase(tariff, "load", "load the tariff of the dates"),
+    Phase(duty_engine, "compute", "compute"),
+    Phase(duty_engine, "_base_duty", "Chapter 1-97 duty"),
+    Phase(duty_engine, "_chapter99", "Chapter 99 programs"),
+    Phase(duty_engine, "_fees", "fees"),
+    Phase(duty_engine, "_breakdown", "breakdown rows"),
+    Phase(duty_engine, "_summaries", "HAWB summaries"),
     Phase(bulk.PostgresWriter, "insert", "COPY", arg=1),
     Phase(service, "refresh_counts", "refresh counts"),
 )
@@ -160,10 +173,13 @@ def _sha256(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> list[Timing]:
-    path, companion, stats = manifest_file(args.rows, args.seed, args.error_rate)
+    path, companion, stats = manifest_file(args.rows, args.seed, args.error_rate,
+                                           args.arrival_date)
     with scratch_databases(local_url(args.pg_url), (f"s321_bench_phases_{os.getpid()}",)
                            ) as (db,):
-        setup = prepare_api(db, None if args.no_hts else args.hts)
+        setup = prepare_api(db, None if args.no_hts or args.tariff else args.hts)
+        if args.tariff:
+            load_tariff(db, args.tariff)
         engine = make_engine(app_url(db))
         reader, writer = make_session_factory(engine), make_session_factory(engine, writer=True)
         with reader() as session:
@@ -239,6 +255,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-judge", action="store_true",
                         help="store unjudged, as with S321_JUDGE_AT_UPLOAD=false")
     parser.add_argument("--profile", type=Path, help="also write cProfile stats here")
+    parser.add_argument("--arrival-date", default=ARRIVAL,
+                        help="YYYY-MM-DD; after 2025-08-29 every HAWB is dutiable")
+    parser.add_argument("--tariff", type=Path, nargs="?", const=DEFAULT_EDITION,
+                        help="load this HTS edition with its rates and the China 301 lists "
+                        "beside it, as bench.duties does (default: the 2024 basic edition)")
     args = parser.parse_args(argv)
     print(render(run(args)))
     return 0

@@ -3,8 +3,9 @@ at upload and whenever a decision changes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -24,17 +25,20 @@ FORMAL_ONLY = (rules.ADCVD, rules.QUOTA)
 DUTY_SCHEMA = {"entry_type": pl.String, "duty_status": pl.String, "duty_cents": pl.Int64,
                "fees_cents": pl.Int64, "duty": pl.String}
 DUTY_COLUMNS = tuple(DUTY_SCHEMA)
-DUTY_COPY_COLUMNS = ("hawb_id", *(c for c in engine.DUTY_SCHEMA if c != "key"))
+DUTY_COPY_SCHEMA = {"hawb_id": pl.Int64,
+                    **{c: t for c, t in engine.DUTY_SCHEMA.items() if c != "key"}}
+DUTY_COPY_COLUMNS = tuple(DUTY_COPY_SCHEMA)
 _JUDGED = (HawbStatus.ELIGIBLE.value, HawbStatus.INELIGIBLE.value,
            HawbStatus.NEEDS_REVIEW.value)
 _DE_MINIMIS = (HawbStatus.ELIGIBLE.value, HawbStatus.NEEDS_REVIEW.value)
 
 
-def price_hawbs(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame
-                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def price_hawbs(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame,
+                write: Callable[[pl.DataFrame], None]) -> pl.DataFrame:
     """``hawbs``: id, status, eligibility, arrival_date, total_value_cents, gross_weight_kg;
     ``lines``: hawb_id and the line columns of tariff.pricing. Returns the HAWBs with the
-    duty columns, and the breakdown rows to store (DUTY_COPY_COLUMNS)."""
+    duty columns; the breakdown rows to store (DUTY_COPY_COLUMNS) go to ``write`` a chunk
+    of HAWBs at a time."""
     formal_only = pl.col("eligibility").fill_null("").str.contains(
         "|".join(f'"code":"{c}"' for c in FORMAL_ONLY))
     hawbs = hawbs.drop([c for c in DUTY_COLUMNS if c in hawbs.columns]).with_columns(
@@ -42,12 +46,12 @@ def price_hawbs(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame
             pl.col("status").is_in(_DE_MINIMIS), formal_only, pl.col("total_value_cents")))
         .alias("entry_type"))
     dutiable = hawbs.filter(pl.col("entry_type").is_in([pricing.TYPE_11, pricing.TYPE_01]))
-    computed = pricing.price(
-        session, dutiable.rename({"id": "key"}),
-        lines.rename({"hawb_id": "key"}).filter(
-            pl.col("key").is_in(dutiable.get_column("id").implode())))
-    hawbs = hawbs.join(computed.hawbs.rename({"key": "id"}), on="id", how="left")
-    return hawbs, computed.duties.rename({"key": "hawb_id"}).select(DUTY_COPY_COLUMNS)
+    summaries = [pricing.empty().hawbs]
+    for computed in pricing.price(session, dutiable.rename({"id": "key"}),
+                                  lines.rename({"hawb_id": "key"})):
+        write(computed.duties.rename({"key": "hawb_id"}).select(DUTY_COPY_COLUMNS))
+        summaries.append(computed.hawbs)
+    return hawbs.join(pl.concat(summaries).rename({"key": "id"}), on="id", how="left")
 
 
 _STORED_HAWB = {"id": pl.Int64, "status": pl.String, "eligibility": pl.String,
@@ -89,10 +93,10 @@ def reprice(session: Session, hawb_ids: Sequence[int]) -> int:
         if hawbs.is_empty():
             continue
         lines = stored_lines(session, hawbs.get_column("id").to_list())
-        hawbs, duties = price_hawbs(session, hawbs, lines)
         session.execute(delete(DutyLine).where(
             DutyLine.hawb_id.in_(hawbs.get_column("id").to_list())))
-        writer_for(session.connection()).insert("duty_lines", duties)
+        hawbs = price_hawbs(session, hawbs, lines,
+                            partial(writer_for(session.connection()).insert, "duty_lines"))
         session.execute(
             update(table).where(table.c.id == bindparam("p_id"))
             .values({c: bindparam(f"p_{c}") for c in DUTY_COLUMNS}),

@@ -72,8 +72,10 @@ def _priced(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, on: date
                        others, load_policies(session), load_exclusions(session))
     judged = hawbs.select("key", "reference", "arrival_date", "total_value_cents",
                           "gross_weight_kg").join(decided.drop("policy_id"), on="key")
-    priced, duties = entries.price_hawbs(session, judged.rename({"key": "id"}),
-                                         lines.rename({"key": "hawb_id"}))
+    parts: list[pl.DataFrame] = [pl.DataFrame(schema=entries.DUTY_COPY_SCHEMA)]
+    priced = entries.price_hawbs(session, judged.rename({"key": "id"}),
+                                 lines.rename({"key": "hawb_id"}), parts.append)
+    duties = pl.concat(parts)
     references = priced.select(pl.col("id").alias("hawb_id"), "reference")
     return LandedCost(
         on=on, invalid=invalid,

@@ -304,6 +304,12 @@ def reevaluate(session: Session, where: Any) -> Outcome:
             outcome.alerts += _alert(session, {"key": row["key"], "status": row["old_status"],
                                                "manifest_id": row["manifest_id"]}, old, new)
     outcome.changed = _redecide(session, changes)
+    # Uploads stored with pricing off (Settings.price_at_upload) get their entry types and
+    # duties here even when their decision stands.
+    repriced = {c["id"] for c in changes}
+    entries.reprice(session, [i for i in session.scalars(select(Hawb.id).where(
+        where, Hawb.entry_type.is_(None), Hawb.status.in_(sorted(REDECIDABLE))))
+        if i not in repriced])
     marks.mark_days(session, days)
     others_outcome = apply_aggregates(session, others, aggregate, now)
     outcome.alerts += others_outcome.alerts

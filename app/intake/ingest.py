@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -109,6 +110,9 @@ class Limits:
     max_rows: int
     # False: store HAWBs as "received" and judge them later by re-evaluation.
     judge: bool = True
+    # False: judge but leave entry types and duties unset (duty_status null) until a
+    # re-evaluation prices them.
+    price: bool = True
 
 
 def _replay_by_key(session: Session, request: UploadRequest) -> UploadOutcome | None:
@@ -210,7 +214,7 @@ def _ingest(
             validated = prepare(session, request, limits)
     try:
         with clock.phase("store"), writer() as session, session.begin():
-            outcome = _store(session, request, validated, clock, limits.judge)
+            outcome = _store(session, request, validated, clock, limits)
         clock.phases["store"] -= (clock.phases.get("eligibility", 0.0)
                                   + clock.phases.get("duties", 0.0))
         return replace(outcome, timings=clock.phases)
@@ -227,7 +231,7 @@ def _ingest(
 
 
 def _store(session: Session, request: UploadRequest, v: Validated,
-           clock: _Clock, judge: bool) -> UploadOutcome:
+           clock: _Clock, limits: Limits) -> UploadOutcome:
     h = v.header
     moved_from: date | None = None
     manifest = session.scalar(
@@ -291,12 +295,12 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
         upload.hawbs_replaced = len(released)
     _write_rows(session, out, manifest.id, upload.id, v,
-                [k for k in released if k is not None], clock, judge)
+                [k for k in released if k is not None], clock, limits)
     if moved_from is not None:
         _move_day(session, manifest.id, moved_from, h.arrival_date)
     marks.mark_days(session, [h.arrival_date, moved_from])
     counts = refresh_counts(session, manifest.id)
-    _announce(session, manifest, upload, counts, judged=judge)
+    _announce(session, manifest, upload, counts, judged=limits.judge)
     return UploadOutcome(upload_id=upload.id, created=True, replay_of=None, rows=v.row_count)
 
 
@@ -366,7 +370,7 @@ def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None
 
 
 def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
-                v: Validated, released_keys: list[str], clock: _Clock, judge: bool) -> None:
+                v: Validated, released_keys: list[str], clock: _Clock, limits: Limits) -> None:
     ids = out.reserve_ids("hawbs", v.hawbs.height)
     hawbs = v.hawbs.with_columns(
         ids.alias("id"),
@@ -376,13 +380,17 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
     lines = v.lines.join(
         hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
     )
-    if judge:
+    if limits.judge:
         with clock.phase("eligibility"):
             hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
                                              released_keys, out.timestamp(utcnow()))
-        with clock.phase("duties"):
-            hawbs, duties = entries.price_hawbs(session, hawbs, lines)
-        out.insert("duty_lines", duties)
+        if limits.price:
+            with clock.phase("duties"):  # includes writing the breakdown rows
+                hawbs = entries.price_hawbs(session, hawbs, lines,
+                                            partial(out.insert, "duty_lines"))
+        else:
+            hawbs = hawbs.with_columns(*[pl.lit(None, dtype=dtype).alias(name)
+                                         for name, dtype in entries.DUTY_SCHEMA.items()])
     else:
         hawbs = hawbs.with_columns(
             pl.lit(v.header.arrival_date, dtype=pl.Date).alias("arrival_date"),

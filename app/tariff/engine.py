@@ -437,40 +437,46 @@ def compute(hawbs: pl.DataFrame, lines: pl.DataFrame, tariff: Tariff,
 def _breakdown(ch99: pl.DataFrame, base: pl.DataFrame, fees: pl.DataFrame) -> pl.DataFrame:
     """The rows in ACE's reporting order: per line each Chapter 99 heading, then the
     Chapter 1-97 number; the HAWB's fees last (line 0)."""
-    chapter99 = ch99.select(
-        "key", "line_no", pl.lit(0).alias("_order"), pl.lit("chapter99").alias("kind"),
+    chapter99 = ch99.sort("key", "line_no", "heading").select(
+        "key", "line_no", pl.lit(0, pl.Int8).alias("_order"),
+        pl.lit("chapter99").alias("kind"),
         pl.col("heading").alias("number"), pl.col("p_program").alias("program"),
         pl.format("+{}%", _pct_text(pl.col("p_pct"))).alias("rate"),
         pl.col("value_cents").alias("basis_cents"), pl.lit(None, pl.String).alias("quantity"),
         pl.col("amount").alias("amount_cents"), pl.lit(None, pl.String).alias("note"))
     lines = base.select(
-        "key", "line_no", pl.lit(1).alias("_order"), pl.lit("base").alias("kind"),
+        "key", "line_no", pl.lit(1, pl.Int8).alias("_order"), pl.lit("base").alias("kind"),
         pl.col("hts_code").alias("number"), "program", "rate",
         pl.col("value_cents").alias("basis_cents"),
         pl.col("quantity_text").replace("", None).alias("quantity"),
         pl.col("base_cents").alias("amount_cents"),
         pl.format("HTS edition {}", pl.col("edition")).alias("note"))
     fee = fees.select(
-        "key", pl.lit(0, pl.Int64).alias("line_no"), pl.lit(2).alias("_order"),
+        "key", pl.lit(0, pl.Int64).alias("line_no"), pl.lit(2, pl.Int8).alias("_order"),
         pl.lit("fee").alias("kind"), pl.col("fee_class").alias("number"),
         pl.lit("mpf").alias("program"), "rate", "basis_cents",
         pl.lit(None, pl.String).alias("quantity"), "amount_cents", "note")
     rows = pl.concat([chapter99, lines, fee], how="vertical_relaxed").with_columns(
         pl.col("key").cast(pl.Int64), pl.col("line_no").cast(pl.Int64))
-    rows = rows.sort("key", "_order", "line_no", "number").with_columns(
-        pl.int_range(1, pl.len() + 1).over("key", "line_no").cast(pl.Int64).alias("seq"))
-    return rows.sort("key", pl.col("line_no") == 0, "line_no", "seq").select(
+    # One stable sort on integers (the Chapter 99 rows are already in heading order), then
+    # each row's place within its line counted from where the line starts.
+    rows = rows.sort("key", pl.col("line_no") == 0, "line_no", "_order", maintain_order=True)
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    starts = (pl.col("key") != pl.col("key").shift(1)) | (
+        pl.col("line_no") != pl.col("line_no").shift(1))
+    seq = index - pl.when(starts.fill_null(True)).then(index).forward_fill() + 1
+    return rows.with_columns(seq.alias("seq")).select(
         list(DUTY_SCHEMA)).cast(DUTY_SCHEMA)  # type: ignore[arg-type]
 
 
 def _summaries(hawbs: pl.DataFrame, duties: pl.DataFrame, review: pl.DataFrame,
                warnings: pl.DataFrame) -> pl.DataFrame:
+    """Each HAWB's totals and its document of notes (the totals by program are summed from
+    the breakdown rows where they are shown)."""
+    is_fee = pl.col("kind") == "fee"
     totals = duties.group_by("key").agg(
-        pl.col("amount_cents").filter(pl.col("kind") != "fee").sum().alias("duty_cents"),
-        pl.col("amount_cents").filter(pl.col("kind") == "fee").sum().alias("fees_cents"))
-    by_program = duties.group_by("key", "program").agg(
-        pl.col("amount_cents").sum().alias("cents")).sort("key", "program").group_by(
-        "key").agg(pl.struct("program", "cents").alias("by_program"))
+        pl.col("amount_cents").filter(~is_fee).sum().alias("duty_cents"),
+        pl.col("amount_cents").filter(is_fee).sum().alias("fees_cents"))
     item = pl.struct("code", "message")
     notes = pl.concat([review.with_columns(pl.lit("review").alias("k")),
                        warnings.with_columns(pl.lit("warning").alias("k"))]).unique(
@@ -478,13 +484,13 @@ def _summaries(hawbs: pl.DataFrame, duties: pl.DataFrame, review: pl.DataFrame,
         item.filter(pl.col("k") == "review").alias("review"),
         item.filter(pl.col("k") == "warning").alias("warnings"))
     out = hawbs.select("key").join(totals, on="key", how="left").join(
-        by_program, on="key", how="left").join(notes, on="key", how="left").with_columns(
+        notes, on="key", how="left").with_columns(
         pl.col("duty_cents").fill_null(0), pl.col("fees_cents").fill_null(0),
         pl.when(pl.col("review").list.len().fill_null(0) > 0).then(pl.lit(NEEDS_REVIEW))
         .otherwise(pl.lit(COMPUTED)).alias("duty_status"))
     doc = pl.struct(pl.col("duty_status").alias("status"), "duty_cents", "fees_cents",
                     (pl.col("duty_cents") + pl.col("fees_cents")).alias("total_cents"),
-                    "by_program", "review", "warnings").struct.json_encode()
+                    "review", "warnings").struct.json_encode()
     return out.select("key", "duty_status", "duty_cents", "fees_cents",
-                      doc.str.replace_all(r',"(?:review|warnings|by_program)":null', "")
+                      doc.str.replace_all(r',"(?:review|warnings)":null', "", literal=False)
                       .alias("duty"))

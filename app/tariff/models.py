@@ -16,7 +16,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
-    Index,
     Integer,
     Numeric,
     String,
@@ -138,8 +137,9 @@ class DutyLine(Base):
     """One amount of a HAWB's duty breakdown: a Chapter 99 duty or the Chapter 1-97 duty of
     a commodity line, or a HAWB fee (line_no 0). ``seq`` is the reporting order."""
 
+    # Read by HAWB (the primary key), and by program only within a MAWB's HAWBs: no index on
+    # program, which cost a 1,000,000-row upload more than its rows did (bench.duties).
     __tablename__ = "duty_lines"
-    __table_args__ = (Index("ix_duty_lines_program", "program"),)
 
     hawb_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     line_no: Mapped[int] = mapped_column(Integer, primary_key=True)

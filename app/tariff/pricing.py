@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import polars as pl
@@ -23,6 +23,8 @@ TYPE_86, TYPE_11, TYPE_01 = "86", "11", "01"
 ENTRY_TYPES = (TYPE_86, TYPE_11, TYPE_01)
 LINE_COLUMNS = ("key", "line_no", "hts_code", "origin_country", "quantity", "unit",
                 "value_cents", "net_weight_kg", "spi")
+# HAWBs priced at a time: bounds an upload's working memory (bench.duties measures it).
+CHUNK = 100_000
 HAWB_COLUMNS = ("key", "arrival_date", "entry_type", "total_value_cents", "gross_weight_kg")
 
 
@@ -40,13 +42,21 @@ def empty() -> Computed:
 
 
 def price(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame,
-          days: Sequence[date] | None = None) -> Computed:
+          days: Sequence[date] | None = None) -> Iterator[Computed]:
     """Duties and fees of ``hawbs`` (HAWB_COLUMNS; entry types 11 and 01 only) and their
-    ``lines`` (LINE_COLUMNS), under the tariff in force on each HAWB's arrival date."""
+    ``lines`` (LINE_COLUMNS), under the tariff in force on each HAWB's arrival date: one
+    result per CHUNK HAWBs, so that a large upload's breakdown is written as it is
+    computed instead of held whole."""
     if hawbs.is_empty():
-        return empty()
+        return
     lines = lines.join(hawbs.select("key"), on="key", how="semi")
     on = days or hawbs.get_column("arrival_date").unique().to_list()
     loaded = tariff.load(session, lines.get_column("hts_code").drop_nulls().unique()
                          .to_list(), on)
-    return engine.compute(hawbs.select(HAWB_COLUMNS), lines.select(LINE_COLUMNS), loaded)
+    hawbs = hawbs.select(HAWB_COLUMNS).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) // CHUNK).alias("_part"))
+    lines = lines.select(LINE_COLUMNS).join(hawbs.select("key", "_part"), on="key")
+    parts = lines.partition_by("_part", as_dict=True, include_key=False)
+    for (part,), some in hawbs.partition_by("_part", as_dict=True,
+                                            include_key=False).items():
+        yield engine.compute(some, parts.get((part,), lines.clear().drop("_part")), loaded)

@@ -73,7 +73,8 @@ async def upload(request: Request, web: WebDep) -> Response:
         outcome = await run_in_threadpool(
             ingest, request.app.state.reader, request.app.state.writer,
             received.as_upload(request, web.caller.organisation_id),
-            Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload))
+            Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload,
+                   price=settings.price_at_upload))
     return RedirectResponse(f"/ui/uploads/{outcome.upload_id}", status_code=303)
 
 

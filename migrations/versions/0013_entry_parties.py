@@ -22,6 +22,7 @@ LINE_COLUMNS = ("manufacturer_name", "manufacturer_address", "manufacturer_city"
 
 
 def upgrade() -> None:
+    op.drop_index("ix_duty_lines_program", table_name="duty_lines")
     with op.batch_alter_table("organisations") as batch:
         batch.add_column(sa.Column("importer_of_record", sa.String(length=16), nullable=True))
     with op.batch_alter_table("broker_clients") as batch:
@@ -47,3 +48,4 @@ def downgrade() -> None:
         batch.drop_column("importer_of_record")
     with op.batch_alter_table("organisations") as batch:
         batch.drop_column("importer_of_record")
+    op.create_index("ix_duty_lines_program", "duty_lines", ["program"])

@@ -158,3 +158,55 @@ def test_landed_cost_refuses_what_it_cannot_price(client: TestClient, forwarder:
     assert "XXX" in bad.json()["detail"]
     assert client.post("/v1/landed-cost", headers=forwarder.headers,
                        json={"on": "2026-12-01", "parcels": []}).status_code == 422
+
+
+@pytest.mark.usefixtures("tariff_loaded")
+def test_pricing_can_be_deferred_to_reevaluation(settings: Any, forwarder: Org, admin: Org,
+                                                 db: sessionmaker[Session]) -> None:
+    from app.main import create_app
+
+    deferred = settings.model_copy(update={"price_at_upload": False})
+    with TestClient(create_app(deferred)) as client:
+        response = client.post("/v1/uploads", headers={**forwarder.headers, **CSV},
+                               content=manifest([line("H1", "25.00", **{
+                                   "Country of Origin": "CN"})], arrival="2026-12-01"))
+        assert response.status_code == 201, response.text
+        assert "duties" not in response.headers["server-timing"]
+        assert response.json()["statuses"] == {"ineligible": 1}
+        with db() as session:
+            assert session.execute(select(Hawb.entry_type, Hawb.duty_status)).one() == (
+                None, None)
+            assert session.scalar(select(func.count()).select_from(DutyLine)) == 0
+        result = client.post("/v1/admin/eligibility/reevaluate", headers=admin.headers,
+                             json={"arrival_from": "2026-12-01", "arrival_to": "2026-12-01"})
+        assert result.status_code == 200, result.text
+        assert result.json()["changed"] == 0
+        mawb = response.json()["mawb"]
+        doc = client.get(f"/v1/manifests/{mawb}/hawbs/H1/duties",
+                         headers=forwarder.headers).json()
+        assert (doc["entry_type"], doc["status"], doc["total_usd"]) == ("11", "computed",
+                                                                        "10.77")
+
+
+@pytest.mark.usefixtures("tariff_loaded")
+def test_an_upload_priced_in_chunks_stores_the_same_breakdowns(
+        client: TestClient, forwarder: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.tariff import pricing
+
+    def rows(mawb: str) -> list[Any]:
+        return [client.get(f"/v1/manifests/{mawb}/hawbs/H{i}/duties",
+                           headers=forwarder.headers).json() for i in range(1, 6)]
+
+    lines = [line(f"H{i}", f"{10 * i}.00", **{"Country of Origin": "CN" if i % 2 else "VN"})
+             for i in range(1, 6)]
+    whole = post(client, forwarder, manifest(lines, mawb="123-45678905",
+                                             arrival="2026-12-01"))["mawb"]
+    monkeypatch.setattr(pricing, "CHUNK", 2)
+    chunked = post(client, forwarder, manifest(lines, mawb="123-45678916",
+                                               arrival="2026-12-01"))["mawb"]
+    got = rows(chunked)
+    assert [r["rows"] for r in got] == [r["rows"] for r in rows(whole)]
+    # Chinese goods carry their Section 301 heading first, whichever chunk they were in.
+    assert [r["rows"][0]["kind"] for r in got] == [
+        "chapter99", "base", "chapter99", "base", "chapter99"]
+    assert all(r["status"] == "computed" for r in got)

@@ -44,18 +44,20 @@ def _rows(amounts: Iterable[breakdowns.Amount]) -> list[schemas.DutyRow]:
             for a in amounts]
 
 
-def _by_program(doc: dict[str, Any]) -> list[schemas.ProgramTotal]:
-    return [schemas.ProgramTotal(program=p["program"], number="", hawbs=1,
-                                 amount_usd=usd(p["cents"]))
-            for p in doc.get("by_program") or []]
+def _by_program(amounts: Iterable[breakdowns.Amount]) -> list[schemas.ProgramTotal]:
+    cents: dict[str, int] = defaultdict(int)
+    for a in amounts:
+        cents[a.program] += a.amount_cents
+    return [schemas.ProgramTotal(program=program, number="", hawbs=1,
+                                 amount_usd=usd(cents[program])) for program in sorted(cents)]
 
 
 def _breakdown_fields(entry_type: str | None, doc: dict[str, Any],
-                      rows: list[schemas.DutyRow]) -> dict[str, Any]:
+                      amounts: list[breakdowns.Amount]) -> dict[str, Any]:
     duty, fees = int(doc.get("duty_cents", 0)), int(doc.get("fees_cents", 0))
     return {"entry_type": entry_type, "status": doc.get("status"), "duty_usd": usd(duty),
-            "fees_usd": usd(fees), "total_usd": usd(duty + fees), "rows": rows,
-            "by_program": _by_program(doc), "review": doc.get("review") or [],
+            "fees_usd": usd(fees), "total_usd": usd(duty + fees), "rows": _rows(amounts),
+            "by_program": _by_program(amounts), "review": doc.get("review") or [],
             "warnings": doc.get("warnings") or []}
 
 
@@ -70,8 +72,7 @@ def hawb_duties(mawb: str, hawb_no: str, caller: ReaderDep,
     return schemas.HawbDutiesOut(
         mawb=manifest.mawb, hawb_no=hawb.hawb_no,
         entered_value_usd=cents_to_usd(hawb.total_value_cents),
-        **_breakdown_fields(hawb.entry_type, doc,
-                            _rows(breakdowns.amounts(session, hawb.id))))
+        **_breakdown_fields(hawb.entry_type, doc, breakdowns.amounts(session, hawb.id)))
 
 
 @router.get("/manifests/{mawb}/duties", response_model=schemas.ManifestDutiesOut,
@@ -114,7 +115,7 @@ def _landed_out(result: landed_cost.LandedCost) -> schemas.LandedCostOut:
         parcels.append(schemas.ParcelCost(
             reference=p["reference"], decision=p["status"],
             entered_value_usd=usd(p["total_value_cents"]),
-            **_breakdown_fields(p["entry_type"], doc, _rows(by_parcel[p["reference"]]))))
+            **_breakdown_fields(p["entry_type"], doc, by_parcel[p["reference"]])))
     return schemas.LandedCostOut(on=result.on, parcels=parcels, invalid=result.invalid,
                                  duty_usd=usd(duty), fees_usd=usd(fees),
                                  total_usd=usd(duty + fees))

@@ -88,7 +88,8 @@ async def upload_manifest(
         upload_request = received.as_upload(request, caller.organisation_id, idempotency_key)
         outcome = await run_in_threadpool(
             ingest, request.app.state.reader, request.app.state.writer, upload_request,
-            Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload))
+            Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload,
+                   price=settings.price_at_upload))
     if not outcome.created:
         response.status_code = 200
     if outcome.timings:
