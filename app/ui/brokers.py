@@ -21,6 +21,7 @@ from app.lifecycle.transitions import REVIEWABLE
 from app.manifest import queries
 from app.manifest.models import Hawb, Manifest
 from app.manifest.statuses import HawbStatus
+from app.tariff import breakdowns
 from app.ui.common import READERS
 from app.ui.render import back_to, local, page
 from app.ui.session import WebDep, allow, check_csrf, reader, writer
@@ -40,13 +41,16 @@ def hawb_page(request: Request, web: WebDep, mawb: str, hawb_no: str,
         entry = filing.entry_of(session, manifest.id, detail.hawb.hawb_no)
         events = service.history(session, manifest.id, detail.hawb.hawb_no)
         alerts = eq.alerts_for(session, [detail.hawb.id])
+        duty_rows = breakdowns.amounts(session, detail.hawb.id)
+    duty = json.loads(detail.hawb.duty) if detail.hawb.duty else {}
     pretty = [{"row": m, "json": json.dumps(json.loads(m.body_json), indent=2)}
               for m in messages]
     can_decide = (web.kind is OrgKind.BROKER
                   and detail.hawb.status in {*REVIEWABLE, HawbStatus.APPROVED})
     return page(request, "hawb.html", web, manifest=manifest, detail=detail,
                 decision=decision, messages=pretty, entry=entry, events=events,
-                alerts=alerts, can_decide=can_decide, done=done, error=error)
+                alerts=alerts, can_decide=can_decide, duty=duty, duty_rows=duty_rows,
+                done=done, error=error)
 
 
 def _counts(request: Request, broker_id: int) -> dict[str, int]:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 
 from app import spreadsheet
 from app.accounts.models import OrgKind
@@ -16,8 +17,9 @@ from app.intake.ingest import Limits, ingest
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.rollup import mawb_status
 from app.manifest import queries
-from app.manifest.models import Manifest
+from app.manifest.models import Hawb, Manifest
 from app.settings import Settings
+from app.tariff import breakdowns
 from app.ui.common import READERS
 from app.ui.render import bar, page
 from app.ui.session import WebDep, allow, check_csrf, reader
@@ -52,9 +54,11 @@ def manifest(request: Request, web: WebDep, mawb: str, status: str | None = None
         hawbs = queries.list_hawbs(session, found, status=status or None, limit=200,
                                    cursor=cursor)
         latest = queries.latest_upload(session, found.id)
+        programs = breakdowns.totals_by_program(
+            session, select(Hawb.id).where(Hawb.manifest_id == found.id))
     return page(request, "manifest.html", web, manifest=found, bar=bar(counts),
                 stage=mawb_status(counts), counts=counts, hawbs=hawbs, status=status or "",
-                latest=latest)
+                latest=latest, programs=programs)
 
 
 @router.get("/upload", response_class=HTMLResponse)

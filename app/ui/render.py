@@ -10,10 +10,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from app.kit.money import usd
 from app.lifecycle.rollup import STAGES
 from app.ui.session import Web
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Cents as dollars, exactly ("1234" -> "12.34"; blank for none).
+templates.env.filters["usd"] = lambda cents: "" if cents is None else f"{usd(int(cents)):,}"
 # Colour per stage of the roll-up bar (each also carries its name as text).
 STAGE_OF = {status: stage for stage, statuses in STAGES for status in statuses}
 
