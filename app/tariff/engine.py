@@ -177,9 +177,9 @@ def _quantity(lines: pl.DataFrame, part: str) -> pl.DataFrame:
         .when(estimated).then(share)
         .when(~by_weight & pl.col("_cn").is_not_null()).then(pl.col("quantity_e3"))
         .alias(f"{part}_qty"),
+        # The weight_estimated warning says what to send for the exact figure.
         pl.when(estimated).then(pl.format(
-            "estimate: the HAWB's gross weight of {} kg allocated to the line by value; "
-            "send Net Weight (kg) for the exact duty", pl.col("gross_weight_kg")))
+            "estimate: {} kg gross allocated by value", pl.col("gross_weight_kg")))
         .alias(f"{part}_est"),
         pl.when(by_weight).then(pl.col("_wn")).otherwise(pl.col("_cn")).alias(f"{part}_num"),
         pl.when(by_weight).then(pl.col("_wd")).otherwise(pl.col("_cd")).alias(f"{part}_den"),
@@ -347,8 +347,9 @@ def _fees(hawbs: pl.DataFrame, fees: tuple[Fee, ...]) -> tuple[pl.DataFrame, pl.
         year = fiscal_year(pl.col("arrival_date"))
         carried = joined.filter(year > pl.col("f_year"))
         warnings.append(_note(carried, "fee_carried_forward", pl.format(
-            "No fee for fiscal year {} is on file: the FY{} amount is used ({}) and is not "
-            "confirmed for this year.", year, pl.col("f_year"), pl.col("f_source"))))
+            "No fee for fiscal year {} is on file: the FY{} amount is used and is not "
+            "confirmed for this year (GET /v1/tariff/fees lists the fees and their sources).",
+            year, pl.col("f_year"))))
         if kind == "mpf_informal":
             amount = pl.col("f_amount")
             rate = pl.format("{} per entry", _usd(pl.col("f_amount")))
@@ -360,7 +361,9 @@ def _fees(hawbs: pl.DataFrame, fees: tuple[Fee, ...]) -> tuple[pl.DataFrame, pl.
         out.append(joined.select(
             "key", "fee_class", rate.alias("rate"),
             pl.col("total_value_cents").alias("basis_cents"), amount.alias("amount_cents"),
-            pl.col("f_source").alias("note")))
+            # The source is on the fee's row (GET /v1/tariff/fees), not on every HAWB's.
+            pl.format("FY{} fee in effect from {}", pl.col("f_year"), pl.col("f_from"))
+            .alias("note")))
     empty = pl.DataFrame(schema={"key": pl.Int64, "fee_class": pl.String, "rate": pl.String,
                                  "basis_cents": pl.Int64, "amount_cents": pl.Int64,
                                  "note": pl.String})
