@@ -81,6 +81,13 @@ class Settings(LogSettings):
     webhook_backoff_max_s: float = Field(default=3600.0, ge=0)
     # Failed attempts in a row after which a subscription is marked failing and held.
     webhook_failure_threshold: int = Field(default=10, ge=1)
+    # Deliveries to loopback, private, link-local and other non-public addresses are
+    # refused unless this is set (a receiver on the same host or network, in development).
+    webhook_allow_private_targets: bool = False
+    # Subscriptions an organisation may hold, and subscriptions delivered to at once (one
+    # slow receiver then delays only its own deliveries).
+    webhook_max_subscriptions: int = Field(default=20, ge=1, le=1000)
+    webhook_parallel_deliveries: int = Field(default=8, ge=1, le=64)
 
     # A bearer token /metrics then requires (unset: open, it holds counts only), and how
     # long /readyz waits for the database and Kafka.

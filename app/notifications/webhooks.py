@@ -8,26 +8,40 @@ exponential backoff, gives a delivery up after ``max_attempts``, and marks a sub
 deliveries are held until its organisation enables it again; given-up ones can be replayed.
 
 Delivery is at least once and ordering is best effort: receivers de-duplicate on the
-``S321-Event-Id`` header (the envelope's ``id``) and order by ``occurred_at``.
+``webhook-id`` header (the envelope's ``id``) and order by ``occurred_at``.
+
+Deliveries are signed to the Standard Webhooks specification (``webhook-id``,
+``webhook-timestamp``, ``webhook-signature``; verifiable with the ``standardwebhooks``
+library and the subscription's ``whsec_`` secret). The older ``S321-Signature`` header is
+sent beside them for one release. A delivery goes only to public addresses: its host is
+resolved once and the POST connects to the address checked, so a DNS answer cannot change
+between the check and the connection.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import random
 import secrets
+import socket
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import httpx
 from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks.webhooks import Webhook
 
 from app.accounts.models import Organisation, OrgKind
 from app.db import transaction, upsert, utcnow
@@ -55,6 +69,8 @@ class WebhookPolicy:
     backoff_s: float = 30.0
     backoff_max_s: float = 3600.0
     failure_threshold: int = 10
+    allow_private_targets: bool = False
+    parallel: int = 8  # subscriptions delivered to at once
 
 
 @dataclass
@@ -63,6 +79,12 @@ class DeliveryReport:
     failed_attempts: int = 0
     gave_up: int = 0
     subscriptions_marked_failing: int = 0
+
+    def add(self, other: DeliveryReport) -> None:
+        self.delivered += other.delivered
+        self.failed_attempts += other.failed_attempts
+        self.gave_up += other.gave_up
+        self.subscriptions_marked_failing += other.subscriptions_marked_failing
 
 
 # --- who may see what -------------------------------------------------------------------
@@ -160,9 +182,24 @@ def _digest(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``S321-Signature`` header: ``t=<unix seconds>,v1=<hex HMAC-SHA256>`` over
-    ``"<t>." + body`` under the subscription's secret."""
+    """The legacy ``S321-Signature`` header: ``t=<unix seconds>,v1=<hex HMAC-SHA256>``
+    over ``"<t>." + body`` under the subscription's secret (kept for one release)."""
     return f"t={timestamp},v1={_digest(secret, timestamp, body)}"
+
+
+def signing_secret(secret: str) -> str:
+    """The subscription's secret as Standard Webhooks verifiers take it: ``whsec_`` and the
+    base64 of the key bytes (the secret's UTF-8 bytes)."""
+    return "whsec_" + base64.b64encode(secret.encode()).decode()
+
+
+def standard_headers(secret: str, event_id: str, timestamp: int, body: str) -> dict[str, str]:
+    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` (Standard Webhooks:
+    ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``)."""
+    signature = Webhook(secret.encode()).sign(
+        event_id, datetime.fromtimestamp(timestamp, tz=UTC), body)
+    return {"webhook-id": event_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature}
 
 
 def verify(secret: str, header: str, body: bytes, tolerance_s: int = 300,
@@ -173,7 +210,7 @@ def verify(secret: str, header: str, body: bytes, tolerance_s: int = 300,
     candidates: list[str] = []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
+        if name == "t" and value.isascii() and value.isdigit():
             timestamp = int(value)
         elif name == "v1":
             candidates.append(value)
@@ -240,20 +277,60 @@ def _claim(factory: sessionmaker[Session], policy: WebhookPolicy, limit: int,
                          d.attempts, url, secret) for d, url, secret in rows]
 
 
+class Unsafe(Exception):
+    """A webhook URL whose host is, or resolves to, an address deliveries never go to."""
+
+
+def _check_address(address: str, allow_private: bool) -> None:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if not allow_private and not ip.is_global:
+        raise Unsafe("The webhook URL's host is a loopback, private, link-local or other "
+                     "non-public address; deliveries only go to public addresses.")
+
+
+def _pinned(url: str, allow_private: bool) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The URL with its host replaced by the one address it resolved to and was checked,
+    with the Host header and TLS server name of the original host."""
+    parsed = httpx.URL(url)
+    host = parsed.host
+    try:
+        infos = socket.getaddrinfo(host, parsed.port or (443 if parsed.scheme == "https"
+                                                         else 80), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise Unsafe("The webhook URL's host name does not resolve.") from exc
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:  # every answer, so a mixed answer cannot slip one through
+        _check_address(address, allow_private)
+    pinned = parsed.copy_with(host=addresses[0])
+    netloc = host if parsed.port is None else f"{host}:{parsed.port}"
+    extensions = {"sni_hostname": host} if parsed.scheme == "https" else {}
+    return pinned, {"Host": netloc}, extensions
+
+
 def _post(client: httpx.Client, policy: WebhookPolicy, item: _Claimed) -> _Outcome:
     body = item.body.encode()
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+    now = int(time.time())
+    try:
+        url, host, extensions = _pinned(item.url, policy.allow_private_targets)
+    except Unsafe as exc:
+        return _Outcome(error=str(exc))
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **host,
+               **standard_headers(item.secret, item.event_id, now, item.body),
                "S321-Event-Id": item.event_id, "S321-Event-Type": item.event_type,
-               SIGNATURE_HEADER: sign(item.secret, int(time.time()), body)}
+               SIGNATURE_HEADER: sign(item.secret, now, body)}
     try:
         # Streamed so a receiver's response body is never read: only its status counts.
-        with client.stream("POST", item.url, content=body, headers=headers,
-                           timeout=policy.timeout_s, follow_redirects=False) as response:
+        with client.stream("POST", url, content=body, headers=headers,
+                           timeout=policy.timeout_s, follow_redirects=False,
+                           extensions=extensions) as response:
             code = response.status_code
     except httpx.TimeoutException:
         return _Outcome(error=f"The endpoint did not answer within {policy.timeout_s:g} s.")
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return _Outcome(error=f"Could not reach the endpoint: {str(exc) or type(exc).__name__}.")
+    except (httpx.HTTPError, httpx.InvalidURL):
+        # No detail (refused, reset, unreachable): it would tell open ports from closed ones.
+        return _Outcome(error="Could not reach the endpoint.")
     if 200 <= code < 300:
         return _Outcome(status_code=code, ok=True)
     return _Outcome(status_code=code, error=f"The endpoint answered HTTP {code}.")
@@ -309,25 +386,40 @@ def deliver_due(factory: sessionmaker[Session], client: httpx.Client, policy: We
     ``factory`` should make writer sessions (SQLite takes its lock before the claim).
     ``now`` is the scheduling clock (tests move it); signatures use the real time."""
     now = now or utcnow()
-    report = DeliveryReport()
-    deferred: dict[int, datetime] = {}  # subscription -> when its deliveries are due again
+    by_subscription: dict[int, list[_Claimed]] = defaultdict(list)
     for item in _claim(factory, policy, limit, now):
-        if item.subscription_id in deferred:
-            with transaction(factory) as session:
-                session.execute(update(WebhookDelivery).where(WebhookDelivery.id == item.id)
-                                .values(next_attempt_at=deferred[item.subscription_id]))
-            continue
-        outcome = _post(client, policy, item)
-        due = _record(factory, policy, item, outcome, now, report)
-        if not outcome.ok:
-            deferred[item.subscription_id] = due or now
+        by_subscription[item.subscription_id].append(item)
+    report = DeliveryReport()
+    lock = threading.Lock()
+
+    def deliver(items: list[_Claimed]) -> None:
+        mine = DeliveryReport()
+        due_again: datetime | None = None
+        for item in items:
+            if due_again is not None:
+                with transaction(factory) as session:
+                    session.execute(update(WebhookDelivery).where(
+                        WebhookDelivery.id == item.id).values(next_attempt_at=due_again))
+                continue
+            outcome = _post(client, policy, item)
+            due = _record(factory, policy, item, outcome, now, mine)
+            if not outcome.ok:
+                due_again = due or now
+        with lock:
+            report.add(mine)
+
+    # Each subscription's deliveries in order on one thread; subscriptions side by side.
+    with ThreadPoolExecutor(max_workers=max(1, min(policy.parallel, len(by_subscription))),
+                            thread_name_prefix="webhook") as pool:
+        for future in [pool.submit(deliver, items) for items in by_subscription.values()]:
+            future.result()
     return report
 
 
 # --- managing subscriptions -------------------------------------------------------------
 
 
-def _check_url(url: str, allow_http: bool) -> str:
+def _check_url(url: str, allow_http: bool, allow_private: bool) -> str:
     url = url.strip()
     try:
         parsed = httpx.URL(url)
@@ -340,6 +432,16 @@ def _check_url(url: str, allow_http: bool) -> str:
             f"such as https://example.com/s321/events; {url!r} is not.")
     if len(url) > 2000:
         raise InvalidRequest("The webhook URL is longer than 2000 characters.")
+    host = parsed.host.rstrip(".").lower()
+    try:
+        if host == "localhost" or host.endswith(".localhost"):
+            _check_address("127.0.0.1", allow_private)
+        else:
+            _check_address(host, allow_private)
+    except ValueError:
+        pass  # a name: checked when each delivery resolves it
+    except Unsafe as exc:
+        raise InvalidRequest(str(exc)) from None
     return url
 
 
@@ -357,13 +459,19 @@ def _check_types(event_types: Sequence[str]) -> list[str]:
 
 
 def subscribe(session: Session, org_id: int, url: str, event_types: Sequence[str],
-              secret: str | None = None, *, allow_http: bool
-              ) -> tuple[WebhookSubscription, str]:
+              secret: str | None = None, *, allow_http: bool, allow_private: bool = False,
+              max_subscriptions: int = 20) -> tuple[WebhookSubscription, str]:
     """Register a callback URL; returns it with its signing secret (shown only now)."""
     if secret is not None and not 16 <= len(secret) <= 200:
         raise InvalidRequest("A webhook secret must be 16 to 200 characters long.")
+    held = session.scalar(select(func.count()).select_from(WebhookSubscription).where(
+        WebhookSubscription.organisation_id == org_id)) or 0
+    if held >= max_subscriptions:
+        raise InvalidRequest(f"Your organisation already has {held} webhooks, the most it "
+                             "may hold; delete one you no longer use first.")
     secret = secret or secrets.token_urlsafe(32)
-    sub = WebhookSubscription(organisation_id=org_id, url=_check_url(url, allow_http),
+    sub = WebhookSubscription(organisation_id=org_id,
+                              url=_check_url(url, allow_http, allow_private),
                               secret=secret, event_types=json.dumps(_check_types(event_types)),
                               status=ACTIVE, consecutive_failures=0, created_at=utcnow())
     session.add(sub)

@@ -144,7 +144,9 @@ def policy_from(settings: Settings) -> webhooks.WebhookPolicy:
     return webhooks.WebhookPolicy(
         timeout_s=settings.webhook_timeout_s, max_attempts=settings.webhook_max_attempts,
         backoff_s=settings.webhook_backoff_s, backoff_max_s=settings.webhook_backoff_max_s,
-        failure_threshold=settings.webhook_failure_threshold)
+        failure_threshold=settings.webhook_failure_threshold,
+        allow_private_targets=settings.webhook_allow_private_targets,
+        parallel=settings.webhook_parallel_deliveries)
 
 
 def relay_from(settings: Settings, writer: sessionmaker[Session]) -> Relay:

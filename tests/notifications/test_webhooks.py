@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.accounts.models import Organisation, OrgKind
 from app.db import make_session_factory, transaction, utcnow
@@ -34,6 +35,9 @@ from tests.support.journeys import designate, uploaded
 from tests.support.manifests import line, manifest, new_mawb
 
 HANG_S = 1.5
+# Each subscription's URL and its Standard Webhooks secret: every delivery a receiver gets
+# is verified with the standardwebhooks library.
+SECRETS: dict[str, str] = {}
 
 
 @dataclass
@@ -42,6 +46,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int | None  # None: the receiver hung
+    verified: bool = False  # by standardwebhooks, under the subscription's whsec_ secret
+    at: float = 0.0  # time.monotonic() when it arrived
 
     @property
     def event(self) -> dict[str, Any]:
@@ -89,9 +95,15 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         receiver = self.server.receiver
         status = receiver.answer()
+        headers = dict(self.headers.items())
+        try:
+            Webhook(SECRETS[f"http://{headers['Host']}{self.path}"]).verify(body, headers)
+            verified = True
+        except (KeyError, WebhookVerificationError):
+            verified = False
         with receiver.lock:
-            receiver.requests.append(Received(self.path, dict(self.headers.items()), body,
-                                              status))
+            receiver.requests.append(Received(self.path, headers, body, status, verified,
+                                              time.monotonic()))
         if status is None:
             time.sleep(HANG_S)
             status = 204
@@ -118,6 +130,7 @@ def receiver() -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+    assert all(r.verified for r in server.receiver.requests), "a delivery did not verify"
 
 
 @pytest.fixture
@@ -132,7 +145,7 @@ def writer(engine: Engine) -> sessionmaker[Session]:
 
 
 FAST = webhooks.WebhookPolicy(timeout_s=0.5, max_attempts=8, backoff_s=30, backoff_max_s=3600,
-                              failure_threshold=10)
+                              failure_threshold=10, allow_private_targets=True)
 
 
 def subscribe(client: TestClient, org: Org, url: str, types: list[str] | None = None
@@ -141,6 +154,7 @@ def subscribe(client: TestClient, org: Org, url: str, types: list[str] | None = 
                            json={"url": url, "event_types": types or ["*"]})
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
+    SECRETS[url] = created["webhook_secret"]
     return created
 
 
@@ -188,6 +202,7 @@ def test_signatures_verify_and_expire() -> None:
     assert not webhooks.verify("s3cret-s3cret-s3cret", header, body, now=1_700_000_301)
     assert not webhooks.verify("s3cret-s3cret-s3cret", "v1=abc", body)
     assert not webhooks.verify("s3cret-s3cret-s3cret", "", body)
+    assert not webhooks.verify("s3cret-s3cret-s3cret", "t=\u00b2,v1=abc", body)  # not 2
 
 
 def test_events_arrive_signed_with_their_id(client: TestClient, writer: sessionmaker[Session],
@@ -235,7 +250,7 @@ def test_failed_attempts_back_off_give_up_and_replay(
         client: TestClient, db: sessionmaker[Session], writer: sessionmaker[Session],
         http: httpx.Client, receiver: Receiver, forwarder: Org) -> None:
     policy = webhooks.WebhookPolicy(timeout_s=0.5, max_attempts=3, backoff_s=30,
-                                    failure_threshold=100)
+                                    failure_threshold=100, allow_private_targets=True)
     sub = subscribe(client, forwarder, receiver.url + "/hook", ["manifest.received"])
     uploaded(client, forwarder, {"HA1": "6505.00.60.90"})
     t0 = utcnow()
@@ -287,7 +302,7 @@ def test_a_failing_subscription_is_held_until_enabled(
         client: TestClient, db: sessionmaker[Session], writer: sessionmaker[Session],
         http: httpx.Client, receiver: Receiver, forwarder: Org, admin: Org) -> None:
     policy = webhooks.WebhookPolicy(timeout_s=0.5, max_attempts=10, backoff_s=30,
-                                    failure_threshold=3)
+                                    failure_threshold=3, allow_private_targets=True)
     sub = subscribe(client, forwarder, receiver.url + "/hook")
     uploaded(client, forwarder, {"HA1": "6505.00.60.90"})
     now = utcnow()
@@ -503,3 +518,84 @@ def test_subscriptions_are_validated(client: TestClient, db: sessionmaker[Sessio
     replay = client.post("/v1/webhooks/1/replay", headers=forwarder.headers,
                          json={"since": "2025-04-15T00:00:00"})
     assert replay.status_code == 422  # a time without its zone is ambiguous
+
+
+# --- where deliveries may go, and how many --------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9/hook", "http://localhost/hook", "http://10.1.2.3/hook",
+    "http://192.168.0.10/hook", "http://169.254.169.254/latest/meta-data",
+    "http://[::1]:8080/hook", "http://[::ffff:127.0.0.1]/hook", "http://0.0.0.0/hook",
+    "http://100.64.0.1/hook", "http://[fd00::1]/hook",
+])
+def test_private_and_loopback_targets_are_refused(settings: Any, forwarder: Org,
+                                                   url: str) -> None:
+    from app.main import create_app
+
+    strict = settings.model_copy(update={"webhook_allow_private_targets": False})
+    with TestClient(create_app(strict)) as client:
+        response = client.post("/v1/webhooks", headers=forwarder.headers,
+                               json={"url": url, "event_types": ["*"]})
+    assert response.status_code == 422, response.text
+    assert "public addresses" in response.json()["detail"]
+
+
+def test_a_name_resolving_to_loopback_is_refused_at_delivery_without_port_detail(
+        client: TestClient, writer: sessionmaker[Session], http: httpx.Client,
+        receiver: Receiver, forwarder: Org) -> None:
+    port = receiver.url.rsplit(":", 1)[1]
+    named = subscribe(client, forwarder, f"http://localhost:{port}/hook")
+    closed = subscribe(client, forwarder, "http://127.0.0.1:9/closed")
+    uploaded(client, forwarder, {"HA1": "6505.00.60.90"})
+    relay(writer)
+    strict = webhooks.WebhookPolicy(timeout_s=0.5, failure_threshold=100)
+    webhooks.deliver_due(writer, http, strict)
+    assert receiver.requests == []  # resolved, checked, refused: never connected
+    errors = {s["id"]: s["last_error"] for s in client.get(
+        "/v1/webhooks", headers=forwarder.headers).json()}
+    assert "non-public address" in errors[named["id"]]
+    # With private targets allowed, a closed port says only that it could not be reached.
+    webhooks.deliver_due(writer, http, FAST, now=utcnow() + timedelta(hours=2))
+    errors = {s["id"]: s["last_error"] for s in client.get(
+        "/v1/webhooks", headers=forwarder.headers).json()}
+    assert errors[closed["id"]] == "Could not reach the endpoint."
+    assert len(receiver.at("/hook")) == 2  # the named one, resolved and pinned to 127.0.0.1
+    assert all(r.headers["Host"] == f"localhost:{port}" for r in receiver.at("/hook"))
+
+
+def test_an_organisation_holds_a_bounded_number_of_webhooks(settings: Any,
+                                                            forwarder: Org) -> None:
+    from app.main import create_app
+
+    capped = settings.model_copy(update={"webhook_max_subscriptions": 2})
+    with TestClient(create_app(capped)) as client:
+        for n in range(2):
+            assert subscribe(client, forwarder, f"https://hooks.example.com/{n}")["id"]
+        third = client.post("/v1/webhooks", headers=forwarder.headers,
+                            json={"url": "https://hooks.example.com/2"})
+    assert third.status_code == 422
+    assert "the most it may hold" in third.json()["detail"]
+
+
+def test_a_slow_receiver_delays_only_its_own_deliveries(
+        client: TestClient, writer: sessionmaker[Session], http: httpx.Client,
+        receiver: Receiver, forwarder: Org, make_org: MakeOrg) -> None:
+    slow = subscribe(client, forwarder, receiver.url + "/slow")
+    other = make_org(OrgKind.FORWARDER, "Quick Forwarder")
+    subscribe(client, other, receiver.url + "/quick")
+    receiver.hang_next = 1  # the first request the receiver gets hangs past the timeout
+    uploaded(client, forwarder, {"HA1": "6505.00.60.90"})
+    relay(writer)  # the slow subscription's deliveries come first
+    uploaded(client, other, {"HB1": "6505.00.60.90"})
+    relay(writer)
+    started = time.monotonic()
+    report = webhooks.deliver_due(writer, http, webhooks.WebhookPolicy(
+        timeout_s=1.0, failure_threshold=100, allow_private_targets=True))
+    assert report.delivered == 2  # the quick receiver's two events
+    assert report.failed_attempts == 1  # the slow one's first; its second waits behind it
+    quick = receiver.at("/quick")
+    assert len(quick) == 2
+    # Delivered side by side: the quick events did not wait for the slow one's timeout.
+    assert all(r.at - started < 0.9 for r in quick), [r.at - started for r in quick]
+    assert slow["id"]

@@ -27,11 +27,14 @@ from app.notifications import webhooks
 router = APIRouter(prefix="/v1", tags=["webhooks"], responses=problem_responses(401))
 
 _ABOUT = (
-    "Events your organisation may see are POSTed as JSON (the event envelope) with headers "
-    "`S321-Event-Id`, `S321-Event-Type` and `S321-Signature: t=<unix time>,v1=<hex>`, where "
-    "v1 is HMAC-SHA256 under your secret of `<t>.` followed by the body. Answer 2xx within "
-    "10 s; anything else is retried with backoff. Delivery is at least once: de-duplicate on "
-    "`S321-Event-Id`.")
+    "Events your organisation may see are POSTed as JSON (the event envelope), signed to the "
+    "Standard Webhooks specification: headers `webhook-id` (the event id), "
+    "`webhook-timestamp` and `webhook-signature`, which any Standard Webhooks library "
+    "verifies with the `webhook_secret` (`whsec_...`) shown when you register. The older "
+    "`S321-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.\" + body>` header under "
+    "`secret` is still sent for one release. Answer 2xx within 10 s; anything else is "
+    "retried with backoff. Delivery is at least once: de-duplicate on `webhook-id`. URLs "
+    "must reach public addresses.")
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=201,
@@ -39,10 +42,13 @@ _ABOUT = (
              description=_ABOUT, responses=problem_responses(422))
 def create_webhook(body: WebhookIn, caller: CallerDep, session: WriterSessionDep,
                    settings: SettingsDep) -> WebhookCreated:
-    sub, secret = webhooks.subscribe(session, caller.organisation_id, body.url,
-                                     body.event_types, body.secret,
-                                     allow_http=settings.environment != "production")
-    return WebhookCreated(**WebhookOut.of(sub).model_dump(), secret=secret)
+    sub, secret = webhooks.subscribe(
+        session, caller.organisation_id, body.url, body.event_types, body.secret,
+        allow_http=settings.environment != "production",
+        allow_private=settings.webhook_allow_private_targets,
+        max_subscriptions=settings.webhook_max_subscriptions)
+    return WebhookCreated(**WebhookOut.of(sub).model_dump(), secret=secret,
+                          webhook_secret=webhooks.signing_secret(secret))
 
 
 @router.get("/webhooks", response_model=list[WebhookOut],

@@ -47,8 +47,11 @@ class WebhookOut(BaseModel):
 
 
 class WebhookCreated(WebhookOut):
-    secret: str = Field(description="Verifies the S321-Signature header of every delivery. "
-                                    "Shown only now: store it.")
+    secret: str = Field(description="Verifies the legacy S321-Signature header of every "
+                                    "delivery. Shown only now: store it.")
+    webhook_secret: str = Field(description="The same secret as Standard Webhooks verifiers "
+                                            "take it (whsec_ and base64): verifies the "
+                                            "webhook-signature header. Shown only now.")
 
 
 class AdminWebhookOut(WebhookOut):
