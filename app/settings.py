@@ -84,6 +84,9 @@ class Settings(LogSettings):
     # Deliveries to loopback, private, link-local and other non-public addresses are
     # refused unless this is set (a receiver on the same host or network, in development).
     webhook_allow_private_targets: bool = False
+    # The console's cookies carry Secure when this is true; unset, in production or when the
+    # request itself came over https (behind a TLS proxy the service may only see http).
+    console_cookie_secure: bool | None = None
     # Subscriptions an organisation may hold, and subscriptions delivered to at once (one
     # slow receiver then delays only its own deliveries).
     webhook_max_subscriptions: int = Field(default=20, ge=1, le=1000)

@@ -34,7 +34,10 @@ READERS = (OrgKind.FORWARDER, OrgKind.BROKER, OrgKind.ADMIN)
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    settings: Settings = request.app.state.settings
+    if settings.console_cookie_secure is not None:
+        return settings.console_cookie_secure
+    return settings.environment == "production" or request.url.scheme == "https"
 
 
 @router.get("/sign-in", response_class=HTMLResponse)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from app.accounts.models import OrgKind
@@ -93,3 +95,29 @@ def test_row_error_csv_neutralises_formulas(client: TestClient, forwarder: Org) 
     assert exported.headers["content-type"].startswith("text/csv")
     assert "'=HYPERLINK" in exported.text
     assert ",=HYPERLINK" not in exported.text
+
+
+def test_console_pages_forbid_framing_and_foreign_scripts(client: TestClient) -> None:
+    for path in ("/ui/sign-in", "/ui/static/console.css", "/ui/nowhere"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src 'self';" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "same-origin"
+
+
+def test_the_session_cookie_is_secure_when_the_settings_say_so(settings: Any) -> None:
+    from app.main import create_app
+
+    # Behind a TLS proxy the service sees plain http; the setting decides.
+    behind_tls = settings.model_copy(update={"console_cookie_secure": True})
+    with TestClient(create_app(behind_tls)) as client:
+        assert "Secure" in client.get("/ui/sign-in").headers["set-cookie"]
+    production = settings.model_copy(update={"environment": "production",
+                                              "api_key_pepper": "p" * 40})
+    with TestClient(create_app(production)) as client:
+        assert "Secure" in client.get("/ui/sign-in").headers["set-cookie"]
+    never = settings.model_copy(update={"console_cookie_secure": False})
+    with TestClient(create_app(never), base_url="https://testserver") as client:
+        assert "Secure" not in client.get("/ui/sign-in").headers["set-cookie"]
