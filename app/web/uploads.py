@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from app.errors import Invalid, TooLarge
 from app.intake.ingest import UploadRequest
@@ -45,6 +46,28 @@ def _too_large(limit: int) -> TooLarge:
     )
 
 
+# Room for the form's boundaries, part headers and small fields beside the file.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _limited(request: Request, limit: int) -> Request:
+    """The request with its body counted as it arrives: the multipart parser reads a body
+    whole (spooling the file) before the file can be measured, so the limit applies to the
+    bytes the client sends instead."""
+    seen = 0
+
+    async def receive() -> Message:
+        nonlocal seen
+        message = await request.receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit + _FORM_OVERHEAD:
+                raise _too_large(limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
 async def receive(request: Request, dest: Path, limit: int) -> Received:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -56,7 +79,7 @@ async def receive(request: Request, dest: Path, limit: int) -> Received:
     filename = request.query_params.get("filename", "")
     with dest.open("wb") as out:
         if content_type.startswith("multipart/form-data"):
-            async with request.form(max_files=1) as form:
+            async with _limited(request, limit).form(max_files=1) as form:
                 upload = form.get("file")
                 if not isinstance(upload, UploadFile):
                     raise Invalid("Send the manifest as the form field 'file'.")

@@ -297,3 +297,34 @@ def test_server_timing_names_the_phases(client: TestClient, forwarder: Org) -> N
                   response.headers["server-timing"].split(","))
     assert set(phases) == {"read_validate", "eligibility", "duties", "store"}
     assert all(float(ms) >= 0 for ms in phases.values())
+
+
+def test_a_multipart_upload_over_the_limit_is_refused_as_it_streams() -> None:
+    """64 MiB sent against a 1 MiB limit: refused after about the limit, not read whole."""
+    import asyncio
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from starlette.requests import Request
+
+    from app.errors import TooLarge
+    from app.web.uploads import receive
+
+    boundary = "s321boundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"m.csv\"\r\nContent-Type: text/csv\r\n\r\n").encode()
+    chunk = b"x" * 2**20
+    sent = 0
+
+    async def client_sends() -> dict[str, object]:
+        nonlocal sent
+        sent += 1
+        body = head if sent == 1 else chunk
+        return {"type": "http.request", "body": body, "more_body": sent < 65}
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/uploads", "query_string": b"",
+             "headers": [(b"content-type", f"multipart/form-data; boundary={boundary}"
+                          .encode())]}
+    with TemporaryDirectory() as tmp, pytest.raises(TooLarge):
+        asyncio.run(receive(Request(scope, client_sends), Path(tmp) / "m.csv", 2**20))
+    assert sent <= 3  # the head and at most two 1 MiB chunks
