@@ -34,12 +34,13 @@ from app.events.catalogue import (
     new_event,
 )
 from app.hts.importer import loaded_codes
-from app.manifest import bulk, contexts, declarations, marks, reading
+from app.lifecycle import brokers
+from app.manifest import bulk, contexts, declarations, entry_data, marks, reading
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
 from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import refresh_counts
 from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
-from app.manifest.validation import Validated, validate
+from app.manifest.validation import Validated, add_errors, validate
 from app.observability import metrics
 from app.reference.models import CfsFacility
 from app.tariff import currency
@@ -51,12 +52,13 @@ HAWB_COPY_COLUMNS = (
     "consignee_country", "consignee_phone", "consignee_email", "pieces", "gross_weight_kg",
     "carrier", "tracking_no", "total_value_cents", "line_count", "first_row", "error_count",
     "arrival_date", "consignee_key", "shipper_key", "eligibility", "policy_id", "decided_at",
-    *entries.DUTY_COLUMNS,
+    *entries.DUTY_COLUMNS, "importer_of_record",
 )
 LINE_COPY_COLUMNS = (
     "hawb_id", "line_no", "row_no", "description", "hts_code", "origin_country", "quantity",
     "unit", "value_cents", "currency", "raw", "net_weight_kg", "spi", "declared_value",
-    "fx_rate", "fx_source",
+    "fx_rate", "fx_source", "manufacturer_name", "manufacturer_address", "manufacturer_city",
+    "manufacturer_country", "mid",
 )
 
 ERROR_COPY_COLUMNS = (
@@ -143,7 +145,10 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
     codes = loaded_codes(session)
     validated = validate(parsed.frame, header_map, request.supplied, codes or None, parsed.ragged)
     validated.encoding = parsed.encoding
-    return to_usd(session, validated)
+    validated = to_usd(session, validated)
+    return entry_data.require(
+        validated, default=brokers.default_importer(session, request.forwarder_id),
+        required=not eligibility.de_minimis_applies(session, validated.header.arrival_date))
 
 
 def to_usd(session: Session, v: Validated) -> Validated:
@@ -165,13 +170,7 @@ def to_usd(session: Session, v: Validated) -> Validated:
                       pl.col("currency"), pl.lit(v.header.arrival_date.isoformat()))
             .alias("message"),
             pl.col("currency").alias("value"), "hawb_no")
-        v.errors = pl.concat([v.errors, errors.cast(v.errors.schema)])
-        counts = errors.group_by("hawb_no").agg(pl.len().cast(pl.Int64).alias("_new"))
-        v.hawbs = v.hawbs.join(counts, on="hawb_no", how="left").with_columns(
-            pl.when(pl.col("_new").is_not_null()).then(pl.lit(HawbStatus.INVALID.value))
-            .otherwise(pl.col("status")).alias("status"),
-            (pl.col("error_count") + pl.col("_new").fill_null(0)).alias("error_count"),
-        ).drop("_new")
+        v = add_errors(v, errors)
     totals = v.lines.group_by("hawb_no").agg(
         pl.when(pl.col("value_cents").null_count() == 0).then(pl.col("value_cents").sum())
         .otherwise(None).alias("_total"))

@@ -48,13 +48,12 @@ class Party:
 
 
 def country_part(country: str | None) -> str | None:
-    """The MID's first two characters: the ISO code, for Canada the province's code."""
-    code = re.sub(r"[\s_]", "", (country or "")).upper().replace("CA-", "")
-    if code in MID_PROVINCES:
-        return code
-    if code in CANADIAN_PROVINCES:
-        return CANADIAN_PROVINCES[code]
-    if re.fullmatch(r"[A-Z]{2}", code) and code != "CA":
+    """The MID's first two characters: the ISO code, for Canada the province's code (given
+    as CA-ON, or as the MID code XO: a bare ON, NL or SK could be a country)."""
+    code = re.sub(r"[\s_]", "", (country or "")).upper()
+    if code.startswith("CA-"):
+        return CANADIAN_PROVINCES.get(code[3:])
+    if code in MID_PROVINCES or (code in _iso_countries() and code != "CA"):
         return code
     return None
 

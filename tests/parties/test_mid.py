@@ -70,7 +70,7 @@ def test_city_part(city: str, part: str) -> None:
      "XOMAPLEA100TOR"),
     (mid.Party("Maple Leaf Garments Inc", "100 King St W", "Toronto", "XO"),
      "XOMAPLEA100TOR"),
-    (mid.Party("Tissage Québec", "2000 Rue Sainte-Catherine", "Montréal", "QC"),
+    (mid.Party("Tissage Québec", "2000 Rue Sainte-Catherine", "Montréal", "CA-QC"),
      "XQTISQUE2000MON"),
 ])
 def test_build(party: mid.Party, expected: str) -> None:
@@ -115,3 +115,12 @@ def test_malformed_mid_is_refused(sent: str, reason: str) -> None:
     with pytest.raises(mid.InvalidMid, match=reason):
         mid.normalise(sent)
     assert mid.problem(sent) is not None
+
+
+@pytest.mark.parametrize(("country", "part"), [
+    ("CN", "CN"), ("cn", "CN"), ("CA-ON", "XO"), ("ca-nl", "XW"), ("XQ", "XQ"), ("CA", None),
+    ("NL", "NL"), ("SK", "SK"), ("ON", None), ("CA-ZZ", None),
+    ("XX", None), ("CHN", None), ("", None), (None, None),
+])
+def test_country_part(country: str | None, part: str | None) -> None:
+    assert mid.country_part(country) == part
