@@ -194,3 +194,35 @@ def test_setting_a_default_then_reevaluating_fixes_the_hawbs(
         assert code in {e["code"] for e in detail["errors"]}
     summary = client.get(f"/v1/manifests/{mawb}", headers=bare_forwarder.headers).json()
     assert summary["invalid_hawb_count"] == 2
+
+
+@pytest.mark.parametrize(("arrival", "required"), [("2025-08-28", False),
+                                                   ("2025-08-29", True)])
+def test_required_from_the_day_de_minimis_ends(client: TestClient, bare_forwarder: Org,
+                                               arrival: str, required: bool) -> None:
+    rows = [line("H1", **{"Shipper City": ""})]
+    body = upload(client, bare_forwarder, manifest(rows, arrival=arrival)).json()
+    codes = [e["code"] for e in body["errors"]]
+    assert codes == (["ior_missing", "mid_missing"] if required else [])
+
+
+def test_brokers_that_disagree_leave_it_to_the_forwarder(client: TestClient, make_org: MakeOrg,
+                                                         db: Any) -> None:
+    from tests.conftest import make_broker
+
+    forwarder = make_org(OrgKind.FORWARDER, "Two Brokers Forwarding", importer_of_record=None)
+    first, second = make_broker(db, "First Brokers", "F11"), make_broker(db, "Second", "S22")
+    for b, number in ((first, "12-345678900"), (second, "123-45-6789")):
+        assert client.put(f"/v1/brokers/{b.id}/designation",
+                          headers=forwarder.headers).status_code == 200
+        assert client.put(f"/v1/broker/clients/{forwarder.id}/importer-of-record",
+                          json={"importer_of_record": number},
+                          headers=b.headers).status_code == 200
+    url = "/v1/organisation/importer-of-record"
+    assert client.get(url, headers=forwarder.headers).json()["effective"] is None
+    body = upload(client, forwarder, manifest([line("H1")], arrival=AFTER)).json()
+    assert "designated brokers set different ones" in body["errors"][0]["message"]
+    client.put(url, json={"importer_of_record": "252720-00001"}, headers=forwarder.headers)
+    assert client.get(url, headers=forwarder.headers).json() == {
+        "importer_of_record": "252720-00001", "effective": "252720-00001",
+        "source": "forwarder"}
