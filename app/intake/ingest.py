@@ -145,10 +145,15 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
     codes = loaded_codes(session)
     validated = validate(parsed.frame, header_map, request.supplied, codes or None, parsed.ragged)
     validated.encoding = parsed.encoding
-    validated = to_usd(session, validated)
+    return to_usd(session, validated)
+
+
+def with_entry_data(session: Session, request: UploadRequest, v: Validated) -> Validated:
+    """The importer of record default, and the row errors for what an entry needs
+    (app/manifest/entry_data.py): for an upload, not for a what-if or a landed cost."""
     return entry_data.require(
-        validated, default=brokers.default_importer(session, request.forwarder_id),
-        required=not eligibility.de_minimis_applies(session, validated.header.arrival_date))
+        v, default=brokers.default_importer(session, request.forwarder_id),
+        required=not eligibility.de_minimis_applies(session, v.header.arrival_date))
 
 
 def to_usd(session: Session, v: Validated) -> Validated:
@@ -206,7 +211,7 @@ def _ingest(
         if replay is not None:
             return replay
         with clock.phase("read_validate"):
-            validated = prepare(session, request, limits)
+            validated = with_entry_data(session, request, prepare(session, request, limits))
     try:
         with clock.phase("store"), writer() as session, session.begin():
             outcome = _store(session, request, validated, clock, limits.judge)

@@ -226,3 +226,14 @@ def test_brokers_that_disagree_leave_it_to_the_forwarder(client: TestClient, mak
     assert client.get(url, headers=forwarder.headers).json() == {
         "importer_of_record": "252720-00001", "effective": "252720-00001",
         "source": "forwarder"}
+
+
+def test_a_what_if_needs_no_importer_of_record(client: TestClient, bare_forwarder: Org) -> None:
+    """Estimates save nothing and file nothing: a missing importer of record or MID does
+    not keep a HAWB from being judged there."""
+    body = manifest([line("H1", **{"Shipper City": ""})], arrival=AFTER)
+    response = client.post("/v1/eligibility/what-if", content=body,
+                           headers={**bare_forwarder.headers, "Content-Type": "text/csv"})
+    assert response.status_code == 200, response.text
+    assert response.json()["invalid"] == 0
+    assert response.json()["by_decision"] == {"ineligible": 1}
