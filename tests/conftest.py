@@ -143,12 +143,21 @@ class Org:
 MakeOrg = Callable[..., Org]
 
 
+# Forwarders made for tests have a default importer of record, as a forwarder whose
+# shipments arrive after de minimis ended must (docs/entries.md); pass
+# importer_of_record=None for one without.
+TEST_IMPORTER = "12-345678900"
+
+
 @pytest.fixture
 def make_org(db: sessionmaker[Session]) -> MakeOrg:
-    def make(kind: OrgKind = OrgKind.FORWARDER, name: str | None = None) -> Org:
+    def make(kind: OrgKind = OrgKind.FORWARDER, name: str | None = None, *,
+             importer_of_record: str | None = TEST_IMPORTER) -> Org:
         with transaction(db) as session:
             org = create_organisation(session, name or f"{kind.value}-{uuid.uuid4().hex[:8]}",
                                       kind)
+            if kind is OrgKind.FORWARDER:
+                org.importer_of_record = importer_of_record
             _, token = issue_key(session, org, "test", PEPPER)
             return Org(id=org.id, name=org.name, key=token)
 

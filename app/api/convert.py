@@ -51,7 +51,12 @@ def line(ln: HawbLine) -> schemas.LineOut:
         origin_country=ln.origin_country,
         quantity=None if ln.quantity is None else Decimal(ln.quantity).normalize(),
         unit=ln.unit, value_usd=cents_to_usd(ln.value_cents), currency=ln.currency,
-        as_sent=json.loads(ln.raw) if ln.raw else None)
+        as_sent=json.loads(ln.raw) if ln.raw else None,
+        manufacturer=None if not (ln.manufacturer_name or ln.manufacturer_address
+                                  or ln.manufacturer_city) else schemas.Party(
+            name=ln.manufacturer_name, address=ln.manufacturer_address,
+            city=ln.manufacturer_city, country=ln.manufacturer_country),
+        mid=ln.mid)
 
 
 def upload(u: Upload, m: Manifest, *, created: bool, replay_of: ReplayReason | None,

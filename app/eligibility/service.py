@@ -39,6 +39,13 @@ def load_policies(session: Session) -> list[rules.Policy]:
                          source=p.source) for p in rows]
 
 
+def de_minimis_applies(session: Session, day: date) -> bool:
+    """Whether the policy in force on ``day`` allows Type 86 entries at all; when not
+    (from 2025-08-29, EO 14324), every HAWB goes as a Type 11 or Type 01 entry."""
+    in_force = [p for p in load_policies(session) if p.effective_from <= day]
+    return in_force[-1].available if in_force else True
+
+
 def load_exclusions(session: Session) -> list[rules.Exclusion]:
     rows = session.scalars(select(GoodsExclusion).where(GoodsExclusion.active))
     return [rules.Exclusion(kind=e.kind, hts_prefix=e.hts_prefix, origin=e.origin,

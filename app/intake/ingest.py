@@ -35,12 +35,13 @@ from app.events.catalogue import (
     new_event,
 )
 from app.hts.importer import loaded_codes
-from app.manifest import bulk, contexts, declarations, marks, reading
+from app.lifecycle import brokers
+from app.manifest import bulk, contexts, declarations, entry_data, marks, reading
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
 from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import refresh_counts
 from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
-from app.manifest.validation import Validated, validate
+from app.manifest.validation import Validated, add_errors, validate
 from app.observability import metrics
 from app.reference.models import CfsFacility
 from app.tariff import currency
@@ -52,12 +53,13 @@ HAWB_COPY_COLUMNS = (
     "consignee_country", "consignee_phone", "consignee_email", "pieces", "gross_weight_kg",
     "carrier", "tracking_no", "total_value_cents", "line_count", "first_row", "error_count",
     "arrival_date", "consignee_key", "shipper_key", "eligibility", "policy_id", "decided_at",
-    *entries.DUTY_COLUMNS,
+    *entries.DUTY_COLUMNS, "importer_of_record",
 )
 LINE_COPY_COLUMNS = (
     "hawb_id", "line_no", "row_no", "description", "hts_code", "origin_country", "quantity",
     "unit", "value_cents", "currency", "raw", "net_weight_kg", "spi", "declared_value",
-    "fx_rate", "fx_source",
+    "fx_rate", "fx_source", "manufacturer_name", "manufacturer_address", "manufacturer_city",
+    "manufacturer_country", "mid",
 )
 
 ERROR_COPY_COLUMNS = (
@@ -150,6 +152,14 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
     return to_usd(session, validated)
 
 
+def with_entry_data(session: Session, request: UploadRequest, v: Validated) -> Validated:
+    """The importer of record default, and the row errors for what an entry needs
+    (app/manifest/entry_data.py): for an upload, not for a what-if or a landed cost."""
+    return entry_data.require(
+        v, default=brokers.default_importer(session, request.forwarder_id),
+        required=not eligibility.de_minimis_applies(session, v.header.arrival_date))
+
+
 def to_usd(session: Session, v: Validated) -> Validated:
     """Values sent in another currency, converted to US dollars (app/tariff/currency.py);
     a currency with no rate for the date is a row error on each of its lines."""
@@ -169,13 +179,7 @@ def to_usd(session: Session, v: Validated) -> Validated:
                       pl.col("currency"), pl.lit(v.header.arrival_date.isoformat()))
             .alias("message"),
             pl.col("currency").alias("value"), "hawb_no")
-        v.errors = pl.concat([v.errors, errors.cast(v.errors.schema)])
-        counts = errors.group_by("hawb_no").agg(pl.len().cast(pl.Int64).alias("_new"))
-        v.hawbs = v.hawbs.join(counts, on="hawb_no", how="left").with_columns(
-            pl.when(pl.col("_new").is_not_null()).then(pl.lit(HawbStatus.INVALID.value))
-            .otherwise(pl.col("status")).alias("status"),
-            (pl.col("error_count") + pl.col("_new").fill_null(0)).alias("error_count"),
-        ).drop("_new")
+        v = add_errors(v, errors)
     totals = v.lines.group_by("hawb_no").agg(
         pl.when(pl.col("value_cents").null_count() == 0).then(pl.col("value_cents").sum())
         .otherwise(None).alias("_total"))
@@ -211,7 +215,7 @@ def _ingest(
         if replay is not None:
             return replay
         with clock.phase("read_validate"):
-            validated = prepare(session, request, limits)
+            validated = with_entry_data(session, request, prepare(session, request, limits))
     try:
         with clock.phase("store"), writer() as session, session.begin():
             outcome = _store(session, request, validated, clock, limits)

@@ -20,9 +20,11 @@ from app.lifecycle import service
 from app.lifecycle.models import BrokerClient
 from app.lifecycle.service import Actor, Outcome
 from app.lifecycle.transitions import REVIEWABLE, Event
+from app.manifest.entry_data import ImporterDefault
 from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus
+from app.parties import importer
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,57 @@ def set_auto_approval(session: Session, broker_id: int, forwarder_id: int, *, en
     link.auto_allow_warnings = allow_warnings
     session.flush()
     return link
+
+
+def set_client_importer(session: Session, broker_id: int, forwarder_id: int,
+                        number: str | None) -> BrokerClient:
+    """The importer of record this broker files under for a client whose HAWBs name none
+    (None clears it); checked and normalised by app/parties/importer.py."""
+    link = session.get(BrokerClient, (forwarder_id, broker_id))
+    if link is None:
+        raise NotFound(f"Forwarder {forwarder_id} is not one of your clients.")
+    link.importer_of_record = _importer(number)
+    session.flush()
+    return link
+
+
+def set_own_importer(session: Session, forwarder_id: int, number: str | None) -> Organisation:
+    """A forwarder's own default importer of record (None clears it)."""
+    org = session.get(Organisation, forwarder_id)
+    if org is None or org.kind != OrgKind.FORWARDER:
+        raise NotFound(f"No forwarder has id {forwarder_id}.")
+    org.importer_of_record = _importer(number)
+    session.flush()
+    return org
+
+
+def _importer(number: str | None) -> str | None:
+    if number is None or not number.strip():
+        return None
+    try:
+        return importer.normalise(number)
+    except importer.InvalidImporter as e:
+        raise InvalidRequest(str(e), field="importer_of_record") from None
+
+
+def default_importer(session: Session, forwarder_id: int) -> ImporterDefault:
+    """The importer of record for a forwarder's HAWBs that name none: the one its
+    designated broker set for it, else its own default. Designated brokers that set
+    different ones leave the choice to the forwarder's own default."""
+    by_brokers = set(session.scalars(select(BrokerClient.importer_of_record).where(
+        BrokerClient.forwarder_id == forwarder_id,
+        BrokerClient.importer_of_record.is_not(None))))
+    if len(by_brokers) == 1:
+        return ImporterDefault(by_brokers.pop(), "broker_client")
+    own = session.scalar(select(Organisation.importer_of_record).where(
+        Organisation.id == forwarder_id))
+    if own is not None:
+        return ImporterDefault(own, "forwarder")
+    if by_brokers:
+        return ImporterDefault(None, None, hint=(
+            "or set your default importer of record (PUT /v1/organisation/importer-of-record): "
+            "your designated brokers set different ones for you"))
+    return ImporterDefault(None, None)
 
 
 # --- the review queue --------------------------------------------------------------------

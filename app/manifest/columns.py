@@ -134,6 +134,34 @@ COLUMNS: tuple[Column, ...] = (
            "Special program indicator claimed for the line (e.g. KR, AU, S for USMCA), when "
            "the goods qualify for a special rate the schedule lists.",
            ("SPI", "Special Program", "Special Program Indicator", "Preference")),
+    Column("importer_of_record", Level.HAWB, Kind.CODE, False,
+           "Importer of record number for the HAWB's informal (Type 11) or formal entry: an "
+           "EIN with its 2-character suffix (12-345678900), an SSN (123-45-6789) or a "
+           "CBP-assigned number (YYDDPP-NNNNN). When blank, the default of your designated "
+           "broker for you, else your own default, is used (docs/entries.md). Needed for "
+           "arrivals on which de minimis does not apply.",
+           ("Importer of Record", "IOR", "IOR No", "IOR Number", "Importer of Record Number",
+            "Importer Number", "Importer No", "Importer ID")),
+    Column("manufacturer_name", Level.LINE, Kind.TEXT, False,
+           "Name of the manufacturer of the line's goods, for its MID. When the manufacturer "
+           "columns and the MID are blank, the MID is built from the shipper.",
+           ("Manufacturer Name", "Manufacturer", "Mfr Name", "Maker Name", "Maker")),
+    Column("manufacturer_address", Level.LINE, Kind.TEXT, False,
+           "Manufacturer's street address line (its largest number goes into the MID).",
+           ("Manufacturer Address", "Manufacturer Addr", "Mfr Address", "Maker Address")),
+    Column("manufacturer_city", Level.LINE, Kind.TEXT, False, "Manufacturer's city.",
+           ("Manufacturer City", "Mfr City", "Maker City")),
+    Column("manufacturer_country", Level.LINE, Kind.CODE, False,
+           "Manufacturer's country, ISO 3166-1 alpha-2 (alpha-3 is converted); for Canada the "
+           "province as CA-ON or its MID code (XO), since a Canadian MID starts with it. "
+           "Blank: the country of origin.",
+           ("Manufacturer Country", "Mfr Country", "Maker Country", "Manufacturer Ctry")),
+    Column("mid", Level.LINE, Kind.CODE, False,
+           "Manufacturer identification code (MID) as CBP knows it, up to 15 letters and "
+           "digits starting with the country code (e.g. CNSHEELE1234SHE). When blank it is "
+           "built by CBP's rules from the manufacturer columns, else from the shipper.",
+           ("MID", "MID Code", "Manufacturer ID", "Manufacturer Identification Code",
+            "Mfr ID")),
     Column("carrier", Level.HAWB, Kind.CODE, False,
            "Last-mile carrier (UPS, FEDEX, DHL, USPS, ONTRAC, ...).",
            ("Last Mile Carrier", "Delivery Carrier", "Carrier")),

@@ -8,7 +8,7 @@ Every check is one vectorised expression, so a million-row file costs seconds, n
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -18,6 +18,7 @@ from app.errors import Invalid
 from app.manifest import codes
 from app.manifest.columns import BY_NAME, COLUMNS, HAWB_COLUMNS, HeaderMap
 from app.manifest.statuses import HawbStatus
+from app.parties import importer, mid
 
 ROW = "_row"
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d-%b-%Y", "%d %b %Y", "%d%b%Y")
@@ -50,6 +51,17 @@ ERROR_CODES: dict[str, str] = {
     "hawb_mismatch": "Lines of one HAWB disagree on a HAWB-level value (shipper, consignee, "
                      "pieces, weight, carrier, tracking).",
     "extra_fields": "The row has more fields than the header; usually an unquoted comma.",
+    "ior_format": "Not an importer of record number CBP accepts: an EIN with its 2-character "
+                  "suffix (12-345678900), an SSN (123-45-6789) or a CBP-assigned number "
+                  "(YYDDPP-NNNNN).",
+    "ior_missing": "The HAWB needs an informal or formal entry (de minimis does not apply on "
+                   "its arrival date) and has no importer of record: add an importer_of_record "
+                   "column, or set a default (docs/entries.md).",
+    "mid_format": "Not a manufacturer identification code: a 2-letter country code (for "
+                  "Canada a province code such as XO), then letters and digits, 15 at most.",
+    "mid_missing": "The line needs a manufacturer ID (de minimis does not apply on its arrival "
+                   "date) and none can be built: send a MID, or the manufacturer's name, "
+                   "address, city and country (docs/entries.md).",
 }
 
 ERROR_SCHEMA = {
@@ -281,6 +293,15 @@ def _checks(hts_codes: Collection[str] | None, has_line_no: bool) -> list[Check]
                         pl.format("Currency '{}' is not an ISO 4217 currency code (e.g. USD, "
                                   "EUR, CNY).", cur)))
     checks += _decimal_checks("net_weight_kg", 3, allow_zero=False)
+    checks.append(Check("importer_of_record", "ior_format",
+                        pl.col("_ior_problem").is_not_null(), pl.col("_ior_problem")))
+    checks.append(Check("mid", "mid_format", pl.col("_mid_problem").is_not_null(),
+                        pl.col("_mid_problem")))
+    checks.append(Check("manufacturer_country", "unknown_country",
+                        pl.col("n_manufacturer_country").is_null(),
+                        pl.format("Manufacturer country '{}' is not an ISO 3166 country code "
+                                  "(e.g. CN, VN; for Canada the province, e.g. CA-ON).",
+                                  pl.col("manufacturer_country"))))
     spi = pl.col("spi")
     checks.append(Check("spi", "spi_format", ~spi.str.strip_chars().str.contains(
         r"^[A-Za-z]{1,2}[+*]?$"), pl.format(
@@ -296,6 +317,46 @@ def _failing(check: Check) -> pl.Expr:
     return check.failing.fill_null(False) & pl.col(check.column).is_not_null()
 
 
+def _per_value(frame: pl.DataFrame, column: str, fn: Callable[[str], str | None],
+               alias: str) -> pl.Expr:
+    """``fn`` of each distinct value of ``column`` (Python, once per value, not per row)."""
+    values = frame.get_column(column).drop_nulls().unique()
+    if values.is_empty():
+        return pl.lit(None, dtype=pl.String).alias(alias)
+    mapped = pl.Series([fn(v) for v in values.to_list()], dtype=pl.String)
+    return pl.col(column).replace_strict(values, mapped, default=None,
+                                         return_dtype=pl.String).alias(alias)
+
+
+def _or_none(fn: Callable[[str], str]) -> Callable[[str], str | None]:
+    def safe(value: str) -> str | None:
+        try:
+            return fn(value)
+        except ValueError:
+            return None
+    return safe
+
+
+def _party_country(value: str) -> str | None:
+    """An ISO alpha-2 code (alpha-3 converted), or a Canadian province as the MID knows it."""
+    up = value.strip().upper()
+    up = codes.country_alpha3_to_2().get(up, up)
+    if up in codes.country_alpha2() or mid.country_part(up) is not None:
+        return up
+    return None
+
+
+def _party_columns(frame: pl.DataFrame) -> list[pl.Expr]:
+    return [
+        _per_value(frame, "importer_of_record", _or_none(importer.normalise),
+                   "n_importer_of_record"),
+        _per_value(frame, "importer_of_record", importer.problem, "_ior_problem"),
+        _per_value(frame, "mid", _or_none(mid.normalise), "n_mid"),
+        _per_value(frame, "mid", mid.problem, "_mid_problem"),
+        _per_value(frame, "manufacturer_country", _party_country, "n_manufacturer_country"),
+    ]
+
+
 def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
     a3 = codes.country_alpha3_to_2()
 
@@ -303,7 +364,7 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
         up = pl.col(name).str.to_uppercase()
         return up.replace(a3).alias(f"n_{name}")
 
-    return frame.with_columns(
+    return frame.with_columns(*_party_columns(frame)).with_columns(
         pl.col("hawb_no").str.to_uppercase(),
         pl.col("consignee_country").fill_null("US"),
     ).with_columns(
@@ -494,12 +555,19 @@ def validate(
         pl.when(pl.col("net_weight_kg").str.contains(r"^\d+(\.\d{1,3})?$"))
         .then(pl.col("net_weight_kg")).otherwise(None).alias("net_weight_kg"),
         pl.col("spi").str.strip_chars().str.to_uppercase().alias("spi"),
+        "manufacturer_name",
+        "manufacturer_address",
+        "manufacturer_city",
+        valid_or_raw("manufacturer_country").alias("manufacturer_country"),
+        pl.col("mid").alias("_mid_sent"),
+        pl.col("n_mid").alias("mid"),
+        valid_or_raw("origin_country").alias("_origin"),
     ).filter(pl.col("hawb_no").is_not_null()).join(raw, on="row_no", how="left")
 
     hawb_level = [
         pl.col(name).drop_nulls().first().alias(name) for name in HAWB_COLUMNS
         if name not in ("shipper_country", "consignee_country", "consignee_state",
-                        "pieces", "gross_weight_kg", "carrier")
+                        "pieces", "gross_weight_kg", "carrier", "importer_of_record")
     ]
     hawbs = frame.group_by("hawb_no", maintain_order=True).agg(
         *hawb_level,
@@ -509,6 +577,8 @@ def validate(
         pl.col("pieces").drop_nulls().first().cast(pl.Int64, strict=False).alias("pieces"),
         pl.col("gross_weight_kg").drop_nulls().first().alias("gross_weight_kg"),
         pl.col("carrier").drop_nulls().first().str.to_uppercase().alias("carrier"),
+        pl.col("n_importer_of_record").drop_nulls().first().alias("importer_of_record"),
+        pl.col("importer_of_record").drop_nulls().first().alias("_ior_sent"),
         pl.len().alias("line_count"),
         pl.col("row_no").min().alias("first_row"),
         pl.col("_bad").sum().alias("_bad_rows"),
@@ -528,6 +598,7 @@ def validate(
         )
         .drop("_bad_rows")
     )
+    lines = with_mids(lines, hawbs)
     return Validated(
         header=header,
         row_count=original.height,
@@ -539,3 +610,83 @@ def validate(
         column_mapping=dict(header_map.mapping),
     )
 
+
+
+# --- manufacturer IDs ----------------------------------------------------------------------
+
+_PARTY = ("_p_name", "_p_address", "_p_city", "_p_country")
+
+
+def _build_mids(parties: pl.DataFrame) -> pl.DataFrame:
+    """The MID of each distinct party (``_PARTY`` columns), or why none can be built."""
+    unique = parties.unique()
+    built: list[str | None] = []
+    why: list[str | None] = []
+    for name, address, city, country in unique.iter_rows():
+        try:
+            built.append(mid.build(mid.Party(name, address, city, country)))
+            why.append(None)
+        except mid.InvalidMid as e:
+            built.append(None)
+            why.append(str(e))
+    return unique.with_columns(pl.Series("_built", built, dtype=pl.String),
+                               pl.Series("_why", why, dtype=pl.String))
+
+
+def with_mids(lines: pl.DataFrame, hawbs: pl.DataFrame) -> pl.DataFrame:
+    """Each line's MID: as sent, else built from its manufacturer (any manufacturer column
+    given), else from the HAWB's shipper; ``_mid_missing`` says why a line has none (a MID
+    sent malformed is a mid_format error already)."""
+    from_maker = pl.any_horizontal(pl.col("manufacturer_name", "manufacturer_address",
+                                          "manufacturer_city").is_not_null())
+    makers = lines.select(
+        pl.col("manufacturer_name").alias("_p_name"),
+        pl.col("manufacturer_address").alias("_p_address"),
+        pl.col("manufacturer_city").alias("_p_city"),
+        pl.coalesce("manufacturer_country", "_origin").alias("_p_country"),
+        from_maker.alias("_maker"), pl.col("_mid_sent").is_null().alias("_unsent"),
+    )
+    wanted = makers.filter(pl.col("_maker") & pl.col("_unsent")).select(_PARTY)
+    maker_mids = _build_mids(wanted)
+    shippers = hawbs.select(
+        "hawb_no",
+        pl.col("shipper_name").alias("_p_name"),
+        pl.col("shipper_address").alias("_p_address"),
+        pl.col("shipper_city").alias("_p_city"),
+        pl.col("shipper_country").alias("_p_country"),
+    )
+    shipper_mids = shippers.join(_build_mids(shippers.select(_PARTY)), on=list(_PARTY),
+                                 how="left", nulls_equal=True,
+                                 maintain_order="left").select(
+        "hawb_no", pl.col("_built").alias("_s_built"), pl.col("_why").alias("_s_why"))
+    out = (
+        pl.concat([lines, makers.select(*_PARTY, "_maker")], how="horizontal")
+        .join(maker_mids, on=list(_PARTY), how="left", nulls_equal=True,
+              maintain_order="left")
+        .join(shipper_mids, on="hawb_no", how="left", maintain_order="left")
+    )
+    return out.with_columns(
+        pl.when(pl.col("_mid_sent").is_not_null()).then(pl.col("mid"))
+        .when(pl.col("_maker")).then(pl.col("_built"))
+        .otherwise(pl.col("_s_built")).alias("mid"),
+        pl.when(pl.col("_mid_sent").is_not_null()).then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("_maker")).then(pl.format("the manufacturer's MID cannot be built: {}",
+                                               pl.col("_why")))
+        .otherwise(pl.format("no MID or manufacturer is given, and the shipper's MID cannot "
+                             "be built: {}", pl.col("_s_why"))).alias("_mid_missing"),
+    ).drop(*_PARTY, "_maker", "_built", "_why", "_s_built", "_s_why", "_mid_sent", "_origin")
+
+
+def add_errors(v: Validated, errors: pl.DataFrame) -> Validated:
+    """Row errors found after validation (ERROR_SCHEMA): each marks its HAWB invalid."""
+    if errors.is_empty():
+        return v
+    errors = errors.cast(ERROR_SCHEMA)  # type: ignore[arg-type]
+    v.errors = pl.concat([v.errors, errors]).sort("row_no", maintain_order=True)
+    counts = errors.group_by("hawb_no").agg(pl.len().cast(pl.Int64).alias("_new"))
+    v.hawbs = v.hawbs.join(counts, on="hawb_no", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("_new").is_not_null()).then(pl.lit(HawbStatus.INVALID.value))
+        .otherwise(pl.col("status")).alias("status"),
+        (pl.col("error_count") + pl.col("_new").fill_null(0)).alias("error_count"),
+    ).drop("_new")
+    return v

@@ -27,6 +27,7 @@ from app.eligibility import queries as eq
 from app.eligibility import service, whatif
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.errors import Invalid, NotFound
+from app.intake import parties
 from app.intake.ingest import Limits, prepare
 from app.kit.money import cents_to_usd
 from app.manifest import queries
@@ -103,9 +104,10 @@ def manifest_eligibility(mawb: str, caller: ReaderDep, session: SessionDep
 def reevaluate_manifest(mawb: str, caller: ManifestReaderDep, session: WriterSessionDep
                         ) -> schemas.ReevaluateOut:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
+    completed = parties.complete_importers(session, manifest)
     outcome = service.reevaluate_manifest(session, manifest.id)
     queries.refresh_counts(session, manifest.id)
-    return _outcome(outcome)
+    return _outcome(outcome).model_copy(update={"importers_completed": completed})
 
 
 @router.post("/admin/eligibility/reevaluate", response_model=schemas.ReevaluateOut,

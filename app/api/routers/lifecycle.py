@@ -58,6 +58,28 @@ def withdraw(broker_id: int, caller: ForwarderDep, session: WriterSessionDep) ->
     return Response(status_code=204)
 
 
+def _importer_out(session: SessionDep, forwarder_id: int) -> schemas.ImporterOut:
+    org = session.get(Organisation, forwarder_id)
+    resolved = brokers.default_importer(session, forwarder_id)
+    return schemas.ImporterOut(importer_of_record=org.importer_of_record if org else None,
+                               effective=resolved.number, source=resolved.source)
+
+
+@router.get("/organisation/importer-of-record", response_model=schemas.ImporterOut,
+            summary="Your default importer of record, and the one your uploads get")
+def get_importer(caller: ForwarderDep, session: SessionDep) -> schemas.ImporterOut:
+    return _importer_out(session, caller.organisation_id)
+
+
+@router.put("/organisation/importer-of-record", response_model=schemas.ImporterOut,
+            summary="Set your default importer of record (for HAWBs that name none)",
+            responses=problem_responses(422))
+def set_importer(body: schemas.ImporterIn, caller: ForwarderDep, session: WriterSessionDep
+                 ) -> schemas.ImporterOut:
+    brokers.set_own_importer(session, caller.organisation_id, body.importer_of_record)
+    return _importer_out(session, caller.organisation_id)
+
+
 # --- brokers: clients, queue, decisions ----------------------------------------------------
 
 
@@ -74,7 +96,8 @@ def _client_out(link: BrokerClient, name: str) -> schemas.ClientOut:
     return schemas.ClientOut(forwarder_id=link.forwarder_id, name=name,
                              designated_at=link.designated_at, auto_approve=link.auto_approve,
                              auto_allow_pga=link.auto_allow_pga,
-                             auto_allow_warnings=link.auto_allow_warnings)
+                             auto_allow_warnings=link.auto_allow_warnings,
+                             importer_of_record=link.importer_of_record)
 
 
 @router.put("/broker/clients/{forwarder_id}/auto-approval", response_model=schemas.ClientOut,
@@ -86,6 +109,18 @@ def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: B
                                   allow_warnings=body.allow_warnings)
     org = session.get(Organisation, forwarder_id)
     return _client_out(c, org.name if org else "")
+
+
+@router.put("/broker/clients/{forwarder_id}/importer-of-record",
+            response_model=schemas.ClientOut,
+            summary="Set the importer of record you file under for a client's HAWBs that name "
+            "none", responses=problem_responses(404, 422))
+def set_client_importer(forwarder_id: int, body: schemas.ImporterIn, caller: BrokerDep,
+                        session: WriterSessionDep) -> schemas.ClientOut:
+    link = brokers.set_client_importer(session, caller.organisation_id, forwarder_id,
+                                       body.importer_of_record)
+    org = session.get(Organisation, forwarder_id)
+    return _client_out(link, org.name if org else "")
 
 
 @router.get("/review-queue", response_model=Page[schemas.QueueItemOut],

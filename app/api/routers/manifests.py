@@ -207,6 +207,7 @@ def get_hawb(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDep
     detail = queries.get_hawb(session, manifest, hawb_no)
     return schemas.HawbDetail.model_validate({
         **convert.hawb_fields(detail.hawb),
+        "importer_of_record": detail.hawb.importer_of_record,
         "lines": [convert.line(ln) for ln in detail.lines],
         "errors": [convert.row_error(e) for e in detail.errors],
     })

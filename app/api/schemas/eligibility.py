@@ -114,6 +114,9 @@ class ReevaluateOut(BaseModel):
                                 "one day' reasons changed.")
     alerts: int = Field(description="Compliance alerts raised on HAWBs past review.")
     by_decision: dict[str, int]
+    importers_completed: int = Field(
+        default=0, description="HAWBs stored invalid only for want of an importer of record "
+        "that got the default set since, and were judged (docs/entries.md).")
 
 
 class WhatIfHawb(BaseModel):

@@ -23,6 +23,23 @@ class ClientOut(BaseModel):
     auto_approve: bool
     auto_allow_pga: bool
     auto_allow_warnings: bool
+    importer_of_record: str | None = Field(
+        default=None, description="The importer of record you file under for this client's "
+        "HAWBs that name none.")
+
+
+class ImporterIn(BaseModel):
+    importer_of_record: str | None = Field(
+        description="An EIN with its 2-character suffix (12-345678900), an SSN (123-45-6789) "
+        "or a CBP-assigned number (YYDDPP-NNNNN); null clears it.", examples=["12-345678900"])
+
+
+class ImporterOut(BaseModel):
+    importer_of_record: str | None = Field(description="Your own default, as stored.")
+    effective: str | None = Field(
+        description="What an upload's HAWBs that name none get now: your designated broker's "
+        "for you, else yours.")
+    source: str | None = Field(description="broker_client, forwarder, or null (none).")
 
 
 class AutoApprovalIn(BaseModel):

@@ -120,9 +120,17 @@ class LineOut(BaseModel):
     currency: str | None
     as_sent: dict[str, str | None] | None = Field(
         description="The row exactly as sent, kept for rows with errors.")
+    manufacturer: Party | None = Field(
+        default=None, description="The manufacturer as sent (none: the MID is the shipper's).")
+    mid: str | None = Field(
+        default=None, description="Manufacturer ID: as sent, or built by CBP's rules from "
+        "the manufacturer, else the shipper (docs/entries.md).")
 
 
 class HawbDetail(HawbOut):
+    importer_of_record: str | None = Field(
+        default=None, description="Importer of record number: as sent, or the default at "
+        "upload (docs/entries.md).")
     lines: list[LineOut]
     errors: list[RowErrorOut]
 
