@@ -60,6 +60,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 TARGET_RATIO = 0.30  # T1: (b0) rows/s over (a) rows/s
 TARGET_ELIGIBILITY = 0.50  # T2: ((b1) - (b0)) / (b0) upload wall time
 MEMORY_LIMIT_MIB = 2048
+BENCH_IMPORTER = "12-345678900"  # an EIN of the valid form, with its suffix
 ARRIVAL = "2025-04-15"  # the generator's default: a day when de minimis applied
 CHUNK = 1 << 20
 SERVICE_TABLES = ("manifests", "uploads", "hawbs", "hawb_lines", "row_errors", "unassigned_rows")
@@ -195,6 +196,8 @@ def prepare_api(url: URL, hts: Path | None) -> ApiSetup:
         factory = make_session_factory(engine)
         with transaction(factory) as session:
             org = create_organisation(session, "Bench Forwarder Ltd", OrgKind.FORWARDER)
+            # The importer of record of HAWBs arriving after de minimis ended (bench.duties).
+            org.importer_of_record = BENCH_IMPORTER
             _, token = issue_key(session, org, "bench.ingest", pepper)
         if hts is not None and hts.exists():
             with transaction(factory) as session:
