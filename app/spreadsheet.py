@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -13,7 +14,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def safe_cell(value: object) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    # Spreadsheets also read a formula after leading spaces, and from the fullwidth forms
+    # of its signs (U+FF1D, U+FF20...), which NFKC folds to the ASCII ones.
+    first = unicodedata.normalize("NFKC", text.lstrip(" ")[:1])
+    return "'" + text if first.startswith(_FORMULA_START) else text
 
 
 def rows_text(rows: Iterable[Sequence[object]]) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError, status_of
+from app.observability import logs
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:s321:problem:"
@@ -63,6 +64,15 @@ def install(app: FastAPI) -> None:
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
         return problem(503, "The database is not reachable; try again shortly.",
                        instance=request.url.path, headers={"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the error after this answer is sent; the request id ties them.
+        rid = logs.request_id.get()
+        return problem(500, "Something went wrong on our side. It has been logged: try "
+                            "again, and if it persists, give the operator the request id "
+                            f"{rid}.",
+                       instance=request.url.path, extra={"request_id": rid})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
