@@ -64,10 +64,13 @@ class Receiver:
     fail_next: int = 0
     fail_status: int = 500
     hang_next: int = 0
+    hang_path: str | None = None  # every request to this path hangs
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self) -> int | None:
+    def answer(self, path: str) -> int | None:
         with self.lock:
+            if path == self.hang_path:
+                return None
             if self.hang_next:
                 self.hang_next -= 1
                 return None
@@ -94,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         receiver = self.server.receiver
-        status = receiver.answer()
+        status = receiver.answer(self.path)
         headers = dict(self.headers.items())
         try:
             Webhook(SECRETS[f"http://{headers['Host']}{self.path}"]).verify(body, headers)
@@ -584,7 +587,7 @@ def test_a_slow_receiver_delays_only_its_own_deliveries(
     slow = subscribe(client, forwarder, receiver.url + "/slow")
     other = make_org(OrgKind.FORWARDER, "Quick Forwarder")
     subscribe(client, other, receiver.url + "/quick")
-    receiver.hang_next = 1  # the first request the receiver gets hangs past the timeout
+    receiver.hang_path = "/slow"  # hangs past the timeout
     uploaded(client, forwarder, {"HA1": "6505.00.60.90"})
     relay(writer)  # the slow subscription's deliveries come first
     uploaded(client, other, {"HB1": "6505.00.60.90"})
