@@ -1,5 +1,6 @@
-"""Fixed-width ABI renderings: the Type 86 as ACE Cargo Release (SE) input records and ACE's
-answers as status (SO) output records, 80 characters a record, laid out after CATAIR.
+"""Fixed-width ABI renderings: the Type 86 as ACE Cargo Release (SE) input records, the Type
+11 as SE records followed by Entry Summary (AE) records, and ACE's answers as status (SO)
+output records, 80 characters a record, laid out after CATAIR.
 
 docs/ace-records.md cites each layout and names the ones that are simulated.
 """
@@ -12,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from anyascii import anyascii
 
-from app.ace_gateway.documents import Party, Type86Entry
+from app.ace_gateway.documents import AnyEntry, EntryLine, Party, SummaryLine, Type11Entry
 from app.ace_gateway.messages import AceMessage, MessageKind
 
 WIDTH = 80
@@ -83,8 +84,16 @@ def _party(code: str, party: Party) -> list[str]:
     ]
 
 
-def entry_records(entry: Type86Entry) -> str:
-    """The Type 86 as SE10 ... SE60 records, one per line of text."""
+def entry_records(entry: AnyEntry) -> str:
+    """The entry as records, one per line of text: SE10 ... SE60 (the cargo release), then
+    for a Type 11 the entry summary's AE records."""
+    records = _cargo_release(entry)
+    if isinstance(entry, Type11Entry):
+        records.extend(_entry_summary(entry))
+    return "\n".join(records) + "\n"
+
+
+def _cargo_release(entry: AnyEntry) -> list[str]:
     importer = entry.importer.identifier if entry.importer else None
     records = [
         record("SE10", (5, 1, entry.action), (6, 3, entry.filer_code),
@@ -100,7 +109,8 @@ def entry_records(entry: Type86Entry) -> str:
         *_party("SE", entry.shipper),
         *_party("CN", entry.consignee),
     ]
-    for position, line in enumerate(entry.lines, start=1):
+    lines: tuple[EntryLine | SummaryLine, ...] = entry.lines
+    for position, line in enumerate(lines, start=1):
         records.append(record("SE40", (5, 3, position), (8, 2, line.origin_country),
                               (11, 70, line.description)))
         records.append(record("SE60", (5, 10, line.hts_code),
@@ -108,7 +118,50 @@ def entry_records(entry: Type86Entry) -> str:
         records.extend(record("PG01", (5, 3, position),
                               (8, 3, _AGENCY_CODES.get(agency, agency)))
                        for agency in line.pga_flags)
-    return "\n".join(records) + "\n"
+    return records
+
+
+def _entry_summary(entry: Type11Entry) -> list[str]:
+    """AE10 header, AE30/AE35 importer, per line AE40 with its AE50 tariff records (Chapter
+    99 first), AE60 fees, AE90 totals. Amounts in cents (two implied decimals). Simulated
+    layouts: see docs/ace-records.md."""
+    importer = entry.importer.identifier if entry.importer else None
+    records = [
+        record("AE10", (5, 1, entry.action), (6, 3, entry.filer_code),
+               (11, 8, entry.entry_number[3:]), (20, 2, entry.entry_type),
+               (22, 4, entry.port_code), (26, 6, mmddyy(entry.estimated_arrival)),
+               (32, 3, _importer_type(importer) if importer else None), (35, 12, importer),
+               (47, 2, AIR), (49, 12, entry.total_value_cents)),
+    ]
+    if entry.importer is not None:
+        records.append(record("AE30", (5, 3, "IM"), (8, 35, entry.importer.name)))
+        records.append(record("AE35", (5, 35, entry.importer.address1),
+                              (40, 25, entry.importer.city), (65, 3, entry.importer.state),
+                              (68, 9, entry.importer.postal_code),
+                              (77, 2, entry.importer.country)))
+    for line in entry.lines:
+        records.append(record("AE40", (5, 3, line.line_no), (8, 2, line.origin_country),
+                              (10, 15, line.mid), (25, 12, line.value_cents),
+                              (37, 12, dollars_text(line.quantity)), (49, 3, line.unit)))
+        records.extend(record("AE50", (5, 10, tariff.number), (15, 1, "C" if tariff.kind ==
+                                                                 "chapter99" else "B"),
+                              (16, 12, tariff.value_cents), (28, 12, tariff.duty_cents),
+                              (40, 10, _pct(tariff.ad_valorem_pct)), (50, 30, tariff.rate))
+                       for tariff in line.tariff)
+    records.extend(record("AE60", (5, 3, fee.fee_class), (8, 12, fee.amount_cents))
+                   for fee in entry.fees)
+    records.append(record("AE90", (5, 12, entry.duty_cents), (17, 12, entry.fees_cents),
+                          (29, 12, entry.total_cents)))
+    return records
+
+
+def dollars_text(quantity: Decimal) -> str:
+    return format(quantity.normalize(), "f")
+
+
+def _pct(pct: Decimal | None) -> int | None:
+    """An ad valorem rate with four implied decimals (25% -> 250000); None when specific."""
+    return None if pct is None else int(pct * 10000)
 
 
 def message_records(message: AceMessage) -> str:
@@ -117,7 +170,8 @@ def message_records(message: AceMessage) -> str:
     stamp = message.issued_at
     records = [
         record("SO10", (5, 4, message.port_code), (9, 3, number[:3] if number else None),
-               (14, 8, number[3:] if number else None), (23, 2, "86" if number else None)),
+               (14, 8, number[3:] if number else None),
+               (23, 2, (message.entry_type or "86") if number else None)),
         record("SO40", (5, 1, "H" if message.hawb else "M"),
                (10, 50, message.hawb or message.mawb)),
     ]
@@ -135,6 +189,12 @@ def message_records(message: AceMessage) -> str:
         records.append(record("SO60", *_when(stamp), (15, 2, _SO60[message.kind]),
                               (17, 40, narrative),
                               (57, 6, mmddyy(stamp.date()) if released else None)))
+    elif message.kind is MessageKind.ENTRY_SUMMARY_ACCEPTED:
+        records.append(record("AX90", (5, 2, "02"), (10, 40, narrative or "SUMMARY ACCEPTED")))
+    elif message.kind is MessageKind.STATEMENT_PAID:
+        records.append(record("ST10", (5, 10, message.statement_number),
+                              (15, 12, message.amount_cents), (27, 6, mmddyy(stamp.date())),
+                              (33, 40, narrative)))
     else:
         agency = message.agency or ""
         records.append(record("SO70", (5, 3, message.line_no),

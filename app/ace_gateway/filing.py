@@ -16,8 +16,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.ace_gateway import abi, entry_numbers
-from app.ace_gateway.builder import HawbFacts, IncompleteEntry, build, load_facts
-from app.ace_gateway.documents import Party, Type86Entry
+from app.ace_gateway.builder import (
+    HawbFacts,
+    IncompleteEntry,
+    build_any,
+    importer_party,
+    load_facts,
+)
+from app.ace_gateway.documents import AnyEntry, Party
 from app.ace_gateway.gateway import Gateway, GatewayError
 from app.ace_gateway.messages import AceMessage, Receipt
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
@@ -37,7 +43,7 @@ class GatewayPaused(GatewayError):
 class Prepared:
     hawb_id: int
     manifest_id: int
-    entry: Type86Entry
+    entry: AnyEntry
 
 
 @dataclass(frozen=True)
@@ -94,9 +100,12 @@ def assign_entry_numbers(session: Session, facts: Mapping[int, HawbFacts], *, br
 
 
 def prepare(session: Session, hawb_ids: Iterable[int], *, broker_id: int, filer_code: str,
-            importers: Mapping[int, Party] | None = None
+            importers: Mapping[int, Party] | None = None,
+            default_importers: Mapping[int, str] | None = None
             ) -> tuple[list[Prepared], dict[int, IncompleteEntry]]:
-    """Entries for the HAWBs, and the HAWBs that cannot be built with what is missing."""
+    """Entries for the HAWBs (Type 11 where the duty engine priced one, else Type 86), and
+    the HAWBs that cannot be built with what is missing. ``default_importers``: the importer
+    of record number of Type 11 HAWBs that name none (the broker client's or forwarder's)."""
     ids = list(hawb_ids)
     facts = load_facts(session, ids)
     numbers = assign_entry_numbers(session, facts, broker_id=broker_id, filer_code=filer_code)
@@ -106,9 +115,12 @@ def prepare(session: Session, hawb_ids: Iterable[int], *, broker_id: int, filer_
         fact = facts.get(hawb_id)
         if fact is None:
             continue
+        importer = (importers or {}).get(hawb_id)
+        default = (default_importers or {}).get(hawb_id)
+        if importer is None and default and not (fact.importer_of_record or "").strip():
+            importer = importer_party(default, fact)
         try:
-            entry = build(fact, entry_number=numbers[hawb_id],
-                          importer=(importers or {}).get(hawb_id))
+            entry = build_any(fact, entry_number=numbers[hawb_id], importer=importer)
         except IncompleteEntry as exc:
             incomplete[hawb_id] = exc
             continue
@@ -152,7 +164,7 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
         count = counts[item.entry.entry_number]
         session.add(AceMessageRecord(
             gateway=gateway, direction=SENT, message_id=f"{receipt.transaction_id}/{count}",
-            kind="type86_" + receipt.status, hawb_id=item.hawb_id,
+            kind=f"type{item.entry.entry_type}_{receipt.status}", hawb_id=item.hawb_id,
             manifest_id=item.manifest_id, entry_number=item.entry.entry_number,
             body_json=item.entry.model_dump_json(), body_abi=abi.entry_records(item.entry),
             recorded_at=now))
