@@ -142,7 +142,7 @@ def _entry_summary(entry: Type11Entry) -> list[str]:
     for line in entry.lines:
         records.append(record("AE40", (5, 3, line.line_no), (8, 2, line.origin_country),
                               (10, 15, line.mid), (25, 12, line.value_cents),
-                              (37, 12, dollars_text(line.quantity)), (49, 3, line.unit)))
+                              (37, 12, quantity_text(line.quantity)), (49, 3, line.unit)))
         records.extend(record("AE50", (5, 10, tariff.number), (15, 1, "C" if tariff.kind ==
                                                                  "chapter99" else "B"),
                               (16, 12, tariff.value_cents), (28, 12, tariff.duty_cents),
@@ -155,7 +155,7 @@ def _entry_summary(entry: Type11Entry) -> list[str]:
     return records
 
 
-def dollars_text(quantity: Decimal) -> str:
+def quantity_text(quantity: Decimal) -> str:
     return format(quantity.normalize(), "f")
 
 

@@ -238,6 +238,8 @@ def build_type11(facts: HawbFacts, *, entry_number: str, importer: Party | None 
             continue
         if not _text(fact.mid):
             need.problems.append(f"line {line.line_no}: manufacturer ID (MID) is missing")
+        if not records:
+            continue
         lines.append(SummaryLine(
             line_no=line.line_no, description=line.description,
             origin_country=line.origin_country, quantity=line.quantity, unit=line.unit,

@@ -25,8 +25,15 @@ from app.ace_gateway.builder import (
 )
 from app.ace_gateway.documents import AnyEntry, Party
 from app.ace_gateway.gateway import Gateway, GatewayError
-from app.ace_gateway.messages import AceMessage, Receipt
-from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
+from app.ace_gateway.messages import AceMessage, MessageKind, Receipt
+from app.ace_gateway.models import (
+    AceEntry,
+    AceMessageRecord,
+    AceStatement,
+    AceStatementEntry,
+    EntryNumberSequence,
+    GatewayState,
+)
 from app.db import upsert, utcnow
 from app.errors import Conflict
 from app.manifest.models import Manifest
@@ -204,11 +211,45 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
                 body_abi=abi.message_records(message), recorded_at=now))
             seen.add(message.message_id)
         collected.append(Collected(message, hawb_id, manifest_id, new))
+        if new and message.kind is MessageKind.STATEMENT_PAID:
+            record_payment(session, message, hawb_id)
     state.cursor = max(state.cursor, batch.cursor)
     session.flush()
     kinds = [c.message.kind.value for c in collected if c.new]
     metrics.on_commit(session, lambda: metrics.ace_messages(gateway.name, kinds))
     return collected
+
+
+def record_payment(session: Session, message: AceMessage, hawb_id: int | None) -> bool:
+    """An entry paid on a daily statement: the statement is created once, and each entry
+    counts on it once (a payment reported twice adds nothing). True when it was new."""
+    number, entry_number = message.statement_number, message.entry_number
+    if not number or not entry_number:
+        return False
+    amount = message.amount_cents or 0
+    session.execute(upsert(session, AceStatement).values(
+        statement_number=number, filer_code=entry_number[:3],
+        statement_date=message.issued_at.date(), entries=0, total_cents=0,
+        paid_at=message.issued_at, recorded_at=utcnow()).on_conflict_do_nothing())
+    added = session.execute(upsert(session, AceStatementEntry).values(
+        entry_number=entry_number, statement_number=number, hawb_id=hawb_id,
+        amount_cents=amount, paid_at=message.issued_at, message_id=message.message_id)
+        .on_conflict_do_nothing().returning(AceStatementEntry.entry_number)).first()
+    if added is None:
+        return False
+    session.execute(update(AceStatement).where(AceStatement.statement_number == number)
+                    .values(entries=AceStatement.entries + 1,
+                            total_cents=AceStatement.total_cents + amount))
+    return True
+
+
+def payment_of(session: Session, entry_number: str) -> tuple[AceStatementEntry,
+                                                            AceStatement] | None:
+    """The statement an informal entry was paid on, if it was."""
+    row = session.execute(select(AceStatementEntry, AceStatement).join(
+        AceStatement, AceStatement.statement_number == AceStatementEntry.statement_number)
+        .where(AceStatementEntry.entry_number == entry_number)).first()
+    return None if row is None else (row[0], row[1])
 
 
 def entry_of(session: Session, manifest_id: int, hawb_no: str) -> AceEntry | None:

@@ -520,6 +520,7 @@ class Simulator:
                              f"port {entry.port_code}; release follows the payment of the "
                              "duties, the flight's arrival and any agency review.")
             self._emit_entry(filing, t, MessageKind.ENTRY_SUMMARY_ACCEPTED,
+                             amount_cents=entry.total_cents,
                              narrative=f"{filing.label}: entry summary accepted; duty "
                              f"${entry.duty_cents / 100:,.2f}, fees "
                              f"${entry.fees_cents / 100:,.2f}, total "

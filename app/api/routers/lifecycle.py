@@ -22,7 +22,6 @@ from app.lifecycle.rollup import mawb_status
 from app.lifecycle.service import Outcome, refusal
 from app.lifecycle.transitions import Event
 from app.manifest import queries
-from app.manifest.statuses import HawbStatus
 from app.web.csv import csv_response
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"], responses=problem_responses(401, 403))
@@ -101,10 +100,13 @@ def review_queue(
     status: Annotated[Literal["eligible", "needs_review", "ineligible"] | None, Query(
         description="Default: eligible and needs_review; ineligible ones await routing to "
                     "formal entry")] = None,
+    entry_type: Annotated[Literal["86", "11", "01"] | None, Query(
+        description="Only HAWBs of this entry type; without `status`, ineligible ones are "
+                    "listed too (Type 11 and 01 HAWBs are ineligible for de minimis)")] = None,
     limit: Limit = 100, cursor: Cursor = None,
 ) -> Page[schemas.QueueItemOut]:
     where = brokers.QueueFilter(mawb, port, arrival_from, arrival_to, pga, agency, warning,
-                                alert, status)
+                                alert, status, entry_type)
     page = brokers.review_queue(session, caller.organisation_id, where, limit=limit,
                                 cursor=cursor)
     alerted = {a.hawb_id for a in eq.alerts_for(session, [i.hawb.id for i in page.items])
@@ -117,7 +119,9 @@ def review_queue(
             forwarder=item.forwarder, status=item.hawb.status,
             arrival_date=item.hawb.arrival_date, consignee_name=item.hawb.consignee_name,
             total_value_usd=cents_to_usd(item.hawb.total_value_cents),
-            warnings=doc["warnings"], pga=doc["pga"], has_alert=item.hawb.id in alerted))
+            warnings=doc["warnings"], pga=doc["pga"], has_alert=item.hawb.id in alerted,
+            entry_type=item.hawb.entry_type, duty_usd=cents_to_usd(item.hawb.duty_cents),
+            fees_usd=cents_to_usd(item.hawb.fees_cents), reasons=doc["reasons"]))
     return Page(items=items, total=page.total, next_cursor=page.next_cursor)
 
 
@@ -141,18 +145,23 @@ def _selection(ids: list[int]) -> list[int]:
 
 @router.post("/review/approve", response_model=schemas.DecisionOut,
              summary="Approve HAWBs for filing under your filer code",
-             description="Name HAWBs by id, or give `mawb` to approve all its eligible HAWBs. "
-                         "A single HAWB the lifecycle does not allow to be approved is a 409.",
+             description="Name HAWBs by id, or give `mawb` to approve all its eligible HAWBs "
+                         "and its Type 11 HAWBs (informal entries) and route its Type 01 HAWBs "
+                         "to formal entry with their estimate. A single HAWB the lifecycle "
+                         "does not allow to be approved is a 409.",
              responses=problem_responses(404, 409, 422))
 def approve(body: schemas.ApproveIn, caller: BrokerDep, session: WriterSessionDep
             ) -> schemas.DecisionOut:
     who = brokers.broker(session, caller.organisation_id)
     ids = list(body.hawb_ids)
-    if body.mawb:
-        ids += brokers.manifest_hawbs(session, who, body.mawb, HawbStatus.ELIGIBLE)
-    elif not ids:
+    if not ids and not body.mawb:
         raise InvalidRequest("Name the HAWBs to approve (hawb_ids) or a MAWB (mawb).")
-    return _decision(brokers.approve(session, who, ids), Event.APPROVE, body.hawb_ids)
+    outcome = brokers.approve(session, who, ids) if ids else Outcome()
+    if body.mawb:
+        whole = brokers.approve_manifest(session, who, body.mawb)
+        outcome.moved.extend(whole.moved)
+        outcome.refused.update(whole.refused)
+    return _decision(outcome, Event.APPROVE, body.hawb_ids)
 
 
 @router.post("/review/reject", response_model=schemas.DecisionOut,

@@ -45,6 +45,12 @@ class QueueItemOut(BaseModel):
     warnings: list[dict[str, Any]]
     pga: list[dict[str, Any]]
     has_alert: bool
+    entry_type: str | None = Field(default=None,
+                                   description="86 (de minimis), 11 (informal) or 01 (formal)")
+    duty_usd: Decimal | None = None
+    fees_usd: Decimal | None = None
+    reasons: list[dict[str, Any]] = Field(
+        default_factory=list, description="Why the HAWB is not eligible for de minimis.")
 
 
 class HawbSelection(BaseModel):
