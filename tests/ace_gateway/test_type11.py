@@ -332,7 +332,8 @@ def test_builder_reports_chapter99_first_with_mid_fees_and_totals() -> None:
                                                                       "VNHANHAT12HAN")
     assert entry.fees == (EntryFee(fee_class="311", amount_cents=269),)
     assert (entry.duty_cents, entry.fees_cents, entry.total_cents) == (960, 269, 1229)
-    assert entry.importer is not None and entry.importer.identifier == IOR
+    assert entry.importer is not None
+    assert entry.importer.identifier == IOR
     assert entry.entry_type == "11"
 
 
