@@ -157,8 +157,12 @@ def test_a_manifest_arriving_today_runs_from_approval_to_the_carrier(
     assert {p["statement_number"] for p in paid_events} == {statement.statement_number}
     assert set(sim.filings().values()) == {1}
     # The China-origin line carried its Section 301 heading before its HTS number.
-    sent = client.get(f"/v1/manifests/{mawb}/hawbs/T1/ace-messages",
-                      headers=forwarder.headers).json()["messages"]
+    audit = client.get(f"/v1/manifests/{mawb}/hawbs/T1/ace-messages",
+                       headers=forwarder.headers).json()
+    assert audit["statement"]["statement_number"] == statement.statement_number
+    assert audit["statement"]["amount_usd"] == f"{totals['T1'] / 100:.2f}"
+    assert audit["statement"]["statement_entries"] == 3
+    sent = audit["messages"]
     kinds = [m["kind"] for m in sent]
     assert kinds[:4] == ["type11_received", "accepted", "entry_summary_accepted",
                          "statement_paid"]
