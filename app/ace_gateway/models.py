@@ -30,8 +30,9 @@ class EntryNumberSequence(Base):
 
 
 class AceEntry(Base):
-    """A HAWB's Type 86. The entry number belongs to the bill (MAWB and HAWB number), so it
-    survives the forwarder's corrections, which replace the HAWB row, and resubmissions."""
+    """A HAWB's entry (Type 86 or Type 11). The entry number belongs to the bill (MAWB and
+    HAWB number), so it survives the forwarder's corrections, which replace the HAWB row,
+    and resubmissions."""
 
     __tablename__ = "ace_entries"
 

@@ -122,7 +122,9 @@ def test_four_workers_and_two_brokers_submit_each_hawb_once(
         filed = httpx.get(f"{url}/v1/control/filings").json()
         if entry_type == "11":
             # ACE accepts and the statements are paid; the four workers collect at once.
-            HttpControl(url).advance(60)
+            control = HttpControl(url)
+            control.advance(60)
+            control.close()
             approvals_done.set()
             _run_all([worker_task(g) for g in gateways])
         for g in gateways:

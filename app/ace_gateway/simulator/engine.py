@@ -215,7 +215,7 @@ def _mawb_label(mawb: str) -> str:
 
 
 class Simulator:
-    """An in-memory ACE for Type 86 entries; every public method is thread safe."""
+    """An in-memory ACE for Type 86 and Type 11 entries; every public method is thread safe."""
 
     def __init__(self, config: SimulatorConfig, hts_codes: frozenset[str] | None = None,
                  clock: SimClock | None = None, tariff: TariffReference | None = None) -> None:
@@ -403,7 +403,7 @@ class Simulator:
         for filing in live:
             if filing.entry.bill != entry.bill:
                 reject(OTHER_BILL, f"Entry number {number} is already on file for bill "
-                       f"{filing.entry.bill}; one Type 86 entry covers one bill.",
+                       f"{filing.entry.bill}; one entry covers one bill.",
                        "entry_number")
                 break
         else:
