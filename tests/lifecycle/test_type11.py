@@ -316,3 +316,32 @@ def test_a_statement_payment_reported_twice_counts_once(db: sessionmaker[Session
         found = filing.payment_of(session, "B7600000014")
         assert found is not None
         assert found[1].statement_number == "B76261201D"
+
+
+def test_holds_and_agency_reviews_apply_to_informal_entries_as_to_type86(
+        client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org,
+        broker: Org) -> None:
+    designate(client, forwarder, broker)
+    mawb = _upload(client, forwarder, [_row("T5", "30.00", **{
+        "HS Code": "9503.00.00.73", "Description": "Plush toy bear"})])  # CPSC
+    set_parties(db, mawb)
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = informal_simulator(db, hold_rate=1, hold_refuse_rate=0)
+    worker = worker_for(engine, sim)
+    worker.run_once()
+    sim.advance(40)  # accepted, summary accepted, paid
+    worker.run_once()
+    assert _statuses(db, mawb) == {"T5": "duty_paid"}
+    sim.advance(900)  # the agency's review starts; CBP holds the entry
+    worker.run_once()
+    assert _statuses(db, mawb) == {"T5": "hold"}
+    sim.announce_arrival(mawb)
+    sim.advance(4 * 3600)  # permit while held, agency may proceed, hold removed, release
+    worker.run_once()
+    assert [e["event"] for e in history(client, forwarder, mawb, "T5")][3:] == [
+        "accept", "accept_entry_summary", "pay_statement", "hold", "permit_to_transfer",
+        "remove_hold", "release"]
+    kinds = [m["kind"] for m in client.get(f"/v1/manifests/{mawb}/hawbs/T5/ace-messages",
+                                           headers=forwarder.headers).json()["messages"]]
+    assert {"pga_under_review", "pga_may_proceed", "hold", "hold_removed",
+            "released"} <= set(kinds)
