@@ -229,7 +229,8 @@ def record_payment(session: Session, message: AceMessage, hawb_id: int | None) -
     amount = message.amount_cents or 0
     session.execute(upsert(session, AceStatement).values(
         statement_number=number, filer_code=entry_number[:3],
-        statement_date=message.issued_at.date(), entries=0, total_cents=0,
+        statement_date=message.statement_date or message.issued_at.date(), entries=0,
+        total_cents=0,
         paid_at=message.issued_at, recorded_at=utcnow()).on_conflict_do_nothing())
     added = session.execute(upsert(session, AceStatementEntry).values(
         entry_number=entry_number, statement_number=number, hawb_id=hawb_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -55,6 +55,7 @@ class AceMessage(BaseModel):
     issued_at: datetime
     entry_type: str | None = None  # "11" for informal entries; None: Type 86
     statement_number: str | None = None  # statement messages
+    statement_date: date | None = None
     amount_cents: int | None = None  # duty and fees paid on the statement for the entry
 
 

@@ -261,6 +261,7 @@ def test_accepted_entries_go_on_one_daily_statement_per_filer_which_is_paid() ->
         entries[2].entry_number: "XYZ261201D"}
     assert statement_number("ABC", EDA) == "ABC261201D"
     assert [m.amount_cents for m in paid] == [e.total_cents for e in entries]
+    assert {m.statement_date for m in paid} == {EDA}
     abc, xyz = sim.statements()
     assert (abc.number, abc.filer_code, abc.day, len(abc.entries)) == (
         "ABC261201D", "ABC", EDA, 2)

@@ -598,7 +598,8 @@ class Simulator:
             self._statements[key] = statement
         statement.entries[entry.entry_number] = entry.total_cents
         self._emit_entry(filing, t, MessageKind.STATEMENT_PAID,
-                         statement_number=statement.number, amount_cents=entry.total_cents,
+                         statement_number=statement.number, statement_date=day,
+                         amount_cents=entry.total_cents,
                          narrative=f"{filing.label}: ${entry.total_cents / 100:,.2f} paid by "
                          f"ACH on daily statement {statement.number} of "
                          f"{day.isoformat()}.")
@@ -707,14 +708,16 @@ class Simulator:
                     narrative: str, disposition: str | None = None,
                     line_no: int | None = None, agency: str | None = None,
                     errors: tuple[AceError, ...] = (), statement_number: str | None = None,
-                    amount_cents: int | None = None) -> None:
+                    statement_date: date | None = None, amount_cents: int | None = None
+                    ) -> None:
         entry = filing.entry
         self._emit(AceMessage(
             seq=0, message_id="", kind=kind, disposition=disposition,
             entry_number=entry.entry_number, mawb=entry.mawb, hawb=entry.hawb,
             line_no=line_no, port_code=entry.port_code, agency=agency, errors=errors,
             narrative=narrative, issued_at=t, entry_type=filing.entry_type,
-            statement_number=statement_number, amount_cents=amount_cents))
+            statement_number=statement_number, statement_date=statement_date,
+            amount_cents=amount_cents))
 
     def _emit(self, message: AceMessage) -> None:
         seq = len(self._log) + 1
