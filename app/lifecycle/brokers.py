@@ -98,12 +98,14 @@ def caller_scope(session: Session, caller: Caller) -> Scope:
 
 
 def set_auto_approval(session: Session, broker_id: int, forwarder_id: int, *, enabled: bool,
-                      allow_pga: bool, allow_warnings: bool) -> BrokerClient:
+                      allow_pga: bool, allow_warnings: bool,
+                      max_duty_cents: int | None = None) -> BrokerClient:
     link = session.get(BrokerClient, (forwarder_id, broker_id))
     if link is None:
         raise NotFound(f"Forwarder {forwarder_id} is not one of your clients.")
     link.auto_approve, link.auto_allow_pga = enabled, allow_pga
     link.auto_allow_warnings = allow_warnings
+    link.auto_approve_max_duty_cents = max_duty_cents
     session.flush()
     return link
 

@@ -283,14 +283,12 @@ def test_auto_approval_of_informal_entries_within_a_duty_limit(
     designate(client, forwarder, broker)
     mawb = _upload(client, forwarder, _rows()[:3])
     set_parties(db, mawb)
-    rule = client.put(f"/v1/broker/clients/{forwarder.id}/auto-approval",
-                      headers=broker.headers, json={"enabled": True})
-    assert rule.status_code == 200
     book = _hawb(db, mawb, "T2")
-    limit = (book.duty_cents or 0) + (book.fees_cents or 0)
-    with transaction(db) as session:
-        session.execute(update(BrokerClient).where(BrokerClient.forwarder_id == forwarder.id)
-                        .values(auto_approve_max_duty_cents=limit))
+    limit = f"{((book.duty_cents or 0) + (book.fees_cents or 0)) / 100:.2f}"
+    rule = client.put(f"/v1/broker/clients/{forwarder.id}/auto-approval",
+                      headers=broker.headers, json={"enabled": True, "max_duty_usd": limit})
+    assert rule.status_code == 200, rule.text
+    assert rule.json()["auto_approve_max_duty_usd"] == limit
     report = worker_for(engine, informal_simulator(db)).run_once()
     assert (report.auto_approved, report.submitted) == (1, 1)
     assert _statuses(db, mawb) == {"T1": "ineligible", "T2": "submitted", "T3": "ineligible"}

@@ -73,7 +73,9 @@ def _client_out(link: BrokerClient, name: str) -> schemas.ClientOut:
     return schemas.ClientOut(forwarder_id=link.forwarder_id, name=name,
                              designated_at=link.designated_at, auto_approve=link.auto_approve,
                              auto_allow_pga=link.auto_allow_pga,
-                             auto_allow_warnings=link.auto_allow_warnings)
+                             auto_allow_warnings=link.auto_allow_warnings,
+                             auto_approve_max_duty_usd=cents_to_usd(
+                                 link.auto_approve_max_duty_cents))
 
 
 @router.put("/broker/clients/{forwarder_id}/auto-approval", response_model=schemas.ClientOut,
@@ -82,7 +84,9 @@ def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: B
                       session: WriterSessionDep) -> schemas.ClientOut:
     c = brokers.set_auto_approval(session, caller.organisation_id, forwarder_id,
                                   enabled=body.enabled, allow_pga=body.allow_pga,
-                                  allow_warnings=body.allow_warnings)
+                                  allow_warnings=body.allow_warnings,
+                                  max_duty_cents=None if body.max_duty_usd is None
+                                  else int(body.max_duty_usd * 100))
     org = session.get(Organisation, forwarder_id)
     return _client_out(c, org.name if org else "")
 

@@ -23,6 +23,7 @@ class ClientOut(BaseModel):
     auto_approve: bool
     auto_allow_pga: bool
     auto_allow_warnings: bool
+    auto_approve_max_duty_usd: Decimal | None = None
 
 
 class AutoApprovalIn(BaseModel):
@@ -30,6 +31,11 @@ class AutoApprovalIn(BaseModel):
     allow_pga: bool = Field(default=False, description="Also those with PGA flags.")
     allow_warnings: bool = Field(default=False,
                                  description="Also needs-review HAWBs (with warnings).")
+    max_duty_usd: Decimal | None = Field(
+        default=None, ge=0, decimal_places=2,
+        description="Type 11 HAWBs (informal entries) are approved automatically when their "
+                    "duties were computed without review and their duty and fees are at most "
+                    "this amount; none: whatever the amount.")
 
 
 class QueueItemOut(BaseModel):
