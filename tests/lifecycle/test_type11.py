@@ -343,3 +343,31 @@ def test_holds_and_agency_reviews_apply_to_informal_entries_as_to_type86(
                                            headers=forwarder.headers).json()["messages"]]
     assert {"pga_under_review", "pga_may_proceed", "hold", "hold_removed",
             "released"} <= set(kinds)
+
+
+def test_a_lost_answer_files_each_informal_entry_once_and_pays_it_once(
+        client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org,
+        broker: Org) -> None:
+    designate(client, forwarder, broker)
+    mawb = _upload(client, forwarder, _rows()[:2])
+    set_parties(db, mawb)
+    client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    sim = informal_simulator(db)
+    worker = worker_for(engine, sim)
+    sim.inject_fault("timeout", 1)  # customs files both, the worker never hears back
+    assert worker.run_once().returned == 2
+    assert set(_statuses(db, mawb).values()) == {"approved"}
+    assert worker.run_once().submitted == 2  # sent again: ACE answers "duplicate"
+    with db() as session:
+        receipts = list(session.scalars(select(AceMessageRecord.kind).where(
+            AceMessageRecord.direction == "sent")))
+    assert receipts == ["type11_duplicate", "type11_duplicate"]
+    sim.advance(60)
+    worker.run_once()
+    worker.run_once()
+    assert set(_statuses(db, mawb).values()) == {"duty_paid"}
+    assert set(sim.filings().values()) == {1}
+    with db() as session:
+        [statement] = session.scalars(select(AceStatement))
+        assert statement.entries == 2
+        assert session.scalar(select(func.count()).select_from(AceStatementEntry)) == 2
