@@ -95,7 +95,8 @@ TOLERANCE_CENTS = 100
 # suffix (NN-NNNNNNNXX), SSN (NNN-NN-NNNN), CBP-assigned (YYDDPP-NNNNN).
 _IOR_FORMS = (re.compile(r"^\d{2}-?\d{7}[0-9A-Z]{2}$"), re.compile(r"^\d{3}-?\d{2}-?\d{4}$"),
               re.compile(r"^\d{6}-?\d{5}$"))
-# MID (CBP's construction rules, 19 CFR 102 appendix / CBP Form 7501 instructions): the ISO
+# MID, in the shape of CBP's construction rules (appendix to 19 CFR part 102; the rules
+# themselves were not re-read for this check, so its strictness is unverified): the ISO
 # country (for Canada the province code, X + letter), up to 3 + 3 letters of the name, up
 # to 4 digits of the street number, up to 3 letters of the city; at most 15 characters.
 _MID = re.compile(r"^[A-Z]{2}[A-Z]{1,6}\d{0,4}[A-Z]{0,3}$")
