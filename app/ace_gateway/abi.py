@@ -122,46 +122,43 @@ def _cargo_release(entry: AnyEntry) -> list[str]:
 
 
 def _entry_summary(entry: Type11Entry) -> list[str]:
-    """AE10 header, AE30/AE35 importer, per line AE40 with its AE50 tariff records (Chapter
-    99 first), AE60 fees, AE90 totals. Amounts in cents (two implied decimals). Simulated
-    layouts: see docs/ace-records.md."""
+    """The entry summary's records, each led by its 2-character control identifier: 10
+    header, per line 40 (line), 44 (description), 47 (manufacturer ID) and one 50 per tariff
+    number (Chapter 99 first), then 34 (header fee: the informal MPF), 89 (fee totals) and 90
+    (grand totals). Amounts in cents have two implied decimals; values are whole dollars.
+    docs/ace-records.md says which layouts follow a public transcription of CATAIR."""
     importer = entry.importer.identifier if entry.importer else None
     records = [
-        record("AE10", (5, 1, entry.action), (6, 3, entry.filer_code),
-               (11, 8, entry.entry_number[3:]), (20, 2, entry.entry_type),
-               (22, 4, entry.port_code), (26, 6, mmddyy(entry.estimated_arrival)),
-               (32, 3, _importer_type(importer) if importer else None), (35, 12, importer),
-               (47, 2, AIR), (49, 12, entry.total_value_cents)),
+        record("10", (3, 1, entry.action), (4, 3, entry.filer_code),
+               (7, 8, entry.entry_number[3:]), (15, 2, entry.entry_type),
+               (17, 4, entry.port_code), (21, 6, mmddyy(entry.estimated_arrival)),
+               (27, 3, _importer_type(importer) if importer else None), (30, 12, importer),
+               (42, 2, AIR), (44, 10, dollars(entry.total_value_cents))),
     ]
-    if entry.importer is not None:
-        records.append(record("AE30", (5, 3, "IM"), (8, 35, entry.importer.name)))
-        records.append(record("AE35", (5, 35, entry.importer.address1),
-                              (40, 25, entry.importer.city), (65, 3, entry.importer.state),
-                              (68, 9, entry.importer.postal_code),
-                              (77, 2, entry.importer.country)))
     for line in entry.lines:
-        records.append(record("AE40", (5, 3, line.line_no), (8, 2, line.origin_country),
-                              (10, 15, line.mid), (25, 12, line.value_cents),
-                              (37, 12, quantity_text(line.quantity)), (49, 3, line.unit)))
-        records.extend(record("AE50", (5, 10, tariff.number), (15, 1, "C" if tariff.kind ==
-                                                                 "chapter99" else "B"),
-                              (16, 12, tariff.value_cents), (28, 12, tariff.duty_cents),
-                              (40, 10, _pct(tariff.ad_valorem_pct)), (50, 30, tariff.rate))
-                       for tariff in line.tariff)
-    records.extend(record("AE60", (5, 3, fee.fee_class), (8, 12, fee.amount_cents))
+        records.append(record("40", (5, 3, line.line_no), (9, 2, line.origin_country)))
+        records.append(record("44", (3, 70, line.description)))
+        if line.mid:
+            records.append(record("47", (3, 1, "M"), (4, 15, line.mid)))
+        for tariff in line.tariff:
+            base = tariff.kind == "base"
+            records.append(record(
+                "50", (3, 10, tariff.number), (14, 10, tariff.duty_cents),
+                (25, 10, dollars(tariff.value_cents) if base else None),
+                (36, 12, _hundredths(line.quantity) if base else None),
+                (48, 3, line.unit if base else None)))
+    records.extend(record("34", (3, 3, fee.fee_class), (6, 8, fee.amount_cents))
                    for fee in entry.fees)
-    records.append(record("AE90", (5, 12, entry.duty_cents), (17, 12, entry.fees_cents),
-                          (29, 12, entry.total_cents)))
+    records.extend(record("89", (3, 3, fee.fee_class), (6, 11, fee.amount_cents))
+                   for fee in entry.fees)
+    records.append(record("90", (3, 11, entry.duty_cents), (15, 11, entry.fees_cents)))
     return records
 
 
-def quantity_text(quantity: Decimal) -> str:
-    return format(quantity.normalize(), "f")
+def _hundredths(quantity: Decimal) -> int:
+    return int((quantity * 100).quantize(Decimal(1), ROUND_HALF_UP))
 
 
-def _pct(pct: Decimal | None) -> int | None:
-    """An ad valorem rate with four implied decimals (25% -> 250000); None when specific."""
-    return None if pct is None else int(pct * 10000)
 
 
 def message_records(message: AceMessage) -> str:

@@ -23,6 +23,7 @@ from app.ace_gateway.simulator.engine import (
     FEE_CLASS,
     IOR_MALFORMED,
     IOR_MISSING,
+    LINE_DUTY_MISMATCH,
     MID_MALFORMED,
     MID_MISSING,
     OVER_INFORMAL_LIMIT,
@@ -204,10 +205,10 @@ def test_the_surcharge_was_valid_on_its_own_dates() -> None:
 
 def test_duty_arithmetic_off_beyond_the_tolerance_then_refiled() -> None:
     sim = make_simulator()
-    within = make_entry(9, duty_off=100)  # one dollar: tolerated
+    within = make_entry(9, duty_off=299)  # $2.99 on a line: tolerated
     assert answer(sim, within).kind is MessageKind.ACCEPTED
-    off = make_entry(10, duty_off=101)
-    assert rejected_with(sim, off) == [ARITHMETIC]
+    off = make_entry(10, duty_off=300)
+    assert rejected_with(sim, off) == [LINE_DUTY_MISMATCH]
     refiled(sim, off, make_entry(10))
 
 
@@ -370,20 +371,26 @@ def test_abi_rendering_of_type11_matches_golden_file() -> None:
     _golden("type11_entry.abi", records)
     lines = records.splitlines()
     assert all(len(line) == abi.WIDTH for line in lines)
-    assert [line[:4] for line in lines] == [
+    assert [line[:4] if line.startswith("SE") else line[:2] for line in lines] == [
         "SE10", "SE15", "SE15", "SE16", "SE20", "SE30", "SE35", "SE36", "SE30", "SE35", "SE36",
-        "SE40", "SE60", "SE40", "SE60", "AE10", "AE30", "AE35", "AE40", "AE50", "AE50",
-        "AE40", "AE50", "AE60", "AE90"]
-    se10, ae10 = lines[0], lines[15]
+        "SE40", "SE60", "SE40", "SE60",
+        "10", "40", "44", "47", "50", "50", "40", "44", "47", "50", "34", "89", "90"]
+    se10, header = lines[0], lines[15]
     assert (se10[19:21], se10[21:24], se10[24:36].strip()) == ("11", "EI ", IOR)
-    assert (ae10[19:21], ae10[21:25], ae10[25:31]) == ("11", "2720", "120126")
-    shirt_ch99, shirt_base = lines[19], lines[20]
-    assert (shirt_ch99[4:14].strip(), shirt_ch99[14], int(shirt_ch99[27:39])) == (
-        "99038815", "C", 300)
-    assert (shirt_base[4:14], shirt_base[14], int(shirt_base[27:39])) == (SHIRT, "B", 660)
-    assert lines[18][9:24].strip() == "CNSHETRA88SHE"
-    assert (lines[23][4:7], int(lines[23][7:19])) == ("311", 269)
-    assert [int(lines[24][i:i + 12]) for i in (4, 16, 28)] == [960, 269, 1229]
+    assert (header[14:16], header[16:20], header[20:26], header[29:41]) == (
+        "11", "2720", "120126", IOR)
+    shirt, description, mid, ch99, base = lines[16:21]
+    assert (shirt[4:7], shirt[8:10]) == ("001", "CN")
+    assert description[2:25] == "COTTON T-SHIRT, KNITTED"
+    assert (mid[2], mid[3:18].strip()) == ("M", "CNSHETRA88SHE")
+    # Chapter 99 first, its duty only; then the Chapter 1-97 number with value and quantity.
+    assert (ch99[2:12].strip(), int(ch99[13:23]), ch99[24:34].strip()) == ("99038815", 300, "")
+    assert (base[2:12], int(base[13:23]), int(base[24:34]), int(base[35:47]),
+            base[47:50]) == (SHIRT, 660, 40, 200, "PCS")
+    fee, fee_total, totals = lines[25:28]
+    assert (fee[2:5], int(fee[5:13])) == ("311", 269)
+    assert (fee_total[2:5], int(fee_total[5:16])) == ("311", 269)
+    assert (int(totals[2:13]), int(totals[14:25])) == (960, 269)
 
 
 def test_type11_answers_render_as_records() -> None:

@@ -168,7 +168,7 @@ def test_a_manifest_arriving_today_runs_from_approval_to_the_carrier(
                          "statement_paid"]
     body = sent[0]["json"]
     assert [r["number"] for r in body["lines"][0]["tariff"]] == ["99038803", "6505006090"]
-    assert "\nAE50" in sent[0]["abi"]
+    assert "\n5099038803" in sent[0]["abi"]
 
     # The CFS receives what was released, hands it off; the carrier picks it up.
     received = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",

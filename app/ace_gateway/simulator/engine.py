@@ -58,6 +58,11 @@ IOR_MALFORMED = "S13"
 MID_MISSING = "S14"
 MID_MALFORMED = "S15"
 CHAPTER99_INVALID = "S16"
+# ACE condition 624 "EST DUTY/CALC'D DUTY MISMATCH - LINE", as a public transcription of
+# CBP's condition codes gives it (with its $2.99 allowance per line); not in CBP's own text
+# as read here.
+LINE_DUTY_MISMATCH = "624"
+LINE_DUTY_TOLERANCE_CENTS = 299
 ARITHMETIC = "S17"
 FEE_CLASS = "S18"
 
@@ -81,15 +86,16 @@ REJECTION_CODES: dict[str, str] = {
     MID_MALFORMED: "manufacturer ID not built by CBP's rules (simulated code)",
     CHAPTER99_INVALID: "Chapter 99 number not valid for the line's HTS number, origin and date "
                        "(simulated code)",
-    ARITHMETIC: "duty, fee or total does not match the amounts recomputed from the entry "
-                "summary (simulated code)",
+    LINE_DUTY_MISMATCH: "a line's duty differs by more than $2.99 from the duty its rates "
+                        "give (EST DUTY/CALC'D DUTY MISMATCH - LINE)",
+    ARITHMETIC: "duty, fee or grand total does not match the sum of the entry summary's "
+                "amounts (simulated code)",
     FEE_CLASS: "an informal entry's fee is not the informal MPF, class 311 (simulated code)",
 }
 
 INFORMAL_LIMIT_CENTS = 2_500_00  # 19 CFR 143.21(a)
 INFORMAL_MPF_CLASS = "311"
-# ACE's tolerance on the filer's arithmetic is not published; the simulator accepts a
-# difference of up to one dollar per amount (simulated).
+# The header totals' tolerance is the simulator's own (ACE's was not found): one dollar.
 TOLERANCE_CENTS = 100
 # Importer number forms (CATAIR importer number; 19 CFR 24.5): IRS EIN with a 2-character
 # suffix (NN-NNNNNNNXX), SSN (NNN-NN-NNNN), CBP-assigned (YYDDPP-NNNNN).
@@ -477,17 +483,17 @@ class Simulator:
                     if problem is not None:
                         reject(CHAPTER99_INVALID, f"Line {line.line_no}: Chapter 99 number "
                                f"{record.number} {problem}.", f"{where}.tariff")
-            for record in line.tariff:
-                declared_duty += record.duty_cents
-                if record.ad_valorem_pct is None:
-                    continue
-                due = int((Decimal(record.value_cents) * record.ad_valorem_pct / 100)
-                          .quantize(Decimal(1), ROUND_HALF_UP))
-                if abs(due - record.duty_cents) > TOLERANCE_CENTS:
-                    reject(ARITHMETIC, f"Line {line.line_no}: duty under {record.number} is "
-                           f"${record.duty_cents / 100:,.2f}; {record.ad_valorem_pct}% of "
-                           f"${record.value_cents / 100:,.2f} is ${due / 100:,.2f}.",
-                           f"{where}.tariff")
+            # Ad valorem duties are recomputed; a specific or compound one is taken as
+            # declared (its quantity conversions are not in the document).
+            declared = sum(r.duty_cents for r in line.tariff)
+            due = sum(r.duty_cents if r.ad_valorem_pct is None else int(
+                (Decimal(r.value_cents) * r.ad_valorem_pct / 100)
+                .quantize(Decimal(1), ROUND_HALF_UP)) for r in line.tariff)
+            declared_duty += declared
+            if abs(due - declared) > LINE_DUTY_TOLERANCE_CENTS:
+                reject(LINE_DUTY_MISMATCH, f"Line {line.line_no}: EST DUTY/CALC'D DUTY "
+                       f"MISMATCH - duty reported ${declared / 100:,.2f}, the rates give "
+                       f"${due / 100:,.2f} (allowed difference $2.99).", f"{where}.tariff")
         for fee in entry.fees:
             if fee.fee_class != INFORMAL_MPF_CLASS:
                 reject(FEE_CLASS, f"Fee class {fee.fee_class} is not allowed on an informal "
