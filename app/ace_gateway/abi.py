@@ -123,17 +123,18 @@ def _cargo_release(entry: AnyEntry) -> list[str]:
 
 def _entry_summary(entry: Type11Entry) -> list[str]:
     """The entry summary's records, each led by its 2-character control identifier: 10
-    header, per line 40 (line), 44 (description), 47 (manufacturer ID) and one 50 per tariff
-    number (Chapter 99 first), then 34 (header fee: the informal MPF), 89 (fee totals) and 90
-    (grand totals). Amounts in cents have two implied decimals; values are whole dollars.
+    header, 11 importer of record, per line 40 (line), 44 (description), 47 (manufacturer
+    ID) and one 50 per tariff number (Chapter 99 first), then 34 (header fee: the informal
+    MPF), 89 (fee totals) and 90 (grand totals). Amounts in cents have two implied
+    decimals; values are whole dollars.
     docs/ace-records.md says which layouts follow a public transcription of CATAIR."""
     importer = entry.importer.identifier if entry.importer else None
     records = [
         record("10", (3, 1, entry.action), (4, 3, entry.filer_code),
                (7, 8, entry.entry_number[3:]), (15, 2, entry.entry_type),
                (17, 4, entry.port_code), (21, 6, mmddyy(entry.estimated_arrival)),
-               (27, 3, _importer_type(importer) if importer else None), (30, 12, importer),
-               (42, 2, AIR), (44, 10, dollars(entry.total_value_cents))),
+               (27, 2, AIR), (29, 10, dollars(entry.total_value_cents))),
+        record("11", (3, 12, importer)),
     ]
     for line in entry.lines:
         records.append(record("40", (5, 3, line.line_no), (9, 2, line.origin_country)))

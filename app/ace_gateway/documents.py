@@ -103,8 +103,9 @@ class SummaryLine(_Frozen):
 
     @property
     def hts_code(self) -> str:
-        """The Chapter 1-97 number (the last tariff record)."""
-        return self.tariff[-1].number
+        """The Chapter 1-97 number (reported last)."""
+        return next((r.number for r in self.tariff if r.kind == "base"),
+                    self.tariff[-1].number)
 
 
 class EntryFee(_Frozen):

@@ -21,6 +21,8 @@ from app.ace_gateway.simulator.engine import (
     ARITHMETIC,
     CHAPTER99_INVALID,
     FEE_CLASS,
+    HTS_OUT_OF_SEQUENCE,
+    HTS_RELATIONSHIP,
     IOR_MALFORMED,
     IOR_MISSING,
     LINE_DUTY_MISMATCH,
@@ -171,17 +173,17 @@ def test_hts_number_not_in_the_schedule_then_refiled() -> None:
     refiled(sim, bad, make_entry(5, chapter99=None))
 
 
-@pytest.mark.parametrize(("heading", "origin", "why"), [
-    ("99038815", "VN", "does not apply to HTS 6109100012 of origin VN"),
-    ("99030301", "CN", "is not in force on 2026-12-01"),
-    ("99039999", "CN", "is not a Chapter 99 number"),
+@pytest.mark.parametrize(("heading", "origin", "code", "why"), [
+    ("99038815", "VN", HTS_RELATIONSHIP, "does not apply to HTS 6109100012 of origin VN"),
+    ("99030301", "CN", CHAPTER99_INVALID, "is not in force on 2026-12-01"),
+    ("99039999", "CN", CHAPTER99_INVALID, "is not a Chapter 99 number"),
 ])
 def test_chapter99_number_not_valid_for_the_line_and_date_then_refiled(
-        heading: str, origin: str, why: str) -> None:
+        heading: str, origin: str, code: str, why: str) -> None:
     sim = make_simulator()
     bad = make_entry(6, chapter99=heading, origin=origin)
     message = answer(sim, bad)
-    assert [e.code for e in message.errors] == [CHAPTER99_INVALID]
+    assert [e.code for e in message.errors] == [code]
     assert why in message.errors[0].message
     corrected = make_entry(6, chapter99=None if origin == "VN" else "99038815", origin=origin)
     refiled(sim, bad, corrected)
@@ -193,7 +195,7 @@ def test_chapter99_must_come_before_the_chapter_1_97_number() -> None:
     swapped = good.model_copy(update={"lines": (line.model_copy(
         update={"tariff": tuple(reversed(line.tariff))}),)})
     sim = make_simulator()
-    assert CHAPTER99_INVALID in rejected_with(sim, swapped)
+    assert rejected_with(sim, swapped) == [HTS_OUT_OF_SEQUENCE]
     refiled(sim, swapped, good)
 
 
@@ -374,12 +376,12 @@ def test_abi_rendering_of_type11_matches_golden_file() -> None:
     assert [line[:4] if line.startswith("SE") else line[:2] for line in lines] == [
         "SE10", "SE15", "SE15", "SE16", "SE20", "SE30", "SE35", "SE36", "SE30", "SE35", "SE36",
         "SE40", "SE60", "SE40", "SE60",
-        "10", "40", "44", "47", "50", "50", "40", "44", "47", "50", "34", "89", "90"]
-    se10, header = lines[0], lines[15]
+        "10", "11", "40", "44", "47", "50", "50", "40", "44", "47", "50", "34", "89", "90"]
+    se10, header, importer = lines[0], lines[15], lines[16]
     assert (se10[19:21], se10[21:24], se10[24:36].strip()) == ("11", "EI ", IOR)
-    assert (header[14:16], header[16:20], header[20:26], header[29:41]) == (
-        "11", "2720", "120126", IOR)
-    shirt, description, mid, ch99, base = lines[16:21]
+    assert (header[14:16], header[16:20], header[20:26]) == ("11", "2720", "120126")
+    assert importer[2:14] == IOR
+    shirt, description, mid, ch99, base = lines[17:22]
     assert (shirt[4:7], shirt[8:10]) == ("001", "CN")
     assert description[2:25] == "COTTON T-SHIRT, KNITTED"
     assert (mid[2], mid[3:18].strip()) == ("M", "CNSHETRA88SHE")
@@ -387,7 +389,7 @@ def test_abi_rendering_of_type11_matches_golden_file() -> None:
     assert (ch99[2:12].strip(), int(ch99[13:23]), ch99[24:34].strip()) == ("99038815", 300, "")
     assert (base[2:12], int(base[13:23]), int(base[24:34]), int(base[35:47]),
             base[47:50]) == (SHIRT, 660, 40, 200, "PCS")
-    fee, fee_total, totals = lines[25:28]
+    fee, fee_total, totals = lines[26:29]
     assert (fee[2:5], int(fee[5:13])) == ("311", 269)
     assert (fee_total[2:5], int(fee_total[5:16])) == ("311", 269)
     assert (int(totals[2:13]), int(totals[14:25])) == (960, 269)

@@ -50,18 +50,18 @@ ALREADY_ON_FILE = "S04"
 BAD_PORT = "S05"
 UNKNOWN_HTS = "S06"
 TYPE86_SUSPENDED = "S07"
-# Type 11 (informal entry) rules. ACE enforces each; its own codes were not found in public
-# text, so these codes are the simulator's.
-OVER_INFORMAL_LIMIT = "S11"
+# Type 11 (informal entry) rules. Codes 648, 852, 613 and 624 are ACE's, with the narratives
+# of a public transcription of CBP's ACE Error Dictionary (July 2026); it was not read in
+# CBP's own copy. The S codes are the simulator's, for rules whose ACE codes were not found.
+OVER_INFORMAL_LIMIT = "648"  # Total Value Exceeds Infrml Limit
 IOR_MISSING = "S12"
 IOR_MALFORMED = "S13"
 MID_MISSING = "S14"
 MID_MALFORMED = "S15"
-CHAPTER99_INVALID = "S16"
-# ACE condition 624 "EST DUTY/CALC'D DUTY MISMATCH - LINE", as a public transcription of
-# CBP's condition codes gives it (with its $2.99 allowance per line); not in CBP's own text
-# as read here.
-LINE_DUTY_MISMATCH = "624"
+CHAPTER99_INVALID = "S16"  # not a Chapter 99 number in force on the date
+HTS_OUT_OF_SEQUENCE = "852"  # Chapter 99 numbers before the Chapter 1-97 number
+HTS_RELATIONSHIP = "613"  # HTS RELATIONSHIP MISMATCH: not for this line's HTS or origin
+LINE_DUTY_MISMATCH = "624"  # EST DUTY/CALC'D DUTY MISMATCH - LINE, allowing $2.99 a line
 LINE_DUTY_TOLERANCE_CENTS = 299
 ARITHMETIC = "S17"
 FEE_CLASS = "S18"
@@ -78,14 +78,19 @@ REJECTION_CODES: dict[str, str] = {
     UNKNOWN_HTS: "HTS number is not a statistical line of the schedule (simulated code)",
     TYPE86_SUSPENDED: "Type 86 not accepted for arrivals on or after the suspension of de "
                       "minimis (simulated code)",
-    OVER_INFORMAL_LIMIT: "Type 11 entry valued over $2,500 (19 CFR 143.21(a); simulated code)",
+    OVER_INFORMAL_LIMIT: "Type 11 entry valued over $2,500 (19 CFR 143.21(a); Total Value "
+                         "Exceeds Infrml Limit)",
     IOR_MISSING: "importer of record number missing (simulated code)",
     IOR_MALFORMED: "importer of record number not an EIN with suffix, an SSN or a "
                    "CBP-assigned number (simulated code)",
     MID_MISSING: "manufacturer ID missing on a line (simulated code)",
     MID_MALFORMED: "manufacturer ID not built by CBP's rules (simulated code)",
-    CHAPTER99_INVALID: "Chapter 99 number not valid for the line's HTS number, origin and date "
+    CHAPTER99_INVALID: "Chapter 99 number unknown or not in force on the arrival date "
                        "(simulated code)",
+    HTS_OUT_OF_SEQUENCE: "Chapter 99 numbers not reported before the Chapter 1-97 number (HTS "
+                         "OUT OF SEQUENCE)",
+    HTS_RELATIONSHIP: "Chapter 99 number not for the line's HTS number or origin (HTS "
+                      "RELATIONSHIP MISMATCH)",
     LINE_DUTY_MISMATCH: "a line's duty differs by more than $2.99 from the duty its rates "
                         "give (EST DUTY/CALC'D DUTY MISMATCH - LINE)",
     ARITHMETIC: "duty, fee or grand total does not match the sum of the entry summary's "
@@ -472,17 +477,20 @@ class Simulator:
                        "is not built by CBP's rules (country, name, street number, city; at "
                        "most 15 characters).", f"{where}.mid")
             base = line.tariff[-1]
-            if base.kind != "base" or any(r.kind != "chapter99" for r in line.tariff[:-1]):
-                reject(CHAPTER99_INVALID, f"Line {line.line_no}: Chapter 99 numbers must be "
-                       "reported before the Chapter 1-97 number (CSMS #18-000624).",
-                       f"{where}.tariff")
+            chapter99 = [r for r in line.tariff if r.kind == "chapter99"]
+            if base.kind != "base" or len(chapter99) != len(line.tariff) - 1:
+                reject(HTS_OUT_OF_SEQUENCE, f"Line {line.line_no}: HTS OUT OF SEQUENCE - "
+                       "Chapter 99 numbers must be reported before the Chapter 1-97 number "
+                       "(CSMS #18-000624).", f"{where}.tariff")
             if self.tariff is not None and on is not None:
-                for record in line.tariff[:-1]:
-                    problem = self.tariff.problem(record.number, base.number,
+                for record in chapter99:
+                    problem = self.tariff.problem(record.number, line.hts_code,
                                                   line.origin_country, on)
                     if problem is not None:
-                        reject(CHAPTER99_INVALID, f"Line {line.line_no}: Chapter 99 number "
-                               f"{record.number} {problem}.", f"{where}.tariff")
+                        mismatch, why = problem
+                        reject(HTS_RELATIONSHIP if mismatch else CHAPTER99_INVALID,
+                               f"Line {line.line_no}: Chapter 99 number {record.number} "
+                               f"{why}.", f"{where}.tariff")
             # Ad valorem duties are recomputed; a specific or compound one is taken as
             # declared (its quantity conversions are not in the document).
             declared = sum(r.duty_cents for r in line.tariff)

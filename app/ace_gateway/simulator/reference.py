@@ -28,15 +28,17 @@ class TariffReference:
     # is not checked line by line (the simulator cannot know the list).
     lists: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def problem(self, heading: str, hts_code: str, origin: str, on: date) -> str | None:
+    def problem(self, heading: str, hts_code: str, origin: str, on: date
+                ) -> tuple[bool, str] | None:
         """Why ``heading`` cannot be reported on a line of ``hts_code`` from ``origin``
-        entered on ``on``; None when it can."""
+        entered on ``on``: (True when the heading exists and is in force but not for this
+        line, the reason); None when it can."""
         mine = [p for p in self.programs if digits(p.heading) == heading]
         if not mine:
-            return "is not a Chapter 99 number of the tariff schedule"
+            return False, "is not a Chapter 99 number of the tariff schedule"
         dated = [p for p in mine if p.in_force(on)]
         if not dated:
-            return f"is not in force on {on.isoformat()}"
+            return False, f"is not in force on {on.isoformat()}"
         for program in dated:
             if program.origins and origin not in program.origins:
                 continue
@@ -52,7 +54,7 @@ class TariffReference:
                                                   for x in program.hts_prefixes):
                 continue
             return None
-        return f"does not apply to HTS {hts_code} of origin {origin}"
+        return True, f"does not apply to HTS {hts_code} of origin {origin}"
 
 
 def of(programs: Iterable[Program], lines: Iterable[tuple[str, str]]) -> TariffReference:
