@@ -1,5 +1,6 @@
-"""Fixed-width ABI renderings: the Type 86 as ACE Cargo Release (SE) input records and ACE's
-answers as status (SO) output records, 80 characters a record, laid out after CATAIR.
+"""Fixed-width ABI renderings: the Type 86 as ACE Cargo Release (SE) input records, the Type
+11 as SE records followed by Entry Summary (AE) records, and ACE's answers as status (SO)
+output records, 80 characters a record, laid out after CATAIR.
 
 docs/ace-records.md cites each layout and names the ones that are simulated.
 """
@@ -12,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from anyascii import anyascii
 
-from app.ace_gateway.documents import Party, Type86Entry
+from app.ace_gateway.documents import AnyEntry, EntryLine, Party, SummaryLine, Type11Entry
 from app.ace_gateway.messages import AceMessage, MessageKind
 
 WIDTH = 80
@@ -83,8 +84,16 @@ def _party(code: str, party: Party) -> list[str]:
     ]
 
 
-def entry_records(entry: Type86Entry) -> str:
-    """The Type 86 as SE10 ... SE60 records, one per line of text."""
+def entry_records(entry: AnyEntry) -> str:
+    """The entry as records, one per line of text: SE10 ... SE60 (the cargo release), then
+    for a Type 11 the entry summary's AE records."""
+    records = _cargo_release(entry)
+    if isinstance(entry, Type11Entry):
+        records.extend(_entry_summary(entry))
+    return "\n".join(records) + "\n"
+
+
+def _cargo_release(entry: AnyEntry) -> list[str]:
     importer = entry.importer.identifier if entry.importer else None
     records = [
         record("SE10", (5, 1, entry.action), (6, 3, entry.filer_code),
@@ -100,7 +109,8 @@ def entry_records(entry: Type86Entry) -> str:
         *_party("SE", entry.shipper),
         *_party("CN", entry.consignee),
     ]
-    for position, line in enumerate(entry.lines, start=1):
+    lines: tuple[EntryLine | SummaryLine, ...] = entry.lines
+    for position, line in enumerate(lines, start=1):
         records.append(record("SE40", (5, 3, position), (8, 2, line.origin_country),
                               (11, 70, line.description)))
         records.append(record("SE60", (5, 10, line.hts_code),
@@ -108,7 +118,48 @@ def entry_records(entry: Type86Entry) -> str:
         records.extend(record("PG01", (5, 3, position),
                               (8, 3, _AGENCY_CODES.get(agency, agency)))
                        for agency in line.pga_flags)
-    return "\n".join(records) + "\n"
+    return records
+
+
+def _entry_summary(entry: Type11Entry) -> list[str]:
+    """The entry summary's records, each led by its 2-character control identifier: 10
+    header, 11 importer of record, per line 40 (line), 44 (description), 47 (manufacturer
+    ID) and one 50 per tariff number (Chapter 99 first), then 34 (header fee: the informal
+    MPF), 89 (fee totals) and 90 (grand totals). Amounts in cents have two implied
+    decimals; values are whole dollars.
+    docs/ace-records.md says which layouts follow a public transcription of CATAIR."""
+    importer = entry.importer.identifier if entry.importer else None
+    records = [
+        record("10", (3, 1, entry.action), (4, 3, entry.filer_code),
+               (7, 8, entry.entry_number[3:]), (15, 2, entry.entry_type),
+               (17, 4, entry.port_code), (21, 6, mmddyy(entry.estimated_arrival)),
+               (27, 2, AIR), (29, 10, dollars(entry.total_value_cents))),
+        record("11", (3, 12, importer)),
+    ]
+    for line in entry.lines:
+        records.append(record("40", (5, 3, line.line_no), (9, 2, line.origin_country)))
+        records.append(record("44", (3, 70, line.description)))
+        if line.mid:
+            records.append(record("47", (3, 1, "M"), (4, 15, line.mid)))
+        for tariff in line.tariff:
+            base = tariff.kind == "base"
+            records.append(record(
+                "50", (3, 10, tariff.number), (14, 10, tariff.duty_cents),
+                (25, 10, dollars(tariff.value_cents) if base else None),
+                (36, 12, _hundredths(line.quantity) if base else None),
+                (48, 3, line.unit if base else None)))
+    records.extend(record("34", (3, 3, fee.fee_class), (6, 8, fee.amount_cents))
+                   for fee in entry.fees)
+    records.extend(record("89", (3, 3, fee.fee_class), (6, 11, fee.amount_cents))
+                   for fee in entry.fees)
+    records.append(record("90", (3, 11, entry.duty_cents), (15, 11, entry.fees_cents)))
+    return records
+
+
+def _hundredths(quantity: Decimal) -> int:
+    return int((quantity * 100).quantize(Decimal(1), ROUND_HALF_UP))
+
+
 
 
 def message_records(message: AceMessage) -> str:
@@ -117,7 +168,8 @@ def message_records(message: AceMessage) -> str:
     stamp = message.issued_at
     records = [
         record("SO10", (5, 4, message.port_code), (9, 3, number[:3] if number else None),
-               (14, 8, number[3:] if number else None), (23, 2, "86" if number else None)),
+               (14, 8, number[3:] if number else None),
+               (23, 2, (message.entry_type or "86") if number else None)),
         record("SO40", (5, 1, "H" if message.hawb else "M"),
                (10, 50, message.hawb or message.mawb)),
     ]
@@ -135,6 +187,12 @@ def message_records(message: AceMessage) -> str:
         records.append(record("SO60", *_when(stamp), (15, 2, _SO60[message.kind]),
                               (17, 40, narrative),
                               (57, 6, mmddyy(stamp.date()) if released else None)))
+    elif message.kind is MessageKind.ENTRY_SUMMARY_ACCEPTED:
+        records.append(record("AX90", (5, 2, "02"), (10, 40, narrative or "SUMMARY ACCEPTED")))
+    elif message.kind is MessageKind.STATEMENT_PAID:
+        records.append(record("ST10", (5, 10, message.statement_number),
+                              (15, 12, message.amount_cents), (27, 6, mmddyy(stamp.date())),
+                              (33, 40, narrative)))
     else:
         agency = message.agency or ""
         records.append(record("SO70", (5, 3, message.line_no),

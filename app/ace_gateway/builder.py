@@ -1,4 +1,5 @@
-"""Builds the Type 86 entry of one HAWB from what the forwarder sent and the broker adds."""
+"""Builds the entry of one HAWB (Type 86, or Type 11 with its duties) from what the forwarder
+sent, what the duty engine computed and what the broker adds."""
 
 from __future__ import annotations
 
@@ -8,17 +9,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.ace_gateway import entry_numbers
-from app.ace_gateway.documents import EntryLine, Party, Type86Entry
+from app.ace_gateway.documents import (
+    AnyEntry,
+    EntryFee,
+    EntryLine,
+    Party,
+    SummaryLine,
+    TariffRecord,
+    Type11Entry,
+    Type86Entry,
+)
 from app.eligibility.tables import pga_agencies
 from app.errors import Invalid
 from app.manifest.codes import PORTS
 from app.manifest.models import Hawb, HawbLine, Manifest
+from app.tariff.breakdowns import Amount, amounts_of
 
 _FLIGHT = re.compile(r"^([A-Z0-9]{2}[A-Z]?)(\d{1,4}[A-Z]?)$")
 
@@ -32,6 +44,7 @@ class LineFacts:
     quantity: Decimal | None
     unit: str | None
     value_cents: int | None
+    mid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,15 +71,22 @@ class HawbFacts:
     consignee_country: str | None
     pieces: int | None
     lines: tuple[LineFacts, ...]
+    # Informal entries: the entry type the duty engine chose, the importer of record as
+    # sent, and the stored duty breakdown with its totals.
+    entry_type: str | None = None
+    importer_of_record: str | None = None
+    duties: tuple[Amount, ...] = ()
+    duty_cents: int | None = None
+    fees_cents: int | None = None
 
 
 class IncompleteEntry(Invalid):
-    """The HAWB lacks data a Type 86 requires; ``problems`` lists each one."""
+    """The HAWB lacks data its entry requires; ``problems`` lists each one."""
 
-    title = "Type 86 entry cannot be built"
+    title = "Entry cannot be built"
 
-    def __init__(self, hawb_no: str, problems: Sequence[str]) -> None:
-        super().__init__(f"HAWB {hawb_no} cannot be filed as a Type 86 entry: "
+    def __init__(self, hawb_no: str, problems: Sequence[str], entry_type: str = "86") -> None:
+        super().__init__(f"HAWB {hawb_no} cannot be filed as a Type {entry_type} entry: "
                          + "; ".join(problems) + ".", problems=list(problems))
         self.problems = list(problems)
 
@@ -87,10 +107,8 @@ class _Missing:
         return text or ""
 
 
-def build(facts: HawbFacts, *, entry_number: str, importer: Party | None = None
-          ) -> Type86Entry:
-    """The entry for one HAWB under ``entry_number``; IncompleteEntry lists what is missing."""
-    need = _Missing()
+def _header(facts: HawbFacts, entry_number: str, need: _Missing) -> dict[str, object]:
+    """What both entry types carry about the bill, the flight and the parties."""
     if not entry_numbers.is_valid(entry_number):
         need.problems.append(f"entry number {entry_number!r} is not valid (CATAIR Appendix E)")
     port = PORTS.get(facts.port)
@@ -118,23 +136,132 @@ def build(facts: HawbFacts, *, entry_number: str, importer: Party | None = None
         "state": _text(facts.consignee_state),
         "postal_code": _text(facts.consignee_zip),
         "country": _text(facts.consignee_country) or "US"}
+    return {"entry_number": entry_number, "filer_code": entry_number[:3],
+            "port_code": port[0] if port else "", "mawb": mawb, "hawb": hawb,
+            "carrier_code": flight.group(1) if flight else "",
+            "flight_no": flight.group(2) if flight else "",
+            "estimated_arrival": facts.arrival_date, "pieces": max(facts.pieces or 1, 1),
+            "shipper": shipper, "consignee": consignee}
+
+
+_T = TypeVar("_T", Type86Entry, Type11Entry)
+
+
+def _validated(model: type[_T], facts: HawbFacts, fields: dict[str, object],
+               entry_type: str) -> _T:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise IncompleteEntry(facts.hawb_no, [
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()], entry_type) from exc
+
+
+def build(facts: HawbFacts, *, entry_number: str, importer: Party | None = None
+          ) -> Type86Entry:
+    """The entry for one HAWB under ``entry_number``; IncompleteEntry lists what is missing."""
+    need = _Missing()
+    header = _header(facts, entry_number, need)
     lines = [_line(position, line, need) for position, line in
              enumerate(sorted(facts.lines, key=lambda x: (x.line_no or 0)), start=1)]
     if not lines:
         need.problems.append("the HAWB has no commodity lines")
-    if need.problems or port is None or flight is None:
+    if need.problems:
         raise IncompleteEntry(facts.hawb_no, need.problems)
-    try:
-        return Type86Entry(
-            entry_number=entry_number, filer_code=entry_number[:3], port_code=port[0],
-            mawb=mawb, hawb=hawb, carrier_code=flight.group(1), flight_no=flight.group(2),
-            estimated_arrival=facts.arrival_date, pieces=max(facts.pieces or 1, 1),
-            shipper=Party.model_validate(shipper), consignee=Party.model_validate(consignee),
-            importer=importer, lines=tuple(line for line in lines if line is not None))
-    except ValidationError as exc:
-        raise IncompleteEntry(facts.hawb_no, [
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()]) from exc
+    return _validated(Type86Entry, facts, {
+        **header, "importer": importer,
+        "lines": tuple(line for line in lines if line is not None)}, "86")
+
+
+# Rates the duty engine writes: "+25%" (Chapter 99), "7.5%", "Free" (Chapter 1-97).
+_AD_VALOREM = re.compile(r"^\+?(\d+(?:\.\d+)?)%$")
+
+
+def ad_valorem(rate: str) -> Decimal | None:
+    """The percentage of a purely ad valorem rate ("Free" is 0); None for any other."""
+    text = rate.strip()
+    if text.lower() == "free":
+        return Decimal(0)
+    found = _AD_VALOREM.match(text)
+    return Decimal(found.group(1)) if found else None
+
+
+def _tariff(amount: Amount) -> TariffRecord:
+    return TariffRecord(kind="chapter99" if amount.kind == "chapter99" else "base",
+                        number=re.sub(r"\D", "", amount.number), program=amount.program,
+                        rate=amount.rate, ad_valorem_pct=ad_valorem(amount.rate),
+                        value_cents=amount.basis_cents, duty_cents=amount.amount_cents)
+
+
+def importer_party(identifier: str, facts: HawbFacts) -> Party:
+    """The importer of record: its number identifies it to CBP (its name and address are on
+    its CBP Form 5106); the entry carries the consignee's name and address beside it."""
+    return Party(name=_text(facts.consignee_name) or identifier,
+                 address1=_text(facts.consignee_address1) or "UNKNOWN",
+                 city=_text(facts.consignee_city), state=_text(facts.consignee_state),
+                 postal_code=_text(facts.consignee_zip),
+                 country=_text(facts.consignee_country) or "US", identifier=identifier)
+
+
+def build_type11(facts: HawbFacts, *, entry_number: str, importer: Party | None = None
+                 ) -> Type11Entry:
+    """The informal entry (cargo release and entry summary) of one HAWB: its lines with
+    their tariff records from the stored duty breakdown, the fees and the totals."""
+    need = _Missing()
+    header = _header(facts, entry_number, need)
+    identifier = _text(facts.importer_of_record)
+    if importer is None and identifier is not None:
+        importer = importer_party(identifier, facts)
+    if importer is None or not importer.identifier:
+        need.problems.append("importer of record number is missing (per HAWB, or a default "
+                             "of the forwarder or of the broker's client)")
+    if not facts.duties:
+        need.problems.append("the HAWB has no duty breakdown: its duties must be computed "
+                             "before it can be filed")
+    by_line: defaultdict[int, list[TariffRecord]] = defaultdict(list)
+    fees: list[EntryFee] = []
+    for amount in facts.duties:
+        if amount.kind == "fee":
+            fees.append(EntryFee(fee_class=amount.number, amount_cents=amount.amount_cents))
+        else:
+            by_line[amount.line_no].append(_tariff(amount))
+    lines: list[SummaryLine] = []
+    for position, fact in enumerate(sorted(facts.lines, key=lambda x: (x.line_no or 0)),
+                                    start=1):
+        line = _line(position, fact, need)
+        if line is None:
+            continue
+        records = by_line.get(line.line_no, [])
+        if facts.duties and (not records or records[-1].kind != "base"):
+            need.problems.append(f"line {line.line_no}: the duty breakdown has no Chapter "
+                                 "1-97 record")
+            continue
+        if not _text(fact.mid):
+            need.problems.append(f"line {line.line_no}: manufacturer ID (MID) is missing")
+        if not records:
+            continue
+        lines.append(SummaryLine(
+            line_no=line.line_no, description=line.description,
+            origin_country=line.origin_country, quantity=line.quantity, unit=line.unit,
+            value_cents=line.value_cents, mid=_text(fact.mid), tariff=tuple(records),
+            pga_flags=line.pga_flags))
+    if not facts.lines:
+        need.problems.append("the HAWB has no commodity lines")
+    if need.problems:
+        raise IncompleteEntry(facts.hawb_no, need.problems, "11")
+    duty = sum(r.duty_cents for line in lines for r in line.tariff)
+    fee_total = sum(f.amount_cents for f in fees)
+    return _validated(Type11Entry, facts, {
+        **header, "importer": importer, "lines": tuple(lines), "fees": tuple(fees),
+        "duty_cents": duty, "fees_cents": fee_total, "total_cents": duty + fee_total}, "11")
+
+
+def build_any(facts: HawbFacts, *, entry_number: str, importer: Party | None = None
+              ) -> AnyEntry:
+    """A Type 11 for HAWBs the duty engine priced as informal entries, else a Type 86."""
+    if facts.entry_type == "11":
+        return build_type11(facts, entry_number=entry_number, importer=importer)
+    return build(facts, entry_number=entry_number, importer=importer)
 
 
 def _line(position: int, line: LineFacts, need: _Missing) -> EntryLine | None:
@@ -168,9 +295,10 @@ def load_facts(session: Session, hawb_ids: Iterable[int]) -> dict[int, HawbFacts
                                .order_by(HawbLine.hawb_id, HawbLine.line_no)).scalars():
         lines[row.hawb_id].append(LineFacts(row.line_no, row.description, row.hts_code,
                                             row.origin_country, row.quantity, row.unit,
-                                            row.value_cents))
+                                            row.value_cents, row.mid))
     found = session.execute(select(Hawb, Manifest).join(Manifest, Manifest.id == Hawb.manifest_id)
-                            .where(Hawb.id.in_(ids)))
+                            .where(Hawb.id.in_(ids))).all()
+    duties = amounts_of(session, [hawb.id for hawb, _ in found if hawb.entry_type == "11"])
     return {hawb.id: HawbFacts(
         hawb_id=hawb.id, manifest_id=manifest.id, mawb=manifest.mawb,
         flight_no=manifest.flight_no, arrival_date=hawb.arrival_date or manifest.arrival_date,
@@ -181,4 +309,6 @@ def load_facts(session: Session, hawb_ids: Iterable[int]) -> dict[int, HawbFacts
         consignee_address2=hawb.consignee_address2, consignee_city=hawb.consignee_city,
         consignee_state=hawb.consignee_state, consignee_zip=hawb.consignee_zip,
         consignee_country=hawb.consignee_country, pieces=hawb.pieces,
-        lines=tuple(lines[hawb.id])) for hawb, manifest in found}
+        lines=tuple(lines[hawb.id]), entry_type=hawb.entry_type,
+        importer_of_record=hawb.importer_of_record, duties=tuple(duties.get(hawb.id, ())),
+        duty_cents=hawb.duty_cents, fees_cents=hawb.fees_cents) for hawb, manifest in found}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from app.ace_gateway.documents import Type86Entry
+from app.ace_gateway.documents import Entry
 from app.ace_gateway.messages import Receipt
 
 ENTRIES = "/v1/entries"
@@ -24,7 +24,7 @@ MAX_POLL = 5000
 
 
 class SubmitRequest(BaseModel):
-    entries: list[Type86Entry] = Field(min_length=1, max_length=MAX_BATCH)
+    entries: list[Entry] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class SubmitResponse(BaseModel):

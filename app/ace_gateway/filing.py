@@ -16,11 +16,24 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.ace_gateway import abi, entry_numbers
-from app.ace_gateway.builder import HawbFacts, IncompleteEntry, build, load_facts
-from app.ace_gateway.documents import Party, Type86Entry
+from app.ace_gateway.builder import (
+    HawbFacts,
+    IncompleteEntry,
+    build_any,
+    importer_party,
+    load_facts,
+)
+from app.ace_gateway.documents import AnyEntry, Party
 from app.ace_gateway.gateway import Gateway, GatewayError
-from app.ace_gateway.messages import AceMessage, Receipt
-from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
+from app.ace_gateway.messages import AceMessage, MessageKind, Receipt
+from app.ace_gateway.models import (
+    AceEntry,
+    AceMessageRecord,
+    AceStatement,
+    AceStatementEntry,
+    EntryNumberSequence,
+    GatewayState,
+)
 from app.db import upsert, utcnow
 from app.errors import Conflict
 from app.manifest.models import Manifest
@@ -37,7 +50,7 @@ class GatewayPaused(GatewayError):
 class Prepared:
     hawb_id: int
     manifest_id: int
-    entry: Type86Entry
+    entry: AnyEntry
 
 
 @dataclass(frozen=True)
@@ -94,9 +107,12 @@ def assign_entry_numbers(session: Session, facts: Mapping[int, HawbFacts], *, br
 
 
 def prepare(session: Session, hawb_ids: Iterable[int], *, broker_id: int, filer_code: str,
-            importers: Mapping[int, Party] | None = None
+            importers: Mapping[int, Party] | None = None,
+            default_importers: Mapping[int, str] | None = None
             ) -> tuple[list[Prepared], dict[int, IncompleteEntry]]:
-    """Entries for the HAWBs, and the HAWBs that cannot be built with what is missing."""
+    """Entries for the HAWBs (Type 11 where the duty engine priced one, else Type 86), and
+    the HAWBs that cannot be built with what is missing. ``default_importers``: the importer
+    of record number of Type 11 HAWBs that name none (the broker client's or forwarder's)."""
     ids = list(hawb_ids)
     facts = load_facts(session, ids)
     numbers = assign_entry_numbers(session, facts, broker_id=broker_id, filer_code=filer_code)
@@ -106,9 +122,12 @@ def prepare(session: Session, hawb_ids: Iterable[int], *, broker_id: int, filer_
         fact = facts.get(hawb_id)
         if fact is None:
             continue
+        importer = (importers or {}).get(hawb_id)
+        default = (default_importers or {}).get(hawb_id)
+        if importer is None and default and not (fact.importer_of_record or "").strip():
+            importer = importer_party(default, fact)
         try:
-            entry = build(fact, entry_number=numbers[hawb_id],
-                          importer=(importers or {}).get(hawb_id))
+            entry = build_any(fact, entry_number=numbers[hawb_id], importer=importer)
         except IncompleteEntry as exc:
             incomplete[hawb_id] = exc
             continue
@@ -152,7 +171,7 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
         count = counts[item.entry.entry_number]
         session.add(AceMessageRecord(
             gateway=gateway, direction=SENT, message_id=f"{receipt.transaction_id}/{count}",
-            kind="type86_" + receipt.status, hawb_id=item.hawb_id,
+            kind=f"type{item.entry.entry_type}_{receipt.status}", hawb_id=item.hawb_id,
             manifest_id=item.manifest_id, entry_number=item.entry.entry_number,
             body_json=item.entry.model_dump_json(), body_abi=abi.entry_records(item.entry),
             recorded_at=now))
@@ -192,11 +211,46 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
                 body_abi=abi.message_records(message), recorded_at=now))
             seen.add(message.message_id)
         collected.append(Collected(message, hawb_id, manifest_id, new))
+        if new and message.kind is MessageKind.STATEMENT_PAID:
+            record_payment(session, message, hawb_id)
     state.cursor = max(state.cursor, batch.cursor)
     session.flush()
     kinds = [c.message.kind.value for c in collected if c.new]
     metrics.on_commit(session, lambda: metrics.ace_messages(gateway.name, kinds))
     return collected
+
+
+def record_payment(session: Session, message: AceMessage, hawb_id: int | None) -> bool:
+    """An entry paid on a daily statement: the statement is created once, and each entry
+    counts on it once (a payment reported twice adds nothing). True when it was new."""
+    number, entry_number = message.statement_number, message.entry_number
+    if not number or not entry_number:
+        return False
+    amount = message.amount_cents or 0
+    session.execute(upsert(session, AceStatement).values(
+        statement_number=number, filer_code=entry_number[:3],
+        statement_date=message.statement_date or message.issued_at.date(), entries=0,
+        total_cents=0,
+        paid_at=message.issued_at, recorded_at=utcnow()).on_conflict_do_nothing())
+    added = session.execute(upsert(session, AceStatementEntry).values(
+        entry_number=entry_number, statement_number=number, hawb_id=hawb_id,
+        amount_cents=amount, paid_at=message.issued_at, message_id=message.message_id)
+        .on_conflict_do_nothing().returning(AceStatementEntry.entry_number)).first()
+    if added is None:
+        return False
+    session.execute(update(AceStatement).where(AceStatement.statement_number == number)
+                    .values(entries=AceStatement.entries + 1,
+                            total_cents=AceStatement.total_cents + amount))
+    return True
+
+
+def payment_of(session: Session, entry_number: str) -> tuple[AceStatementEntry,
+                                                            AceStatement] | None:
+    """The statement an informal entry was paid on, if it was."""
+    row = session.execute(select(AceStatementEntry, AceStatement).join(
+        AceStatement, AceStatement.statement_number == AceStatementEntry.statement_number)
+        .where(AceStatementEntry.entry_number == entry_number)).first()
+    return None if row is None else (row[0], row[1])
 
 
 def entry_of(session: Session, manifest_id: int, hawb_no: str) -> AceEntry | None:

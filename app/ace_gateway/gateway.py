@@ -6,7 +6,7 @@ import abc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Self
 
-from app.ace_gateway.documents import Type86Entry
+from app.ace_gateway.documents import AnyEntry
 from app.ace_gateway.messages import Health, MessageBatch, Receipt
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class GatewayRefused(GatewayError):
 
 
 class Gateway(abc.ABC):
-    """Submits Type 86 entries and hands back ACE's answers from a pull queue.
+    """Submits entries (Type 86, Type 11) and hands back ACE's answers from a pull queue.
 
     Answers are asynchronous: ``submit`` returns receipts, and acceptance, rejection, holds,
     permit to transfer and release arrive later through ``poll``. Submitting an entry
@@ -51,7 +51,7 @@ class Gateway(abc.ABC):
         """Build the adapter from the service configuration."""
 
     @abc.abstractmethod
-    def submit(self, entries: Sequence[Type86Entry]) -> list[Receipt]:
+    def submit(self, entries: Sequence[AnyEntry]) -> list[Receipt]:
         """File a batch; one receipt per entry, in order."""
 
     @abc.abstractmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +20,10 @@ class MessageKind(enum.StrEnum):
     REFUSED = "refused"
     PERMIT_TO_TRANSFER = "permit_to_transfer"  # per MAWB, to the CFS
     RELEASED = "released"  # 1C
+    # Type 11: the entry summary (AE) was accepted, and the filer's daily statement that
+    # carries the entry's duties and fees was paid (ACH).
+    ENTRY_SUMMARY_ACCEPTED = "entry_summary_accepted"
+    STATEMENT_PAID = "statement_paid"
 
 
 class AceError(BaseModel):
@@ -49,6 +53,10 @@ class AceMessage(BaseModel):
     errors: tuple[AceError, ...] = ()
     narrative: str = ""
     issued_at: datetime
+    entry_type: str | None = None  # "11" for informal entries; None: Type 86
+    statement_number: str | None = None  # statement messages
+    statement_date: date | None = None
+    amount_cents: int | None = None  # duty and fees paid on the statement for the entry
 
 
 class Receipt(BaseModel):

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, UTCDateTime, utcnow
@@ -20,8 +30,9 @@ class EntryNumberSequence(Base):
 
 
 class AceEntry(Base):
-    """A HAWB's Type 86. The entry number belongs to the bill (MAWB and HAWB number), so it
-    survives the forwarder's corrections, which replace the HAWB row, and resubmissions."""
+    """A HAWB's entry (Type 86 or Type 11). The entry number belongs to the bill (MAWB and
+    HAWB number), so it survives the forwarder's corrections, which replace the HAWB row,
+    and resubmissions."""
 
     __tablename__ = "ace_entries"
 
@@ -74,3 +85,31 @@ class GatewayState(Base):
     pause_reason: Mapped[str] = mapped_column(Text, default="")
     changed_by: Mapped[str] = mapped_column(String(200), default="")
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AceStatement(Base):
+    """A filer's daily statement as ACE reported it paid: recorded once, however often its
+    entries' payment messages arrive."""
+
+    __tablename__ = "ace_statements"
+
+    statement_number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    filer_code: Mapped[str] = mapped_column(String(3), index=True)
+    statement_date: Mapped[date] = mapped_column(Date)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AceStatementEntry(Base):
+    """An informal entry paid on a statement: each entry once (its number is the key)."""
+
+    __tablename__ = "ace_statement_entries"
+
+    entry_number: Mapped[str] = mapped_column(String(11), primary_key=True)
+    statement_number: Mapped[str] = mapped_column(String(20), index=True)
+    hawb_id: Mapped[int | None] = mapped_column(BigInteger)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    message_id: Mapped[str] = mapped_column(String(64))

@@ -25,6 +25,8 @@ class EventType(enum.StrEnum):
     SUBMITTED = "hawb.submitted"
     ACCEPTED = "hawb.accepted"
     REJECTED = "hawb.rejected"
+    ENTRY_SUMMARY_ACCEPTED = "hawb.entry_summary_accepted"
+    STATEMENT_PAID = "hawb.statement_paid"
     PERMIT_TO_TRANSFER = "mawb.permit_to_transfer"
     HAWB_PERMIT_TO_TRANSFER = "hawb.permit_to_transfer"
     HOLD = "hawb.hold"
@@ -78,6 +80,20 @@ class HandedToCarrier(StatusChanged):
     tracking_no: str | None = None
 
 
+class EntrySummaryAccepted(StatusChanged):
+    entry_number: str | None = None
+    total_cents: int | None = Field(default=None,
+                                    description="Duty and fees declared, in US cents.")
+
+
+class StatementPaid(StatusChanged):
+    entry_number: str | None = None
+    statement_number: str | None = Field(default=None,
+                                         description="The filer's daily statement.")
+    amount_cents: int | None = Field(default=None,
+                                     description="Duty and fees paid for the entry, in cents.")
+
+
 PAYLOADS: dict[EventType, type[_Payload]] = {
     EventType.MANIFEST_RECEIVED: ManifestReceived,
     EventType.ELIGIBILITY_DECIDED: EligibilityDecided,
@@ -89,6 +105,8 @@ PAYLOADS: dict[EventType, type[_Payload]] = {
     EventType.SUBMITTED: StatusChanged,
     EventType.ACCEPTED: StatusChanged,
     EventType.REJECTED: StatusChanged,
+    EventType.ENTRY_SUMMARY_ACCEPTED: EntrySummaryAccepted,
+    EventType.STATEMENT_PAID: StatementPaid,
     EventType.PERMIT_TO_TRANSFER: PermitToTransfer,
     EventType.HAWB_PERMIT_TO_TRANSFER: StatusChanged,
     EventType.HOLD: StatusChanged,

@@ -17,6 +17,8 @@ _WHAT = {
     EventType.SUBMITTED: "The Type 86 entry reached customs.",
     EventType.ACCEPTED: "ACE accepted the entry.",
     EventType.REJECTED: "ACE rejected the entry; the reason holds its error codes.",
+    EventType.ENTRY_SUMMARY_ACCEPTED: "Type 11: ACE accepted the entry summary (duties, fees).",
+    EventType.STATEMENT_PAID: "Type 11: the daily statement carrying the entry was paid (ACH).",
     EventType.PERMIT_TO_TRANSFER: "The MAWB may move from the airline terminal to its CFS.",
     EventType.HAWB_PERMIT_TO_TRANSFER: "The HAWB is covered by its MAWB's permit to transfer.",
     EventType.HOLD: "CBP or a partner agency put the HAWB on hold (1H).",

@@ -119,7 +119,8 @@ def _customs_item(row: Any) -> Item:
     m, mawb = row
     body = json.loads(m.body_json)
     entry = f"entry {display(m.entry_number)}" if m.entry_number else f"MAWB {mawb}"
-    what = "Type 86 sent" if m.direction == "sent" else m.kind.replace("_", " ")
+    what = (f"Type {body.get('entry_type', '86')} sent" if m.direction == "sent"
+            else m.kind.replace("_", " "))
     detail = "; ".join(f"[{e['code']}] {e['message']}" for e in body.get("errors", ()))
     return Item(m.recorded_at, "customs", m.id, m.kind, mawb, body.get("hawb"),
                 "CBP (ACE)" if m.direction == "received" else "submission worker",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, OrgKind
@@ -18,13 +18,15 @@ from app.errors import Conflict, InvalidRequest, NotFound
 from app.kit.pagination import PageOf, decode_cursor, encode_cursor
 from app.lifecycle import service
 from app.lifecycle.models import BrokerClient
-from app.lifecycle.service import Actor, Outcome
+from app.lifecycle.service import Actor, Note, Outcome
 from app.lifecycle.transitions import REVIEWABLE, Event
 from app.manifest.entry_data import ImporterDefault
 from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus
 from app.parties import importer
+from app.tariff.engine import COMPUTED
+from app.tariff.pricing import TYPE_01, TYPE_11
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,14 @@ def caller_scope(session: Session, caller: Caller) -> Scope:
 
 
 def set_auto_approval(session: Session, broker_id: int, forwarder_id: int, *, enabled: bool,
-                      allow_pga: bool, allow_warnings: bool) -> BrokerClient:
+                      allow_pga: bool, allow_warnings: bool,
+                      max_duty_cents: int | None = None) -> BrokerClient:
     link = session.get(BrokerClient, (forwarder_id, broker_id))
     if link is None:
         raise NotFound(f"Forwarder {forwarder_id} is not one of your clients.")
     link.auto_approve, link.auto_allow_pga = enabled, allow_pga
     link.auto_allow_warnings = allow_warnings
+    link.auto_approve_max_duty_cents = max_duty_cents
     session.flush()
     return link
 
@@ -173,6 +177,7 @@ class QueueFilter:
     warning: str | None = None  # a warning code
     alert: bool | None = None  # with an open compliance alert
     status: str | None = None  # eligible, needs_review, or ineligible (for formal entry)
+    entry_type: str | None = None  # 86, 11 or 01; with it, ineligible HAWBs are listed too
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,8 @@ def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit:
     """The broker's clients' HAWBs awaiting a decision (eligible and needs-review ones by
     default), oldest arrival first."""
     statuses = [where.status] if where.status else [s.value for s in REVIEWABLE]
+    if where.entry_type and not where.status:
+        statuses.append(HawbStatus.INELIGIBLE.value)
     stmt = (select(Hawb, Manifest.mawb, Manifest.port, Organisation.name)
             .join(Manifest, Manifest.id == Hawb.manifest_id)
             .join(Organisation, Organisation.id == Manifest.forwarder_id)
@@ -217,6 +224,8 @@ def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit:
         stmt = stmt.where(Hawb.eligibility.contains(f'"code":"{where.warning}"'))
     if where.alert is not None:
         stmt = stmt.where(_has_alert() if where.alert else not_(_has_alert()))
+    if where.entry_type:
+        stmt = stmt.where(Hawb.entry_type == where.entry_type)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     after = decode_cursor(cursor, 2)
     if after:
@@ -251,20 +260,101 @@ def _client_hawbs(session: Session, broker_id: int, hawb_ids: Sequence[int]) -> 
     return list(hawb_ids)
 
 
+def _not_informal(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Ineligible HAWBs the duty engine did not price as Type 11: not to be approved."""
+    found: dict[int, str] = {}
+    for i in range(0, len(ids), 1000):
+        found.update((hawb_id, status) for hawb_id, status in session.execute(
+            select(Hawb.id, Hawb.status).where(
+                Hawb.id.in_(list(ids[i:i + 1000])), Hawb.status == HawbStatus.INELIGIBLE.value,
+                or_(Hawb.entry_type.is_(None), Hawb.entry_type != TYPE_11))))
+    return found
+
+
 def approve(session: Session, who: Broker, hawb_ids: Sequence[int], *,
             actor: Actor | None = None) -> Outcome:
-    """Approve for filing under the broker's filer code."""
+    """Approve for filing under the broker's filer code: eligible HAWBs as Type 86, and
+    ineligible ones the duty engine priced as Type 11 as informal entries."""
     ids = _client_hawbs(session, who.id, hawb_ids)
-    return service.apply(session, ids, Event.APPROVE, actor or who.actor,
-                         values={"broker_id": who.id})
+    blocked = _not_informal(session, ids)
+    outcome = service.apply(session, [i for i in ids if i not in blocked], Event.APPROVE,
+                            actor or who.actor, values={"broker_id": who.id})
+    outcome.refused.update(blocked)
+    return outcome
 
 
-def manifest_hawbs(session: Session, who: Broker, mawb: str, status: HawbStatus) -> list[int]:
-    """A client manifest's HAWBs in one status (e.g. all eligible ones, to approve)."""
+def _manifest(session: Session, who: Broker, mawb: str) -> Manifest:
     manifest = session.scalar(scope(session, who.id).manifests(
         select(Manifest).where(Manifest.mawb == mawb.replace("-", ""))))
     if manifest is None:
         raise NotFound(f"No manifest with MAWB {mawb} is on file for your clients.")
+    return manifest
+
+
+def _usd(cents: int | None) -> str:
+    return f"${(cents or 0) / 100:,.2f}"
+
+
+def _estimate_notes(session: Session, ids: Sequence[int], reason: str | None
+                    ) -> dict[int, Note]:
+    """Each Type 01 HAWB's reason for formal entry, with its duty and fee estimate."""
+    notes: dict[int, Note] = {}
+    for hawb_id, duty, fees in session.execute(select(
+            Hawb.id, Hawb.duty_cents, Hawb.fees_cents).where(Hawb.id.in_(list(ids)))):
+        estimate = (f"formal entry (type 01): estimated duty {_usd(duty)}, merchandise "
+                    f"processing fee {_usd(fees)}")
+        notes[hawb_id] = Note(f"{reason}; {estimate}" if reason
+                              else estimate[0].upper() + estimate[1:], None)
+    return notes
+
+
+def approve_manifest(session: Session, who: Broker, mawb: str, *,
+                     actor: Actor | None = None) -> Outcome:
+    """Every HAWB of a MAWB awaiting a decision: eligible ones approved (Type 86), Type 11
+    ones approved (informal entries), Type 01 ones routed to formal entry with their
+    estimate, so that they do not hold the MAWB back."""
+    manifest = _manifest(session, who, mawb)
+    rows = [(i, status, kind) for i, status, kind in session.execute(
+        select(Hawb.id, Hawb.status, Hawb.entry_type).where(
+            Hawb.manifest_id == manifest.id,
+            Hawb.status.in_([HawbStatus.ELIGIBLE.value, HawbStatus.INELIGIBLE.value]))
+        .order_by(Hawb.id))]
+    approving = [i for i, status, kind in rows
+                 if status == HawbStatus.ELIGIBLE.value or kind == TYPE_11]
+    formal = [i for i, status, kind in rows
+              if status == HawbStatus.INELIGIBLE.value and kind == TYPE_01]
+    outcome = approve(session, who, approving, actor=actor)
+    if formal:
+        routed = service.apply(session, formal, Event.ROUTE_TO_FORMAL_ENTRY,
+                               actor or who.actor,
+                               notes=_estimate_notes(session, formal, None))
+        outcome.moved.extend(routed.moved)
+        outcome.refused.update(routed.refused)
+    return outcome
+
+
+def default_importers(session: Session, broker_id: int, hawb_ids: Sequence[int]
+                      ) -> dict[int, str]:
+    """The importer of record number for Type 11 HAWBs that name none: the broker's client
+    default, else the forwarder's own."""
+    rows = session.execute(
+        select(Hawb.id, BrokerClient.importer_of_record, Organisation.importer_of_record)
+        .join(Manifest, Manifest.id == Hawb.manifest_id)
+        .join(Organisation, Organisation.id == Manifest.forwarder_id)
+        .outerjoin(BrokerClient, and_(BrokerClient.forwarder_id == Manifest.forwarder_id,
+                                      BrokerClient.broker_id == broker_id))
+        .where(Hawb.id.in_(list(hawb_ids)), Hawb.entry_type == TYPE_11))
+    found: dict[int, str] = {}
+    for hawb_id, client, own in rows:
+        number = (client or own or "").strip()
+        if number:
+            found[hawb_id] = number
+    return found
+
+
+def manifest_hawbs(session: Session, who: Broker, mawb: str, status: HawbStatus) -> list[int]:
+    """A client manifest's HAWBs in one status (e.g. all eligible ones, to approve)."""
+    manifest = _manifest(session, who, mawb)
     return list(session.scalars(select(Hawb.id).where(
         Hawb.manifest_id == manifest.id, Hawb.status == status.value).order_by(Hawb.id)))
 
@@ -278,8 +368,13 @@ def reject(session: Session, who: Broker, hawb_ids: Sequence[int], reason: str) 
 
 def route_to_formal_entry(session: Session, who: Broker, hawb_ids: Sequence[int],
                           reason: str | None) -> Outcome:
-    return service.apply(session, _client_hawbs(session, who.id, hawb_ids),
-                         Event.ROUTE_TO_FORMAL_ENTRY, who.actor, reason=reason)
+    """Hand ineligible HAWBs to formal entry; those the duty engine priced as Type 01 carry
+    their duty and fee estimate in the reason."""
+    ids = _client_hawbs(session, who.id, hawb_ids)
+    priced = list(session.scalars(select(Hawb.id).where(Hawb.id.in_(ids),
+                                                        Hawb.entry_type == TYPE_01)))
+    return service.apply(session, ids, Event.ROUTE_TO_FORMAL_ENTRY, who.actor, reason=reason,
+                         notes=_estimate_notes(session, priced, reason))
 
 
 def auto_approve(session: Session, limit: int = 5000) -> int:
@@ -297,9 +392,16 @@ def auto_approve(session: Session, limit: int = 5000) -> int:
         statuses = [HawbStatus.ELIGIBLE.value]
         if rule.auto_allow_warnings:
             statuses.append(HawbStatus.NEEDS_REVIEW.value)
+        # Type 11: the duties computed without review, within the rule's duty limit.
+        informal = and_(Hawb.status == HawbStatus.INELIGIBLE.value, Hawb.entry_type == TYPE_11,
+                        Hawb.duty_status == COMPUTED)
+        if rule.auto_approve_max_duty_cents is not None:
+            informal = and_(informal, func.coalesce(Hawb.duty_cents, 0)
+                            + func.coalesce(Hawb.fees_cents, 0)
+                            <= rule.auto_approve_max_duty_cents)
         stmt = (select(Hawb.id).join(Manifest, Manifest.id == Hawb.manifest_id)
-                .where(Manifest.forwarder_id == rule.forwarder_id, Hawb.status.in_(statuses),
-                       not_(_has_alert())))
+                .where(Manifest.forwarder_id == rule.forwarder_id,
+                       or_(Hawb.status.in_(statuses), informal), not_(_has_alert())))
         if not rule.auto_allow_pga:
             stmt = stmt.where(not_(Hawb.eligibility.contains('"pga":[{')))
         ids = list(session.scalars(stmt.order_by(Hawb.id).limit(limit)))

@@ -20,7 +20,7 @@ from app.lifecycle.models import HawbHistory
 from app.lifecycle.transitions import SOURCES, Event, target
 from app.manifest import contexts
 from app.manifest.models import Hawb
-from app.manifest.statuses import PARCELS
+from app.manifest.statuses import PARCELS, HawbStatus
 
 _HAWBS = cast(Table, Hawb.__table__)
 _CHUNK = 1000
@@ -72,14 +72,16 @@ def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor,
           reason: str | None = None, source_message_id: str | None = None,
           values: Mapping[str, Any] | None = None, at: datetime | None = None,
           detail: Mapping[str, Any] | None = None,
-          notes: Mapping[int, Note] | None = None) -> Outcome:
+          notes: Mapping[int, Note] | None = None,
+          details: Mapping[int, Mapping[str, Any]] | None = None) -> Outcome:
     """Move each HAWB the table allows; the rest are reported with their current status.
 
     One UPDATE per status the event may start from, each a compare-and-set, so a HAWB
     changed meanwhile by another transaction is not moved twice. ``values``: other HAWB
     columns to set with the move (e.g. the approving broker); ``detail``: extra fields of
     the event's payload (e.g. a tracking number); ``notes``: a reason and source message
-    per HAWB, where they differ (e.g. each entry's own receipt).
+    per HAWB, where they differ (e.g. each entry's own receipt); ``details``: payload fields
+    per HAWB (e.g. each entry's statement).
     """
     ids = list(dict.fromkeys(hawb_ids))
     now = at or utcnow()
@@ -105,7 +107,7 @@ def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor,
         default = Note(reason, source_message_id)
         _record(session, outcome.moved, event, actor, {
             m.hawb_id: (notes or {}).get(m.hawb_id, default) for m in outcome.moved},
-            now, detail)
+            now, detail, details)
     return outcome
 
 
@@ -122,6 +124,9 @@ def apply_one(session: Session, hawb_id: int, event: Event, actor: Actor, **kwar
 
 
 def refusal(event: Event, current: str) -> str:
+    if event is Event.APPROVE and current == HawbStatus.INELIGIBLE:
+        return ("The HAWB is ineligible and not priced as an informal entry (Type 11): "
+                "route it to formal entry instead.")
     allowed = ", ".join(SOURCES[event]) or "no status"
     return (f"The HAWB is {current}: '{event.value}' applies only to HAWBs that are "
             f"{allowed}.")
@@ -133,6 +138,8 @@ NOTIFY: dict[Event, EventType] = {
     Event.CLAIM: EventType.SUBMISSION_CLAIMED,
     Event.RELEASE_CLAIM: EventType.SUBMISSION_RETURNED, Event.SUBMIT: EventType.SUBMITTED,
     Event.ACCEPT: EventType.ACCEPTED, Event.ACE_REJECT: EventType.REJECTED,
+    Event.ACCEPT_ENTRY_SUMMARY: EventType.ENTRY_SUMMARY_ACCEPTED,
+    Event.PAY_STATEMENT: EventType.STATEMENT_PAID,
     Event.PERMIT_TO_TRANSFER: EventType.HAWB_PERMIT_TO_TRANSFER, Event.HOLD: EventType.HOLD,
     Event.REMOVE_HOLD: EventType.HOLD_RELEASED, Event.RELEASE: EventType.RELEASED,
     Event.REFUSE: EventType.REFUSED, Event.RECEIVE_AT_CFS: EventType.RECEIVED_AT_CFS,
@@ -141,8 +148,8 @@ NOTIFY: dict[Event, EventType] = {
 
 
 def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor,
-            notes: Mapping[int, Note], at: datetime, detail: Mapping[str, Any] | None
-            ) -> None:
+            notes: Mapping[int, Note], at: datetime, detail: Mapping[str, Any] | None,
+            details: Mapping[int, Mapping[str, Any]] | None = None) -> None:
     session.execute(insert(HawbHistory), [
         {"hawb_id": m.hawb_id, "manifest_id": m.manifest_id, "hawb_no": m.hawb_no,
          "from_status": m.from_status, "to_status": m.to_status, "event": event.value,
@@ -155,7 +162,8 @@ def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor
         (new_event(kind, payload_type.model_validate({
             "from_status": m.from_status, "to_status": m.to_status,
             "reason": notes[m.hawb_id].reason,
-            "source_message_id": notes[m.hawb_id].source_message_id, **(detail or {})}),
+            "source_message_id": notes[m.hawb_id].source_message_id, **(detail or {}),
+            **(details or {}).get(m.hawb_id, {})}),
             occurred_at=at, mawb=ctx[m.manifest_id].mawb, hawb=m.hawb_no,
             port=ctx[m.manifest_id].port, cfs=ctx[m.manifest_id].cfs, carrier=m.carrier),
          ctx[m.manifest_id]) for m in moved))

@@ -18,6 +18,10 @@ class HawbStatus(enum.StrEnum):
     SUBMITTING = "submitting"  # claimed by a worker, being sent to customs
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
+    # Type 11: ACE accepted the entry summary; then the daily statement carrying its duties
+    # and fees was paid.
+    ENTRY_SUMMARY_ACCEPTED = "entry_summary_accepted"
+    DUTY_PAID = "duty_paid"
     ACE_REJECTED = "ace_rejected"  # the forwarder corrects, the broker re-approves
     PERMIT_TO_TRANSFER = "permit_to_transfer"  # its MAWB may move to the CFS
     HOLD = "hold"  # 1H

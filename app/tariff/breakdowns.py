@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +34,28 @@ class ProgramTotal:
     amount_cents: int
 
 
+def _amount(r: DutyLine) -> Amount:
+    return Amount(line_no=r.line_no, seq=r.seq, kind=r.kind, number=r.number,
+                  program=r.program, rate=r.rate, basis_cents=r.basis_cents,
+                  quantity=r.quantity, amount_cents=r.amount_cents, note=r.note)
+
+
 def amounts(session: Session, hawb_id: int) -> list[Amount]:
     """The stored breakdown of ``hawb_id`` in reporting order (its fees last)."""
-    rows = session.scalars(select(DutyLine).where(DutyLine.hawb_id == hawb_id)
-                           .order_by(DutyLine.line_no == 0, DutyLine.line_no, DutyLine.seq))
-    return [Amount(line_no=r.line_no, seq=r.seq, kind=r.kind, number=r.number,
-                   program=r.program, rate=r.rate, basis_cents=r.basis_cents,
-                   quantity=r.quantity, amount_cents=r.amount_cents, note=r.note)
-            for r in rows]
+    return amounts_of(session, [hawb_id]).get(hawb_id, [])
+
+
+def amounts_of(session: Session, hawb_ids: Sequence[int]) -> dict[int, list[Amount]]:
+    """The stored breakdowns of ``hawb_ids``, each in reporting order (its fees last)."""
+    found: dict[int, list[Amount]] = {}
+    ids = list(hawb_ids)
+    for i in range(0, len(ids), 1000):
+        rows = session.scalars(select(DutyLine).where(DutyLine.hawb_id.in_(ids[i:i + 1000]))
+                               .order_by(DutyLine.hawb_id, DutyLine.line_no == 0,
+                                         DutyLine.line_no, DutyLine.seq))
+        for row in rows:
+            found.setdefault(row.hawb_id, []).append(_amount(row))
+    return found
 
 
 def totals_by_program(session: Session, hawb_ids: Any) -> list[ProgramTotal]:

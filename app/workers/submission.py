@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,14 +25,14 @@ from app.accounts.models import Organisation
 from app.ace_gateway import filing
 from app.ace_gateway.filing import Prepared
 from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
-from app.ace_gateway.messages import MessageKind
+from app.ace_gateway.messages import AceMessage, MessageKind
 from app.cfs import boards
 from app.db import transaction, utcnow
 from app.events import outbox
 from app.events.catalogue import EventType, PermitToTransfer, new_event
 from app.lifecycle import brokers, service
 from app.lifecycle.service import CUSTOMS, WORKER, Note
-from app.lifecycle.transitions import Event
+from app.lifecycle.transitions import SOURCES, Event
 from app.manifest import contexts
 from app.manifest.models import Hawb
 from app.manifest.statuses import HawbStatus
@@ -43,7 +44,9 @@ log = logging.getLogger(__name__)
 
 _BY_KIND = {MessageKind.ACCEPTED: Event.ACCEPT, MessageKind.REJECTED: Event.ACE_REJECT,
             MessageKind.HOLD: Event.HOLD, MessageKind.HOLD_REMOVED: Event.REMOVE_HOLD,
-            MessageKind.RELEASED: Event.RELEASE, MessageKind.REFUSED: Event.REFUSE}
+            MessageKind.RELEASED: Event.RELEASE, MessageKind.REFUSED: Event.REFUSE,
+            MessageKind.ENTRY_SUMMARY_ACCEPTED: Event.ACCEPT_ENTRY_SUMMARY,
+            MessageKind.STATEMENT_PAID: Event.PAY_STATEMENT}
 
 
 @dataclass(frozen=True)
@@ -123,19 +126,20 @@ class Worker:
         with transaction(self.writer) as session:
             by_broker, stale = self._claim(session)
             prepared: list[Prepared] = []
-            brokers = [(session.get(Organisation, b), ids) for b, ids in by_broker.items()]
+            filers = [(session.get(Organisation, b), ids) for b, ids in by_broker.items()]
             # Entry number sequences are locked in filer code order: two workers filing for
             # the same brokers never wait on each other in a circle (a deadlock, which the
             # 200,000-HAWB day hit 6 times when each went in its own order).
-            brokers.sort(key=lambda pair: (pair[0] and pair[0].filer_code) or "")
-            for org, ids in brokers:
+            filers.sort(key=lambda pair: (pair[0] and pair[0].filer_code) or "")
+            for org, ids in filers:
                 if org is None or not org.filer_code:
                     service.apply(session, ids, Event.REJECT, WORKER,
                                   reason="The approving broker has no entry filer code.")
                     report.incomplete += len(ids)
                     continue
-                built, incomplete = filing.prepare(session, ids, broker_id=org.id,
-                                                   filer_code=org.filer_code)
+                built, incomplete = filing.prepare(
+                    session, ids, broker_id=org.id, filer_code=org.filer_code,
+                    default_importers=brokers.default_importers(session, org.id, ids))
                 for hawb_id, problem in incomplete.items():
                     service.apply(session, [hawb_id], Event.REJECT, WORKER,
                                   reason=problem.detail)
@@ -205,13 +209,15 @@ class Worker:
         or a MAWB's permit to transfer, starts the next wave."""
         moved = 0
         wave: dict[Event, dict[int, Note]] = {}
+        extra: dict[int, dict[str, Any]] = {}
         in_wave: set[int] = set()
 
         def flush() -> None:
             nonlocal moved
             for event, notes in wave.items():
-                moved += cls._apply_event(session, event, notes)
+                moved += cls._apply_event(session, event, notes, extra)
             wave.clear()
+            extra.clear()
             in_wave.clear()
 
         for item in items:
@@ -228,13 +234,16 @@ class Worker:
             reason = "; ".join(f"[{e.code}] {e.message}" for e in message.errors) or (
                 message.narrative or None)
             wave.setdefault(event, {})[item.hawb_id] = Note(reason, message.message_id)
+            extra[item.hawb_id] = _detail(message)
             in_wave.add(item.hawb_id)
         flush()
         return moved
 
     @staticmethod
-    def _apply_event(session: Session, event: Event, notes: dict[int, Note]) -> int:
-        outcome = service.apply(session, list(notes), event, CUSTOMS, notes=notes)
+    def _apply_event(session: Session, event: Event, notes: dict[int, Note],
+                     extra: dict[int, dict[str, Any]]) -> int:
+        outcome = service.apply(session, list(notes), event, CUSTOMS, notes=notes,
+                                details={i: extra[i] for i in notes if extra.get(i)})
         if event is Event.RELEASE and outcome.moved:
             boards.receive_released(session, outcome.moved)
         for hawb_id, status in outcome.refused.items():
@@ -249,7 +258,7 @@ class Worker:
             return 0
         ids = list(session.scalars(select(Hawb.id).where(
             Hawb.manifest_id == item.manifest_id,
-            Hawb.status.in_([HawbStatus.ACCEPTED.value, HawbStatus.HOLD.value]))))
+            Hawb.status.in_(SOURCES[Event.PERMIT_TO_TRANSFER]))))
         moved = service.apply(session, ids, Event.PERMIT_TO_TRANSFER, CUSTOMS,
                               source_message_id=message.message_id,
                               reason=message.narrative or None).moved
@@ -278,6 +287,17 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _detail(message: AceMessage) -> dict[str, Any]:
+    """The payload fields a Type 11 answer adds to its event."""
+    if message.kind is MessageKind.ENTRY_SUMMARY_ACCEPTED:
+        return {"entry_number": message.entry_number, "total_cents": message.amount_cents}
+    if message.kind is MessageKind.STATEMENT_PAID:
+        return {"entry_number": message.entry_number,
+                "statement_number": message.statement_number,
+                "amount_cents": message.amount_cents}
+    return {}
 
 
 def config_from(settings: Settings) -> WorkerConfig:

@@ -24,7 +24,7 @@ from tenacity import (
 )
 
 from app.ace_gateway import contract
-from app.ace_gateway.documents import Type86Entry
+from app.ace_gateway.documents import AnyEntry
 from app.ace_gateway.gateway import (
     Gateway,
     GatewayBusy,
@@ -112,7 +112,7 @@ class HttpGateway(Gateway):
                                  f"({response.status_code}): {_problem(response)}")
         return response
 
-    def submit(self, entries: Sequence[Type86Entry]) -> list[Receipt]:
+    def submit(self, entries: Sequence[AnyEntry]) -> list[Receipt]:
         body = contract.SubmitRequest(entries=list(entries)).model_dump_json().encode()
         key = hashlib.sha256(body).hexdigest()
         response = self._call("POST", contract.ENTRIES, content=body, headers={

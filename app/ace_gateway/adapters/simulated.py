@@ -8,16 +8,28 @@ from typing import TYPE_CHECKING, Self
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.ace_gateway.documents import Type86Entry
+from app.ace_gateway.documents import AnyEntry
 from app.ace_gateway.gateway import Gateway, GatewayUnavailable
 from app.ace_gateway.messages import Health, MessageBatch, Receipt
+from app.ace_gateway.simulator import reference
 from app.ace_gateway.simulator.config import SimulatorConfig, hts_codes_from_file
 from app.ace_gateway.simulator.engine import Fault, Simulator
+from app.ace_gateway.simulator.reference import TariffReference
 from app.db import make_engine
 from app.hts.importer import loaded_codes
 
 if TYPE_CHECKING:
     from app.settings import Settings
+
+
+def tariff_from_database(database_url: str) -> TariffReference | None:
+    """The Chapter 99 programs loaded in the service's database; None when none are."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return reference.load(session)
+    finally:
+        engine.dispose()
 
 
 def hts_codes_from_database(database_url: str) -> frozenset[str] | None:
@@ -51,9 +63,9 @@ class SimulatedGateway(Gateway):
             codes = hts_codes_from_file(config.hts_file)
         else:
             codes = hts_codes_from_database(settings.database_url)
-        return cls(Simulator(config, codes))
+        return cls(Simulator(config, codes, tariff=tariff_from_database(settings.database_url)))
 
-    def submit(self, entries: Sequence[Type86Entry]) -> list[Receipt]:
+    def submit(self, entries: Sequence[AnyEntry]) -> list[Receipt]:
         fault = self._fault_before()
         receipts = self.simulator.submit(entries)
         self._fault_after(fault)

@@ -36,6 +36,8 @@ class SimulatorConfig(BaseSettings):
     ptt_delay_s: float = Field(default=1800, ge=0)
     # Release (1C), after the later of permit to transfer and clearance.
     release_delay_s: float = Field(default=300, ge=0)
+    # Type 11: the ACH payment of the daily statement, after the entry summary's acceptance.
+    statement_payment_delay_s: float = Field(default=3, ge=0)
 
     # The flight's arrival time (UTC) on its EDA date.
     arrival_time: time = time(6, 0)

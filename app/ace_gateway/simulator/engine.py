@@ -1,4 +1,6 @@
-"""The simulated ACE: validates Type 86 filings and plays out CBP's answers in virtual time.
+"""The simulated ACE: validates Type 86 and Type 11 filings and plays out CBP's answers in
+virtual time: acceptance, the filer's daily statement and its payment (Type 11), holds, PGA
+reviews, permit to transfer and release.
 
 Every filing's random draws come from its own generator seeded with (seed, entry number),
 and events due at the same instant are ordered by what they concern (entry number or
@@ -19,10 +21,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
-from app.ace_gateway.documents import Type86Entry
+from app.ace_gateway.documents import AnyEntry, Type11Entry
 from app.ace_gateway.entry_numbers import display, is_valid
 from app.ace_gateway.gateway import GatewayBusy
 from app.ace_gateway.messages import (
@@ -35,6 +38,7 @@ from app.ace_gateway.messages import (
 )
 from app.ace_gateway.simulator.clock import SimClock
 from app.ace_gateway.simulator.config import SimulatorConfig
+from app.ace_gateway.simulator.reference import TariffReference
 
 MISSING_EDA = "282"  # the code the project brief gives; not found in public CATAIR text
 # Codes of CBP's "ACE Cargo Release (SE) Input Validation Rules".
@@ -46,6 +50,21 @@ ALREADY_ON_FILE = "S04"
 BAD_PORT = "S05"
 UNKNOWN_HTS = "S06"
 TYPE86_SUSPENDED = "S07"
+# Type 11 (informal entry) rules. Codes 648, 852, 613 and 624 are ACE's, with the narratives
+# of a public transcription of CBP's ACE Error Dictionary (July 2026); it was not read in
+# CBP's own copy. The S codes are the simulator's, for rules whose ACE codes were not found.
+OVER_INFORMAL_LIMIT = "648"  # Total Value Exceeds Infrml Limit
+IOR_MISSING = "S12"
+IOR_MALFORMED = "S13"
+MID_MISSING = "S14"
+MID_MALFORMED = "S15"
+CHAPTER99_INVALID = "S16"  # not a Chapter 99 number in force on the date
+HTS_OUT_OF_SEQUENCE = "852"  # Chapter 99 numbers before the Chapter 1-97 number
+HTS_RELATIONSHIP = "613"  # HTS RELATIONSHIP MISMATCH: not for this line's HTS or origin
+LINE_DUTY_MISMATCH = "624"  # EST DUTY/CALC'D DUTY MISMATCH - LINE, allowing $2.99 a line
+LINE_DUTY_TOLERANCE_CENTS = 299
+ARITHMETIC = "S17"
+FEE_CLASS = "S18"
 
 REJECTION_CODES: dict[str, str] = {
     MISSING_EDA: "estimated date of arrival missing",
@@ -59,7 +78,40 @@ REJECTION_CODES: dict[str, str] = {
     UNKNOWN_HTS: "HTS number is not a statistical line of the schedule (simulated code)",
     TYPE86_SUSPENDED: "Type 86 not accepted for arrivals on or after the suspension of de "
                       "minimis (simulated code)",
+    OVER_INFORMAL_LIMIT: "Type 11 entry valued over $2,500 (19 CFR 143.21(a); Total Value "
+                         "Exceeds Infrml Limit)",
+    IOR_MISSING: "importer of record number missing (simulated code)",
+    IOR_MALFORMED: "importer of record number not an EIN with suffix, an SSN or a "
+                   "CBP-assigned number (simulated code)",
+    MID_MISSING: "manufacturer ID missing on a line (simulated code)",
+    MID_MALFORMED: "manufacturer ID not built by CBP's rules (simulated code)",
+    CHAPTER99_INVALID: "Chapter 99 number unknown or not in force on the arrival date "
+                       "(simulated code)",
+    HTS_OUT_OF_SEQUENCE: "Chapter 99 numbers not reported before the Chapter 1-97 number (HTS "
+                         "OUT OF SEQUENCE)",
+    HTS_RELATIONSHIP: "Chapter 99 number not for the line's HTS number or origin (HTS "
+                      "RELATIONSHIP MISMATCH)",
+    LINE_DUTY_MISMATCH: "a line's duty differs by more than $2.99 from the duty its rates "
+                        "give (EST DUTY/CALC'D DUTY MISMATCH - LINE)",
+    ARITHMETIC: "duty, fee or grand total does not match the sum of the entry summary's "
+                "amounts (simulated code)",
+    FEE_CLASS: "an informal entry's fee is not the informal MPF, class 311 (simulated code)",
 }
+
+INFORMAL_LIMIT_CENTS = 2_500_00  # 19 CFR 143.21(a)
+INFORMAL_MPF_CLASS = "311"
+# The header totals' tolerance is the simulator's own (ACE's was not found): one dollar.
+TOLERANCE_CENTS = 100
+# Importer number forms (CATAIR importer number; 19 CFR 24.5): IRS EIN with a 2-character
+# suffix (NN-NNNNNNNXX), SSN (NNN-NN-NNNN), CBP-assigned (YYDDPP-NNNNN).
+_IOR_FORMS = (re.compile(r"^\d{2}-?\d{7}[0-9A-Z]{2}$"), re.compile(r"^\d{3}-?\d{2}-?\d{4}$"),
+              re.compile(r"^\d{6}-?\d{5}$"))
+# MID, in the shape of CBP's construction rules (appendix to 19 CFR part 102; the rules
+# themselves were not re-read for this check, so its strictness is unverified): the ISO
+# country (for Canada the province code, X + letter), up to 3 + 3 letters of the name, up
+# to 4 digits of the street number, up to 3 letters of the city; at most 15 characters.
+_MID = re.compile(r"^[A-Z]{2}[A-Z]{1,6}\d{0,4}[A-Z]{0,3}$")
+
 
 # Dispositions ACE uses on cargo release status notifications.
 HOLD_DISPOSITION = "1H"
@@ -93,15 +145,17 @@ class _Phase(enum.IntEnum):
     HOLD_END = 4
     PERMIT = 5
     RELEASE = 6
+    PAYMENT = 7
 
 
-_Condition = tuple[str, int, str]  # ("pga", line_no, agency) or ("hold", 0, "")
+_Condition = tuple[str, int, str]  # ("pga", line_no, agency), ("hold", 0, ""), payment
 _HOLD: _Condition = ("hold", 0, "")
+_PAYMENT: _Condition = ("payment", 0, "")
 
 
 @dataclass(eq=False)
 class _Filing:
-    entry: Type86Entry
+    entry: AnyEntry
     content: str
     transaction_id: str
     rng: random.Random
@@ -120,6 +174,31 @@ class _Filing:
     @property
     def label(self) -> str:
         return f"Entry {display(self.number)} (bill {self.entry.bill})"
+
+    @property
+    def entry_type(self) -> str | None:
+        return "11" if isinstance(self.entry, Type11Entry) else None
+
+
+@dataclass(eq=False)
+class Statement:
+    """A filer's daily statement: the informal entries whose summaries ACE accepted that
+    day, with their duties and fees, paid by ACH."""
+
+    number: str
+    filer_code: str
+    day: date
+    entries: dict[str, int] = field(default_factory=dict)  # entry number -> cents paid
+
+    @property
+    def total_cents(self) -> int:
+        return sum(self.entries.values())
+
+
+def statement_number(filer_code: str, day: date) -> str:
+    """Filer code, the statement date as YYMMDD and ``D`` for daily: one per filer and day.
+    The form is the simulator's; ACE's own numbering was not found in public text."""
+    return f"{filer_code}{day:%y%m%d}D"
 
 
 @dataclass(eq=False)
@@ -148,12 +227,14 @@ def _mawb_label(mawb: str) -> str:
 
 
 class Simulator:
-    """An in-memory ACE for Type 86 entries; every public method is thread safe."""
+    """An in-memory ACE for Type 86 and Type 11 entries; every public method is thread safe."""
 
     def __init__(self, config: SimulatorConfig, hts_codes: frozenset[str] | None = None,
-                 clock: SimClock | None = None) -> None:
+                 clock: SimClock | None = None, tariff: TariffReference | None = None) -> None:
         self.config = config
         self.hts_codes = hts_codes
+        self.tariff = tariff
+        self._statements: dict[tuple[str, date], Statement] = {}
         self.clock = clock or SimClock(config.start or datetime.now(UTC), config.time_scale)
         self._lock = threading.RLock()
         self._by_number: dict[str, list[_Filing]] = {}
@@ -172,7 +253,7 @@ class Simulator:
 
     # -- the gateway side ---------------------------------------------------------------
 
-    def submit(self, entries: Sequence[Type86Entry]) -> list[Receipt]:
+    def submit(self, entries: Sequence[AnyEntry]) -> list[Receipt]:
         """File a batch: one receipt per entry. Raises GatewayBusy (nothing filed) when the
         batch does not fit the throttle."""
         with self._lock:
@@ -210,6 +291,11 @@ class Simulator:
         """New filings (accepted or rejected) per entry number; duplicates do not count."""
         with self._lock:
             return dict(self._filing_counts)
+
+    def statements(self) -> list[Statement]:
+        """The daily statements so far, by number."""
+        with self._lock:
+            return sorted(self._statements.values(), key=lambda st: st.number)
 
     @property
     def submission_count(self) -> int:
@@ -291,7 +377,7 @@ class Simulator:
                 retry_after=wait)
         self._tokens -= count
 
-    def _file(self, entry: Type86Entry, now: datetime) -> Receipt:
+    def _file(self, entry: AnyEntry, now: datetime) -> Receipt:
         number = entry.entry_number
         content = entry.model_dump_json()
         earlier = self._by_number.setdefault(number, [])
@@ -313,7 +399,7 @@ class Simulator:
         return Receipt(entry_number=number, transaction_id=filing.transaction_id,
                        status="received")
 
-    def _validate(self, entry: Type86Entry, live: list[_Filing]) -> tuple[AceError, ...]:
+    def _validate(self, entry: AnyEntry, live: list[_Filing]) -> tuple[AceError, ...]:
         number = entry.entry_number
         errors: list[AceError] = []
 
@@ -329,7 +415,7 @@ class Simulator:
         for filing in live:
             if filing.entry.bill != entry.bill:
                 reject(OTHER_BILL, f"Entry number {number} is already on file for bill "
-                       f"{filing.entry.bill}; one Type 86 entry covers one bill.",
+                       f"{filing.entry.bill}; one entry covers one bill.",
                        "entry_number")
                 break
         else:
@@ -343,7 +429,9 @@ class Simulator:
         eda, cutoff = entry.estimated_arrival, self.config.type86_cutoff
         if eda is None:
             reject(MISSING_EDA, "Estimated date of arrival missing.", "estimated_arrival")
-        elif cutoff is not None and eda >= cutoff:
+        if isinstance(entry, Type11Entry):
+            errors.extend(self._validate_informal(entry))
+        elif eda is not None and cutoff is not None and eda >= cutoff:
             reject(TYPE86_SUSPENDED, f"Type 86 entries are not accepted for goods arriving "
                    f"on or after {cutoff.isoformat()} (arrival {eda.isoformat()}): de minimis "
                    "is suspended under EO 14324 (CSMS #66065494). File a formal or informal "
@@ -355,6 +443,79 @@ class Simulator:
                            "not a statistical line of the tariff schedule.",
                            f"lines[{line.line_no}].hts_code")
         return tuple(errors)
+
+    def _validate_informal(self, entry: Type11Entry) -> list[AceError]:
+        """The entry summary's own rules: value limit, importer, MIDs, Chapter 99 numbers,
+        fees and arithmetic recomputed from the records."""
+        errors: list[AceError] = []
+
+        def reject(code: str, message: str, field_name: str | None) -> None:
+            errors.append(AceError(code=code, message=message, field=field_name))
+
+        value = entry.total_value_cents
+        if value > INFORMAL_LIMIT_CENTS:
+            reject(OVER_INFORMAL_LIMIT, f"Entered value ${value / 100:,.2f} exceeds the "
+                   "$2,500.00 limit of an informal entry (19 CFR 143.21(a)); file a formal "
+                   "entry (type 01).", "lines")
+        ior = entry.importer.identifier if entry.importer else None
+        if not ior:
+            reject(IOR_MISSING, "Importer of record number missing: an entry summary needs "
+                   "the IRS, SSN or CBP-assigned number of the importer.", "importer")
+        elif not any(form.match(ior) for form in _IOR_FORMS):
+            reject(IOR_MALFORMED, f"Importer of record number {ior!r} is not an IRS number "
+                   "with suffix (NN-NNNNNNNXX), an SSN or a CBP-assigned number "
+                   "(YYDDPP-NNNNN).", "importer.identifier")
+        on = entry.estimated_arrival
+        declared_duty = 0
+        for line in entry.lines:
+            where = f"lines[{line.line_no}]"
+            if not line.mid:
+                reject(MID_MISSING, f"Line {line.line_no}: manufacturer ID missing.",
+                       f"{where}.mid")
+            elif len(line.mid) > 15 or not _MID.match(line.mid):
+                reject(MID_MALFORMED, f"Line {line.line_no}: manufacturer ID {line.mid!r} "
+                       "is not built by CBP's rules (country, name, street number, city; at "
+                       "most 15 characters).", f"{where}.mid")
+            base = line.tariff[-1]
+            chapter99 = [r for r in line.tariff if r.kind == "chapter99"]
+            if base.kind != "base" or len(chapter99) != len(line.tariff) - 1:
+                reject(HTS_OUT_OF_SEQUENCE, f"Line {line.line_no}: HTS OUT OF SEQUENCE - "
+                       "Chapter 99 numbers must be reported before the Chapter 1-97 number "
+                       "(CSMS #18-000624).", f"{where}.tariff")
+            if self.tariff is not None and on is not None:
+                for record in chapter99:
+                    problem = self.tariff.problem(record.number, line.hts_code,
+                                                  line.origin_country, on)
+                    if problem is not None:
+                        mismatch, why = problem
+                        reject(HTS_RELATIONSHIP if mismatch else CHAPTER99_INVALID,
+                               f"Line {line.line_no}: Chapter 99 number {record.number} "
+                               f"{why}.", f"{where}.tariff")
+            # Ad valorem duties are recomputed; a specific or compound one is taken as
+            # declared (its quantity conversions are not in the document).
+            declared = sum(r.duty_cents for r in line.tariff)
+            due = sum(r.duty_cents if r.ad_valorem_pct is None else int(
+                (Decimal(r.value_cents) * r.ad_valorem_pct / 100)
+                .quantize(Decimal(1), ROUND_HALF_UP)) for r in line.tariff)
+            declared_duty += declared
+            if abs(due - declared) > LINE_DUTY_TOLERANCE_CENTS:
+                reject(LINE_DUTY_MISMATCH, f"Line {line.line_no}: EST DUTY/CALC'D DUTY "
+                       f"MISMATCH - duty reported ${declared / 100:,.2f}, the rates give "
+                       f"${due / 100:,.2f} (allowed difference $2.99).", f"{where}.tariff")
+        for fee in entry.fees:
+            if fee.fee_class != INFORMAL_MPF_CLASS:
+                reject(FEE_CLASS, f"Fee class {fee.fee_class} is not allowed on an informal "
+                       "entry; the merchandise processing fee is class 311.", "fees")
+        fees = sum(f.amount_cents for f in entry.fees)
+        for name, declared, due in (("Duty", entry.duty_cents, declared_duty),
+                                    ("Fees", entry.fees_cents, fees),
+                                    ("Total", entry.total_cents,
+                                     entry.duty_cents + entry.fees_cents)):
+            if abs(declared - due) > TOLERANCE_CENTS:
+                reject(ARITHMETIC, f"{name} total declared ${declared / 100:,.2f} does not "
+                       f"match ${due / 100:,.2f} recomputed from the entry summary.",
+                       name.lower() + "_cents")
+        return errors
 
     # -- what happens after ---------------------------------------------------------------
 
@@ -368,9 +529,26 @@ class Simulator:
                              "and file it again.")
             return
         filing.state = "accepted"
-        self._emit_entry(filing, t, MessageKind.ACCEPTED,
-                         narrative=f"{filing.label} accepted at port {entry.port_code}; "
-                         "release follows the flight's arrival and any agency review.")
+        if isinstance(entry, Type11Entry):
+            self._emit_entry(filing, t, MessageKind.ACCEPTED,
+                             narrative=f"{filing.label}: cargo release (type 11) accepted at "
+                             f"port {entry.port_code}; release follows the payment of the "
+                             "duties, the flight's arrival and any agency review.")
+            self._emit_entry(filing, t, MessageKind.ENTRY_SUMMARY_ACCEPTED,
+                             amount_cents=entry.total_cents,
+                             narrative=f"{filing.label}: entry summary accepted; duty "
+                             f"${entry.duty_cents / 100:,.2f}, fees "
+                             f"${entry.fees_cents / 100:,.2f}, total "
+                             f"${entry.total_cents / 100:,.2f}, on the filer's daily "
+                             "statement.")
+            filing.open.add(_PAYMENT)
+            self._schedule(t + timedelta(seconds=config.statement_payment_delay_s),
+                           (filing.number, _Phase.PAYMENT, 0, ""),
+                           lambda at: self._pay(filing, entry, t, at))
+        else:
+            self._emit_entry(filing, t, MessageKind.ACCEPTED,
+                             narrative=f"{filing.label} accepted at port {entry.port_code}; "
+                             "release follows the flight's arrival and any agency review.")
         # Draw everything in a fixed order, used or not, so each draw means the same thing
         # whatever the rates are.
         rng = filing.rng
@@ -421,6 +599,27 @@ class Simulator:
             self._resolve(filing, ("pga", line_no, agency), t)
 
         return started
+
+    def _pay(self, filing: _Filing, entry: Type11Entry, accepted_at: datetime,
+             t: datetime) -> None:
+        """The entry is on its filer's statement for the day its summary was accepted; the
+        statement is paid by ACH (simulated: always honoured)."""
+        day = accepted_at.date()
+        key = (entry.filer_code, day)
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = Statement(statement_number(entry.filer_code, day), entry.filer_code,
+                                  day)
+            self._statements[key] = statement
+        statement.entries[entry.entry_number] = entry.total_cents
+        self._emit_entry(filing, t, MessageKind.STATEMENT_PAID,
+                         statement_number=statement.number, statement_date=day,
+                         amount_cents=entry.total_cents,
+                         narrative=f"{filing.label}: ${entry.total_cents / 100:,.2f} paid by "
+                         f"ACH on daily statement {statement.number} of "
+                         f"{day.isoformat()}.")
+        if not filing.refused:
+            self._resolve(filing, _PAYMENT, t)
 
     def _hold(self, filing: _Filing, refused: bool, t: datetime) -> None:
         if filing.refused:
@@ -523,13 +722,17 @@ class Simulator:
     def _emit_entry(self, filing: _Filing, t: datetime, kind: MessageKind, *,
                     narrative: str, disposition: str | None = None,
                     line_no: int | None = None, agency: str | None = None,
-                    errors: tuple[AceError, ...] = ()) -> None:
+                    errors: tuple[AceError, ...] = (), statement_number: str | None = None,
+                    statement_date: date | None = None, amount_cents: int | None = None
+                    ) -> None:
         entry = filing.entry
         self._emit(AceMessage(
             seq=0, message_id="", kind=kind, disposition=disposition,
             entry_number=entry.entry_number, mawb=entry.mawb, hawb=entry.hawb,
             line_no=line_no, port_code=entry.port_code, agency=agency, errors=errors,
-            narrative=narrative, issued_at=t))
+            narrative=narrative, issued_at=t, entry_type=filing.entry_type,
+            statement_number=statement_number, statement_date=statement_date,
+            amount_cents=amount_cents))
 
     def _emit(self, message: AceMessage) -> None:
         seq = len(self._log) + 1

@@ -15,6 +15,7 @@ from app.ace_gateway.models import GatewayState
 from app.api.deps import AdminDep, ReaderDep, SessionDep, WriterSessionDep, scope_of
 from app.api.problems import problem_responses
 from app.api.schemas import gateway as schemas
+from app.kit.money import usd
 from app.manifest import queries
 
 router = APIRouter(prefix="/v1", tags=["customs gateway"], responses=problem_responses(401, 403))
@@ -37,7 +38,8 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 @router.get("/manifests/{mawb}/hawbs/{hawb_no}/ace-messages",
             response_model=schemas.AceMessagesOut,
             summary="Every message sent to and received from ACE about a HAWB",
-            description="The HAWB's Type 86 submissions and ACE's answers, with its MAWB's "
+            description="The HAWB's submissions (Type 86, or Type 11 with its entry summary) "
+                        "and ACE's answers, with its MAWB's "
                         "own messages (permit to transfer), oldest first, each as JSON and as "
                         "fixed-width ABI records. `rendering=abi` returns only the records, as "
                         "text.",
@@ -52,8 +54,15 @@ def hawb_messages(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDe
     if rendering == "abi":
         return PlainTextResponse("".join(row.body_abi for row in rows))
     entry = filing.entry_of(session, manifest.id, hawb.hawb_no)
+    paid = filing.payment_of(session, entry.entry_number) if entry else None
+    statement = None if paid is None else schemas.StatementOut(
+        statement_number=paid[1].statement_number, statement_date=paid[1].statement_date,
+        filer_code=paid[1].filer_code, amount_usd=usd(paid[0].amount_cents),
+        paid_at=paid[0].paid_at, statement_entries=paid[1].entries,
+        statement_total_usd=usd(paid[1].total_cents))
     return schemas.AceMessagesOut(
         hawb_no=hawb.hawb_no, entry_number=entry.entry_number if entry else None,
+        statement=statement,
         messages=[schemas.AceMessageOut(
             id=row.id, direction=row.direction, kind=row.kind,
             message_id=row.message_id, entry_number=row.entry_number,

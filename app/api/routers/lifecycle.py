@@ -22,7 +22,6 @@ from app.lifecycle.rollup import mawb_status
 from app.lifecycle.service import Outcome, refusal
 from app.lifecycle.transitions import Event
 from app.manifest import queries
-from app.manifest.statuses import HawbStatus
 from app.web.csv import csv_response
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"], responses=problem_responses(401, 403))
@@ -97,7 +96,9 @@ def _client_out(link: BrokerClient, name: str) -> schemas.ClientOut:
                              designated_at=link.designated_at, auto_approve=link.auto_approve,
                              auto_allow_pga=link.auto_allow_pga,
                              auto_allow_warnings=link.auto_allow_warnings,
-                             importer_of_record=link.importer_of_record)
+                             importer_of_record=link.importer_of_record,
+                             auto_approve_max_duty_usd=cents_to_usd(
+                                 link.auto_approve_max_duty_cents))
 
 
 @router.put("/broker/clients/{forwarder_id}/auto-approval", response_model=schemas.ClientOut,
@@ -106,7 +107,9 @@ def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: B
                       session: WriterSessionDep) -> schemas.ClientOut:
     c = brokers.set_auto_approval(session, caller.organisation_id, forwarder_id,
                                   enabled=body.enabled, allow_pga=body.allow_pga,
-                                  allow_warnings=body.allow_warnings)
+                                  allow_warnings=body.allow_warnings,
+                                  max_duty_cents=None if body.max_duty_usd is None
+                                  else int(body.max_duty_usd * 100))
     org = session.get(Organisation, forwarder_id)
     return _client_out(c, org.name if org else "")
 
@@ -136,10 +139,13 @@ def review_queue(
     status: Annotated[Literal["eligible", "needs_review", "ineligible"] | None, Query(
         description="Default: eligible and needs_review; ineligible ones await routing to "
                     "formal entry")] = None,
+    entry_type: Annotated[Literal["86", "11", "01"] | None, Query(
+        description="Only HAWBs of this entry type; without `status`, ineligible ones are "
+                    "listed too (Type 11 and 01 HAWBs are ineligible for de minimis)")] = None,
     limit: Limit = 100, cursor: Cursor = None,
 ) -> Page[schemas.QueueItemOut]:
     where = brokers.QueueFilter(mawb, port, arrival_from, arrival_to, pga, agency, warning,
-                                alert, status)
+                                alert, status, entry_type)
     page = brokers.review_queue(session, caller.organisation_id, where, limit=limit,
                                 cursor=cursor)
     alerted = {a.hawb_id for a in eq.alerts_for(session, [i.hawb.id for i in page.items])
@@ -152,7 +158,9 @@ def review_queue(
             forwarder=item.forwarder, status=item.hawb.status,
             arrival_date=item.hawb.arrival_date, consignee_name=item.hawb.consignee_name,
             total_value_usd=cents_to_usd(item.hawb.total_value_cents),
-            warnings=doc["warnings"], pga=doc["pga"], has_alert=item.hawb.id in alerted))
+            warnings=doc["warnings"], pga=doc["pga"], has_alert=item.hawb.id in alerted,
+            entry_type=item.hawb.entry_type, duty_usd=cents_to_usd(item.hawb.duty_cents),
+            fees_usd=cents_to_usd(item.hawb.fees_cents), reasons=doc["reasons"]))
     return Page(items=items, total=page.total, next_cursor=page.next_cursor)
 
 
@@ -176,18 +184,23 @@ def _selection(ids: list[int]) -> list[int]:
 
 @router.post("/review/approve", response_model=schemas.DecisionOut,
              summary="Approve HAWBs for filing under your filer code",
-             description="Name HAWBs by id, or give `mawb` to approve all its eligible HAWBs. "
-                         "A single HAWB the lifecycle does not allow to be approved is a 409.",
+             description="Name HAWBs by id, or give `mawb` to approve all its eligible HAWBs "
+                         "and its Type 11 HAWBs (informal entries) and route its Type 01 HAWBs "
+                         "to formal entry with their estimate. A single HAWB the lifecycle "
+                         "does not allow to be approved is a 409.",
              responses=problem_responses(404, 409, 422))
 def approve(body: schemas.ApproveIn, caller: BrokerDep, session: WriterSessionDep
             ) -> schemas.DecisionOut:
     who = brokers.broker(session, caller.organisation_id)
     ids = list(body.hawb_ids)
-    if body.mawb:
-        ids += brokers.manifest_hawbs(session, who, body.mawb, HawbStatus.ELIGIBLE)
-    elif not ids:
+    if not ids and not body.mawb:
         raise InvalidRequest("Name the HAWBs to approve (hawb_ids) or a MAWB (mawb).")
-    return _decision(brokers.approve(session, who, ids), Event.APPROVE, body.hawb_ids)
+    outcome = brokers.approve(session, who, ids) if ids else Outcome()
+    if body.mawb:
+        whole = brokers.approve_manifest(session, who, body.mawb)
+        outcome.moved.extend(whole.moved)
+        outcome.refused.update(whole.refused)
+    return _decision(outcome, Event.APPROVE, body.hawb_ids)
 
 
 @router.post("/review/reject", response_model=schemas.DecisionOut,

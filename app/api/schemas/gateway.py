@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,10 +23,24 @@ class AceMessageOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
+class StatementOut(BaseModel):
+    """The daily statement an informal entry's duties and fees were paid on."""
+
+    statement_number: str
+    statement_date: date
+    filer_code: str
+    amount_usd: Decimal = Field(description="Paid for this entry.")
+    paid_at: datetime
+    statement_entries: int
+    statement_total_usd: Decimal
+
+
 class AceMessagesOut(BaseModel):
     hawb_no: str
     entry_number: str | None
     messages: list[AceMessageOut]
+    statement: StatementOut | None = Field(
+        default=None, description="Type 11: the paid daily statement carrying the entry.")
 
 
 class GatewayPauseIn(BaseModel):

@@ -26,6 +26,7 @@ class ClientOut(BaseModel):
     importer_of_record: str | None = Field(
         default=None, description="The importer of record you file under for this client's "
         "HAWBs that name none.")
+    auto_approve_max_duty_usd: Decimal | None = None
 
 
 class ImporterIn(BaseModel):
@@ -47,6 +48,11 @@ class AutoApprovalIn(BaseModel):
     allow_pga: bool = Field(default=False, description="Also those with PGA flags.")
     allow_warnings: bool = Field(default=False,
                                  description="Also needs-review HAWBs (with warnings).")
+    max_duty_usd: Decimal | None = Field(
+        default=None, ge=0, decimal_places=2,
+        description="Type 11 HAWBs (informal entries) are approved automatically when their "
+                    "duties were computed without review and their duty and fees are at most "
+                    "this amount; none: whatever the amount.")
 
 
 class QueueItemOut(BaseModel):
@@ -62,6 +68,12 @@ class QueueItemOut(BaseModel):
     warnings: list[dict[str, Any]]
     pga: list[dict[str, Any]]
     has_alert: bool
+    entry_type: str | None = Field(default=None,
+                                   description="86 (de minimis), 11 (informal) or 01 (formal)")
+    duty_usd: Decimal | None = None
+    fees_usd: Decimal | None = None
+    reasons: list[dict[str, Any]] = Field(
+        default_factory=list, description="Why the HAWB is not eligible for de minimis.")
 
 
 class HawbSelection(BaseModel):
