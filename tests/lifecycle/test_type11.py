@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.ace_gateway import filing
 from app.ace_gateway.messages import AceMessage, MessageKind
 from app.ace_gateway.models import AceEntry, AceMessageRecord, AceStatement, AceStatementEntry
+from app.accounts.models import Organisation
 from app.ace_gateway.simulator.engine import IOR_MALFORMED
 from app.db import transaction
 from app.events.models import OutboxEvent
@@ -235,6 +236,9 @@ def test_what_an_informal_entry_lacks_goes_back_to_the_broker_and_defaults_fill_
     designate(client, forwarder, broker)
     mawb = _upload(client, forwarder, _rows()[:2])
     set_parties(db, mawb, ior=None)
+    with transaction(db) as session:  # nor a default of the forwarder's own to fall back on
+        session.execute(update(Organisation).where(Organisation.id == forwarder.id)
+                        .values(importer_of_record=None))
     client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
     sim = informal_simulator(db)
     worker = worker_for(engine, sim)
