@@ -226,24 +226,14 @@ NUMBERS: dict[str, NumberRule] = {
 _NUMBER = r"^[0-9]+(\.[0-9]+)?$"  # [0-9], not \d: polars' \d matches every script's digits
 
 
-def _integer_part(c: pl.Expr) -> pl.Expr:
-    """The digits before the point, without leading zeros."""
-    return c.str.extract(r"^0*([0-9]*)", 1)
-
-
-def number_ok(column: str) -> pl.Expr:
-    """Whether the column's value passes its rule (null where it is missing)."""
-    rule, c = NUMBERS[column], pl.col(column)
-    pattern = r"^[0-9]+$" if rule.decimals == 0 else rf"^[0-9]+(\.[0-9]{{1,{rule.decimals}}})?$"
-    ok = c.str.contains(pattern) & ~_too_large(c, rule)
-    return ok if rule.allow_zero else ok & ~c.str.contains(r"^0*(\.0*)?$")
-
-
 def _too_large(c: pl.Expr, rule: NumberRule) -> pl.Expr:
-    whole = _integer_part(c)
-    width, top = whole.str.len_chars(), rule.largest.split(".")[0]
-    # Digit strings of equal length compare as numbers.
-    return (width > len(top)) | ((width == len(top)) & (whole > pl.lit(top)))
+    """For a value of digits and a point only: beyond the column's integer digits. A
+    float is exact enough here: the bounds have at most 11 integer digits, and a longer
+    value is far beyond them."""
+    number = c.cast(pl.Float64, strict=False)
+    if rule.decimals == 0:
+        return number > float(rule.largest)
+    return number >= 10.0**rule.integer_digits
 
 
 def _number_checks(column: str) -> list[Check]:
@@ -429,13 +419,28 @@ def _consistency_errors(frame: pl.DataFrame) -> pl.DataFrame:
 
 # Invisible characters (zero-width space and joiners, soft hyphen, BOM...), dropped from text.
 _IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
-_NOT_ASCII = r"[^\x00-\x7F]"
 
 
 def plain_text(c: pl.Expr) -> pl.Expr:
     """NFKC (fullwidth letters and digits, ligatures, compatibility spaces to their plain
     forms), default-ignorable characters removed."""
     return c.str.normalize("NFKC").str.replace_all(_IGNORABLE, "")
+
+
+def _valid_numbers(masks: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame:
+    """``_ok_<column>`` per numeric column: no check of its rule failed (from the masks
+    already computed, so the rule is written once)."""
+    flags = []
+    for column in NUMBERS:
+        failing = [str(i) for i, c in enumerate(checks)
+                   if c.column == column and c.code != "required"]
+        flags.append((~pl.any_horizontal(failing)).alias(f"_ok_{column}"))
+    return masks.select(flags)
+
+
+def _number(column: str) -> pl.Expr:
+    """The value where it passed its rule, else null (the row has an error)."""
+    return pl.when(pl.col(f"_ok_{column}")).then(pl.col(column))
 
 
 def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Expr]:
@@ -446,7 +451,8 @@ def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Exp
     memory."""
     looks = original.select(
         *[pl.col(src).str.contains(r"^\s|\s$").any().alias(src) for src in mapping],
-        *[pl.col(src).str.contains(_NOT_ASCII).any().alias(f"_u{src}") for src in mapping],
+        *[(pl.col(src).str.len_bytes() != pl.col(src).str.len_chars()).any()
+          .alias(f"_u{src}") for src in mapping],
     ).row(0, named=True)
     exprs = []
     for src, dst in mapping.items():
@@ -499,8 +505,9 @@ def validate(
         )
         for i, check in enumerate(checks) if failing[i]
     ]
+    frame = frame.hstack(_valid_numbers(masks, checks))
     del masks
-    line_no = (pl.when(number_ok("line_no")).then(pl.col("line_no").cast(pl.Int64, strict=False))
+    line_no = (_number("line_no").cast(pl.Int64, strict=False)
                if has_line_no
                else pl.int_range(1, pl.len() + 1).over("hawb_no"))
     frame = frame.with_columns(line_no.alias("n_line_no"))
@@ -559,8 +566,7 @@ def validate(
 
     # Select first, filter second: only the columns kept are copied.
     frame = frame.with_columns(
-        pl.when(number_ok("value"))
-        .then(_cents("value")).otherwise(None).alias("value_cents"))
+        pl.when(pl.col("_ok_value")).then(_cents("value")).alias("value_cents"))
     lines = frame.select(
         "hawb_no",
         pl.col("n_line_no").alias("line_no"),
@@ -568,13 +574,11 @@ def validate(
         "description",
         valid_or_raw("hts_code").alias("hts_code"),
         valid_or_raw("origin_country").alias("origin_country"),
-        pl.when(number_ok("quantity"))
-        .then(pl.col("quantity")).otherwise(None).alias("quantity"),
+        _number("quantity").alias("quantity"),
         "unit",
         "value_cents",
         pl.col("currency").str.to_uppercase().fill_null("USD").alias("currency"),
-        pl.when(number_ok("net_weight_kg"))
-        .then(pl.col("net_weight_kg")).otherwise(None).alias("net_weight_kg"),
+        _number("net_weight_kg").alias("net_weight_kg"),
         pl.col("spi").str.strip_chars().str.to_uppercase().alias("spi"),
     ).filter(pl.col("hawb_no").is_not_null()).join(raw, on="row_no", how="left")
 
@@ -588,9 +592,9 @@ def validate(
         pl.col("n_shipper_country").drop_nulls().first().alias("shipper_country"),
         pl.col("n_consignee_country").drop_nulls().first().alias("consignee_country"),
         pl.col("n_consignee_state").drop_nulls().first().alias("consignee_state"),
-        pl.when(number_ok("pieces")).then(pl.col("pieces").cast(pl.Int64, strict=False))
+        _number("pieces").cast(pl.Int64, strict=False)
         .drop_nulls().first().alias("pieces"),
-        pl.col("gross_weight_kg").drop_nulls().first().alias("gross_weight_kg"),
+        _number("gross_weight_kg").drop_nulls().first().alias("gross_weight_kg"),
         pl.col("carrier").drop_nulls().first().str.to_uppercase().alias("carrier"),
         pl.len().alias("line_count"),
         pl.col("row_no").min().alias("first_row"),
@@ -606,8 +610,6 @@ def validate(
             pl.col("error_count").fill_null(0).cast(pl.Int64),
             pl.when(pl.col("_bad_rows") > 0).then(pl.lit(HawbStatus.INVALID.value))
             .otherwise(pl.lit(HawbStatus.RECEIVED.value)).alias("status"),
-            pl.when(number_ok("gross_weight_kg"))
-            .then(pl.col("gross_weight_kg")).otherwise(None).alias("gross_weight_kg"),
         )
         .drop("_bad_rows")
     )
