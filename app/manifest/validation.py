@@ -274,7 +274,9 @@ def _number_checks(column: str) -> list[Check]:
                                 numeric & c.str.contains(r"^0*(\.0*)?$"),
                                 pl.format("{} is {}; it must be greater than zero.",
                                           pl.lit(label), c)))
-    checks.append(Check(column, "too_large", numeric & _too_large(c, rule),
+    # A whole-number column's "1.5" is already not_positive_integer: one error per cell.
+    whole = ~c.str.contains(".", literal=True) if rule.decimals == 0 else pl.lit(True)
+    checks.append(Check(column, "too_large", numeric & whole & _too_large(c, rule),
                         pl.format("{} '{}' is too large: at most {}.", pl.lit(label), c,
                                   pl.lit(rule.largest))))
     return checks

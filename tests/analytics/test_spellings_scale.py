@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.accounts.models import OrgKind
 from app.analytics.risks import findings
 from app.analytics.risks.findings import Kind
+from app.workers.analytics import AnalyticsRefresher
 from tests.conftest import MakeOrg, Org, upload
 from tests.support.manifests import line, manifest
 
@@ -81,3 +82,13 @@ def test_the_refresher_derives_each_forwarders_manifests_apart(
     # Each forwarder sees its own HAWBs of the consignee.
     assert [i["hawbs"] for i in spellings(client, forwarder)] == [20]
     assert [i["hawbs"] for i in spellings(client, other)] == [30]
+
+
+def test_the_analytics_refresher_derives_them(client: TestClient, forwarder: Org,
+                                              db: sessionmaker[Session]) -> None:
+    assert upload(client, forwarder, one_consignee(50)).status_code == 201
+    AnalyticsRefresher(db, every_s=3600).run_once()
+    with db() as session:
+        assert not findings.pending(session, list(Kind))
+    [james] = spellings(client, forwarder)
+    assert james["hawbs"] == 50

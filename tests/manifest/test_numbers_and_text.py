@@ -59,6 +59,7 @@ COLUMN = {"Value": "value", "Quantity": "quantity", "Gross Weight (KG)": "gross_
     ("Pieces", "٣", "not_positive_integer"),
     ("Pieces", "2147483648", "too_large"),
     ("Pieces", "99999999999999999999", "too_large"),
+    ("Pieces", "99999999999999999999.5", "not_positive_integer"),
     ("Line No", "99999999999999999999", "too_large"),
     ("Line No", "٢", "not_positive_integer"),
     ("Consignee Zip", "١١٢٨٤", "zip_format"),
