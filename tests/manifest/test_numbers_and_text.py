@@ -148,3 +148,7 @@ def test_stored_as_an_invalid_hawb_on_every_database(client: TestClient, forward
                           headers=forwarder.headers)
     assert decision.status_code == 200, decision.text
     assert decision.json()["status"] != "eligible"
+    for view in ("value-per-kg", "vague-descriptions", "consignees-over-limit"):
+        risks = client.get(f"/v1/analytics/risks/{view}", headers=forwarder.headers,
+                           params={"start": "2025-01-01", "end": "2025-12-31"})
+        assert risks.status_code == 200, risks.text
