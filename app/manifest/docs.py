@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.manifest.codes import PORTS
 from app.manifest.columns import COLUMNS, Level
-from app.manifest.validation import ERROR_CODES
+from app.manifest.validation import ERROR_CODES, NUMBERS
 
 _INTRO = """\
 # Manifest CSV format
@@ -30,6 +30,11 @@ that share a HAWB number form one house bill (one Type 86 entry).
 - **HAWB columns** must carry the same value on every line of the HAWB (a blank cell is
   not a disagreement).
 - Blank lines are skipped. Cells are trimmed; an empty cell is a missing value.
+- **Text and codes** are read in Unicode normal form NFKC (fullwidth
+  `\uff21\uff22\uff23\uff11\uff12\uff13` is `ABC123`, a no-break or ideographic
+  space is a space), with invisible characters (zero-width space and joiners, soft hyphen,
+  byte-order mark: Unicode's default-ignorable code points) removed. A cell holding only
+  such characters is empty.
 
 ## What happens to an upload
 
@@ -66,6 +71,19 @@ def render_csv_format() -> str:
                        f"{spellings} |")
         out.append("")
     out.append(f"Ports served: {ports}.\n")
+    out.append("## Numbers\n")
+    out.append("Every numeric column is read by one rule: the digits 0-9 with at most one "
+               "point as\ndecimal separator; no sign, exponent, thousands separator, "
+               "currency sign (but a leading\n`$` on the value) or digits of other scripts "
+               "(fullwidth `\uff11\uff12`, Arabic-Indic `١٢`), and not\nNFKC-normalised. Leading "
+               "zeros are allowed. A value that breaks the rule is a row error\n(`not_a_"
+               "number`, `decimal_comma`, `negative`, `too_many_decimals`, `not_positive`,\n"
+               "`not_positive_integer`, `too_large`), never a missing value.\n")
+    out.append("| column | decimals | zero allowed | largest | stored as |")
+    out.append("|---|---|---|---|---|")
+    out += [f"| `{name}` | {r.decimals} | {'yes' if r.allow_zero else 'no'} | {r.largest} | "
+            f"{r.stored_as} |" for name, r in NUMBERS.items()]
+    out.append("")
     out.append("## Row error codes\n")
     out.append("Each error is reported as `{row, column, code, message, value, hawb}`.\n")
     out.append("| code | meaning |")

@@ -16,7 +16,7 @@ import polars as pl
 
 from app.errors import Invalid
 from app.manifest import codes
-from app.manifest.columns import BY_NAME, COLUMNS, HAWB_COLUMNS, HeaderMap
+from app.manifest.columns import BY_NAME, COLUMNS, HAWB_COLUMNS, HeaderMap, Kind
 from app.manifest.statuses import HawbStatus
 from app.parties import importer, mid
 
@@ -39,7 +39,10 @@ ERROR_CODES: dict[str, str] = {
     "decimal_comma": "A number written with a comma; use a point as decimal separator and no "
                      "thousands separator.",
     "negative": "A negative number where zero or more (value) or more than zero is required.",
-    "not_a_number": "Not a number.",
+    "not_a_number": "Not a number: only the digits 0-9 and one decimal point are read "
+                    "(fullwidth digits or digits of other scripts are not).",
+    "too_large": "Larger than the column holds (docs/csv-format.md lists each column's "
+                 "largest value).",
     "too_many_decimals": "More decimals than allowed (value: 2; quantity and weight: 3).",
     "not_positive": "Zero where more than zero is required (quantity, weight).",
     "not_positive_integer": "Not a whole number greater than zero (pieces, line number).",
@@ -207,32 +210,87 @@ def _label(column: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def _decimal_checks(column: str, max_decimals: int, allow_zero: bool) -> list[Check]:
-    c = pl.col(column)
-    comma = c.str.contains(",")
-    negative = c.str.starts_with("-")
-    numeric = c.str.contains(r"^\d+(\.\d+)?$")
-    decimals = c.str.extract(r"\.(\d+)$").str.len_chars().fill_null(0)
-    zero = numeric & c.str.contains(r"^0*(\.0*)?$")
-    label = _label(column)
-    checks = [
-        Check(column, "decimal_comma", comma,
-              pl.format("{} '{}' uses a comma; write it with a point as the decimal "
-                        "separator and no thousands separator (e.g. 12.50).", pl.lit(label), c)),
-        Check(column, "negative", negative & ~comma,
-              pl.format("{} '{}' is negative; it must be zero or more.", pl.lit(label), c)
-              if allow_zero else
-              pl.format("{} '{}' is negative; it must be greater than zero.", pl.lit(label), c)),
-        Check(column, "not_a_number", ~numeric & ~comma & ~negative,
-              pl.format("{} '{}' is not a number.", pl.lit(label), c)),
-        Check(column, "too_many_decimals", numeric & (decimals > max_decimals),
-              pl.format("{} '{}' has more than {} decimals.", pl.lit(label), c,
-                        pl.lit(max_decimals))),
-    ]
-    if not allow_zero:
-        checks.append(Check(column, "not_positive", zero,
-                            pl.format("{} is {}; it must be greater than zero.",
-                                      pl.lit(label), c)))
+@dataclass(frozen=True)
+class NumberRule:
+    """What a numeric column accepts: ASCII digits with at most one decimal point, no
+    sign (no column takes a negative number), bounded by the database column it goes to."""
+
+    decimals: int  # 0: a whole number
+    largest: str  # the largest value, as written
+    allow_zero: bool
+    stored_as: str  # the database column type, for the docs
+
+    @property
+    def integer_digits(self) -> int:
+        return len(self.largest.split(".")[0])
+
+
+# Bounds follow the columns the values go to (app/manifest/models.py). A line value is
+# kept below 10^10 dollars so that the sum of a whole file's lines in cents fits a BigInteger.
+NUMBERS: dict[str, NumberRule] = {
+    "line_no": NumberRule(0, "2147483647", False, "Integer"),
+    "pieces": NumberRule(0, "2147483647", False, "Integer"),
+    "gross_weight_kg": NumberRule(3, "999999999.999", False, "Numeric(12,3)"),
+    "quantity": NumberRule(3, "99999999999.999", False, "Numeric(14,3)"),
+    "value": NumberRule(2, "9999999999.99", True, "BigInteger cents"),
+    "net_weight_kg": NumberRule(3, "999999999.999", False, "Numeric(12,3)"),
+}
+_NUMBER = r"^[0-9]+(\.[0-9]+)?$"  # [0-9], not \d: polars' \d matches every script's digits
+
+
+def _too_large(c: pl.Expr, rule: NumberRule) -> pl.Expr:
+    """For a value of digits and a point only: beyond the column's integer digits. A
+    float is exact enough here: the bounds have at most 11 integer digits, and a longer
+    value is far beyond them."""
+    number = c.cast(pl.Float64, strict=False)
+    if rule.decimals == 0:
+        return number > float(rule.largest)
+    return number >= 10.0**rule.integer_digits
+
+
+def _number_checks(column: str) -> list[Check]:
+    rule, c, label = NUMBERS[column], pl.col(column), _label(column)
+    numeric = c.str.contains(_NUMBER)
+    if rule.decimals == 0:
+        checks = [Check(column, "not_positive_integer",
+                        ~c.str.contains(r"^[0-9]+$") | c.str.contains(r"^0+$"),
+                        pl.format("{} '{}' must be a whole number greater than zero, written "
+                                  "with the digits 0-9.", pl.lit(label), c))]
+    else:
+        comma = c.str.contains(",")
+        negative = c.str.starts_with("-")
+        decimals = c.str.extract(r"\.([0-9]+)$").str.len_chars().fill_null(0)
+        other_digits = c.str.contains(r"\d") & c.str.contains(r"[^\x00-\x7F]")
+        checks = [
+            Check(column, "decimal_comma", comma,
+                  pl.format("{} '{}' uses a comma; write it with a point as the decimal "
+                            "separator and no thousands separator (e.g. 12.50).",
+                            pl.lit(label), c)),
+            Check(column, "negative", negative & ~comma,
+                  pl.format("{} '{}' is negative; it must be zero or more.", pl.lit(label), c)
+                  if rule.allow_zero else
+                  pl.format("{} '{}' is negative; it must be greater than zero.",
+                            pl.lit(label), c)),
+            Check(column, "not_a_number", ~numeric & ~comma & ~negative,
+                  pl.when(other_digits).then(
+                      pl.format("{} '{}' is not a number: it has digits other than 0-9 "
+                                "(fullwidth or of another script); write it with 0-9 and a "
+                                "point.", pl.lit(label), c))
+                  .otherwise(pl.format("{} '{}' is not a number.", pl.lit(label), c))),
+            Check(column, "too_many_decimals", numeric & (decimals > rule.decimals),
+                  pl.format("{} '{}' has more than {} decimals.", pl.lit(label), c,
+                            pl.lit(rule.decimals))),
+        ]
+        if not rule.allow_zero:
+            checks.append(Check(column, "not_positive",
+                                numeric & c.str.contains(r"^0*(\.0*)?$"),
+                                pl.format("{} is {}; it must be greater than zero.",
+                                          pl.lit(label), c)))
+    # A whole-number column's "1.5" is already not_positive_integer: one error per cell.
+    whole = ~c.str.contains(".", literal=True) if rule.decimals == 0 else pl.lit(True)
+    checks.append(Check(column, "too_large", numeric & whole & _too_large(c, rule),
+                        pl.format("{} '{}' is too large: at most {}.", pl.lit(label), c,
+                                  pl.lit(rule.largest))))
     return checks
 
 
@@ -261,38 +319,34 @@ def _checks(hts_codes: Collection[str] | None, has_line_no: bool) -> list[Check]
                                   pl.col("consignee_state"))))
     zip_ = pl.col("consignee_zip")
     checks.append(Check("consignee_zip", "zip_format",
-                        ~zip_.str.contains(r"^\d{5}(-?\d{4})?$"),
+                        ~zip_.str.contains(r"^[0-9]{5}(-?[0-9]{4})?$"),
                         pl.format("Consignee ZIP '{}' must be 5 digits or ZIP+4 (12345-6789); "
                                   "a spreadsheet may have dropped a leading zero.", zip_)))
     hts = pl.col("n_hts_code")
-    checks.append(Check("hts_code", "hts_format", ~hts.str.contains(r"^\d+$"),
+    checks.append(Check("hts_code", "hts_format", ~hts.str.contains(r"^[0-9]+$"),
                         pl.format("HTS '{}' must be digits (dots and spaces are allowed).",
                                   pl.col("hts_code"))))
     checks.append(Check("hts_code", "hts_length",
-                        hts.str.contains(r"^\d+$") & (hts.str.len_chars() != 10),
+                        hts.str.contains(r"^[0-9]+$") & (hts.str.len_chars() != 10),
                         pl.format("HTS '{}' has {} digits; a 10-digit HTSUS statistical number "
                                   "is required.", pl.col("hts_code"), hts.str.len_chars())))
     if hts_codes is not None:
         checks.append(Check("hts_code", "hts_unknown",
-                            hts.str.contains(r"^\d{10}$")
+                            hts.str.contains(r"^[0-9]{10}$")
                             & ~hts.is_in(sorted(hts_codes)),
                             pl.format("HTS '{}' is not a statistical line of the loaded "
                                       "tariff schedule.", pl.col("hts_code"))))
-    checks += _decimal_checks("value", 2, allow_zero=True)
-    checks += _decimal_checks("quantity", 3, allow_zero=False)
-    checks += _decimal_checks("gross_weight_kg", 3, allow_zero=False)
-    for name in ("pieces", "line_no"):
-        c = pl.col(name)
-        checks.append(Check(name, "not_positive_integer",
-                            ~c.str.contains(r"^\d+$") | c.str.contains(r"^0+$"),
-                            pl.format("{} '{}' must be a whole number greater than zero.",
-                                      pl.lit(_label(name)), c)))
+    checks += _number_checks("value")
+    checks += _number_checks("quantity")
+    checks += _number_checks("gross_weight_kg")
+    checks += _number_checks("pieces")
+    checks += _number_checks("line_no")
     cur = pl.col("currency")
     checks.append(Check("currency", "unknown_currency",
                         ~cur.str.to_uppercase().is_in(sorted(codes.currencies())),
                         pl.format("Currency '{}' is not an ISO 4217 currency code (e.g. USD, "
                                   "EUR, CNY).", cur)))
-    checks += _decimal_checks("net_weight_kg", 3, allow_zero=False)
+    checks += _number_checks("net_weight_kg")
     checks.append(Check("importer_of_record", "ior_format",
                         pl.col("_ior_problem").is_not_null(), pl.col("_ior_problem")))
     checks.append(Check("mid", "mid_format", pl.col("_mid_problem").is_not_null(),
@@ -379,8 +433,8 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _cents(column: str) -> pl.Expr:
     c = pl.col(column)
-    whole = c.str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
-    frac = c.str.extract(r"\.(\d{1,2})$", 1).str.pad_end(2, "0").cast(pl.Int64, strict=False)
+    whole = c.str.extract(r"^([0-9]+)", 1).cast(pl.Int64, strict=False)
+    frac = c.str.extract(r"\.([0-9]{1,2})$", 1).str.pad_end(2, "0").cast(pl.Int64, strict=False)
     return whole * 100 + frac.fill_null(0)
 
 
@@ -426,19 +480,54 @@ def _consistency_errors(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+# Invisible characters (zero-width space and joiners, soft hyphen, BOM...), dropped from text.
+_IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
+
+
+def plain_text(c: pl.Expr) -> pl.Expr:
+    """NFKC (fullwidth letters and digits, ligatures, compatibility spaces to their plain
+    forms), default-ignorable characters removed."""
+    return c.str.normalize("NFKC").str.replace_all(_IGNORABLE, "")
+
+
+def _valid_numbers(masks: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame:
+    """``_ok_<column>`` per numeric column: no check of its rule failed (from the masks
+    already computed, so the rule is written once)."""
+    flags = []
+    for column in NUMBERS:
+        failing = [str(i) for i, c in enumerate(checks)
+                   if c.column == column and c.code != "required"]
+        flags.append((~pl.any_horizontal(failing)).alias(f"_ok_{column}"))
+    return masks.select(flags)
+
+
+def _number(column: str) -> pl.Expr:
+    """The value where it passed its rule, else null (the row has an error)."""
+    return pl.when(pl.col(f"_ok_{column}")).then(pl.col(column))
+
+
 def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Expr]:
-    """Mapped columns under their documented names, trimmed. A column with no padded cell
-    is passed through untouched, so it shares the parsed frame's memory."""
-    padded = original.select(
-        [pl.col(src).str.contains(r"^\s|\s$").any().alias(src) for src in mapping]
+    """Mapped columns under their documented names, trimmed, and text and code columns
+    NFKC-normalised without invisible characters. Numbers are left as sent: their rule
+    accepts ASCII digits only, so a fullwidth 1200 is an error, not 1200. A column with no
+    padded or non-ASCII cell is passed through untouched, so it shares the parsed frame's
+    memory."""
+    looks = original.select(
+        *[pl.col(src).str.contains(r"^\s|\s$").any().alias(src) for src in mapping],
+        *[(pl.col(src).str.len_bytes() != pl.col(src).str.len_chars()).any()
+          .alias(f"_u{src}") for src in mapping],
     ).row(0, named=True)
     exprs = []
     for src, dst in mapping.items():
-        if padded[src]:
-            trimmed = pl.col(src).str.strip_chars()
+        c = pl.col(src)
+        text = BY_NAME[dst].kind in (Kind.TEXT, Kind.CODE)
+        if text and looks[f"_u{src}"]:
+            c = plain_text(c)
+        if looks[src] or (text and looks[f"_u{src}"]):
+            trimmed = c.str.strip_chars()
             exprs.append(pl.when(trimmed != "").then(trimmed).alias(dst))
         else:
-            exprs.append(pl.col(src).alias(dst))
+            exprs.append(c.alias(dst))
     return exprs
 
 
@@ -479,8 +568,10 @@ def validate(
         )
         for i, check in enumerate(checks) if failing[i]
     ]
+    frame = frame.hstack(_valid_numbers(masks, checks))
     del masks
-    line_no = (pl.col("line_no").cast(pl.Int64, strict=False) if has_line_no
+    line_no = (_number("line_no").cast(pl.Int64, strict=False)
+               if has_line_no
                else pl.int_range(1, pl.len() + 1).over("hawb_no"))
     frame = frame.with_columns(line_no.alias("n_line_no"))
     numbered = frame.filter(pl.col("hawb_no").is_not_null() & pl.col("n_line_no").is_not_null())
@@ -538,8 +629,7 @@ def validate(
 
     # Select first, filter second: only the columns kept are copied.
     frame = frame.with_columns(
-        pl.when(pl.col("value").str.contains(r"^\d+(\.\d{1,2})?$"))
-        .then(_cents("value")).otherwise(None).alias("value_cents"))
+        pl.when(pl.col("_ok_value")).then(_cents("value")).alias("value_cents"))
     lines = frame.select(
         "hawb_no",
         pl.col("n_line_no").alias("line_no"),
@@ -547,13 +637,11 @@ def validate(
         "description",
         valid_or_raw("hts_code").alias("hts_code"),
         valid_or_raw("origin_country").alias("origin_country"),
-        pl.when(pl.col("quantity").str.contains(r"^\d+(\.\d{1,3})?$"))
-        .then(pl.col("quantity")).otherwise(None).alias("quantity"),
+        _number("quantity").alias("quantity"),
         "unit",
         "value_cents",
         pl.col("currency").str.to_uppercase().fill_null("USD").alias("currency"),
-        pl.when(pl.col("net_weight_kg").str.contains(r"^\d+(\.\d{1,3})?$"))
-        .then(pl.col("net_weight_kg")).otherwise(None).alias("net_weight_kg"),
+        _number("net_weight_kg").alias("net_weight_kg"),
         pl.col("spi").str.strip_chars().str.to_uppercase().alias("spi"),
         "manufacturer_name",
         "manufacturer_address",
@@ -574,8 +662,9 @@ def validate(
         pl.col("n_shipper_country").drop_nulls().first().alias("shipper_country"),
         pl.col("n_consignee_country").drop_nulls().first().alias("consignee_country"),
         pl.col("n_consignee_state").drop_nulls().first().alias("consignee_state"),
-        pl.col("pieces").drop_nulls().first().cast(pl.Int64, strict=False).alias("pieces"),
-        pl.col("gross_weight_kg").drop_nulls().first().alias("gross_weight_kg"),
+        _number("pieces").cast(pl.Int64, strict=False)
+        .drop_nulls().first().alias("pieces"),
+        _number("gross_weight_kg").drop_nulls().first().alias("gross_weight_kg"),
         pl.col("carrier").drop_nulls().first().str.to_uppercase().alias("carrier"),
         pl.col("n_importer_of_record").drop_nulls().first().alias("importer_of_record"),
         pl.col("importer_of_record").drop_nulls().first().alias("_ior_sent"),
@@ -593,8 +682,6 @@ def validate(
             pl.col("error_count").fill_null(0).cast(pl.Int64),
             pl.when(pl.col("_bad_rows") > 0).then(pl.lit(HawbStatus.INVALID.value))
             .otherwise(pl.lit(HawbStatus.RECEIVED.value)).alias("status"),
-            pl.when(pl.col("gross_weight_kg").str.contains(r"^\d+(\.\d{1,3})?$"))
-            .then(pl.col("gross_weight_kg")).otherwise(None).alias("gross_weight_kg"),
         )
         .drop("_bad_rows")
     )

@@ -1,6 +1,7 @@
 """The analytics refresher: brings the summaries and risk findings of the days that changed
 up to date every ``S321_ANALYTICS_REFRESH_S`` seconds, so dashboards rarely wait for it (a
-dashboard read also refreshes its own period)."""
+dashboard read also refreshes its own period). The consignee spellings are derived only
+here, one forwarder's changed manifests at a time, never in a request."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class AnalyticsRefresher:
     def run_once(self) -> None:
         refresh.ensure_fresh(self.writer, self.writer)
         risks_findings.ensure_fresh(self.writer, self.writer, tuple(risks_findings.Kind))
+        # Not refreshed by requests: derived here, per forwarder.
+        for kind in risks_findings.WORKER_ONLY:
+            risks_findings.refresh_by_forwarder(self.writer, self.writer, kind)
 
     def run(self) -> None:
         """Until stopped: a refresh every ``every_s``, the first one ``every_s`` after the

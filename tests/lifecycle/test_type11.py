@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts.models import Organisation
 from app.ace_gateway import filing
 from app.ace_gateway.messages import AceMessage, MessageKind
 from app.ace_gateway.models import AceEntry, AceMessageRecord, AceStatement, AceStatementEntry
-from app.accounts.models import Organisation
 from app.ace_gateway.simulator.engine import IOR_MALFORMED
 from app.db import transaction
 from app.events.models import OutboxEvent

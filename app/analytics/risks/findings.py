@@ -52,6 +52,11 @@ class Kind(enum.StrEnum):
 
 
 _KEYED = (Kind.CONSIGNEE_DAYS, Kind.SPELLINGS)  # read consignee keys
+# Spellings compare a consignee's HAWBs of every forwarder and day: only the analytics
+# refresher derives them (refresh_by_forwarder), never a request, which reads them as
+# they are.
+WORKER_ONLY = (Kind.SPELLINGS,)
+_SCOPE_MANIFESTS = 2_000  # stale manifests of one forwarder refreshed in one transaction
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,12 @@ class _Stale:
 # --- what is out of date -------------------------------------------------------------------
 
 
-def _stale(session: Session, kind: Kind) -> list[_Stale]:
+def _stale(session: Session, kind: Kind, only: Sequence[int] | None = None) -> list[_Stale]:
+    """Out-of-date manifests; ``only``: among these manifest ids."""
     s, m = RiskSource, Manifest
     snapshot = and_(s.manifest_id == m.id, s.kind == kind.value)
+    among_m = [] if only is None else [m.id.in_(only)]
+    among_s = [] if only is None else [s.manifest_id.in_(only)]
     changed = session.execute(
         select(m.id, s.arrival_date, m.arrival_date, m.updated_at, m.hawb_count)
         .outerjoin(s, snapshot)
@@ -77,13 +85,14 @@ def _stale(session: Session, kind: Kind) -> list[_Stale]:
                 s.manifest_id.is_(None),
                 s.updated_at != m.updated_at,
                 s.arrival_date != m.arrival_date,
-            )
+            ),
+            *among_m,
         )
     ).all()
     stale = {row[0]: _Stale(*row) for row in changed}
     gone = session.execute(
         select(s.manifest_id, s.arrival_date).where(
-            s.kind == kind.value, ~exists().where(m.id == s.manifest_id)
+            s.kind == kind.value, ~exists().where(m.id == s.manifest_id), *among_s
         )
     ).all()
     stale.update({i: _Stale(i, day, None, None, 0) for i, day in gone})
@@ -96,7 +105,7 @@ def _stale(session: Session, kind: Kind) -> list[_Stale]:
         rekeyed = session.execute(
             select(m.id, m.arrival_date, m.updated_at, m.hawb_count)
             .join(s, snapshot)
-            .where(s.unkeyed > 0, ~unkeyed)
+            .where(s.unkeyed > 0, ~unkeyed, *among_m)
         ).all()
         stale.update({i: _Stale(i, day, day, at, n) for i, day, at, n in rekeyed})
     return sorted(stale.values(), key=lambda x: x.manifest_id)
@@ -116,19 +125,32 @@ def pending(session: Session, kinds: Iterable[Kind]) -> bool:
 # --- refreshing ------------------------------------------------------------------------
 
 
-def refresh(session: Session, kinds: Iterable[Kind] = tuple(Kind)) -> dict[str, int]:
-    """Bring findings of these kinds up to date; returns, per kind, how many manifests
-    (customs: events) were read again. Run it in a writer's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": _ADVISORY_NAMESPACE})
+def refresh(
+    session: Session, kinds: Iterable[Kind] = tuple(Kind), only: Sequence[int] | None = None
+) -> dict[str, int]:
+    """Bring findings of these kinds up to date (``only``: of these manifests); returns,
+    per kind, how many manifests (customs: events) were read again. Run it in a writer's
+    transaction."""
+    wanted = set(kinds)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         # Whole days and manifests are grouped at once: hash them in memory, not on disk.
         session.execute(text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
     done: dict[str, int] = {}
-    for kind in dict.fromkeys(kinds):
+    for number, kind in enumerate(Kind):  # one order for the locks: no deadlock
+        if kind not in wanted:
+            continue
+        if postgres:
+            # One lock per kind: a request's refresh of consignee-days never waits for
+            # the refresher's spellings.
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:ns, :kind)"),
+                {"ns": _ADVISORY_NAMESPACE, "kind": number},
+            )
         if kind is Kind.CUSTOMS:
             done[kind.value] = events.read(session)
             continue
-        stale = _stale(session, kind)
+        stale = _stale(session, kind, only)
         if not stale:
             done[kind.value] = 0
             continue
@@ -147,14 +169,43 @@ def refresh(session: Session, kinds: Iterable[Kind] = tuple(Kind)) -> dict[str, 
 def ensure_fresh(
     reader: sessionmaker[Session], writer: sessionmaker[Session], kinds: Iterable[Kind]
 ) -> None:
-    """Refresh these kinds if they are out of date: a quick look with a reader first, so
-    that SQLite's write lock is only taken when there is work."""
-    kinds = tuple(kinds)
+    """Refresh these kinds if they are out of date, but for the refresher's own
+    (WORKER_ONLY): a quick look with a reader first, so that SQLite's write lock is only
+    taken when there is work. Safe in a request."""
+    kinds = tuple(k for k in kinds if k not in WORKER_ONLY)
+    if not kinds:
+        return
     with reader() as session:
         if not pending(session, kinds):
             return
     with transaction(writer) as session:
         refresh(session, kinds)
+
+
+def refresh_by_forwarder(
+    reader: sessionmaker[Session], writer: sessionmaker[Session], kind: Kind = Kind.SPELLINGS
+) -> dict[int | None, int]:
+    """The analytics refresher's pass for one kind: the out-of-date manifests of each
+    forwarder in their own transactions (at most _SCOPE_MANIFESTS each), so that one
+    forwarder's amendments hold no lock over everyone's; returns manifests read again per
+    forwarder (None: manifests deleted since)."""
+    m = Manifest
+    owners: dict[int, int] = {}
+    with reader() as session:
+        stale = _stale(session, kind)
+        for chunk in chunks([x.manifest_id for x in stale if x.day is not None]):
+            rows = session.execute(select(m.id, m.forwarder_id).where(m.id.in_(chunk))).all()
+            owners.update({row[0]: row[1] for row in rows})
+    scopes: dict[int | None, list[int]] = {}
+    for x in stale:
+        scopes.setdefault(owners.get(x.manifest_id), []).append(x.manifest_id)
+    done: dict[int | None, int] = {}
+    for forwarder, ids in scopes.items():
+        for chunk in chunks(ids, _SCOPE_MANIFESTS):
+            with transaction(writer) as session:
+                counts = refresh(session, (kind,), list(chunk))
+            done[forwarder] = done.get(forwarder, 0) + counts[kind.value]
+    return done
 
 
 def _unkeyed(session: Session, stale: Sequence[_Stale]) -> dict[int, int]:
