@@ -42,6 +42,7 @@ def hawb_page(request: Request, web: WebDep, mawb: str, hawb_no: str,
         events = service.history(session, manifest.id, detail.hawb.hawb_no)
         alerts = eq.alerts_for(session, [detail.hawb.id])
         duty_rows = breakdowns.amounts(session, detail.hawb.id)
+        payment = filing.payment_of(session, entry.entry_number) if entry else None
     duty = json.loads(detail.hawb.duty) if detail.hawb.duty else {}
     pretty = [{"row": m, "json": json.dumps(json.loads(m.body_json), indent=2)}
               for m in messages]
@@ -50,6 +51,7 @@ def hawb_page(request: Request, web: WebDep, mawb: str, hawb_no: str,
     return page(request, "hawb.html", web, manifest=manifest, detail=detail,
                 decision=decision, messages=pretty, entry=entry, events=events,
                 alerts=alerts, can_decide=can_decide, duty=duty, duty_rows=duty_rows,
+                payment=payment,
                 done=done, error=error)
 
 

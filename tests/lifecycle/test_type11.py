@@ -24,6 +24,7 @@ from app.events.models import OutboxEvent
 from app.lifecycle.models import BrokerClient
 from app.manifest.models import Hawb, Manifest
 from tests.conftest import MakeOrg, Org, upload
+from tests.support.console import sign_in
 from tests.support.informal import ARRIVAL, IOR, informal_simulator, set_parties
 from tests.support.journeys import designate, history, make_port, queue, worker_for
 from tests.support.manifests import line, manifest, new_mawb
@@ -195,6 +196,11 @@ def test_a_manifest_arriving_today_runs_from_approval_to_the_carrier(
             "entry_summary_accepted", "statement_paid"} <= kinds_logged
     sent_line = next(i for i in log if i["kind"] == "type11_received")
     assert sent_line["summary"].startswith("Type 11 sent")
+    # The console's HAWB page shows the entry's payment.
+    sign_in(client, forwarder)
+    page = client.get(f"/ui/manifests/{mawb}/hawbs/T1").text
+    assert (f"paid {totals['T1'] / 100:.2f} on daily statement "
+            f"{statement.statement_number}") in page
 
 
 def test_ace_rejection_is_corrected_and_refiled_under_the_same_entry_number(

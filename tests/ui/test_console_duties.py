@@ -42,6 +42,7 @@ def test_entry_type_duties_and_totals_are_shown(client: TestClient, forwarder: O
         ("9903.88.03", "6.25"), ("6505006090", "1.83"), ("311", "2.69")]
     assert cells(hawb, "duty-breakdown")[2][0] == "fee"
     assert "fee_carried_forward" in hawb
+    assert "not yet paid" in hawb  # an informal entry not filed yet
     mawb_page = client.get(f"/ui/manifests/{MAWB}").text
     programs = {(r[0], r[1]): r[3] for r in cells(mawb_page, "duty-programs")}
     assert programs == {("mfn", ""): "1.83", ("mpf", "311"): "2.69",
