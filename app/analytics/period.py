@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.errors import InvalidRequest
+from app.kit import arrivals
 
 MAX_YEARS = 6
 
@@ -22,7 +23,12 @@ class Period:
         """The period asked for; by default the last five calendar years and this year to
         date."""
         end = end or today
-        start = start or date(end.year - 5, 1, 1)
+        start = start or max(date(end.year - 5, 1, 1), arrivals.EARLIEST)
+        for name, day in (("starts", start), ("ends", end)):
+            implausible = arrivals.problem(day, today)
+            if implausible:
+                raise InvalidRequest(f"The period {name} on {day.isoformat()}, which "
+                                     f"{implausible}: no HAWB arrives then.")
         if start > end:
             raise InvalidRequest(f"The period starts ({start}) after it ends ({end}).")
         if (end.year - start.year) > MAX_YEARS:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 
 from app.errors import Invalid
+from app.kit import arrivals
 from app.manifest import codes
 from app.manifest.columns import BY_NAME, COLUMNS, HAWB_COLUMNS, HeaderMap, Kind
 from app.manifest.statuses import HawbStatus
@@ -181,6 +182,10 @@ def resolve_header(frame: pl.DataFrame, supplied: Mapping[str, str | None]) -> M
     parsed = _parse_date(arrival)
     if parsed is None:
         raise Invalid(f"Arrival date {arrival!r} is not a date in YYYY-MM-DD form.",
+                      column="arrival_date")
+    implausible = arrivals.problem(parsed, datetime.now(UTC).date())
+    if implausible:
+        raise Invalid(f"Arrival date {parsed.isoformat()} {implausible}: check the date.",
                       column="arrival_date")
     port = _manifest_value(frame, "port_of_arrival", supplied.get("port_of_arrival"))
     if port not in codes.PORTS:

@@ -16,6 +16,7 @@ from app.intake import ingest
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
 from app.settings import Settings
 from tests.conftest import MakeOrg, Org, sample, upload
+from tests.support.manifests import line, manifest
 
 CLEAN = "lax_2025-04-15_clean.csv"
 CLEAN_MAWB = "29775589382"
@@ -328,3 +329,21 @@ def test_a_multipart_upload_over_the_limit_is_refused_as_it_streams() -> None:
     with TemporaryDirectory() as tmp, pytest.raises(TooLarge):
         asyncio.run(receive(Request(scope, client_sends), Path(tmp) / "m.csv", 2**20))
     assert sent <= 3  # the head and at most two 1 MiB chunks
+
+
+@pytest.mark.parametrize(("arrival", "why"), [
+    ("9999-12-31", "more than a year ahead"), ("1900-01-01", "is before 1994-01-01")])
+def test_an_implausible_arrival_date_is_refused(client: TestClient, forwarder: Org,
+                                                arrival: str, why: str) -> None:
+    response = upload(client, forwarder, manifest([line("H1")], arrival=arrival))
+    assert response.status_code == 422
+    assert why in response.json()["detail"]
+    assert response.json()["column"] == "arrival_date"
+
+
+def test_analytics_periods_stay_within_plausible_dates(client: TestClient,
+                                                       forwarder: Org) -> None:
+    response = client.get("/v1/analytics/volumes", headers=forwarder.headers,
+                          params={"end": "9999-12-31"})
+    assert response.status_code == 422, response.text
+    assert "no HAWB arrives then" in response.json()["detail"]
