@@ -18,6 +18,7 @@ from app.observability.readiness import Readiness
 from app.runtime import tune_memory
 from app.settings import Settings, get_settings
 from app.ui.app import create_console
+from app.web.nul import RefuseNul
 from app.workers.in_process import start_runners
 
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reader = make_session_factory(engine)
     app.state.writer = make_session_factory(engine, writer=True)
     app.state.readiness = Readiness.from_settings(settings, engine)
+    app.add_middleware(RefuseNul)
     app.add_middleware(RequestObservability)
     routes.include(app)
     app.mount("/ui", create_console(app))
