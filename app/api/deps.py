@@ -39,8 +39,10 @@ def get_writer_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
-WriterSessionDep = Annotated[Session, Depends(get_writer_session)]
+# scope="function": the transaction commits before the response is sent, so a client never
+# acts on an answer whose change another request cannot see yet (or that was rolled back).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriterSessionDep = Annotated[Session, Depends(get_writer_session, scope="function")]
 
 
 def _presented_key(authorization: str | None, x_api_key: str | None) -> str:
