@@ -35,6 +35,13 @@ class TooLarge(DomainError):
     title = "Upload too large"
 
 
+class Busy(DomainError):
+    """Too much of the same work at once; the request may be sent again shortly."""
+
+    title = "Too many requests at once"
+    retry_after_s = 5
+
+
 class InvalidRequest(Invalid):
     """A value the caller sent is unusable (not a manifest problem)."""
 
@@ -46,6 +53,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     TooLarge: 413,
+    Busy: 429,
 }
 
 

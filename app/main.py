@@ -19,6 +19,7 @@ from app.runtime import tune_memory
 from app.settings import Settings, get_settings
 from app.ui.app import create_console
 from app.web.nul import RefuseNul
+from app.web.slots import UploadSlots
 from app.workers.in_process import start_runners
 
 
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reader = make_session_factory(engine)
     app.state.writer = make_session_factory(engine, writer=True)
     app.state.readiness = Readiness.from_settings(settings, engine)
+    app.state.upload_slots = UploadSlots(settings.upload_concurrency_per_org,
+                                         settings.upload_concurrency)
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestObservability)
     routes.include(app)

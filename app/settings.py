@@ -40,6 +40,10 @@ class Settings(LogSettings):
     upload_max_rows: int = Field(default=2_000_000, gt=0)
     # Errors listed inline in an upload's response; the rest are paged from /errors.
     upload_inline_errors: int = Field(default=1_000, ge=0)
+    # Uploads ingesting at once, per organisation and per process: one tenant's burst of
+    # large files cannot take every worker thread and the memory of the process.
+    upload_concurrency_per_org: int = Field(default=2, ge=1)
+    upload_concurrency: int = Field(default=4, ge=1)
     # False: uploads store HAWBs as "received" without judging them (bulk backfills); an
     # administrator's re-evaluation of the dates judges them later.
     judge_at_upload: bool = True

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import DomainError, status_of
+from app.errors import Busy, DomainError, status_of
 from app.observability import logs
 
 PROBLEM_JSON = "application/problem+json"
@@ -52,8 +52,9 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Busy) else None
         return problem(status_of(exc), exc.detail, title=exc.title, instance=request.url.path,
-                       extra=exc.extra)
+                       extra=exc.extra, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -34,6 +34,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.settings = parent.state.settings
     console.state.reader = parent.state.reader
     console.state.writer = parent.state.writer
+    console.state.upload_slots = parent.state.upload_slots
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
     for module in (common, forwarders, brokers, cfs, analytics):

@@ -71,7 +71,8 @@ def upload_page(request: Request, web: WebDep) -> Response:
 async def upload(request: Request, web: WebDep) -> Response:
     allow(web, OrgKind.FORWARDER)
     settings: Settings = request.app.state.settings
-    with tempfile.TemporaryDirectory(prefix="s321-ui-upload-") as tmp:
+    with (request.app.state.upload_slots.take(web.caller.organisation_id),
+          tempfile.TemporaryDirectory(prefix="s321-ui-upload-") as tmp):
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
         check_csrf(web, received.fields.get("csrf_token"))
         outcome = await run_in_threadpool(

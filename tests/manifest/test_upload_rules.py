@@ -347,3 +347,27 @@ def test_analytics_periods_stay_within_plausible_dates(client: TestClient,
                           params={"end": "9999-12-31"})
     assert response.status_code == 422, response.text
     assert "no HAWB arrives then" in response.json()["detail"]
+
+
+def test_uploads_at_once_are_bounded_per_organisation_and_process(
+        settings: Settings, forwarder: Org, make_org: MakeOrg) -> None:
+    from app.main import create_app
+
+    bounded = settings.model_copy(update={"upload_concurrency_per_org": 1,
+                                          "upload_concurrency": 2})
+    other = make_org(OrgKind.FORWARDER, "Other Forwarder")
+    third = make_org(OrgKind.FORWARDER, "Third Forwarder")
+    app = create_app(bounded)
+    with TestClient(app) as client:
+        slots = app.state.upload_slots
+        with slots.take(forwarder.id):  # one of the forwarder's uploads is ingesting
+            busy = upload(client, forwarder, sample(CLEAN))
+            assert busy.status_code == 429
+            assert busy.headers["retry-after"] == "5"
+            assert "already has 1 uploads being ingested" in busy.json()["detail"]
+            assert upload(client, other, sample(CLEAN)).status_code == 201  # not stalled
+            with slots.take(other.id):
+                full = upload(client, third, manifest([line("H9")]))
+                assert full.status_code == 429
+                assert "as many uploads as it takes" in full.json()["detail"]
+        assert upload(client, forwarder, manifest([line("H1")])).status_code == 201

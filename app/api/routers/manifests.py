@@ -65,7 +65,7 @@ CSV_EXAMPLE = (
     }, "required": True}},
     responses={200: {"description": "Replayed: the original upload's result",
                      "model": schemas.UploadOut},
-               **problem_responses(409, 413, 422)},
+               **problem_responses(409, 413, 422, 429)},
 )
 async def upload_manifest(
     request: Request,
@@ -83,7 +83,8 @@ async def upload_manifest(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",
                                                   max_length=200)] = None,
 ) -> schemas.UploadOut:
-    with tempfile.TemporaryDirectory(prefix="s321-upload-") as tmp:
+    with (request.app.state.upload_slots.take(caller.organisation_id),
+          tempfile.TemporaryDirectory(prefix="s321-upload-") as tmp):
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
         upload_request = received.as_upload(request, caller.organisation_id, idempotency_key)
         outcome = await run_in_threadpool(
