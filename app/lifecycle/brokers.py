@@ -261,13 +261,16 @@ def _client_hawbs(session: Session, broker_id: int, hawb_ids: Sequence[int]) -> 
 
 
 def _not_informal(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    """Ineligible HAWBs the duty engine did not price as Type 11: not to be approved."""
+    """Ineligible HAWBs the duty engine did not price as Type 11, or whose duty awaits a
+    broker's review (an entry summary cannot declare a duty nobody computed): not to be
+    approved."""
     found: dict[int, str] = {}
     for i in range(0, len(ids), 1000):
         found.update((hawb_id, status) for hawb_id, status in session.execute(
             select(Hawb.id, Hawb.status).where(
                 Hawb.id.in_(list(ids[i:i + 1000])), Hawb.status == HawbStatus.INELIGIBLE.value,
-                or_(Hawb.entry_type.is_(None), Hawb.entry_type != TYPE_11))))
+                or_(Hawb.entry_type.is_(None), Hawb.entry_type != TYPE_11,
+                    Hawb.duty_status.is_(None), Hawb.duty_status != COMPUTED))))
     return found
 
 
@@ -314,14 +317,16 @@ def approve_manifest(session: Session, who: Broker, mawb: str, *,
     ones approved (informal entries), Type 01 ones routed to formal entry with their
     estimate, so that they do not hold the MAWB back."""
     manifest = _manifest(session, who, mawb)
-    rows = [(i, status, kind) for i, status, kind in session.execute(
-        select(Hawb.id, Hawb.status, Hawb.entry_type).where(
+    rows = [(i, status, kind, duty) for i, status, kind, duty in session.execute(
+        select(Hawb.id, Hawb.status, Hawb.entry_type, Hawb.duty_status).where(
             Hawb.manifest_id == manifest.id,
             Hawb.status.in_([HawbStatus.ELIGIBLE.value, HawbStatus.INELIGIBLE.value]))
         .order_by(Hawb.id))]
-    approving = [i for i, status, kind in rows
-                 if status == HawbStatus.ELIGIBLE.value or kind == TYPE_11]
-    formal = [i for i, status, kind in rows
+    # A Type 11 whose duty needs review stays in the queue for the broker.
+    approving = [i for i, status, kind, duty in rows
+                 if status == HawbStatus.ELIGIBLE.value or (kind == TYPE_11
+                                                            and duty == COMPUTED)]
+    formal = [i for i, status, kind, _ in rows
               if status == HawbStatus.INELIGIBLE.value and kind == TYPE_01]
     outcome = approve(session, who, approving, actor=actor)
     if formal:

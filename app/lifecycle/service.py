@@ -125,8 +125,9 @@ def apply_one(session: Session, hawb_id: int, event: Event, actor: Actor, **kwar
 
 def refusal(event: Event, current: str) -> str:
     if event is Event.APPROVE and current == HawbStatus.INELIGIBLE:
-        return ("The HAWB is ineligible and not priced as an informal entry (Type 11): "
-                "route it to formal entry instead.")
+        return ("The HAWB is ineligible and not priced as an informal entry (Type 11), or "
+                "its duty needs review (see its duty breakdown): route it to formal entry, "
+                "or have its data corrected first.")
     allowed = ", ".join(SOURCES[event]) or "no status"
     return (f"The HAWB is {current}: '{event.value}' applies only to HAWBs that are "
             f"{allowed}.")

@@ -381,3 +381,19 @@ def test_a_lost_answer_files_each_informal_entry_once_and_pays_it_once(
         [statement] = session.scalars(select(AceStatement))
         assert statement.entries == 2
         assert session.scalar(select(func.count()).select_from(AceStatementEntry)) == 2
+
+
+def test_an_informal_entry_whose_duty_needs_review_is_not_approved(
+        client: TestClient, db: sessionmaker[Session], forwarder: Org, broker: Org) -> None:
+    designate(client, forwarder, broker)
+    mawb = _upload(client, forwarder, _rows()[:2])
+    with transaction(db) as session:  # as when a rate reads "See additional U.S. note 1"
+        session.execute(update(Hawb).where(Hawb.hawb_no == "T1")
+                        .values(duty_status="needs_review"))
+    whole = client.post("/v1/review/approve", headers=broker.headers, json={"mawb": mawb})
+    assert whole.status_code == 200, whole.text
+    assert _statuses(db, mawb)["T1"] == "ineligible"  # left in the queue for the broker
+    one = client.post("/v1/review/approve", headers=broker.headers,
+                      json={"hawb_ids": [_hawb(db, mawb, "T1").id]})
+    assert one.status_code == 409
+    assert "its duty needs review" in one.json()["detail"]
