@@ -61,18 +61,25 @@ def test_identical_file_again_creates_nothing(client: TestClient, forwarder: Org
     assert counts(db) == before
 
 
-def test_concurrent_retries_store_once(client: TestClient, forwarder: Org,
+def test_concurrent_retries_store_once(settings: Settings, forwarder: Org,
                                        db: sessionmaker[Session]) -> None:
+    from app.main import create_app
+
+    # Slots for all four at once: the race between them is what is tested here (beyond
+    # the slots, a retry is answered 429 and sent again later).
+    roomy = settings.model_copy(update={"upload_concurrency_per_org": 4,
+                                        "upload_concurrency": 4})
     results: list[Any] = []
+    with TestClient(create_app(roomy)) as client:
 
-    def send() -> None:
-        results.append(upload(client, forwarder, sample(CLEAN), key="same-key"))
+        def send() -> None:
+            results.append(upload(client, forwarder, sample(CLEAN), key="same-key"))
 
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        threads = [threading.Thread(target=send) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     assert sorted(r.status_code for r in results) == [200, 200, 200, 201]
     assert len({r.json()["id"] for r in results}) == 1
     assert counts(db)["uploads"] == 1
