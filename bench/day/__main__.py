@@ -1,13 +1,14 @@
-"""A day of de minimis traffic through the production topology on this machine.
+"""A day of informal entries (Type 11) through the production topology on this machine.
 
     python -m bench.day                       # 200,000 HAWBs
     python -m bench.day --hawbs 5000 --faults --fault-window 8
 
 Starts PostgreSQL's scratch database, a Kafka-protocol broker (kcat's mock cluster), the
 ACE simulator, 2 API processes, 2 workers and the relay; uploads the day's manifests for
-LAX, JFK, ATL and SFO as forwarders would, while brokers approve them; runs until every
-HAWB is released or finally refused and every event is published; then checks the
-invariants (see bench/day/checks.py) and prints throughput and per-stage latencies. With
+LAX, JFK, ATL and SFO as forwarders would (arriving after the end of de minimis, priced with
+the tariff of bench/day/tariff.py), while brokers approve them; runs until every HAWB is
+released or finally refused (or routed to formal entry) and every event is published; then
+checks the invariants (see bench/day/checks.py) and prints throughput and per-stage latencies. With
 ``--faults``, the faults of bench/day/faults.py are injected during the run. Exit status 0
 only when every invariant holds.
 """
@@ -32,7 +33,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import migrate
-from bench.day import checks, cluster, drive, traffic
+from bench.day import checks, cluster, drive, tariff, traffic
 from bench.day.faults import Faults
 
 OUT = Path(__file__).resolve().parent.parent / "out" / "day"
@@ -53,6 +54,8 @@ def simulator_env(args: argparse.Namespace) -> dict[str, str]:
     return {"S321_SIM_SEED": str(args.seed), "S321_SIM_TIME_SCALE": str(args.time_scale),
             # The flights of the day arrive at 06:00; the clock starts just before.
             "S321_SIM_START": f"{traffic.DAY}T05:55:00Z",
+            # ACE knows the schedule: a line not in it is rejected.
+            "S321_SIM_HTS_FILE": str(tariff.edition_path()),
             "S321_SIM_MAX_ENTRIES_PER_HOUR": "none"}
 
 
@@ -94,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
           flush=True)
     database_url = scratch_database(args.server, args.database)
     migrate.upgrade(database_url)
+    loaded = tariff.load(database_url)
+    print(f"tariff loaded: {loaded}", flush=True)
     pepper = secrets.token_urlsafe(24)
     parties = drive.set_up(database_url, pepper, args.forwarders)
     engine = create_engine(database_url, pool_pre_ping=True)
@@ -145,11 +150,13 @@ def run(args: argparse.Namespace) -> int:
             f"{len(mawbs)} manifests ({tally.upload_replays} retried uploads replayed)"))
         figures = checks.figures(engine)
         status_counts = checks.statuses(engine)
+        pricing = checks.pricing(engine)
         restarts = c.restarts()
     report = {
         "hawbs": expected, "manifests": len(mawbs), "elapsed_s": round(elapsed, 1),
         "uploads_s": round(uploaded_s, 1), "throughput_hawbs_per_s": round(expected / elapsed, 1),
-        "statuses": status_counts, "retries": tally.retries, "restarts": restarts,
+        "statuses": status_counts, "entry_types": pricing["entry_types"],
+        "duty_statuses": pricing["duty_statuses"], "retries": tally.retries, "restarts": restarts,
         "faults": [asdict(f) for f in faults.log],
         "checks": [asdict(r) for r in results],
         "stages": [asdict(s) for s in figures.stages], "time_scale": args.time_scale}
@@ -169,6 +176,7 @@ def render(report: dict[str, object]) -> str:
                  f"decisions done after {report['uploads_s']} s; every HAWB final after "
                  f"{elapsed} s: {report['throughput_hawbs_per_s']} HAWBs/s upload to final")
     lines.append(f"final statuses: {report['statuses']}")
+    lines.append(f"entry types: {report['entry_types']}; duties: {report['duty_statuses']}")
     lines.append(f"client retries: {report['retries'] or 'none'}; process restarts: "
                  f"{report['restarts'] or 'none'}")
     lines.append(f"\nper-stage latency, seconds (CBP's own delays simulated at "

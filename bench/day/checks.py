@@ -3,6 +3,9 @@
 - every HAWB reached a final status;
 - every HAWB that went to customs was filed exactly once (the simulator's own count per
   entry number), and every entry number the service holds was filed;
+- every informal entry (Type 11) whose summary ACE accepted was paid exactly once, on one
+  daily statement, for its duty and fees; each statement's count and total are its
+  entries'; the service's statements are the simulator's, entry for entry;
 - every outbox event is on Kafka at least once, and exactly once after de-duplication by
   event id, with nothing on Kafka that the outbox does not hold;
 - every HAWB's history is a chain of moves the transition table allows, ending at its
@@ -23,11 +26,17 @@ from sqlalchemy import Engine, text
 
 from app.lifecycle.transitions import TABLE
 from app.manifest.statuses import HawbStatus as S
+from app.tariff.pricing import TYPE_11
 from bench.day.traffic import PORT_SHARES
 
-FINAL = (S.RELEASED, S.RECEIVED_AT_CFS, S.HANDED_TO_CARRIER,  # released
-         S.REFUSED, S.ACE_REJECTED, S.FORMAL_ENTRY)  # finally refused (for a Type 86)
+RELEASED = (S.RELEASED, S.RECEIVED_AT_CFS, S.HANDED_TO_CARRIER)
+# Released, or finally refused: after a hold or by an agency, rejected by ACE (the day has
+# no corrections), or routed to formal entry (Type 01, or nothing else to do).
+FINAL = (*RELEASED, S.REFUSED, S.ACE_REJECTED, S.FORMAL_ENTRY)
 JUDGED = (S.ELIGIBLE, S.NEEDS_REVIEW, S.INELIGIBLE)
+# Statuses a HAWB reaches only once its entry was sent to customs.
+FILED = (S.SUBMITTED, S.ACCEPTED, S.ENTRY_SUMMARY_ACCEPTED, S.DUTY_PAID,
+         S.PERMIT_TO_TRANSFER, S.HOLD, *RELEASED, S.REFUSED, S.ACE_REJECTED)
 
 
 @dataclass
@@ -64,6 +73,16 @@ def statuses(engine: Engine) -> dict[str, int]:
             "SELECT status, count(*) FROM hawbs GROUP BY status ORDER BY 2 DESC")).all())
 
 
+def pricing(engine: Engine) -> dict[str, dict[str, int]]:
+    """HAWBs by entry type and by duty status (``none``: not priced)."""
+    with engine.connect() as conn:
+        def by(column: str) -> dict[str, int]:
+            return {str(k): int(n) for k, n in conn.execute(text(
+                f"SELECT coalesce({column}, 'none'), count(*) FROM hawbs GROUP BY 1 "
+                "ORDER BY 2 DESC"))}
+        return {"entry_types": by("entry_type"), "duty_statuses": by("duty_status")}
+
+
 def _filed_once(engine: Engine, simulator_url: str) -> Check:
     filings = httpx.get(f"{simulator_url}/v1/control/filings", timeout=60).json()
     counts: dict[str, int] = filings["filings"]
@@ -72,8 +91,7 @@ def _filed_once(engine: Engine, simulator_url: str) -> Check:
         unfiled_approved = conn.execute(text(
             "SELECT count(*) FROM hawbs h WHERE h.status = ANY(:filed) AND NOT EXISTS ("
             " SELECT 1 FROM ace_entries e WHERE e.hawb_id = h.id)"),
-            {"filed": [s.value for s in (S.RELEASED, S.RECEIVED_AT_CFS, S.HANDED_TO_CARRIER,
-                                         S.REFUSED, S.ACE_REJECTED)]}).scalar_one()
+            {"filed": [s.value for s in FILED]}).scalar_one()
     twice = {n: c for n, c in counts.items() if c != 1}
     never = entries - counts.keys()
     unknown = counts.keys() - entries
@@ -84,6 +102,81 @@ def _filed_once(engine: Engine, simulator_url: str) -> Check:
                  f"but unknown to the service, {unfiled_approved} filed HAWBs without an "
                  f"entry; {filings['submissions']:,} submissions reached the simulator "
                  f"(duplicates answered 'duplicate')")
+
+
+def simulator_payments(simulator_url: str) -> dict[str, tuple[str, int]]:
+    """What ACE says it was paid: entry number -> (statement number, cents)."""
+    answer = httpx.get(f"{simulator_url}/v1/control/statements", timeout=60).json()
+    return {entry: (st["number"], cents) for st in answer["statements"]
+            for entry, cents in st["entries"].items()}
+
+
+_PAID = """
+WITH summaries AS (
+  SELECT DISTINCT entry_number FROM ace_messages
+  WHERE direction = 'received' AND kind = 'entry_summary_accepted'),
+payments AS (
+  SELECT entry_number, count(*) AS n FROM ace_messages
+  WHERE direction = 'received' AND kind = 'statement_paid' GROUP BY entry_number),
+paid AS (
+  SELECT p.entry_number, p.amount_cents, h.id AS hawb_id,
+         coalesce(h.duty_cents, 0) + coalesce(h.fees_cents, 0) AS owed
+  FROM ace_statement_entries p
+  LEFT JOIN ace_entries e ON e.entry_number = p.entry_number
+  LEFT JOIN hawbs h ON h.id = e.hawb_id),
+events AS (
+  SELECT hawb_id, count(*) AS n FROM hawb_history WHERE event = 'pay_statement'
+  GROUP BY hawb_id)
+SELECT
+  (SELECT count(*) FROM summaries) AS summaries,
+  (SELECT count(*) FROM paid) AS paid,
+  (SELECT count(*) FROM summaries s WHERE NOT EXISTS (
+     SELECT 1 FROM paid p WHERE p.entry_number = s.entry_number)) AS unpaid,
+  (SELECT count(*) FROM payments WHERE n > 1) AS paid_twice,
+  (SELECT count(*) FROM paid p WHERE NOT EXISTS (
+     SELECT 1 FROM summaries s WHERE s.entry_number = p.entry_number)) AS paid_unaccepted,
+  (SELECT count(*) FROM paid WHERE hawb_id IS NULL OR amount_cents <> owed) AS amount_off,
+  (SELECT count(*) FROM ace_statements s LEFT JOIN (
+     SELECT statement_number, count(*) AS n, sum(amount_cents) AS cents
+     FROM ace_statement_entries GROUP BY statement_number) t USING (statement_number)
+   WHERE s.entries <> coalesce(t.n, 0) OR s.total_cents <> coalesce(t.cents, 0))
+     AS statements_off,
+  (SELECT count(*) FROM ace_statement_entries p WHERE NOT EXISTS (
+     SELECT 1 FROM ace_statements s WHERE s.statement_number = p.statement_number))
+     AS without_statement,
+  (SELECT count(*) FROM ace_statements) AS statements,
+  (SELECT coalesce(sum(total_cents), 0) FROM ace_statements) AS total_cents,
+  (SELECT count(*) FROM paid p LEFT JOIN events v ON v.hawb_id = p.hawb_id
+   WHERE v.n IS DISTINCT FROM 1) AS applied_off,
+  (SELECT count(*) FROM hawbs h JOIN ace_entries e ON e.hawb_id = h.id
+   WHERE h.entry_type = :informal AND h.status = ANY(:released) AND NOT EXISTS (
+     SELECT 1 FROM paid p WHERE p.entry_number = e.entry_number)) AS released_unpaid
+"""
+
+
+def paid_once(engine: Engine, ace: dict[str, tuple[str, int]]) -> Check:
+    """Each duty paid once: ``ace`` is the simulator's ledger (`simulator_payments`)."""
+    with engine.connect() as conn:
+        row = conn.execute(text(_PAID), {"informal": TYPE_11,
+                                         "released": [s.value for s in RELEASED]}).one()
+        ours = {entry: (number, int(cents)) for entry, number, cents in conn.execute(text(
+            "SELECT entry_number, statement_number, amount_cents FROM ace_statement_entries"))}
+    differ = sum(1 for entry in ours.keys() | ace.keys() if ours.get(entry) != ace.get(entry))
+    ok = row.summaries > 0 and not (
+        row.unpaid or row.paid_twice or row.paid_unaccepted or row.amount_off
+        or row.statements_off or row.without_statement or row.applied_off
+        or row.released_unpaid or differ)
+    return Check("each informal entry's duty paid once (statements against ACE's)", ok,
+                 f"{row.summaries:,} entry summaries accepted, {row.paid:,} entries paid on "
+                 f"{row.statements} statements, ${row.total_cents / 100:,.2f} in all: "
+                 f"{row.unpaid} accepted but unpaid, {row.paid_twice} paid more than once "
+                 f"by ACE, {row.paid_unaccepted} paid without an accepted summary, "
+                 f"{row.amount_off} paid other than their duty and fees, "
+                 f"{row.statements_off} statements whose count or total is not their "
+                 f"entries', {row.without_statement} entries on no statement, "
+                 f"{row.applied_off} paid HAWBs without exactly one payment in their "
+                 f"history, {row.released_unpaid} released Type 11 HAWBs unpaid; "
+                 f"{differ} entries where the service's statements differ from ACE's")
 
 
 class KafkaCollector:
@@ -219,6 +312,7 @@ def _all_final(engine: Engine) -> Check:
 
 def invariants(engine: Engine, simulator_url: str, collector: KafkaCollector) -> list[Check]:
     return [_all_final(engine), _filed_once(engine, simulator_url),
+            paid_once(engine, simulator_payments(simulator_url)),
             _on_kafka(engine, collector.finish()), _histories(engine)]
 
 
@@ -232,6 +326,7 @@ WITH t AS (
          min(x.at) FILTER (WHERE x.to_status IN ('submitted', 'accepted')
                            AND x.from_status IN ('submitting')) AS submitted,
          min(x.at) FILTER (WHERE x.event = 'accept') AS accepted,
+         min(x.at) FILTER (WHERE x.event = 'pay_statement') AS paid,
          min(x.at) FILTER (WHERE x.event = 'release') AS released
   FROM hawbs h JOIN hawb_history x ON x.hawb_id = h.id
   GROUP BY h.id, h.created_at, h.decided_at)
@@ -245,8 +340,9 @@ FROM t, LATERAL (VALUES
   (3, 'approved -> claimed by a worker', extract(epoch FROM claimed - approved)),
   (4, 'claimed -> filed (receipt)', extract(epoch FROM submitted - claimed)),
   (5, 'filed -> accepted by ACE', extract(epoch FROM accepted - submitted)),
-  (6, 'accepted -> released (1C)', extract(epoch FROM released - accepted)),
-  (7, 'upload -> released (end to end)', extract(epoch FROM released - received))
+  (6, 'accepted -> duty paid (statement)', extract(epoch FROM paid - accepted)),
+  (7, 'accepted -> released (1C)', extract(epoch FROM released - accepted)),
+  (8, 'upload -> released (end to end)', extract(epoch FROM released - received))
 ) AS s(ord, stage, v)
 GROUP BY ord, stage ORDER BY ord
 """
@@ -282,7 +378,7 @@ def figures(engine: Engine) -> Figures:
             " (SELECT count(*) FROM hawbs WHERE status = ANY(:rel)) AS released,"
             " extract(epoch FROM (SELECT max(at) FROM hawb_history)"
             "  - (SELECT min(received_at) FROM uploads)) AS seconds"),
-            {"rel": [S.RELEASED.value, S.RECEIVED_AT_CFS.value, S.HANDED_TO_CARRIER.value]}
+            {"rel": [s.value for s in RELEASED]}
         ).one()
     return Figures(row.hawbs, row.released, float(row.seconds or 0), stages)
 

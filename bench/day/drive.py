@@ -52,8 +52,16 @@ class Parties:
         return self.brokers[forwarder % len(self.brokers)]
 
 
+def importer_of_record(forwarder: int) -> str:
+    """A forwarder's default importer of record: an IRS number with its 00 suffix (12 is a
+    valid campus prefix), one per forwarder."""
+    return f"12-{3456780 + forwarder:07d}00"
+
+
 def set_up(database_url: str, pepper: str, forwarders: int) -> Parties:
-    """Forwarders, each designating one of two brokers, and a CFS at each port."""
+    """Forwarders, each designating one of two brokers and with a default importer of
+    record (the manifests name none, and every HAWB of the day is an informal entry that
+    needs one), and a CFS at each port."""
     engine = create_engine(database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
@@ -66,6 +74,7 @@ def set_up(database_url: str, pepper: str, forwarders: int) -> Parties:
             made = [party(f"Forwarder {i + 1}", OrgKind.FORWARDER) for i in range(forwarders)]
             for i, fwd in enumerate(made):
                 brokers.designate(session, fwd.id, made_brokers[i % len(made_brokers)].id)
+                brokers.set_own_importer(session, fwd.id, importer_of_record(i))
             for port, firms in FACILITIES.items():
                 cfs = party(f"CFS {firms} ({port})", OrgKind.CFS)
                 facilities.create(session, port=port, firms_code=firms, name=f"CFS {firms}",
@@ -168,8 +177,9 @@ def _queue_ids(api: Api, broker: Party, mawb: str, status: str) -> list[int]:
 
 
 def decide(api: Api, broker: Party, mawb: str) -> None:
-    """What a broker does with a new manifest: approve what is eligible, look at what
-    needs review (and approve it), send what is ineligible to formal entry."""
+    """What a broker does with a new manifest: approve the MAWB (its eligible HAWBs as Type
+    86, its Type 11 ones as informal entries; its Type 01 ones go to formal entry), look at
+    what needs review (and approve it), send what is left ineligible to formal entry."""
     mawb = mawb.replace("-", "")
     response = api.call("approve", "POST", "/v1/review/approve", json={"mawb": mawb},
                         headers=broker.headers)

@@ -1,4 +1,4 @@
-"""A day of de minimis air traffic for the four ports: many MAWBs of varied size, each a
+"""A day of e-commerce air traffic for the four ports: many MAWBs of varied size, each a
 manifest file from ``bench.generate`` (the layout of the forwarders' samples)."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from bench.generate import AIRLINES, generate, mawb_check_digit
 # A day's HAWBs per port (LAX and JFK take most of the transpacific e-commerce freight).
 PORT_SHARES = {"LAX": 0.35, "JFK": 0.30, "ATL": 0.20, "SFO": 0.15}
 ROWS_PER_HAWB = 2.55  # the generator's average
-# 2025-04-15: before the end of Type 86 (2025-08-29), so every eligible HAWB can be filed.
-DAY = "2025-04-15"
+# After the end of de minimis (2025-08-29): every HAWB goes as a Type 11 informal entry, or a
+# Type 01 over $2,500. A fixed date, so that runs compare; bench.duties prices the same day.
+DAY = "2026-11-20"
 
 
 @dataclass(frozen=True)

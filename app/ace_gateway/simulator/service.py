@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -32,6 +32,7 @@ CLOCK = f"{CONTROL}/clock"
 ARRIVALS = f"{CONTROL}/arrivals"
 FILINGS = f"{CONTROL}/filings"
 FAULTS = f"{CONTROL}/faults"
+STATEMENTS = f"{CONTROL}/statements"
 
 
 class ClockAdvance(BaseModel):
@@ -55,6 +56,18 @@ class ArrivalState(BaseModel):
 class Filings(BaseModel):
     filings: dict[str, int]
     submissions: int
+
+
+class StatementOut(BaseModel):
+    number: str
+    filer_code: str
+    statement_date: date
+    entries: dict[str, int]  # entry number -> cents paid
+    total_cents: int
+
+
+class Statements(BaseModel):
+    statements: list[StatementOut]
 
 
 class FaultRequest(BaseModel):
@@ -173,6 +186,13 @@ def create_app(config: SimulatorConfig, hts_codes: frozenset[str] | None = None,
     @app.get(FILINGS)
     def filings() -> Filings:
         return Filings(filings=sim.filings(), submissions=sim.submission_count)
+
+    @app.get(STATEMENTS)
+    def statements() -> Statements:
+        return Statements(statements=[
+            StatementOut(number=st.number, filer_code=st.filer_code, statement_date=st.day,
+                         entries=dict(st.entries), total_cents=st.total_cents)
+            for st in sim.statements()])
 
     @app.post(FAULTS, status_code=204)
     def inject(body: FaultRequest) -> None:
