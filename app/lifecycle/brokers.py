@@ -338,22 +338,20 @@ def approve_manifest(session: Session, who: Broker, mawb: str, *,
     return outcome
 
 
-def default_importers(session: Session, broker_id: int, hawb_ids: Sequence[int]
-                      ) -> dict[int, str]:
-    """The importer of record number for Type 11 HAWBs that name none: the broker's client
-    default, else the forwarder's own."""
-    rows = session.execute(
-        select(Hawb.id, BrokerClient.importer_of_record, Organisation.importer_of_record)
-        .join(Manifest, Manifest.id == Hawb.manifest_id)
-        .join(Organisation, Organisation.id == Manifest.forwarder_id)
-        .outerjoin(BrokerClient, and_(BrokerClient.forwarder_id == Manifest.forwarder_id,
-                                      BrokerClient.broker_id == broker_id))
-        .where(Hawb.id.in_(list(hawb_ids)), Hawb.entry_type == TYPE_11))
+def default_importers(session: Session, hawb_ids: Sequence[int]) -> dict[int, str]:
+    """The importer of record for Type 11 HAWBs that name none, by the one rule uploads use
+    (``default_importer``): their forwarder's, resolved once per forwarder."""
+    by_forwarder: dict[int, list[int]] = {}
+    for hawb_id, forwarder_id in session.execute(
+            select(Hawb.id, Manifest.forwarder_id)
+            .join(Manifest, Manifest.id == Hawb.manifest_id)
+            .where(Hawb.id.in_(list(hawb_ids)), Hawb.entry_type == TYPE_11)):
+        by_forwarder.setdefault(forwarder_id, []).append(hawb_id)
     found: dict[int, str] = {}
-    for hawb_id, client, own in rows:
-        number = (client or own or "").strip()
+    for forwarder_id, ids in by_forwarder.items():
+        number = default_importer(session, forwarder_id).number
         if number:
-            found[hawb_id] = number
+            found.update(dict.fromkeys(ids, number))
     return found
 
 

@@ -139,7 +139,7 @@ class Worker:
                     continue
                 built, incomplete = filing.prepare(
                     session, ids, broker_id=org.id, filer_code=org.filer_code,
-                    default_importers=brokers.default_importers(session, org.id, ids))
+                    default_importers=brokers.default_importers(session, ids))
                 for hawb_id, problem in incomplete.items():
                     service.apply(session, [hawb_id], Event.REJECT, WORKER,
                                   reason=problem.detail)
