@@ -1,6 +1,6 @@
-"""The arrival dates the service takes: from ACE's first years to a year ahead. A date
-outside is a typing error (9999-12-31, 2205-04-15), and would otherwise sit in every
-tenant's analytics periods."""
+"""The arrival dates the service takes: a plausibility window (a choice of this service,
+not a rule of CBP's), from 1994 to a year ahead. A date outside is a typing error
+(9999-12-31, 2205-04-15), and would otherwise sit in every tenant's analytics periods."""
 
 from __future__ import annotations
 

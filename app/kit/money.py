@@ -11,3 +11,8 @@ def usd(cents: int) -> Decimal:
 
 def cents_to_usd(cents: int | None) -> Decimal | None:
     return None if cents is None else usd(cents)
+
+
+def dollars(cents: int) -> str:
+    """For messages: "$1,234.50", exactly."""
+    return f"${usd(cents):,}"

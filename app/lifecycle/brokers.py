@@ -15,6 +15,7 @@ from app.accounts.service import Caller
 from app.db import utcnow
 from app.eligibility.models import ComplianceAlert
 from app.errors import Conflict, InvalidRequest, NotFound
+from app.kit.money import dollars
 from app.kit.pagination import PageOf, decode_cursor, encode_cursor
 from app.lifecycle import service
 from app.lifecycle.models import BrokerClient
@@ -294,18 +295,14 @@ def _manifest(session: Session, who: Broker, mawb: str) -> Manifest:
     return manifest
 
 
-def _usd(cents: int | None) -> str:
-    return f"${(cents or 0) / 100:,.2f}"
-
-
 def _estimate_notes(session: Session, ids: Sequence[int], reason: str | None
                     ) -> dict[int, Note]:
     """Each Type 01 HAWB's reason for formal entry, with its duty and fee estimate."""
     notes: dict[int, Note] = {}
     for hawb_id, duty, fees in session.execute(select(
             Hawb.id, Hawb.duty_cents, Hawb.fees_cents).where(Hawb.id.in_(list(ids)))):
-        estimate = (f"formal entry (type 01): estimated duty {_usd(duty)}, merchandise "
-                    f"processing fee {_usd(fees)}")
+        estimate = (f"formal entry (type 01): estimated duty {dollars(duty or 0)}, merchandise "
+                    f"processing fee {dollars(fees or 0)}")
         notes[hawb_id] = Note(f"{reason}; {estimate}" if reason
                               else estimate[0].upper() + estimate[1:], None)
     return notes

@@ -39,6 +39,7 @@ from app.ace_gateway.messages import (
 from app.ace_gateway.simulator.clock import SimClock
 from app.ace_gateway.simulator.config import SimulatorConfig
 from app.ace_gateway.simulator.reference import TariffReference
+from app.kit.money import dollars
 
 MISSING_EDA = "282"  # the code the project brief gives; not found in public CATAIR text
 # Codes of CBP's "ACE Cargo Release (SE) Input Validation Rules".
@@ -454,7 +455,7 @@ class Simulator:
 
         value = entry.total_value_cents
         if value > INFORMAL_LIMIT_CENTS:
-            reject(OVER_INFORMAL_LIMIT, f"Entered value ${value / 100:,.2f} exceeds the "
+            reject(OVER_INFORMAL_LIMIT, f"Entered value {dollars(value)} exceeds the "
                    "$2,500.00 limit of an informal entry (19 CFR 143.21(a)); file a formal "
                    "entry (type 01).", "lines")
         ior = entry.importer.identifier if entry.importer else None
@@ -500,8 +501,8 @@ class Simulator:
             declared_duty += declared
             if abs(due - declared) > LINE_DUTY_TOLERANCE_CENTS:
                 reject(LINE_DUTY_MISMATCH, f"Line {line.line_no}: EST DUTY/CALC'D DUTY "
-                       f"MISMATCH - duty reported ${declared / 100:,.2f}, the rates give "
-                       f"${due / 100:,.2f} (allowed difference $2.99).", f"{where}.tariff")
+                       f"MISMATCH - duty reported {dollars(declared)}, the rates give "
+                       f"{dollars(due)} (allowed difference $2.99).", f"{where}.tariff")
         for fee in entry.fees:
             if fee.fee_class != INFORMAL_MPF_CLASS:
                 reject(FEE_CLASS, f"Fee class {fee.fee_class} is not allowed on an informal "
@@ -512,8 +513,8 @@ class Simulator:
                                     ("Total", entry.total_cents,
                                      entry.duty_cents + entry.fees_cents)):
             if abs(declared - due) > TOLERANCE_CENTS:
-                reject(ARITHMETIC, f"{name} total declared ${declared / 100:,.2f} does not "
-                       f"match ${due / 100:,.2f} recomputed from the entry summary.",
+                reject(ARITHMETIC, f"{name} total declared {dollars(declared)} does not "
+                       f"match {dollars(due)} recomputed from the entry summary.",
                        name.lower() + "_cents")
         return errors
 
@@ -537,9 +538,9 @@ class Simulator:
             self._emit_entry(filing, t, MessageKind.ENTRY_SUMMARY_ACCEPTED,
                              amount_cents=entry.total_cents,
                              narrative=f"{filing.label}: entry summary accepted; duty "
-                             f"${entry.duty_cents / 100:,.2f}, fees "
-                             f"${entry.fees_cents / 100:,.2f}, total "
-                             f"${entry.total_cents / 100:,.2f}, on the filer's daily "
+                             f"{dollars(entry.duty_cents)}, fees "
+                             f"{dollars(entry.fees_cents)}, total "
+                             f"{dollars(entry.total_cents)}, on the filer's daily "
                              "statement.")
             filing.open.add(_PAYMENT)
             self._schedule(t + timedelta(seconds=config.statement_payment_delay_s),
@@ -615,7 +616,7 @@ class Simulator:
         self._emit_entry(filing, t, MessageKind.STATEMENT_PAID,
                          statement_number=statement.number, statement_date=day,
                          amount_cents=entry.total_cents,
-                         narrative=f"{filing.label}: ${entry.total_cents / 100:,.2f} paid by "
+                         narrative=f"{filing.label}: {dollars(entry.total_cents)} paid by "
                          f"ACH on daily statement {statement.number} of "
                          f"{day.isoformat()}.")
         if not filing.refused:
