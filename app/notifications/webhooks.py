@@ -25,13 +25,14 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import random
 import secrets
 import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,7 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 ALL_EVENTS = "*"
 USER_AGENT = "s321-webhooks/1"
 SIGNATURE_HEADER = "S321-Signature"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -255,15 +257,30 @@ def _backoff(policy: WebhookPolicy, attempts: int) -> timedelta:
 
 
 def _claim(factory: sessionmaker[Session], policy: WebhookPolicy, limit: int,
-           now: datetime) -> list[_Claimed]:
+           now: datetime, *, skip: Collection[int] = (),
+           subscriptions: int | None = None) -> list[_Claimed]:
+    """Lease up to ``limit`` due deliveries, oldest first; with ``subscriptions``, only of
+    that many subscriptions (those whose oldest due delivery is oldest), none in ``skip``."""
+    due = [WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
+           WebhookSubscription.status == ACTIVE]
+    if skip:
+        due.append(WebhookDelivery.subscription_id.not_in(list(skip)))
     with transaction(factory) as session:
+        if subscriptions is not None:
+            chosen = list(session.scalars(
+                select(WebhookDelivery.subscription_id)
+                .join(WebhookSubscription,
+                      WebhookSubscription.id == WebhookDelivery.subscription_id)
+                .where(*due).group_by(WebhookDelivery.subscription_id)
+                .order_by(func.min(WebhookDelivery.id)).limit(subscriptions)))
+            if not chosen:
+                return []
+            due.append(WebhookDelivery.subscription_id.in_(chosen))
         rows = session.execute(
             select(WebhookDelivery, WebhookSubscription.url, WebhookSubscription.secret)
             .join(WebhookSubscription,
                   WebhookSubscription.id == WebhookDelivery.subscription_id)
-            .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
-                   WebhookSubscription.status == ACTIVE)
-            .order_by(WebhookDelivery.id).limit(limit)
+            .where(*due).order_by(WebhookDelivery.id).limit(limit)
             .with_for_update(skip_locked=True, of=WebhookDelivery)).all()
         if not rows:
             return []
@@ -376,44 +393,111 @@ def _record(factory: sessionmaker[Session], policy: WebhookPolicy, item: _Claime
         return due
 
 
+def _deliver_in_order(factory: sessionmaker[Session], client: httpx.Client,
+                      policy: WebhookPolicy, items: Sequence[_Claimed], now: datetime | None,
+                      stopping: Callable[[], bool] = lambda: False) -> DeliveryReport:
+    """One subscription's claimed deliveries, in order. After a failed attempt the rest wait
+    as long as the failed one, so later events do not overtake earlier ones; when
+    ``stopping``, the rest are handed back at once instead of waiting out their lease."""
+    report = DeliveryReport()
+    wait_until: datetime | None = None
+    for n, item in enumerate(items):
+        if wait_until is None and stopping():
+            wait_until = utcnow()
+        if wait_until is not None:
+            with transaction(factory) as session:
+                session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(
+                    [i.id for i in items[n:]])).values(next_attempt_at=wait_until))
+            break
+        at = now or utcnow()
+        outcome = _post(client, policy, item)
+        due = _record(factory, policy, item, outcome, at, report)
+        if not outcome.ok:
+            wait_until = due or at
+    return report
+
+
+def _by_subscription(items: Sequence[_Claimed]) -> dict[int, list[_Claimed]]:
+    grouped: dict[int, list[_Claimed]] = defaultdict(list)
+    for item in items:
+        grouped[item.subscription_id].append(item)
+    return grouped
+
+
 def deliver_due(factory: sessionmaker[Session], client: httpx.Client, policy: WebhookPolicy,
                 *, limit: int = 100, now: datetime | None = None) -> DeliveryReport:
-    """Attempt up to ``limit`` due deliveries of active subscriptions, oldest first.
+    """Attempt up to ``limit`` due deliveries of active subscriptions, oldest first, and
+    return when every attempt is recorded (the one-shot pass; the relay uses a Dispatcher).
 
-    No transaction is open while a POST is in flight. After a failed attempt, the rest of
-    that subscription's claimed deliveries wait as long as the failed one, so an endpoint
-    that is down gets one request per pass and later events do not overtake earlier ones.
-    ``factory`` should make writer sessions (SQLite takes its lock before the claim).
-    ``now`` is the scheduling clock (tests move it); signatures use the real time."""
+    No transaction is open while a POST is in flight. An endpoint that is down gets one
+    request per pass. ``factory`` should make writer sessions (SQLite takes its lock before
+    the claim). ``now`` is the scheduling clock (tests move it); signatures use real time."""
     now = now or utcnow()
-    by_subscription: dict[int, list[_Claimed]] = defaultdict(list)
-    for item in _claim(factory, policy, limit, now):
-        by_subscription[item.subscription_id].append(item)
+    groups = _by_subscription(_claim(factory, policy, limit, now))
     report = DeliveryReport()
-    lock = threading.Lock()
-
-    def deliver(items: list[_Claimed]) -> None:
-        mine = DeliveryReport()
-        due_again: datetime | None = None
-        for item in items:
-            if due_again is not None:
-                with transaction(factory) as session:
-                    session.execute(update(WebhookDelivery).where(
-                        WebhookDelivery.id == item.id).values(next_attempt_at=due_again))
-                continue
-            outcome = _post(client, policy, item)
-            due = _record(factory, policy, item, outcome, now, mine)
-            if not outcome.ok:
-                due_again = due or now
-        with lock:
-            report.add(mine)
-
     # Each subscription's deliveries in order on one thread; subscriptions side by side.
-    with ThreadPoolExecutor(max_workers=max(1, min(policy.parallel, len(by_subscription))),
+    with ThreadPoolExecutor(max_workers=max(1, min(policy.parallel, len(groups))),
                             thread_name_prefix="webhook") as pool:
-        for future in [pool.submit(deliver, items) for items in by_subscription.values()]:
-            future.result()
+        futures = [pool.submit(_deliver_in_order, factory, client, policy, items, now)
+                   for items in groups.values()]
+        for future in futures:
+            report.add(future.result())
     return report
+
+
+class Dispatcher:
+    """Delivers due webhooks continuously without waiting on any receiver.
+
+    Each subscription's deliveries go in order on one of ``policy.parallel`` threads; a
+    subscription with deliveries in flight is left out of later claims until they are done,
+    and a claim takes only as many subscriptions as there are free threads. So a receiver
+    that is slow, even one that answers 200 in the end, delays its own deliveries only: not
+    other organisations' and not the relay publishing to Kafka."""
+
+    def __init__(self, factory: sessionmaker[Session], client: httpx.Client,
+                 policy: WebhookPolicy, *, limit: int = 100) -> None:
+        self.factory, self.client, self.policy, self.limit = factory, client, policy, limit
+        self.report = DeliveryReport()
+        self._pool = ThreadPoolExecutor(max_workers=policy.parallel,
+                                        thread_name_prefix="webhook")
+        self._busy: set[int] = set()
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+
+    def dispatch(self) -> int:
+        """Claim due deliveries of idle subscriptions and start them; returns how many."""
+        with self._lock:
+            busy = set(self._busy)
+        free = self.policy.parallel - len(busy)
+        if free <= 0 or self._closing.is_set():
+            return 0
+        groups = _by_subscription(_claim(self.factory, self.policy, self.limit, utcnow(),
+                                         skip=busy, subscriptions=free))
+        with self._lock:
+            self._busy.update(groups)
+        for sub_id, items in groups.items():
+            self._pool.submit(self._deliver, sub_id, items)
+        return sum(len(items) for items in groups.values())
+
+    def _deliver(self, sub_id: int, items: list[_Claimed]) -> None:
+        try:
+            done = _deliver_in_order(self.factory, self.client, self.policy, items, None,
+                                     self._closing.is_set)
+        except Exception:  # the database failed: the claim's lease runs out, then retried
+            log.exception("webhook deliveries of subscription %s failed", sub_id)
+            done = DeliveryReport()
+        with self._lock:
+            self._busy.discard(sub_id)
+            self.report.add(done)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._busy)
+
+    def close(self) -> None:
+        """Stop after each subscription's attempt in flight; the rest are handed back."""
+        self._closing.set()
+        self._pool.shutdown(wait=True)
 
 
 # --- managing subscriptions -------------------------------------------------------------

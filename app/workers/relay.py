@@ -49,6 +49,7 @@ class Relay:
         self.batch_size, self.idle_sleep_s, self.backoff_max_s = (
             batch_size, idle_sleep_s, backoff_max_s)
         self._stop = threading.Event()
+        self._fanned_out = threading.Event()  # wakes the delivery loop
         self._failures = 0
 
     async def relay_batch(self) -> RelayReport:
@@ -90,31 +91,58 @@ class Relay:
                 session.execute(update(OutboxEvent).where(OutboxEvent.id == first).values(
                     attempts=OutboxEvent.attempts + 1, last_error=error[:2000]))
 
-    async def run_once(self) -> RelayReport:
-        """Relay until the outbox is empty (or failing), then deliver due webhooks."""
+    async def relay_all(self) -> RelayReport:
+        """Relay until the outbox is empty (or failing)."""
         total = RelayReport()
         while True:
             report = await self.relay_batch()
             total.relayed += report.relayed
             total.deliveries_created += report.deliveries_created
             total.errors += report.errors
+            if report.deliveries_created:
+                self._fanned_out.set()
             if report.errors or report.relayed < self.batch_size:
-                break
+                return total
+
+    async def run_once(self) -> RelayReport:
+        """Relay until the outbox is empty (or failing), then deliver due webhooks."""
+        total = await self.relay_all()
         total.deliveries = await asyncio.to_thread(
             webhooks.deliver_due, self.writer, self.http, self.policy)
         return total
 
     async def run(self) -> None:
+        """Relay and deliver webhooks side by side, so receivers never hold up the relay."""
+        dispatcher = webhooks.Dispatcher(self.writer, self.http, self.policy)
         try:
-            while not self._stop.is_set():
-                with logs.bound(relay_pass=logs.new_id()):
-                    await self._pass()
+            await asyncio.gather(self._relay_loop(), self._delivery_loop(dispatcher))
         finally:
+            await asyncio.to_thread(dispatcher.close)
             await self.aclose()
+
+    async def _relay_loop(self) -> None:
+        while not self._stop.is_set():
+            with logs.bound(relay_pass=logs.new_id()):
+                await self._pass()
+
+    async def _delivery_loop(self, dispatcher: webhooks.Dispatcher) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self._fanned_out.clear()
+            try:
+                started = await asyncio.to_thread(dispatcher.dispatch)
+                failures = 0
+            except Exception:  # the database is down, say: try again later
+                log.exception("webhook dispatch failed")
+                failures += 1
+                await self._sleep(min(self.backoff_max_s, 2.0 ** failures))
+                continue
+            if not started:
+                await asyncio.to_thread(self._fanned_out.wait, self.idle_sleep_s)
 
     async def _pass(self) -> None:
         try:
-            report = await self.run_once()
+            report = await self.relay_all()
         except Exception as exc:  # the database is down, say: try again later
             log.exception("outbox relay pass failed")
             report = RelayReport(errors=[f"{type(exc).__name__}: {exc}"])
@@ -138,6 +166,7 @@ class Relay:
 
     def stop(self) -> None:
         self._stop.set()
+        self._fanned_out.set()
 
 
 def policy_from(settings: Settings) -> webhooks.WebhookPolicy:

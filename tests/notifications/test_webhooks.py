@@ -3,6 +3,7 @@ replay, and who receives which events."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -30,6 +31,7 @@ from app.manifest.models import Manifest
 from app.notifications import webhooks
 from app.notifications.models import WebhookDelivery, WebhookSubscription
 from app.reference.models import CfsFacility
+from app.workers.relay import Relay
 from tests.conftest import MakeOrg, Org, upload
 from tests.support.journeys import designate, uploaded
 from tests.support.manifests import line, manifest, new_mawb
@@ -602,3 +604,46 @@ def test_a_slow_receiver_delays_only_its_own_deliveries(
     # Delivered side by side: the quick events did not wait for the slow one's timeout.
     assert all(r.at - started < 0.9 for r in quick), [r.at - started for r in quick]
     assert slow["id"]
+
+
+def _wait_for(condition: Any, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_slow_receiver_that_answers_holds_up_neither_others_nor_the_relay(
+        client: TestClient, writer: sessionmaker[Session], http: httpx.Client,
+        receiver: Receiver, forwarder: Org, make_org: MakeOrg) -> None:
+    """A receiver that answers 204, but each time only after HANG_S, works through its
+    backlog while another organisation's events are relayed and delivered at once."""
+    slow = subscribe(client, forwarder, receiver.url + "/slow")
+    other = make_org(OrgKind.FORWARDER, "Quick Forwarder")
+    subscribe(client, other, receiver.url + "/quick")
+    receiver.hang_path = "/slow"
+    for hawb in ("HA1", "HA2"):
+        uploaded(client, forwarder, {hawb: "6505.00.60.90"})
+    policy = webhooks.WebhookPolicy(timeout_s=HANG_S * 4, failure_threshold=100,
+                                    allow_private_targets=True)
+    runner = Relay(writer, None, http, policy, idle_sleep_s=0.1)
+    thread = threading.Thread(target=lambda: asyncio.run(runner.run()), daemon=True)
+    thread.start()
+    try:
+        _wait_for(lambda: receiver.at("/slow"), 10)
+        backlog = len(deliveries_of(writer, slow["id"]))
+        assert backlog >= 3
+        uploaded(client, other, {"HB1": "6505.00.60.90"})
+        _wait_for(lambda: len(receiver.at("/quick")) >= 2, HANG_S * (backlog + 10))
+        last_quick = max(r.at for r in receiver.at("/quick"))
+        # Delivered while the slow receiver was still working through its own backlog.
+        assert len([r for r in receiver.at("/slow") if r.at < last_quick]) < backlog
+    finally:
+        runner.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    statuses = [d.status for d in deliveries_of(writer, slow["id"])]
+    assert webhooks.DELIVERED in statuses
+    # Stopping handed the slow receiver's unattempted deliveries back, due now.
+    assert all(d.next_attempt_at <= utcnow() for d in deliveries_of(writer, slow["id"])
+               if d.status == webhooks.PENDING)
