@@ -208,7 +208,9 @@ def protocol_for(limits: ServerLimits) -> type[LimitedHttpProtocol]:
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn.run's options for the S321_HTTP_* limits. The protocol class reads the
-    limits from the settings in each worker process (a class can be passed to spawned
-    workers only by name)."""
-    return {"http": LimitedHttpProtocol, "timeout_keep_alive": settings.http_keepalive_s}
+    """uvicorn.run's options for the S321_HTTP_* limits. The protocol goes by name, as the
+    application does: each worker process imports it once it answers uvicorn's health
+    checks (a class would be imported while the worker is unpickled, before it answers),
+    and reads the limits from its own settings."""
+    return {"http": f"{__name__}:{LimitedHttpProtocol.__name__}",
+            "timeout_keep_alive": settings.http_keepalive_s}

@@ -196,6 +196,7 @@ def test_ordinary_requests_work_and_idle_connections_close(server: tuple[str, in
 
 def test_serve_runs_uvicorn_with_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
+    from uvicorn.importer import import_from_string
 
     from app.cli import cli
 
@@ -206,7 +207,7 @@ def test_serve_runs_uvicorn_with_the_limits(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
     result = CliRunner().invoke(cli, ["serve", "--no-migrate"])
     assert result.exit_code == 0, result.output
-    assert seen["http"] is LimitedHttpProtocol
+    assert import_from_string(seen["http"]) is LimitedHttpProtocol
     assert seen["timeout_keep_alive"] == 7
 
 
