@@ -53,8 +53,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._limits = type(self).limits or ServerLimits.from_settings(get_settings())
-        self._in_head = False
+        self._in_head = False  # from a request's first byte to the end of its headers
         self._head_bytes = 0
+        self._in_body = False  # from the end of its headers to the end of its body
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_seen = 0.0
@@ -89,6 +90,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 logger.warning("Invalid HTTP request received.")
                 self.send_400_response("Invalid HTTP request received.")
             return
+        # Deadlines start only for requests that did not arrive whole in this piece.
         if self._in_head:
             # httptools holds a header until it is complete, so its size is bounded here,
             # by what has arrived, rather than in on_header. (With pipelining this can
@@ -96,13 +98,16 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
             if self._head_bytes > self.max_header_bytes:
                 self._head_too_large()
+            elif self._head_timer is None:
+                self._start_head_deadline()
+        elif self._in_body and self._body_timer is None:
+            self._body_timer = self.loop.call_later(self._limits.body_timeout_s,
+                                                    self._check_body_deadline)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
         self._head_bytes = 0
-        if self._head_timer is None:
-            self._start_head_deadline()
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -111,17 +116,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if size > self.max_header_bytes:
             raise _HeadTooLarge
         super().on_headers_complete()
-        if self.parser.should_upgrade():
-            return  # a WebSocket's protocol takes the connection over
-        self._body_seen = self.loop.time()
-        self._body_timer = self.loop.call_later(self._limits.body_timeout_s,
-                                                self._check_body_deadline)
+        # A WebSocket's protocol takes an upgraded connection over.
+        self._in_body = not self.parser.should_upgrade()
 
     def on_message_complete(self) -> None:
+        self._in_body = False
         self._stop_body_deadline()
         super().on_message_complete()
 
-    # The header deadline runs from the connection's opening, or from the first byte of a
+    # The header deadline runs from the connection's opening, or from the first piece of a
     # later request on it, to the end of that request's headers.
     def _start_head_deadline(self) -> None:
         self._stop_head_deadline()

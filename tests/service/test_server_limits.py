@@ -178,6 +178,16 @@ def test_a_slow_but_moving_body_is_not_cut_off(server: tuple[str, int]) -> None:
     assert status == 401  # judged: no key
 
 
+def test_headers_in_pieces_within_the_deadline_are_answered(server: tuple[str, int]) -> None:
+    request = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Pieces: yes\r\n\r\n"
+    with _connect(server) as conn:
+        for start in range(0, len(request), 12):
+            conn.sendall(request[start:start + 12])
+            time.sleep(HEADER_TIMEOUT_S / 10)
+        status, _, _ = _response(conn)
+    assert status == 200
+
+
 def test_ordinary_requests_work_and_idle_connections_close(server: tuple[str, int]) -> None:
     with _connect(server) as conn:
         for _ in range(3):  # kept alive between requests
