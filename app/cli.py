@@ -49,6 +49,7 @@ def serve(
     import uvicorn
 
     from app.observability import logs, multiproc
+    from app.web.server import uvicorn_options
 
     settings = get_settings()
     logs.configure(settings)
@@ -62,7 +63,8 @@ def serve(
     multiproc.clear()
     uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers,
-                log_config=logs.logging_config(settings), log_level=settings.log_level.lower())
+                log_config=logs.logging_config(settings), log_level=settings.log_level.lower(),
+                **uvicorn_options(settings))
 
 
 @cli.command("ace-simulator")

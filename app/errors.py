@@ -42,6 +42,17 @@ class Busy(DomainError):
     retry_after_s = 5
 
 
+class RateLimited(Busy):
+    """More writes than an organisation's rate allows; ``retry_after_s`` says when one more
+    is allowed."""
+
+    title = "Too many changes"
+
+    def __init__(self, detail: str, *, retry_after_s: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after_s = retry_after_s
+
+
 class InvalidRequest(Invalid):
     """A value the caller sent is unusable (not a manifest problem)."""
 

@@ -19,6 +19,7 @@ from app.runtime import tune_memory
 from app.settings import Settings, get_settings
 from app.ui.app import create_console
 from app.web.nul import RefuseNul
+from app.web.rates import WriteRates
 from app.web.slots import UploadSlots
 from app.workers.in_process import start_runners
 
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness = Readiness.from_settings(settings, engine)
     app.state.upload_slots = UploadSlots(settings.upload_concurrency_per_org,
                                          settings.upload_concurrency)
+    app.state.write_rates = WriteRates(settings.write_rate_per_org,
+                                       settings.write_burst_per_org)
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestObservability)
     routes.include(app)

@@ -52,6 +52,20 @@ class Settings(LogSettings):
     # bench.duties, which measures what pricing adds to an upload).
     price_at_upload: bool = True
 
+    # The HTTP server (`s321 serve`, app/web/server.py): the most a request's line and
+    # headers may take (more: 431), how long a client may take to send them and may leave a
+    # request body stalled (then 408 and the connection is closed), and how long an idle
+    # keep-alive connection is kept.
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    http_header_timeout_s: float = Field(default=20.0, gt=0)
+    http_body_timeout_s: float = Field(default=60.0, gt=0)
+    http_keepalive_s: int = Field(default=5, ge=1)
+    # Writes (POST, PUT, PATCH, DELETE) through the API per organisation, as a token
+    # bucket of this many per minute holding at most the burst; more get 429 with
+    # Retry-After. Counted in each process (app/web/rates.py). 0 in either: no limit.
+    write_rate_per_org: int = Field(default=1200, ge=0)
+    write_burst_per_org: int = Field(default=300, ge=0)
+
     # Customs gateway: an adapter registered under the "s321.ace_gateways" entry points.
     ace_gateway: str = "simulated"
     # The "http" adapter: an ABI service speaking app/ace_gateway/contract.py.

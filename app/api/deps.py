@@ -14,6 +14,7 @@ from app.accounts.service import Caller, authenticate
 from app.lifecycle import brokers
 from app.manifest.queries import Scope
 from app.settings import Settings
+from app.web.rates import WRITE_METHODS, WriteRates
 
 
 def get_settings(request: Request) -> Settings:
@@ -60,6 +61,9 @@ def _resolve(request: Request, session: Session, token: str) -> Caller:
     if caller is None:
         raise HTTPException(401, "This API key is unknown or has been revoked.",
                             headers={"WWW-Authenticate": "Bearer"})
+    if request.method in WRITE_METHODS:
+        rates: WriteRates = request.app.state.write_rates
+        rates.take(caller.organisation_id)
     return caller
 
 

@@ -3,6 +3,8 @@ composition root (``app.main``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from app.api import problems
@@ -20,6 +22,7 @@ from app.api.routers import (
     tariff_admin,
     webhooks,
 )
+from app.web.rates import WRITE_METHODS
 
 
 def include(app: FastAPI) -> None:
@@ -36,3 +39,23 @@ def include(app: FastAPI) -> None:
     app.include_router(analytics_risks.router)
     app.include_router(duties.router)
     app.include_router(tariff_admin.router)
+    _document_write_rate(app)
+
+
+def _document_write_rate(app: FastAPI) -> None:
+    """Every write may be answered 429 (app/web/rates.py): said once here for all of them."""
+    generate = app.openapi
+    too_many = {str(code): response
+                for code, response in problems.problem_responses(429).items()}
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        for operations in document.get("paths", {}).values():
+            for method, operation in operations.items():
+                if method.upper() in WRITE_METHODS:
+                    responses = operation.setdefault("responses", {})
+                    for code, response in too_many.items():
+                        responses.setdefault(code, response)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
