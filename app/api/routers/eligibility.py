@@ -233,7 +233,8 @@ async def what_if_file(request: Request, caller: ForwarderDep, settings: Setting
             with reader() as session:
                 validated = prepare(session, upload, Limits(max_rows=settings.upload_max_rows))
                 policies = eq.policies_for_what_if(session, policy_id)
-                result = whatif.for_file(session, validated, policies, as_of)
+                result = whatif.for_file(session, validated, policies, as_of,
+                                         caller.organisation_id)
                 return _what_if_out(result, eq.policy_ref(session, policy_id), as_of, limit)
 
         return await run_in_threadpool(run)
