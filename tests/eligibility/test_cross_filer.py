@@ -10,13 +10,14 @@ import json
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
 from app.events.catalogue import ComplianceAlertRaised, Event, EventType
 from app.events.models import OutboxEvent
 from tests.conftest import MakeOrg, Org, upload
+from tests.support.journeys import designate, history, simulator, worker_for
 from tests.support.manifests import line, manifest, new_mawb
 
 DAY = "2025-04-25"
@@ -177,3 +178,22 @@ def test_uploading_another_forwarders_mawb_answers_as_get_does(
     # And nothing of B's changed.
     assert client.get(f"/v1/manifests/{mawb.replace('-', '')}",
                       headers=other.headers).json()["hawbs_by_status"] == {"eligible": 1}
+
+
+def test_another_filers_alert_does_not_hold_back_auto_approval(
+        client: TestClient, engine: Engine, forwarder: Org, broker: Org,
+        make_org: MakeOrg) -> None:
+    other = make_org(OrgKind.FORWARDER, "Other Forwarder")
+    designate(client, forwarder, broker)
+    rule = client.put(f"/v1/broker/clients/{forwarder.id}/auto-approval",
+                      headers=broker.headers, json={"enabled": True})
+    assert rule.status_code == 200, rule.text
+    mine = _upload(client, forwarder, [line("A1", "500.00")])
+    theirs = _upload(client, other, [line("B1", "450.00")])
+    assert client.delete(f"/v1/manifests/{theirs}/hawbs/B1",
+                         headers=other.headers).status_code == 204
+    assert len(client.get("/v1/alerts", headers=forwarder.headers).json()) == 2
+    report = worker_for(engine, simulator()).run_once()
+    assert report.auto_approved == 1
+    assert history(client, forwarder, mine, "A1")[0]["actor"] == (
+        "auto-approval rule of Harbour Customs Brokers")
