@@ -167,7 +167,8 @@ def deactivate_exclusion(exclusion_id: int, _: AdminDep, session: SessionDep
 
 
 @router.get("/alerts", response_model=list[schemas.AlertOut],
-            summary="Compliance alerts on HAWBs past review whose eligibility changed")
+            summary="Compliance alerts: HAWBs past review whose eligibility would change, "
+            "and HAWBs another forwarder's filings changed")
 def list_alerts(caller: ManifestReaderDep, session: SessionDep,
                 open_only: bool = True) -> list[schemas.AlertOut]:
     scope = scope_of(caller, session)
