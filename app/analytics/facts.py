@@ -234,6 +234,7 @@ def _what_if(
         "consignee_key",
         "shipper_key",
         "total_value_cents",
+        pl.col("forwarder_id").alias("filer"),
     )
     together: dict[int, pl.DataFrame] = {}  # "one person, one day" notes by value limit
     parts: list[pl.DataFrame] = []

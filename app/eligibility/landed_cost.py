@@ -64,7 +64,7 @@ class Parcel:
 def _priced(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, on: date,
             exclude_manifest: int | None, invalid: int) -> LandedCost:
     """``hawbs``: key, reference, consignee/shipper columns, total_value_cents,
-    gross_weight_kg; ``lines``: key and the line columns."""
+    gross_weight_kg, filer; ``lines``: key and the line columns."""
     hawbs = with_keys(hawbs.with_columns(pl.lit(on, dtype=pl.Date).alias("arrival_date")))
     others = load_pool(session, [on], hawbs.get_column("consignee_key").to_list(),
                        exclude_manifest=exclude_manifest)
@@ -84,15 +84,16 @@ def _priced(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, on: date
         duties=duties.join(references, on="hawb_id").drop("hawb_id"))
 
 
-def for_file(session: Session, v: Validated, on: date | None) -> LandedCost:
-    """A manifest file (validated, values already in USD)."""
+def for_file(session: Session, v: Validated, on: date | None, filer: int) -> LandedCost:
+    """A manifest file (validated, values already in USD) of the organisation ``filer``."""
     frame = v.hawbs.with_row_index("key").with_columns(
         (pl.col("key").cast(pl.Int64) * -1 - 1).alias("key"),  # never a stored HAWB's id
-        pl.col("hawb_no").alias("reference"))
+        pl.col("hawb_no").alias("reference"), pl.lit(filer, dtype=pl.Int64).alias("filer"))
     valid = frame.filter(pl.col("status") == HawbStatus.RECEIVED.value)
     lines = v.lines.join(valid.select("hawb_no", "key"), on="hawb_no").select(
         "key", *_LINE_COLUMNS)
-    existing = session.scalar(select(Manifest.id).where(Manifest.mawb == v.header.mawb))
+    existing = session.scalar(select(Manifest.id).where(Manifest.mawb == v.header.mawb,
+                                                        Manifest.forwarder_id == filer))
     return _priced(session, valid, lines, on or v.header.arrival_date, existing,
                    frame.height - valid.height)
 
@@ -136,6 +137,7 @@ def for_parcels(session: Session, parcels: Sequence[Parcel], on: date) -> Landed
          for i, p in enumerate(parcels)],
         schema={"key": pl.Int64, "reference": pl.String, "gross_weight_kg": pl.String},
         orient="row").join(totals, on="key").with_columns(
+        pl.lit(None, pl.Int64).alias("filer"),  # no consignee: never pooled
         *[pl.lit(None, pl.String).alias(c) for c in (
             "consignee_name", "consignee_address1", "consignee_address2", "consignee_zip",
             "shipper_name", "shipper_country")])

@@ -45,8 +45,16 @@ class GoodsExclusion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+# Kinds of compliance alert.
+# A HAWB past review whose eligibility a later event (a policy, another HAWB) would change.
+ELIGIBILITY_CHANGED = "eligibility_changed"
+# A HAWB whose decision another forwarder's HAWBs for the same consignee and day changed
+# (before review: already applied) or would change (past review).
+CHANGED_BY_OTHER_FILER = "changed_by_other_filer"
+
+
 class ComplianceAlert(Base):
-    """A HAWB already past review whose eligibility a later event would change."""
+    """A HAWB whose eligibility a later event changed or would change (the kinds above)."""
 
     __tablename__ = "compliance_alerts"
 

@@ -250,34 +250,61 @@ def _red_flags(hawbs: pl.DataFrame, lines: pl.DataFrame) -> list[pl.DataFrame]:
 # --- stage 2: one person, one day ---------------------------------------------------
 
 
+def _over_limit(pool: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Groups of ``by`` with more than one HAWB and a total over the limit, with each
+    row's own filer's share of the group (``own_n``, ``own_sum``)."""
+    own = [*by, "filer"]
+    value = pl.col("total_value_cents")
+    return pool.with_columns(
+        pl.len().over(by).alias("n"),
+        value.sum().over(by).alias("sum"),
+        value.max().over(by).alias("largest"),
+        pl.len().over(own).alias("own_n"),
+        value.sum().over(own).alias("own_sum"),
+    ).filter((pl.col("n") > 1) & (pl.col("sum") > pl.col("p_limit")))
+
+
+def _hawbs(n: pl.Expr) -> pl.Expr:
+    return pl.format("{} HAWB{}", n, pl.when(n == 1).then(pl.lit("")).otherwise(pl.lit("s")))
+
+
 def aggregate_notes(pool: pl.DataFrame) -> pl.DataFrame:
     """``pool``: every HAWB arriving on the days concerned (key, arrival_date,
-    consignee_key, shipper_key, total_value_cents, p_limit)."""
+    consignee_key, shipper_key, total_value_cents, p_limit, and filer: the forwarder
+    organisation that filed it).
+
+    The rule counts every filer's HAWBs, as CBP does, but a message gives only the
+    figures of the HAWB's own filer: when its own HAWBs are over the limit by themselves,
+    their count and total; otherwise that other filers' HAWBs count too, never how many or
+    how much. Beyond whether the consignee is over the limit, another filer's HAWBs coming
+    or going leave the message as it was, so it cannot be watched to learn them."""
     pool = pool.filter(pl.col("consignee_key").is_not_null()
                        & pl.col("total_value_cents").is_not_null())
-    person = pool.with_columns(
-        pl.len().over("arrival_date", "consignee_key").alias("n"),
-        pl.col("total_value_cents").sum().over("arrival_date", "consignee_key").alias("sum"),
-    ).filter((pl.col("n") > 1) & (pl.col("sum") > pl.col("p_limit")))
-    split = pool.with_columns(
-        pl.len().over("arrival_date", "consignee_key", "shipper_key").alias("n"),
-        pl.col("total_value_cents").sum().over("arrival_date", "consignee_key", "shipper_key")
-        .alias("sum"),
-        pl.col("total_value_cents").max().over("arrival_date", "consignee_key", "shipper_key")
-        .alias("largest"),
-    ).filter((pl.col("n") > 1) & (pl.col("sum") > pl.col("p_limit"))
-             & (pl.col("largest") <= pl.col("p_limit")))
+    person = _over_limit(pool, ["arrival_date", "consignee_key"])
+    split = _over_limit(pool, ["arrival_date", "consignee_key", "shipper_key"]).filter(
+        pl.col("largest") <= pl.col("p_limit"))
+    alone = (pl.col("own_n") > 1) & (pl.col("own_sum") > pl.col("p_limit"))
+    limit, own_sum, day = usd(pl.col("p_limit")), usd(pl.col("own_sum")), pl.col("arrival_date")
     return pl.concat([
-        _notes(person, REASON, CONSIGNEE_DAILY_LIMIT,
-               pl.format("This consignee's {} HAWBs arriving on {} total {}, over the {} "
-                         "limit for goods imported by one person on one day "
-                         "(19 CFR 10.151).", pl.col("n"), pl.col("arrival_date"),
-                         usd(pl.col("sum")), usd(pl.col("p_limit")))),
-        _notes(split, REASON, SUSPECTED_SPLIT,
-               pl.format("{} HAWBs from the same shipper to this consignee on {} are each "
-                         "within {} but total {}: a suspected split shipment "
-                         "(19 CFR 10.151).", pl.col("n"), pl.col("arrival_date"),
-                         usd(pl.col("p_limit")), usd(pl.col("sum")))),
+        _notes(person, REASON, CONSIGNEE_DAILY_LIMIT, pl.when(alone).then(
+            pl.format("This forwarder's {} to this consignee arriving on {} total {}, over "
+                      "the {} limit for goods imported by one person on one day "
+                      "(19 CFR 10.151).", _hawbs(pl.col("own_n")), day, own_sum, limit))
+            .otherwise(
+            pl.format("This consignee's HAWBs arriving on {}, counting those other forwarders "
+                      "filed, total more than the {} limit for goods imported by one person "
+                      "on one day (19 CFR 10.151); this forwarder's {} to the consignee that "
+                      "day total {}.", day, limit, _hawbs(pl.col("own_n")), own_sum))),
+        _notes(split, REASON, SUSPECTED_SPLIT, pl.when(alone).then(
+            pl.format("This forwarder's {} from the same shipper to this consignee on {} are "
+                      "each within {} but total {}: a suspected split shipment "
+                      "(19 CFR 10.151).", _hawbs(pl.col("own_n")), day, limit, own_sum))
+            .otherwise(
+            pl.format("HAWBs from the same shipper to this consignee on {}, counting those "
+                      "other forwarders filed, are each within {} but together over it: a "
+                      "suspected split shipment (19 CFR 10.151); this forwarder's {} from "
+                      "that shipper total {}.", day, limit, _hawbs(pl.col("own_n")),
+                      own_sum))),
     ]).cast(NOTE_SCHEMA)  # type: ignore[arg-type]
 
 

@@ -17,10 +17,18 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.eligibility import entries, rules
 from app.eligibility.consignee import consignee_key, shipper_key
-from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
-from app.manifest import marks
+from app.eligibility.models import (
+    CHANGED_BY_OTHER_FILER,
+    ELIGIBILITY_CHANGED,
+    ComplianceAlert,
+    DeMinimisPolicy,
+    GoodsExclusion,
+)
+from app.events import outbox
+from app.events.catalogue import ComplianceAlertRaised, EventType, new_event
+from app.manifest import contexts, marks
 from app.manifest.bulk import writer_for
-from app.manifest.models import Hawb, HawbLine
+from app.manifest.models import Hawb, HawbLine, Manifest
 from app.manifest.statuses import REDECIDABLE, HawbStatus
 from app.observability import metrics
 
@@ -67,9 +75,10 @@ def lock_days(session: Session, days: Iterable[date]) -> None:
                         {"ns": _ADVISORY_NAMESPACE, "day": day.toordinal()})
 
 
+# filer: the forwarder organisation whose manifest holds the HAWB.
 _POOL_SCHEMA = {"key": pl.Int64, "manifest_id": pl.Int64, "status": pl.String,
                 "arrival_date": pl.Date, "consignee_key": pl.String, "shipper_key": pl.String,
-                "total_value_cents": pl.Int64, "eligibility": pl.String}
+                "total_value_cents": pl.Int64, "eligibility": pl.String, "filer": pl.Int64}
 
 
 def load_pool(session: Session, days: Sequence[date], keys: Sequence[str] | pl.Series,
@@ -84,7 +93,8 @@ def load_pool(session: Session, days: Sequence[date], keys: Sequence[str] | pl.S
         on_days = and_(on_days, Hawb.manifest_id != exclude_manifest)
     base = select(Hawb.id, Hawb.manifest_id, Hawb.status, Hawb.arrival_date,
                   Hawb.consignee_key, Hawb.shipper_key, Hawb.total_value_cents,
-                  Hawb.eligibility).where(on_days)
+                  Hawb.eligibility, Manifest.forwarder_id
+                  ).join(Manifest, Manifest.id == Hawb.manifest_id).where(on_days)
     day_size = session.scalar(select(func.count()).select_from(Hawb).where(on_days)) or 0
 
     def fetch(stmt: Any) -> pl.DataFrame:
@@ -120,7 +130,7 @@ def _pool_frame(frame: pl.DataFrame, policies: Sequence[rules.Policy],
                 as_of: date | None = None) -> pl.DataFrame:
     return rules.attach_policy(
         frame.select("key", "arrival_date", "consignee_key", "shipper_key",
-                     "total_value_cents"), policies, as_of)
+                     "total_value_cents", "filer"), policies, as_of)
 
 
 def judge(hawbs: pl.DataFrame, lines: pl.DataFrame, others: pl.DataFrame,
@@ -129,7 +139,7 @@ def judge(hawbs: pl.DataFrame, lines: pl.DataFrame, others: pl.DataFrame,
           judged: Callable[[pl.DataFrame, pl.DataFrame], None] | None = None
           ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decisions for ``hawbs`` (key, arrival_date, total_value_cents, gross_weight_kg,
-    consignee_key, shipper_key) given ``others`` arriving the same days; ``as_of`` judges
+    consignee_key, shipper_key, filer) given ``others`` arriving the same days; ``as_of`` judges
     under the policy of another date (what-if). Returns the decisions (key, status,
     eligibility, policy_id) and the aggregate notes that concern ``others``; ``judged``
     is given the decisions and the notes behind them (key, kind, code, message)."""
@@ -149,11 +159,13 @@ def judge(hawbs: pl.DataFrame, lines: pl.DataFrame, others: pl.DataFrame,
 
 
 def judge_upload(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, day: date,
-                 released_keys: Sequence[str], decided_at: str) -> pl.DataFrame:
+                 released_keys: Sequence[str], decided_at: str, filer: int) -> pl.DataFrame:
     """Judge an upload's HAWBs (``id`` reserved, ``status`` received or invalid) inside
     its transaction, and refresh the day's other HAWBs of the same consignees.
-    ``released_keys``: consignees of HAWBs this upload replaced."""
-    hawbs = with_keys(hawbs.with_columns(pl.lit(day, dtype=pl.Date).alias("arrival_date")))
+    ``released_keys``: consignees of HAWBs this upload replaced; ``filer``: the uploading
+    forwarder."""
+    hawbs = with_keys(hawbs.with_columns(pl.lit(day, dtype=pl.Date).alias("arrival_date"),
+                                         pl.lit(filer, dtype=pl.Int64).alias("filer")))
     valid = hawbs.filter(pl.col("status") == HawbStatus.RECEIVED.value).rename({"id": "key"})
     valid_lines = lines.rename({"hawb_id": "key"}).filter(
         pl.col("key").is_in(valid.get_column("key").implode()))
@@ -164,9 +176,9 @@ def judge_upload(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, day
     decided, aggregate = judge(valid, valid_lines, others, load_policies(session),
                                load_exclusions(session),
                                judged=partial(metrics.eligibility_decided, session, "upload"))
-    apply_aggregates(session, others, aggregate, utcnow())
-    return hawbs.join(decided.rename({"key": "id", "status": "decision"}), on="id",
-                      how="left").with_columns(
+    apply_aggregates(session, others, aggregate, utcnow(), by_filer=filer)
+    return hawbs.drop("filer").join(decided.rename({"key": "id", "status": "decision"}),
+                                    on="id", how="left").with_columns(
         pl.coalesce("decision", "status").alias("status"),
         pl.when(pl.col("eligibility").is_not_null()).then(pl.lit(decided_at))
         .otherwise(None).alias("decided_at"),
@@ -182,10 +194,13 @@ def _decision_of(doc: dict[str, Any]) -> str:
 
 
 def apply_aggregates(session: Session, others: pl.DataFrame, aggregate: pl.DataFrame,
-                     decided_at: datetime) -> Outcome:
+                     decided_at: datetime, by_filer: int | None = None) -> Outcome:
     """Refresh the "one person, one day" reasons of HAWBs judged earlier. A HAWB already
-    past review keeps its decision and gets a compliance alert instead."""
+    past review keeps its decision and gets a compliance alert instead. ``by_filer``: the
+    forwarder whose HAWBs changed; another filer's HAWB whose decision this changes gets
+    a compliance alert even before review, since nothing its filer did changed it."""
     outcome = Outcome()
+    alerts: list[ComplianceAlert] = []
     fresh: dict[int, list[dict[str, str]]] = {}
     for row in aggregate.iter_rows(named=True):
         fresh.setdefault(row["key"], []).append({"code": row["code"],
@@ -207,13 +222,16 @@ def apply_aggregates(session: Session, others: pl.DataFrame, aggregate: pl.DataF
             continue
         new_doc = {**doc, "reasons": new}
         new_doc["decision"] = _decision_of(new_doc)
+        flipped = new_doc["decision"] != doc.get("decision")
+        by_other = by_filer is not None and row["filer"] != by_filer
         if row["status"] in REDECIDABLE:
             updates.append({"id": row["key"], "old_status": row["status"],
                             "status": new_doc["decision"], "eligibility": json.dumps(new_doc),
                             "decided_at": decided_at})
-        elif new_doc["decision"] != doc.get("decision"):
-            outcome.alerts += _alert(session, row, doc, new_doc)
+        if flipped and (by_other or row["status"] not in REDECIDABLE):
+            alerts += _alert(session, row, doc, new_doc, by_other_filer=by_other)
     outcome.others_changed = _redecide(session, updates)
+    outcome.alerts = _announce(session, alerts)
     return outcome
 
 
@@ -233,19 +251,57 @@ def _redecide(session: Session, rows: list[dict[str, Any]]) -> int:
 
 
 def _alert(session: Session, row: dict[str, Any], old: dict[str, Any],
-           new: dict[str, Any]) -> int:
+           new: dict[str, Any], *, by_other_filer: bool = False) -> list[ComplianceAlert]:
+    """A compliance alert on the HAWB ``row`` (key, manifest_id, status, and arrival_date
+    when ``by_other_filer``), unless one is open for the same new decision. Its text is
+    the HAWB's own reasons: they carry no other filer's figures (rules.aggregate_notes)."""
     open_alerts = session.scalars(select(ComplianceAlert).where(
         ComplianceAlert.hawb_id == row["key"], ComplianceAlert.resolved_at.is_(None)))
     if any(a.details.get("now") == new["decision"] for a in open_alerts):
-        return 0  # already flagged for this change
+        return []  # already flagged for this change
     added = [r["message"] for r in new["reasons"] if r not in (old.get("reasons") or [])]
-    session.add(ComplianceAlert(
-        hawb_id=row["key"], manifest_id=row["manifest_id"], kind="eligibility_changed",
-        message=(f"This HAWB is {row['status']} but would now be judged "
-                 f"{new['decision']}: " + " ".join(added or ["see the details"])),
+    if not by_other_filer:
+        kind = ELIGIBILITY_CHANGED
+        message = (f"This HAWB is {row['status']} but would now be judged "
+                   f"{new['decision']}: " + " ".join(added or ["see the details"]))
+    else:
+        kind = CHANGED_BY_OTHER_FILER
+        cause = ("because of another forwarder's HAWBs to the same consignee arriving on "
+                 f"{row['arrival_date']}")
+        if row["status"] in REDECIDABLE:
+            message = (f"This HAWB was judged {old.get('decision')} and is now "
+                       f"{new['decision']} {cause}.")
+        else:
+            message = (f"This HAWB is {row['status']} but would now be judged "
+                       f"{new['decision']} {cause}.")
+        message += " " + " ".join(
+            added or ["The consignee's HAWBs that day are no longer over the limit."])
+    alert = ComplianceAlert(
+        hawb_id=row["key"], manifest_id=row["manifest_id"], kind=kind, message=message,
         details={"was": old.get("decision"), "now": new["decision"],
-                 "reasons": new["reasons"]}))
-    return 1
+                 "reasons": new["reasons"]})
+    session.add(alert)
+    return [alert]
+
+
+def _announce(session: Session, alerts: Sequence[ComplianceAlert]) -> int:
+    """Queue a hawb.compliance_alert event for each new alert; returns how many."""
+    if not alerts:
+        return 0
+    session.flush()
+    hawb_nos: dict[int, str] = dict(session.execute(select(Hawb.id, Hawb.hawb_no).where(
+        Hawb.id.in_(sorted({a.hawb_id for a in alerts})))).all())
+    ctx = contexts.of(session, {a.manifest_id for a in alerts})
+    now = utcnow()
+    # No carrier: an alert is for the filer and its broker, not the last mile.
+    outbox.write(session, ((new_event(
+        EventType.COMPLIANCE_ALERT,
+        ComplianceAlertRaised(alert_id=a.id, kind=a.kind, was=a.details.get("was"),
+                              now=a.details["now"], message=a.message),
+        occurred_at=now, mawb=ctx[a.manifest_id].mawb, hawb=hawb_nos.get(a.hawb_id),
+        port=ctx[a.manifest_id].port, cfs=ctx[a.manifest_id].cfs, carrier=None),
+        ctx[a.manifest_id]) for a in alerts))
+    return len(alerts)
 
 
 # --- re-evaluation of stored HAWBs ------------------------------------------------------
@@ -262,10 +318,12 @@ _STORED = {  # column of Hawb -> polars type, for judging stored HAWBs again
 
 def stored_frames(session: Session, where: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
     judgeable = and_(where, Hawb.status != HawbStatus.INVALID.value)
-    stmt = select(*(getattr(Hawb, name) for name in _STORED)).where(judgeable)
+    stmt = (select(*(getattr(Hawb, name) for name in _STORED), Manifest.forwarder_id)
+            .join(Manifest, Manifest.id == Hawb.manifest_id).where(judgeable))
     rows = [tuple(str(v) if isinstance(v, Decimal) else v for v in r)
             for r in session.execute(stmt)]
-    hawbs = pl.DataFrame(rows, schema=_STORED, orient="row").rename({"id": "key"})
+    hawbs = pl.DataFrame(rows, schema={**_STORED, "filer": pl.Int64},
+                         orient="row").rename({"id": "key"})
     hawbs = with_keys(hawbs)
     line_rows = [tuple(r) for r in session.execute(
         select(HawbLine.hawb_id, HawbLine.line_no, HawbLine.hts_code,
@@ -278,9 +336,11 @@ def stored_frames(session: Session, where: Any) -> tuple[pl.DataFrame, pl.DataFr
     return hawbs, lines
 
 
-def reevaluate(session: Session, where: Any) -> Outcome:
+def reevaluate(session: Session, where: Any, by_filer: int | None = None) -> Outcome:
     """Judge again every stored HAWB matching ``where`` (a condition on Hawb), e.g. after
-    a policy was added. HAWBs past review get an alert instead of a new decision."""
+    a policy was added. HAWBs past review get an alert instead of a new decision.
+    ``by_filer``: the forwarder whose change to its HAWBs (a new arrival date) this
+    follows, for apply_aggregates."""
     hawbs, lines = stored_frames(session, where)
     outcome = Outcome(evaluated=hawbs.height)
     if hawbs.is_empty():
@@ -297,6 +357,7 @@ def reevaluate(session: Session, where: Any) -> Outcome:
                           pl.col("eligibility").alias("old_eligibility"),
                           "consignee_key", "shipper_key").join(decided, on="key")
     changes: list[dict[str, Any]] = []
+    alerts: list[ComplianceAlert] = []
     for row in merged.iter_rows(named=True):
         old = json.loads(row["old_eligibility"]) if row["old_eligibility"] else {}
         new = json.loads(row["eligibility"])
@@ -308,8 +369,9 @@ def reevaluate(session: Session, where: Any) -> Outcome:
                                 "consignee_key": row["consignee_key"],
                                 "shipper_key": row["shipper_key"]})
         elif old and new["decision"] != old.get("decision"):
-            outcome.alerts += _alert(session, {"key": row["key"], "status": row["old_status"],
-                                               "manifest_id": row["manifest_id"]}, old, new)
+            alerts += _alert(session, {"key": row["key"], "status": row["old_status"],
+                                       "manifest_id": row["manifest_id"]}, old, new)
+    outcome.alerts = _announce(session, alerts)
     outcome.changed = _redecide(session, changes)
     # Uploads stored with pricing off (Settings.price_at_upload) get their entry types and
     # duties here even when their decision stands.
@@ -318,25 +380,27 @@ def reevaluate(session: Session, where: Any) -> Outcome:
         where, Hawb.entry_type.is_(None), Hawb.status.in_(sorted(REDECIDABLE))))
         if i not in repriced])
     marks.mark_days(session, days)
-    others_outcome = apply_aggregates(session, others, aggregate, now)
+    others_outcome = apply_aggregates(session, others, aggregate, now, by_filer)
     outcome.alerts += others_outcome.alerts
     outcome.others_changed = others_outcome.others_changed
     outcome.by_status = dict(decided.group_by("status").len().iter_rows())
     return outcome
 
 
-def reevaluate_manifest(session: Session, manifest_id: int) -> Outcome:
-    return reevaluate(session, Hawb.manifest_id == manifest_id)
+def reevaluate_manifest(session: Session, manifest_id: int,
+                        by_filer: int | None = None) -> Outcome:
+    return reevaluate(session, Hawb.manifest_id == manifest_id, by_filer)
 
 
 def reevaluate_dates(session: Session, first: date, last: date) -> Outcome:
     return reevaluate(session, and_(Hawb.arrival_date >= first, Hawb.arrival_date <= last))
 
 
-def refresh_consignee_day(session: Session, day: date, keys: Sequence[str]) -> Outcome:
-    """After HAWBs left a day (deleted or replaced), their consignees' remaining HAWBs
-    may fall back under the limit."""
+def refresh_consignee_day(session: Session, day: date, keys: Sequence[str],
+                          by_filer: int | None = None) -> Outcome:
+    """After HAWBs of ``by_filer`` left a day (deleted or replaced), their consignees'
+    remaining HAWBs may fall back under the limit."""
     lock_days(session, [day])
     pool = load_pool(session, [day], keys)
     aggregate = rules.aggregate_notes(_pool_frame(pool, load_policies(session)))
-    return apply_aggregates(session, pool, aggregate, utcnow())
+    return apply_aggregates(session, pool, aggregate, utcnow(), by_filer)

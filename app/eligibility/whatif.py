@@ -40,15 +40,19 @@ def _run(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, day: date,
 
 
 def for_file(session: Session, v: Validated, policies: list[rules.Policy],
-             as_of: date | None) -> WhatIf:
+             as_of: date | None, filer: int) -> WhatIf:
+    """``filer``: the forwarder asking, whose stored manifest of the same MAWB the file
+    would replace."""
     day = v.header.arrival_date
     frame = with_keys(v.hawbs.with_row_index("key").with_columns(
         pl.col("key").cast(pl.Int64) * -1 - 1,  # never an id of a stored HAWB
-        pl.lit(day, dtype=pl.Date).alias("arrival_date")))
+        pl.lit(day, dtype=pl.Date).alias("arrival_date"),
+        pl.lit(filer, dtype=pl.Int64).alias("filer")))
     valid = frame.filter(pl.col("status") == HawbStatus.RECEIVED.value)
     lines = v.lines.join(frame.select("hawb_no", "key"), on="hawb_no").select(
         "key", "line_no", "hts_code", "origin_country", "value_cents", "description")
-    existing = session.scalar(select(Manifest.id).where(Manifest.mawb == v.header.mawb))
+    existing = session.scalar(select(Manifest.id).where(Manifest.mawb == v.header.mawb,
+                                                        Manifest.forwarder_id == filer))
     decisions = _run(session, valid, lines, day, existing, policies, as_of)
     return WhatIf(hawbs=frame.height, invalid=frame.height - valid.height,
                   decisions=decisions)

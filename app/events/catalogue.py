@@ -36,6 +36,7 @@ class EventType(enum.StrEnum):
     MAWB_RECEIVED_AT_CFS = "mawb.received_at_cfs"
     RECEIVED_AT_CFS = "hawb.received_at_cfs"
     HANDED_TO_CARRIER = "hawb.handed_to_carrier"
+    COMPLIANCE_ALERT = "hawb.compliance_alert"
 
 
 class _Payload(BaseModel):
@@ -94,6 +95,18 @@ class StatementPaid(StatusChanged):
                                      description="Duty and fees paid for the entry, in cents.")
 
 
+class ComplianceAlertRaised(_Payload):
+    alert_id: int = Field(description="The alert, as listed by GET /v1/alerts.")
+    kind: str = Field(description="eligibility_changed: the HAWB is past review and would "
+                      "now be judged otherwise; changed_by_other_filer: another forwarder's "
+                      "HAWBs to the same consignee on the same day changed the HAWB's "
+                      "decision (already applied before review). No figure of the other "
+                      "forwarder's is given.")
+    was: str | None = Field(description="The decision before.")
+    now: str = Field(description="The decision now.")
+    message: str
+
+
 PAYLOADS: dict[EventType, type[_Payload]] = {
     EventType.MANIFEST_RECEIVED: ManifestReceived,
     EventType.ELIGIBILITY_DECIDED: EligibilityDecided,
@@ -116,6 +129,7 @@ PAYLOADS: dict[EventType, type[_Payload]] = {
     EventType.MAWB_RECEIVED_AT_CFS: MawbReceivedAtCfs,
     EventType.RECEIVED_AT_CFS: StatusChanged,
     EventType.HANDED_TO_CARRIER: HandedToCarrier,
+    EventType.COMPLIANCE_ALERT: ComplianceAlertRaised,
 }
 VERSIONS: dict[EventType, int] = dict.fromkeys(EventType, 1)
 # Events about a whole MAWB carry no HAWB and are keyed by the MAWB.

@@ -28,6 +28,9 @@ _WHAT = {
     EventType.MAWB_RECEIVED_AT_CFS: "The CFS collected and counted in the MAWB.",
     EventType.RECEIVED_AT_CFS: "The released HAWB is at the CFS, ready for its carrier.",
     EventType.HANDED_TO_CARRIER: "The CFS handed the HAWB to its last-mile carrier.",
+    EventType.COMPLIANCE_ALERT: "A compliance alert was raised on the HAWB: its eligibility "
+    "changed, or would, because of a policy or another forwarder's HAWBs for the same "
+    "consignee and day (never with that forwarder's figures).",
 }
 
 

@@ -33,5 +33,5 @@ def delete_hawb(session: Session, manifest: Manifest, hawb_no: str) -> None:
     if detail.hawb.arrival_date and detail.hawb.consignee_key:
         # The consignee's other HAWBs that day may fall back under the limit.
         eligibility.refresh_consignee_day(session, detail.hawb.arrival_date,
-                                          [detail.hawb.consignee_key])
+                                          [detail.hawb.consignee_key], manifest.forwarder_id)
     refresh_counts(session, manifest.id)

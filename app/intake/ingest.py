@@ -39,7 +39,7 @@ from app.lifecycle import brokers
 from app.manifest import bulk, contexts, declarations, entry_data, marks, reading
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
 from app.manifest.models import Hawb, Manifest, Upload
-from app.manifest.queries import refresh_counts
+from app.manifest.queries import not_on_file, refresh_counts
 from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
 from app.manifest.validation import Validated, add_errors, validate
 from app.observability import metrics
@@ -242,10 +242,9 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         select(Manifest).where(Manifest.mawb == h.mawb).with_for_update()
     )
     if manifest is not None and manifest.forwarder_id != request.forwarder_id:
-        raise Conflict(
-            f"MAWB {h.mawb[:3]}-{h.mawb[3:]} is already on file for another forwarder. "
-            "Check the MAWB number."
-        )
+        # Answered as GET /v1/manifests/{mawb} answers: another forwarder's MAWB is
+        # indistinguishable from one that does not exist.
+        raise not_on_file(h.mawb)
     if manifest is not None:
         last = session.scalar(
             select(Upload).where(Upload.manifest_id == manifest.id)
@@ -298,10 +297,10 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         declarations.record(session, manifest.id, upload.id, hawbs, v.lines)
         released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
         upload.hawbs_replaced = len(released)
-    _write_rows(session, out, manifest.id, upload.id, v,
+    _write_rows(session, out, manifest.id, request.forwarder_id, upload.id, v,
                 [k for k in released if k is not None], clock, limits)
     if moved_from is not None:
-        _move_day(session, manifest.id, moved_from, h.arrival_date)
+        _move_day(session, manifest.id, request.forwarder_id, moved_from, h.arrival_date)
     marks.mark_days(session, [h.arrival_date, moved_from])
     counts = refresh_counts(session, manifest.id)
     _announce(session, manifest, upload, counts, judged=limits.judge)
@@ -373,8 +372,9 @@ def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None
         )
 
 
-def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
-                v: Validated, released_keys: list[str], clock: _Clock, limits: Limits) -> None:
+def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, forwarder_id: int,
+                upload_id: int, v: Validated, released_keys: list[str], clock: _Clock,
+                limits: Limits) -> None:
     ids = out.reserve_ids("hawbs", v.hawbs.height)
     hawbs = v.hawbs.with_columns(
         ids.alias("id"),
@@ -387,7 +387,8 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
     if limits.judge:
         with clock.phase("eligibility"):
             hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
-                                             released_keys, out.timestamp(utcnow()))
+                                             released_keys, out.timestamp(utcnow()),
+                                             forwarder_id)
         if limits.price:
             with clock.phase("duties"):  # includes writing the breakdown rows
                 hawbs = entries.price_hawbs(session, hawbs, lines,
@@ -413,14 +414,15 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, upload
     ).select("upload_id", "row_no", "raw"))
 
 
-def _move_day(session: Session, manifest_id: int, old: date, new: date) -> None:
+def _move_day(session: Session, manifest_id: int, forwarder_id: int, old: date,
+              new: date) -> None:
     """The flight's date changed: the HAWBs this upload did not replace move with it."""
     keys = [k for k in session.scalars(select(Hawb.consignee_key).where(
         Hawb.manifest_id == manifest_id, Hawb.arrival_date == old)) if k]
     session.execute(update(Hawb).where(Hawb.manifest_id == manifest_id)
                     .values(arrival_date=new))
-    eligibility.reevaluate_manifest(session, manifest_id)
-    eligibility.refresh_consignee_day(session, old, keys)
+    eligibility.reevaluate_manifest(session, manifest_id, forwarder_id)
+    eligibility.refresh_consignee_day(session, old, keys, forwarder_id)
 
 
 def _write_lines(out: bulk.BulkWriter, lines: pl.DataFrame) -> None:

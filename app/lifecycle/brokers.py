@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Organisation, OrgKind
 from app.accounts.service import Caller
 from app.db import utcnow
-from app.eligibility.models import ComplianceAlert
+from app.eligibility.models import CHANGED_BY_OTHER_FILER, ComplianceAlert
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.kit.money import dollars
 from app.kit.pagination import PageOf, decode_cursor, encode_cursor
@@ -189,9 +189,10 @@ class QueueItem:
     forwarder: str
 
 
-def _has_alert() -> Any:
-    return exists().where(ComplianceAlert.hawb_id == Hawb.id,
-                          ComplianceAlert.resolved_at.is_(None))
+def _has_alert(*kinds_ignored: str) -> Any:
+    found = exists().where(ComplianceAlert.hawb_id == Hawb.id,
+                           ComplianceAlert.resolved_at.is_(None))
+    return found.where(ComplianceAlert.kind.not_in(kinds_ignored)) if kinds_ignored else found
 
 
 def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit: int = 100,
@@ -401,7 +402,10 @@ def auto_approve(session: Session, limit: int = 5000) -> int:
                             <= rule.auto_approve_max_duty_cents)
         stmt = (select(Hawb.id).join(Manifest, Manifest.id == Hawb.manifest_id)
                 .where(Manifest.forwarder_id == rule.forwarder_id,
-                       or_(Hawb.status.in_(statuses), informal), not_(_has_alert())))
+                       or_(Hawb.status.in_(statuses), informal),
+                       # Another filer's upload must not hold this filer's HAWBs: its
+                       # alert is a notice of a decision already applied.
+                       not_(_has_alert(CHANGED_BY_OTHER_FILER))))
         if not rule.auto_allow_pga:
             stmt = stmt.where(not_(Hawb.eligibility.contains('"pga":[{')))
         ids = list(session.scalars(stmt.order_by(Hawb.id).limit(limit)))

@@ -70,9 +70,14 @@ def get_manifest(session: Session, scope: Scope, mawb: str) -> Manifest:
     manifest: Manifest | None = session.scalar(
         scope.manifests(select(Manifest).where(Manifest.mawb == mawb)))
     if manifest is None:
-        # Another forwarder's manifest is indistinguishable from one that does not exist.
-        raise NotFound(f"No manifest with MAWB {mawb} is on file for your organisation.")
+        raise not_on_file(mawb)
     return manifest
+
+
+def not_on_file(mawb: str) -> NotFound:
+    """The one answer for a MAWB the caller may not see: another forwarder's manifest is
+    indistinguishable from one that does not exist."""
+    return NotFound(f"No manifest with MAWB {mawb} is on file for your organisation.")
 
 
 def hawb_counts(session: Session, manifest_id: int) -> dict[str, int]:

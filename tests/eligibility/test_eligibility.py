@@ -154,10 +154,19 @@ def test_the_two_lax_consolidations(client: TestClient, forwarder: Org,
     a = judged(client, forwarder, sample("lax_2025-06-03_consolidation-a.csv"))
     b = judged(client, other, sample("lax_2025-06-03_consolidation-b.csv"))
     assert codes(b["HL0079620"]) == ["consignee_daily_limit"]
-    assert "$855.50" in b["HL0079620"]["reasons"][0]["message"]
+    # Each forwarder reads its own HAWB's value ($395.50, $460.00), never the other's or
+    # the consignee's total of the day ($855.50).
+    message = b["HL0079620"]["reasons"][0]["message"]
+    assert "$395.50" in message
+    assert "$460.00" not in message
+    assert "$855.50" not in message
     refreshed = client.get("/v1/manifests/29758480520/hawbs/HL0025849/eligibility",
                            headers=forwarder.headers).json()
     assert codes(refreshed) == ["consignee_daily_limit"]
+    message = refreshed["reasons"][0]["message"]
+    assert "$460.00" in message
+    assert "$395.50" not in message
+    assert "$855.50" not in message
     losers = [no for no, r in {**a, **b}.items()
               if no != "HL0025849" and r["decision"] == "ineligible"]
     assert losers == ["HL0079620"]

@@ -169,7 +169,8 @@ def test_another_forwarder_cannot_upload_or_see_the_mawb(client: TestClient, for
     rival = make_org(OrgKind.FORWARDER, "Rival Freight")
     upload(client, forwarder, sample(CLEAN))
     taken = upload(client, rival, sample(CLEAN))
-    assert taken.status_code == 409
+    # As if the MAWB did not exist: a 409 would confirm it does (issue 21).
+    assert taken.status_code == 404
     assert client.get(f"/v1/manifests/{CLEAN_MAWB}", headers=rival.headers).status_code == 404
     hawb = client.get(f"/v1/manifests/{CLEAN_MAWB}/hawbs/HL0026457", headers=rival.headers)
     assert hawb.status_code == 404

@@ -171,7 +171,8 @@ async def landed_cost_of(request: Request, caller: PricerDep, settings: Settings
         def run_file() -> schemas.LandedCostOut:
             with reader() as session:
                 validated = prepare(session, upload, Limits(max_rows=settings.upload_max_rows))
-                return _landed_out(landed_cost.for_file(session, validated, on))
+                return _landed_out(landed_cost.for_file(session, validated, on,
+                                                        caller.organisation_id))
 
         return await run_in_threadpool(run_file)
 

@@ -167,7 +167,8 @@ def deactivate_exclusion(exclusion_id: int, _: AdminDep, session: SessionDep
 
 
 @router.get("/alerts", response_model=list[schemas.AlertOut],
-            summary="Compliance alerts on HAWBs past review whose eligibility changed")
+            summary="Compliance alerts: HAWBs past review whose eligibility would change, "
+            "and HAWBs another forwarder's filings changed")
 def list_alerts(caller: ManifestReaderDep, session: SessionDep,
                 open_only: bool = True) -> list[schemas.AlertOut]:
     scope = scope_of(caller, session)
@@ -233,7 +234,8 @@ async def what_if_file(request: Request, caller: ForwarderDep, settings: Setting
             with reader() as session:
                 validated = prepare(session, upload, Limits(max_rows=settings.upload_max_rows))
                 policies = eq.policies_for_what_if(session, policy_id)
-                result = whatif.for_file(session, validated, policies, as_of)
+                result = whatif.for_file(session, validated, policies, as_of,
+                                         caller.organisation_id)
                 return _what_if_out(result, eq.policy_ref(session, policy_id), as_of, limit)
 
         return await run_in_threadpool(run)

@@ -65,7 +65,7 @@ CSV_EXAMPLE = (
     }, "required": True}},
     responses={200: {"description": "Replayed: the original upload's result",
                      "model": schemas.UploadOut},
-               **problem_responses(409, 413, 422, 429)},
+               **problem_responses(404, 409, 413, 422, 429)},
 )
 async def upload_manifest(
     request: Request,

@@ -58,7 +58,10 @@ class AlertOut(BaseModel):
     id: int
     hawb_no: str | None
     mawb: str | None
-    kind: str
+    kind: str = Field(description="eligibility_changed (a HAWB past review would now be "
+                      "judged otherwise) or changed_by_other_filer (another forwarder's HAWBs "
+                      "to the same consignee that day changed the decision; none of their "
+                      "figures is given)")
     message: str
     created_at: datetime
     resolved_at: datetime | None
