@@ -198,6 +198,7 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
         AceMessageRecord.gateway == gateway.name, AceMessageRecord.direction == RECEIVED,
         AceMessageRecord.message_id.in_([m.message_id for m in batch.messages]))))
     collected = []
+    payments: list[tuple[AceMessage, int | None]] = []
     now = utcnow()
     for message in batch.messages:
         hawb_id = hawbs.get(message.entry_number or "")
@@ -212,7 +213,8 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
             seen.add(message.message_id)
         collected.append(Collected(message, hawb_id, manifest_id, new))
         if new and message.kind is MessageKind.STATEMENT_PAID:
-            record_payment(session, message, hawb_id)
+            payments.append((message, hawb_id))
+    record_payments(session, payments)
     state.cursor = max(state.cursor, batch.cursor)
     session.flush()
     kinds = [c.message.kind.value for c in collected if c.new]
@@ -221,27 +223,41 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
 
 
 def record_payment(session: Session, message: AceMessage, hawb_id: int | None) -> bool:
-    """An entry paid on a daily statement: the statement is created once, and each entry
-    counts on it once (a payment reported twice adds nothing). True when it was new."""
-    number, entry_number = message.statement_number, message.entry_number
-    if not number or not entry_number:
-        return False
-    amount = message.amount_cents or 0
-    session.execute(upsert(session, AceStatement).values(
-        statement_number=number, filer_code=entry_number[:3],
-        statement_date=message.statement_date or message.issued_at.date(), entries=0,
-        total_cents=0,
-        paid_at=message.issued_at, recorded_at=utcnow()).on_conflict_do_nothing())
-    added = session.execute(upsert(session, AceStatementEntry).values(
-        entry_number=entry_number, statement_number=number, hawb_id=hawb_id,
-        amount_cents=amount, paid_at=message.issued_at, message_id=message.message_id)
-        .on_conflict_do_nothing().returning(AceStatementEntry.entry_number)).first()
-    if added is None:
-        return False
-    session.execute(update(AceStatement).where(AceStatement.statement_number == number)
-                    .values(entries=AceStatement.entries + 1,
-                            total_cents=AceStatement.total_cents + amount))
-    return True
+    """One entry paid on a daily statement; True when it was new (see record_payments)."""
+    return bool(record_payments(session, [(message, hawb_id)]))
+
+
+def record_payments(session: Session, paid: Sequence[tuple[AceMessage, int | None]]
+                    ) -> set[str]:
+    """Entries paid on daily statements, in three statements whatever their number: each
+    statement is created once, and each entry counts on it once (a payment reported twice
+    adds nothing). Returns the entry numbers that were new."""
+    usable = [(m, h) for m, h in paid if m.statement_number and m.entry_number]
+    if not usable:
+        return set()
+    statements = {m.statement_number: m for m, _ in reversed(usable)}  # the first report
+    session.execute(upsert(session, AceStatement).values([
+        {"statement_number": number, "filer_code": (m.entry_number or "")[:3],
+         "statement_date": m.statement_date or m.issued_at.date(), "entries": 0,
+         "total_cents": 0, "paid_at": m.issued_at, "recorded_at": utcnow()}
+        for number, m in statements.items()]).on_conflict_do_nothing())
+    firsts = {m.entry_number: (m, h) for m, h in reversed(usable)}
+    added = session.execute(upsert(session, AceStatementEntry).values([
+        {"entry_number": entry_number, "statement_number": m.statement_number,
+         "hawb_id": hawb_id, "amount_cents": m.amount_cents or 0, "paid_at": m.issued_at,
+         "message_id": m.message_id} for entry_number, (m, hawb_id) in firsts.items()])
+        .on_conflict_do_nothing().returning(AceStatementEntry.entry_number,
+                                            AceStatementEntry.statement_number,
+                                            AceStatementEntry.amount_cents)).all()
+    per_statement: dict[str, tuple[int, int]] = {}
+    for _, number, amount in added:
+        entries, total = per_statement.get(number, (0, 0))
+        per_statement[number] = (entries + 1, total + amount)
+    for number, (entries, total) in sorted(per_statement.items()):
+        session.execute(update(AceStatement).where(AceStatement.statement_number == number)
+                        .values(entries=AceStatement.entries + entries,
+                                total_cents=AceStatement.total_cents + total))
+    return {entry_number for entry_number, _, _ in added}
 
 
 def payment_of(session: Session, entry_number: str) -> tuple[AceStatementEntry,

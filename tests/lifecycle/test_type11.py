@@ -326,6 +326,30 @@ def test_a_statement_payment_reported_twice_counts_once(db: sessionmaker[Session
         assert found[1].statement_number == "B76261201D"
 
 
+def test_payments_of_one_poll_are_recorded_together_each_once(
+        db: sessionmaker[Session]) -> None:
+    def paid(n: int, entry: str, statement: str, cents: int) -> AceMessage:
+        return AceMessage(seq=n, message_id=f"SIM{n}", kind=MessageKind.STATEMENT_PAID,
+                          entry_number=entry, mawb="29710000001", hawb=f"H{n}",
+                          port_code="2720", issued_at=datetime(2026, 12, 1, 6, tzinfo=UTC),
+                          entry_type="11", statement_number=statement, amount_cents=cents)
+
+    with transaction(db) as session:
+        assert filing.record_payments(session, [(paid(1, "B7600000014", "B76261201D", 100),
+                                                 None)]) == {"B7600000014"}
+    batch = [paid(2, "B7600000014", "B76261201D", 100),  # reported again: nothing
+             paid(3, "B7600000022", "B76261201D", 250),
+             paid(4, "B7600000022", "B76261201D", 250),  # twice in the same poll
+             paid(5, "C1100000019", "C11261201D", 999)]
+    with transaction(db) as session:
+        assert filing.record_payments(session, [(m, None) for m in batch]) == {
+            "B7600000022", "C1100000019"}
+    with db() as session:
+        totals = {s.statement_number: (s.entries, s.total_cents)
+                  for s in session.scalars(select(AceStatement))}
+    assert totals == {"B76261201D": (2, 350), "C11261201D": (1, 999)}
+
+
 def test_holds_and_agency_reviews_apply_to_informal_entries_as_to_type86(
         client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org,
         broker: Org) -> None:
