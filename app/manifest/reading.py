@@ -188,9 +188,8 @@ def read(path: Path) -> ParsedFile:
         problems: list[RowProblem] = []
         frame = _read_frame(utf8_path, delimiter, header)
         if frame is None:
-            records = read_records(utf8_path, delimiter, header)
-            problems = records.problems
-            frame = _frame_of(records.rows, header)
+            records = read_records(utf8_path, delimiter, header, ROW)
+            frame, problems = records.frame, records.problems
     if text.unreadable:
         problems = sorted([*problems, *_unreadable(frame, header)], key=lambda p: p.row)
     return ParsedFile(frame=frame, header=header, encoding=text.encoding, problems=problems)
@@ -204,14 +203,6 @@ def _read_frame(path: Path, delimiter: str, header: list[str]) -> pl.DataFrame |
     except pl.exceptions.ComputeError:
         return None
     return frame if frame.columns[1:] == header else None
-
-
-def _frame_of(rows: list[list[str | None]], header: list[str]) -> pl.DataFrame:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
-    return pl.DataFrame(
-        {ROW: range(len(rows)), **{h: list(c) for h, c in zip(header, columns, strict=True)}},
-        schema={ROW: pl.UInt32, **dict.fromkeys(header, pl.String)},
-    )
 
 
 def _unreadable(frame: pl.DataFrame, header: list[str]) -> list[RowProblem]:

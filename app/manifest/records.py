@@ -8,10 +8,13 @@ What it cannot read becomes a row problem naming the row, and the rest of the fi
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import polars as pl
+
+_BATCH = 50_000
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,45 @@ class RowProblem:
 
 @dataclass
 class Records:
-    rows: list[list[str | None]] = field(default_factory=list)  # each as wide as the header
+    frame: pl.DataFrame  # the file's columns, all strings, plus the row index
     problems: list[RowProblem] = field(default_factory=list)
+
+
+class _Rows:
+    """Rows gathered in batches of polars frames, so a large file is not held as Python
+    strings."""
+
+    def __init__(self, header: list[str], index: str) -> None:
+        self.header, self.index = header, index
+        self.schema = {index: pl.UInt32, **dict.fromkeys(header, pl.String)}
+        self.pending: list[list[str | None]] = []
+        self.frames: list[pl.DataFrame] = []
+        self.count = 0
+        self.problems: list[RowProblem] = []
+
+    def add(self, row: int, record: list[str]) -> None:
+        width = len(self.header)
+        if len(record) > width:
+            self.problems.append(surplus(row, record[width:]))
+            record = record[:width]
+        values: list[str | None] = [v if v != "" else None for v in record]
+        values.extend([None] * (width - len(values)))
+        self.pending.append(values)
+        if len(self.pending) == _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        columns = list(zip(*self.pending, strict=True)) or [() for _ in self.header]
+        start, self.count = self.count, self.count + len(self.pending)
+        self.frames.append(pl.DataFrame(
+            {self.index: range(start, self.count),
+             **{h: list(c) for h, c in zip(self.header, columns, strict=True)}},
+            schema=self.schema))
+        self.pending = []
+
+    def done(self) -> Records:
+        self._flush()
+        return Records(pl.concat(self.frames, rechunk=True), self.problems)
 
 
 class _Lines:
@@ -59,15 +99,6 @@ def surplus(row: int, values: list[str]) -> RowProblem:
                       "were not read. Quote any value that contains the delimiter.", shown)
 
 
-def _never_closed(text: str, delimiter: str) -> bool:
-    try:
-        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
-            pass
-    except csv.Error as exc:
-        return "unexpected end of data" in str(exc)
-    return False
-
-
 def _open_quote_line(line: str, delimiter: str) -> tuple[list[str], int]:
     """The fields of a line whose last field opens a quote that is never closed, read with
     that quote as a plain character, and the index of the field it opens."""
@@ -80,31 +111,29 @@ def _open_quote_line(line: str, delimiter: str) -> tuple[list[str], int]:
     return fields[:-1] + rest, len(fields) - 1
 
 
-def read_records(path: Path, delimiter: str, header: list[str]) -> Records:
-    """Every data row of a UTF-8 file (the header is skipped)."""
+def read_records(path: Path, delimiter: str, header: list[str], index: str) -> Records:
+    """Every data row of a UTF-8 file (the header is skipped), numbered from 0 in
+    ``index``."""
+    rows = _Rows(header, index)
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
         lines = _Lines(iter(fh))
         reader = csv.reader(lines, delimiter=delimiter)
         next(reader, None)
-        out = Records()
         row = 1
         while True:
             lines.taken = []
             record = next(reader, None)
             if record is None:
-                return out
+                return rows.done()
             row += 1
-            taken = lines.taken
-            if lines.ended and taken and _never_closed("".join(taken), delimiter):
-                # A quote never closed ran into the end of the file: read the record's
-                # first line alone, and the lines after it as rows of their own.
-                record, at = _open_quote_line(taken[0], delimiter)
-                out.problems.append(_unclosed(row, header, at, record[at]))
-                _add(out, row, record, header)
-                lines = _Lines(iter(taken[1:]))
+            if lines.ended:
+                # Only a quote never closed makes the reader ask for a line past the end:
+                # read the record's first line alone, and the lines after it as rows.
+                record, at = _open_quote_line(lines.taken[0], delimiter)
+                rows.problems.append(_unclosed(row, header, at, record[at]))
+                lines = _Lines(iter(lines.taken[1:]))
                 reader = csv.reader(lines, delimiter=delimiter)
-                continue
-            _add(out, row, record, header)
+            rows.add(row, record)
 
 
 def _unclosed(row: int, header: list[str], at: int, value: str) -> RowProblem:
@@ -113,13 +142,3 @@ def _unclosed(row: int, header: list[str], at: int, value: str) -> RowProblem:
                       "This value opens a quote (\") that is never closed, so the rest of the "
                       "file would have been one value. The row was read with the quote as a "
                       "plain character: check it, then close the quote or remove it.", value)
-
-
-def _add(out: Records, row: int, record: list[str], header: list[str]) -> None:
-    width = len(header)
-    if len(record) > width:
-        out.problems.append(surplus(row, record[width:]))
-        record = record[:width]
-    values: list[str | None] = [v if v != "" else None for v in record]
-    values.extend([None] * (width - len(values)))
-    out.rows.append(values)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.manifest import reading
+from app.manifest import reading, records
 from app.manifest.columns import map_header
+from app.manifest.validation import ROW as ROW_INDEX
 from app.manifest.validation import validate
 from tests.conftest import Org, upload
 from tests.manifest.test_numbers_and_text import ROW
@@ -168,3 +169,28 @@ def test_upload_is_never_a_server_error(client: TestClient, forwarder: Org, name
         judged = "eligible" if status == "received" else status
         assert (hawb["status"], hawb["consignee"]["name"],
                 hawb["lines"][0]["description"]) == (judged, consignee, description)
+
+
+def test_the_forgiving_reader_numbers_rows_across_its_batches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(records, "_BATCH", 2)
+    rows = [{**ROW, "HAWB No": f"HN{i}", "Description": f'ACME {i}" TV'} for i in range(5)]
+    rows[3]["Net Weight (KG)"] = "0.8,spare"
+    path = tmp_path / "m.csv"
+    path.write_bytes(csv_text(rows).encode())
+    parsed = reading.read(path)
+    assert parsed.frame.get_column(ROW_INDEX).to_list() == [0, 1, 2, 3, 4]
+    assert parsed.frame.get_column("Description").to_list() == [
+        f'ACME {i}" TV' for i in range(5)]
+    assert [(p.row, p.code, p.value) for p in parsed.problems] == [(5, "extra_fields", "spare")]
+
+
+def test_a_quote_closed_then_followed_by_text_does_not_hide_an_unclosed_one(
+        tmp_path: Path) -> None:
+    body = csv_text([ROW, {**SECOND, "Consignee Name": '"José" Muñoz',
+                           "Description": '"TV set'}, {**ROW, "HAWB No": "HN3"}]).encode()
+    stored, errors = _validated(body, tmp_path)
+    assert {h: s[:2] for h, s in stored.items()} == {
+        "HN1": ("received", "James Lee"), "HN2": ("invalid", "José Muñoz"),
+        "HN3": ("received", "James Lee")}
+    assert errors == [(3, "description", "unclosed_quote")]
