@@ -501,8 +501,9 @@ _BREAKS = r"[\t\n\x0b\x0c\r\x85\u2028\u2029]+"
 
 def plain_text(c: pl.Expr) -> pl.Expr:
     """NFKC (fullwidth letters and digits, ligatures, compatibility spaces to their plain
-    forms), default-ignorable characters removed."""
-    return c.str.normalize("NFKC").str.replace_all(_IGNORABLE, "")
+    forms), default-ignorable characters removed, each line break or tab a space."""
+    return (c.str.normalize("NFKC").str.replace_all(_IGNORABLE, "")
+            .str.replace_all(_BREAKS, " "))
 
 
 def _valid_numbers(masks: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame:
@@ -528,23 +529,21 @@ def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Exp
     not 1200. A column with no padded, broken or non-ASCII cell is passed through
     untouched, so it shares the parsed frame's memory."""
     texts = [src for src, dst in mapping.items() if BY_NAME[dst].kind in (Kind.TEXT, Kind.CODE)]
+    # One scan per column: padding, or (text) an ASCII line break or tab.
     looks = original.select(
-        *[pl.col(src).str.contains(r"^\s|\s$").any().alias(src) for src in mapping],
+        *[pl.col(src).str.contains(r"^\s|\s$|[\t\n\x0b\x0c\r]" if src in texts else r"^\s|\s$")
+          .any().alias(src) for src in mapping],
         *[(pl.col(src).str.len_bytes() != pl.col(src).str.len_chars()).any()
           .alias(f"_u{src}") for src in texts],
-        *[pl.col(src).str.contains(_BREAKS).any().alias(f"_b{src}") for src in texts],
     ).row(0, named=True)
     exprs = []
     for src, dst in mapping.items():
         c = pl.col(src)
-        changed = looks[src]
         if looks.get(f"_u{src}"):
             c = plain_text(c)
-            changed = True
-        if looks.get(f"_b{src}"):
+        elif src in texts and looks[src]:
             c = c.str.replace_all(_BREAKS, " ")
-            changed = True
-        if changed:
+        if looks[src] or looks.get(f"_u{src}"):
             trimmed = c.str.strip_chars()
             exprs.append(pl.when(trimmed != "").then(trimmed).alias(dst))
         else:
