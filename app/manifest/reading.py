@@ -32,7 +32,6 @@ _SIGNATURES = {
 # What a decoder puts in place of bytes it cannot read, and what a file may already hold
 # where another system could not read a character.
 _UNREADABLE = "\ufffd"
-_UNREADABLE_UTF8 = _UNREADABLE.encode("utf-8")
 # A byte sequence shaped like UTF-8 (a lone surrogate included): the evidence that a file
 # which does not decode as UTF-8 was meant to be UTF-8, and is damaged, not cp1252.
 _UTF8_SHAPED = re.compile(
@@ -71,14 +70,12 @@ def _scan_utf8(path: Path) -> tuple[bool, bool]:
     """Whether the file is UTF-8, and whether it holds U+FFFD."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     replaced = False
-    tail = b""
     with path.open("rb") as fh:
         try:
             while chunk := fh.read(_CHUNK):
-                decoder.decode(chunk)
-                replaced = replaced or _UNREADABLE_UTF8 in tail + chunk[:2] \
-                    or _UNREADABLE_UTF8 in chunk
-                tail = chunk[-2:]
+                # Free on text without characters past U+00FF: str search checks the
+                # string's widest character first.
+                replaced = _UNREADABLE in decoder.decode(chunk) or replaced
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return False, replaced

@@ -82,6 +82,10 @@ QUIRKS: dict[str, Quirk] = {
         .replace(b"\x00", b"\xed\xa0\x80"),
         {"HN1": ("invalid", "James Lee", "Knitted \ufffd\ufffd\ufffd hat"), "HN2": HN2},
         [(2, "description", "unreadable_text")]),
+    "replacement character already in the file": Quirk(
+        with_first(**{"Consignee Name": "James L\ufffde"}).encode(),
+        {"HN1": ("invalid", "James L\ufffde", GOOD[2]), "HN2": HN2},
+        [(2, "consignee_name", "unreadable_text")]),
     "stray quote in an unquoted field": Quirk(
         with_first(**{"Description": 'ACME 12" TV'}).encode(),
         {"HN1": ("received", "James Lee", 'ACME 12" TV'), "HN2": HN2}),
@@ -136,6 +140,14 @@ def test_the_problem_names_row_column_value_and_what_to_do(
     problems = reading.read(path).problems
     assert [(p.row, p.column, p.code, p.value) for p in problems] == [problem]
     assert advice in problems[0].message
+
+
+def test_a_cp1252_file_is_not_taken_for_damaged_utf8(tmp_path: Path) -> None:
+    # C3 A9 ("Ã©" in cp1252) is also UTF-8 for é; the file's other accents are not UTF-8.
+    body = with_first(**{"Description": "Ã© hat"}).encode("cp1252")
+    stored, errors = _validated(body, tmp_path)
+    assert stored == {"HN1": ("received", "James Lee", "Ã© hat"), "HN2": HN2}
+    assert errors == []
 
 
 def test_rows_after_an_unclosed_quote_are_kept(tmp_path: Path) -> None:
