@@ -19,8 +19,8 @@ that share a HAWB number form one house bill (one Type 86 entry).
   UTF-8 byte in a UTF-8 file, a lone UTF-16 surrogate) are a row error
   (`unreadable_text`) on their row; the rest of the file is read.
 - **Line ends**: LF, CRLF or CR alone (old Mac). U+2028, U+2029, NEL (U+0085) and form
-  feeds do not end a row; inside a text cell they, like a quoted line break or a tab,
-  are read as a space.
+  feeds do not end a row; inside a text cell they, like a quoted CR or CRLF, are read as
+  the line break (LF) a quoted cell keeps.
 - **Delimiter**: comma (also detected: semicolon, tab, pipe). Quote values that contain
   the delimiter, quotes (doubled) or line breaks, as spreadsheets do. A quote inside an
   unquoted value (`ACME 12" TV`) is read as a plain character. A quote opened and never

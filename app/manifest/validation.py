@@ -494,16 +494,16 @@ def _consistency_errors(frame: pl.DataFrame) -> pl.DataFrame:
 _IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
 
 
-# A line break or tab inside a text cell (a quoted CR or LF, U+2028, U+2029, NEL, a form
-# feed): a name, address or description is one line on an entry.
-_BREAKS = r"[\t\n\x0b\x0c\r\x85\u2028\u2029]+"
+# Every other line break inside a text cell (a quoted CR or CRLF, U+2028, U+2029, NEL, a
+# vertical tab or form feed) is read as the LF a quoted line break keeps.
+_BREAKS = r"\r\n|[\x0b\x0c\r\x85\u2028\u2029]"
 
 
 def plain_text(c: pl.Expr) -> pl.Expr:
     """NFKC (fullwidth letters and digits, ligatures, compatibility spaces to their plain
-    forms), default-ignorable characters removed, each line break or tab a space."""
+    forms), default-ignorable characters removed, every line break an LF."""
     return (c.str.normalize("NFKC").str.replace_all(_IGNORABLE, "")
-            .str.replace_all(_BREAKS, " "))
+            .str.replace_all(_BREAKS, "\n"))
 
 
 def _valid_numbers(masks: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame:
@@ -524,14 +524,14 @@ def _number(column: str) -> pl.Expr:
 
 def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Expr]:
     """Mapped columns under their documented names, trimmed, and text and code columns
-    NFKC-normalised without invisible characters, each line break or tab a space. Numbers
+    NFKC-normalised without invisible characters, every line break an LF. Numbers
     are left as sent: their rule accepts ASCII digits only, so a fullwidth 1200 is an error,
     not 1200. A column with no padded, broken or non-ASCII cell is passed through
     untouched, so it shares the parsed frame's memory."""
     texts = [src for src, dst in mapping.items() if BY_NAME[dst].kind in (Kind.TEXT, Kind.CODE)]
-    # One scan per column: padding, or (text) an ASCII line break or tab.
+    # One scan per column: padding, or (text) an ASCII line break other than LF.
     looks = original.select(
-        *[pl.col(src).str.contains(r"^\s|\s$|[\t\n\x0b\x0c\r]" if src in texts else r"^\s|\s$")
+        *[pl.col(src).str.contains(r"^\s|\s$|[\x0b\x0c\r]" if src in texts else r"^\s|\s$")
           .any().alias(src) for src in mapping],
         *[(pl.col(src).str.len_bytes() != pl.col(src).str.len_chars()).any()
           .alias(f"_u{src}") for src in texts],
@@ -542,7 +542,7 @@ def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Exp
         if looks.get(f"_u{src}"):
             c = plain_text(c)
         elif src in texts and looks[src]:
-            c = c.str.replace_all(_BREAKS, " ")
+            c = c.str.replace_all(_BREAKS, "\n")
         if looks[src] or looks.get(f"_u{src}"):
             trimmed = c.str.strip_chars()
             exprs.append(pl.when(trimmed != "").then(trimmed).alias(dst))

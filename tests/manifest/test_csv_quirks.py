@@ -41,6 +41,7 @@ class Quirk:
 
 
 GOOD = ("received", "James Lee", "Knitted beanie hat")
+TWO_LINES = ("received", "James\nLee", "Knitted beanie hat")
 HN2 = ("received", "José Muñoz", "Knitted beanie hat")
 
 # UTF-16 with the "J" of HN1's consignee replaced by a lone high surrogate (D800).
@@ -50,26 +51,28 @@ _LONE_SURROGATE = codecs.BOM_UTF16_LE + _UTF16.replace(
 
 QUIRKS: dict[str, Quirk] = {
     "u2028 in a cell": Quirk(with_first(**{"Consignee Name": "James\u2028Lee"}).encode(),
-                             {"HN1": GOOD, "HN2": HN2}),
+                             {"HN1": TWO_LINES, "HN2": HN2}),
     "u2028 at line ends": Quirk(
         with_first(**{"Net Weight (KG)": "0.8\u2028"})
         .replace("(KG)\n", "(KG)\u2028\n", 1).encode(), {"HN1": GOOD, "HN2": HN2}),
     "NEL in a cell": Quirk(with_first(**{"Consignee Name": "James\x85Lee"}).encode(),
-                           {"HN1": GOOD, "HN2": HN2}),
+                           {"HN1": TWO_LINES, "HN2": HN2}),
     "NEL at line ends": Quirk(
         with_first(**{"Net Weight (KG)": "0.8\x85"})
         .replace("(KG)\n", "(KG)\x85\n", 1).encode(), {"HN1": GOOD, "HN2": HN2}),
     "form feed in a cell": Quirk(
         with_first(**{"Description": "Knitted\fbeanie hat"})
-        .replace("HAWB No", "HAWB\fNo", 1).encode(), {"HN1": GOOD, "HN2": HN2}),
+        .replace("HAWB No", "HAWB\fNo", 1).encode(),
+        {"HN1": ("received", "James Lee", "Knitted\nbeanie hat"), "HN2": HN2}),
     "CR-only line ends": Quirk(with_first("\r").encode(), {"HN1": GOOD, "HN2": HN2}),
     "CR-only line ends in cp1252": Quirk(with_first("\r").encode("cp1252"),
                                          {"HN1": GOOD, "HN2": HN2}),
     "quoted header cell with a line break": Quirk(
         with_first().replace("Consignee Name", '"Consignee\r\nName"', 1).encode(),
         {"HN1": GOOD, "HN2": HN2}),
-    "quoted cell with a line break": Quirk(
-        with_first(**{"Consignee Name": '"James\nLee"'}).encode(), {"HN1": GOOD, "HN2": HN2}),
+    "quoted cell with a CRLF": Quirk(
+        with_first(**{"Consignee Name": '"James\r\nLee"'}).encode(),
+        {"HN1": TWO_LINES, "HN2": HN2}),
     "lone UTF-16 surrogate": Quirk(
         _LONE_SURROGATE, {"HN1": ("invalid", "\ufffdames Lee", GOOD[2]), "HN2": HN2},
         [(2, "consignee_name", "unreadable_text")]),
