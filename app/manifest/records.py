@@ -41,7 +41,7 @@ class _Rows:
     def __init__(self, header: list[str], index: str) -> None:
         self.header, self.index = header, index
         self.schema = {index: pl.UInt32, **dict.fromkeys(header, pl.String)}
-        self.pending: list[list[str | None]] = []
+        self.pending: list[list[str]] = []
         self.frames: list[pl.DataFrame] = []
         self.count = 0
         self.problems: list[RowProblem] = []
@@ -51,19 +51,22 @@ class _Rows:
         if len(record) > width:
             self.problems.append(surplus(row, record[width:]))
             record = record[:width]
-        values: list[str | None] = [v if v != "" else None for v in record]
-        values.extend([None] * (width - len(values)))
-        self.pending.append(values)
+        elif len(record) < width:
+            record = record + [""] * (width - len(record))
+        self.pending.append(record)
         if len(self.pending) == _BATCH:
             self._flush()
 
     def _flush(self) -> None:
         columns = list(zip(*self.pending, strict=True)) or [() for _ in self.header]
         start, self.count = self.count, self.count + len(self.pending)
-        self.frames.append(pl.DataFrame(
+        frame = pl.DataFrame(
             {self.index: range(start, self.count),
              **{h: list(c) for h, c in zip(self.header, columns, strict=True)}},
-            schema=self.schema))
+            schema=self.schema)
+        # An empty cell is a missing value, as polars reads it.
+        self.frames.append(frame.with_columns(
+            pl.when(pl.col(h) != "").then(pl.col(h)).alias(h) for h in self.header))
         self.pending = []
 
     def done(self) -> Records:
