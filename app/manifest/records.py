@@ -8,6 +8,7 @@ What it cannot read becomes a row problem naming the row, and the rest of the fi
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,24 +120,40 @@ def read_records(path: Path, delimiter: str, header: list[str], index: str) -> R
     ``index``."""
     rows = _Rows(header, index)
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        lines = _Lines(iter(fh))
-        reader = csv.reader(lines, delimiter=delimiter)
+        reader = csv.reader(fh, delimiter=delimiter)
         next(reader, None)
-        row = 1
-        while True:
-            lines.taken = []
-            record = next(reader, None)
-            if record is None:
-                return rows.done()
+        last: tuple[int, int, list[str]] | None = None  # row, its first line, its values
+        row, line = 1, reader.line_num
+        for record in reader:
             row += 1
-            if lines.ended:
-                # Only a quote never closed makes the reader ask for a line past the end:
-                # read the record's first line alone, and the lines after it as rows.
-                record, at = _open_quote_line(lines.taken[0], delimiter)
-                rows.problems.append(_unclosed(row, header, at, record[at]))
-                lines = _Lines(iter(lines.taken[1:]))
-                reader = csv.reader(lines, delimiter=delimiter)
-            rows.add(row, record)
+            if last is not None:
+                rows.add(last[0], last[2])
+            last, line = (row, line, record), reader.line_num
+    if last is None:
+        return rows.done()
+    # Only the last record can run into the end of the file inside a quote: read it again
+    # line by line to know.
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        _careful(_Lines(itertools.islice(fh, last[1], None)), last[0] - 1, delimiter, rows)
+    return rows.done()
+
+
+def _careful(lines: _Lines, row: int, delimiter: str, rows: _Rows) -> None:
+    reader = csv.reader(lines, delimiter=delimiter)
+    while True:
+        lines.taken = []
+        record = next(reader, None)
+        if record is None:
+            return
+        row += 1
+        if lines.ended:
+            # Only a quote never closed makes the reader ask for a line past the end:
+            # read the record's first line alone, and the lines after it as rows.
+            record, at = _open_quote_line(lines.taken[0], delimiter)
+            rows.problems.append(_unclosed(row, rows.header, at, record[at]))
+            lines = _Lines(iter(lines.taken[1:]))
+            reader = csv.reader(lines, delimiter=delimiter)
+        rows.add(row, record)
 
 
 def _unclosed(row: int, header: list[str], at: int, value: str) -> RowProblem:
