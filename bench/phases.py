@@ -62,7 +62,7 @@ class Phase:
 PHASES = (
     Phase(service, "prepare", "prepare: read, map, validate (no write lock)"),
     Phase(reading, "read", "read"),
-    Phase(reading, "to_utf8", "encoding check (UTF-8 decode of the whole file)"),
+    Phase(reading, "_to_utf8", "encoding check (UTF-8 decode of the whole file)"),
     Phase(reading, "_read_frame", "polars read_csv"),
     Phase(service, "loaded_codes", "load HTS codes"),
     Phase(service, "validate", "validate"),

@@ -147,7 +147,8 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
     supplied = [k for k, v in request.supplied.items() if v and k in MANIFEST_COLUMNS]
     header_map = map_header(parsed.header, supplied)
     codes = loaded_codes(session)
-    validated = validate(parsed.frame, header_map, request.supplied, codes or None, parsed.ragged)
+    validated = validate(parsed.frame, header_map, request.supplied, codes or None,
+                         parsed.problems)
     validated.encoding = parsed.encoding
     return to_usd(session, validated)
 

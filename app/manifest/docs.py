@@ -15,9 +15,17 @@ One file per MAWB (one consolidation on one flight). One row per commodity line;
 that share a HAWB number form one house bill (one Type 86 entry).
 
 - **Encoding**: UTF-8 (with or without a byte-order mark), Windows-1252 / Latin-1 exports
-  and UTF-16 are detected and read as sent. Line ends LF or CRLF.
+  and UTF-16 are detected and read as sent. Characters that cannot be decoded (an invalid
+  UTF-8 byte in a UTF-8 file, a lone UTF-16 surrogate) are a row error
+  (`unreadable_text`) on their row; the rest of the file is read.
+- **Line ends**: LF, CRLF or CR alone (old Mac). U+2028, U+2029, NEL (U+0085) and form
+  feeds do not end a row; inside a text cell they, like a quoted CR or CRLF, are read as
+  the line break (LF) a quoted cell keeps.
 - **Delimiter**: comma (also detected: semicolon, tab, pipe). Quote values that contain
-  the delimiter, quotes (doubled) or line breaks, as spreadsheets do.
+  the delimiter, quotes (doubled) or line breaks, as spreadsheets do. A quote inside an
+  unquoted value (`ACME 12" TV`) is read as a plain character. A quote opened and never
+  closed is a row error (`unclosed_quote`) on the row where it opens; that row is read
+  with the quote as a plain character, and the rows after it as rows.
 - **Header**: the first row. Column names are matched ignoring case, spaces and
   punctuation (`MAWB No`, `mawb_no` and `MAWB-NO.` are the same), in any order; the
   accepted spellings are below. Unknown columns are ignored and listed in the upload's

@@ -1,24 +1,43 @@
-"""Turning an uploaded file into a frame of strings: encoding, delimiter, header, rows."""
+"""Turning an uploaded file into a frame of strings: encoding, delimiter, header, rows.
+
+Clean files are read by polars; a file it refuses (a stray or unclosed quote, a row wider
+than the header) or reads under another header than the csv module's is read again by the
+slower, forgiving reader in app/manifest/records.py.
+"""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from app.errors import Invalid
+from app.manifest.records import RowProblem, read_records
 from app.manifest.validation import ROW
 
 _CHUNK = 1 << 20
+_SAMPLE = 64 * 1024
 _SIGNATURES = {
     b"PK\x03\x04": "an Excel workbook or ZIP archive",
     b"\xd0\xcf\x11\xe0": "an old-style Excel workbook",
     b"%PDF": "a PDF document",
 }
+# What a decoder puts in place of bytes it cannot read, and what a file may already hold
+# where another system could not read a character.
+_UNREADABLE = "\ufffd"
+# A byte sequence shaped like UTF-8 (a lone surrogate included): the evidence that a file
+# which does not decode as UTF-8 was meant to be UTF-8, and is damaged, not cp1252.
+_UTF8_SHAPED = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_EVIDENCE_BYTES = 256
 
 
 def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
@@ -35,32 +54,57 @@ class ParsedFile:
     frame: pl.DataFrame  # original header names, all strings, plus ROW
     header: list[str]
     encoding: str
-    # Rows with more fields than the header: (row number, the surplus values).
-    ragged: list[tuple[int, list[str]]]
+    # Rows the file itself spoils (more fields than the header, a quote never closed,
+    # characters that could not be decoded); their other values are still checked.
+    problems: list[RowProblem] = field(default_factory=list)
 
 
-def _is_utf8(path: Path) -> bool:
+@dataclass(frozen=True)
+class _Text:
+    path: Path
+    encoding: str
+    unreadable: bool  # the text may hold U+FFFD, a character that could not be read
+
+
+def _scan_utf8(path: Path) -> tuple[bool, bool]:
+    """Whether the file is UTF-8, and whether it holds U+FFFD."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    replaced = False
     with path.open("rb") as fh:
         try:
             while chunk := fh.read(_CHUNK):
-                decoder.decode(chunk)
+                # Free on text without characters past U+00FF: str search checks the
+                # string's widest character first.
+                replaced = _UNREADABLE in decoder.decode(chunk) or replaced
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return False
-    return True
+            return False, replaced
+    return True, replaced
 
 
-def _transcode(path: Path, encoding: str, errors: str) -> Path:
+def _meant_as_utf8(path: Path) -> bool:
+    """Whether most non-ASCII bytes of a file that is not valid UTF-8 are in UTF-8-shaped
+    sequences: a UTF-8 file with a few damaged bytes, not a cp1252 file."""
+    non_ascii = shaped = 0
+    with path.open("rb") as fh:
+        while non_ascii < _EVIDENCE_BYTES and (chunk := fh.read(_CHUNK)):
+            non_ascii += len(_NON_ASCII.findall(chunk))
+            shaped += sum(len(m) for m in _UTF8_SHAPED.findall(chunk))
+    return shaped * 2 > non_ascii
+
+
+def _transcode(path: Path, encoding: str, errors: str, name: str | None = None) -> _Text:
     out = path.with_suffix(".utf8.csv")
+    replaced = False
     with path.open("rb") as src, out.open("wb") as dst:
         reader = codecs.getreader(encoding)(src, errors)
         while chunk := reader.read(_CHUNK):
+            replaced = replaced or _UNREADABLE in chunk
             dst.write(chunk.encode("utf-8"))
-    return out
+    return _Text(out, name or encoding, replaced)
 
 
-def to_utf8(path: Path) -> tuple[Path, str]:
+def _to_utf8(path: Path) -> _Text:
     """The file as UTF-8 (the same path when it already is) and the encoding found."""
     with path.open("rb") as fh:
         head = fh.read(4)
@@ -69,21 +113,46 @@ def to_utf8(path: Path) -> tuple[Path, str]:
             raise Invalid(f"This file is {what}, not CSV. Save it as CSV (UTF-8) and upload "
                           "again.")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _transcode(path, "utf-16", "strict"), "utf-16"
-    if _is_utf8(path):
-        return path, "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
-    return _transcode(path, "cp1252", "s321_cp1252_fallback"), "cp1252"
+        return _transcode(path, "utf-16", "replace")
+    is_utf8, replaced = _scan_utf8(path)
+    if is_utf8:
+        return _Text(path, "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8",
+                     replaced)
+    if _meant_as_utf8(path):
+        return _transcode(path, "utf-8-sig", "replace",
+                          "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8")
+    return _transcode(path, "cp1252", "s321_cp1252_fallback")
 
 
-def _header_line(path: Path) -> str:
+def _with_lf(path: Path) -> Path:
+    """Old Mac files end lines with CR alone, which polars does not read as a line end."""
+    with path.open("rb") as fh:
+        sample = fh.read(_SAMPLE)
+    if b"\r" not in sample or b"\n" in sample:
+        return path
+    out = path.with_suffix(".lf.csv")
+    with path.open("rb") as src, out.open("wb") as dst:
+        while chunk := src.read(_CHUNK):
+            dst.write(chunk.replace(b"\r", b"\n"))
+    return out
+
+
+def _header(path: Path) -> tuple[list[str], str]:
+    """The header cells (a quoted cell may span lines) and the delimiter."""
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        sample = fh.read(64 * 1024)
+        sample = fh.read(_SAMPLE)
     if "\x00" in sample:
         raise Invalid("This file holds binary data, not CSV text.")
-    first = sample.splitlines()[0] if sample.strip() else ""
+    # Only CR and LF end a line: U+2028, NEL or a form feed is part of a cell.
+    first = io.StringIO(sample, newline="").readline()
     if not first.strip():
         raise Invalid("The file is empty: it has no header row.")
-    return first
+    delimiter = _delimiter(first)
+    header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise Invalid(f"The header repeats column(s) {', '.join(map(repr, dupes))}.")
+    return header, delimiter
 
 
 def _delimiter(header: str) -> str:
@@ -95,36 +164,57 @@ def _delimiter(header: str) -> str:
     return best
 
 
-def _ragged_rows(path: Path, delimiter: str, width: int) -> list[tuple[int, list[str]]]:
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        return [(n, rec[width:]) for n, rec in enumerate(csv.reader(fh, delimiter=delimiter), 1)
-                if len(rec) > width]
+@contextmanager
+def _working_copies(path: Path) -> Iterator[list[Path]]:
+    made: list[Path] = []
+    try:
+        yield made
+    finally:
+        for p in made:
+            if p != path:
+                p.unlink(missing_ok=True)
 
 
 def read(path: Path) -> ParsedFile:
-    utf8_path, encoding = to_utf8(path)
-    header_line = _header_line(utf8_path)
-    delimiter = _delimiter(header_line)
-    header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise Invalid(f"The header repeats column(s) {', '.join(map(repr, dupes))}.")
-    ragged: list[tuple[int, list[str]]] = []
+    with _working_copies(path) as made:
+        text = _to_utf8(path)
+        made.append(text.path)
+        utf8_path = _with_lf(text.path)
+        made.append(utf8_path)
+        header, delimiter = _header(utf8_path)
+        problems: list[RowProblem] = []
+        frame = _read_frame(utf8_path, delimiter, header)
+        if frame is None:
+            records = read_records(utf8_path, delimiter, header, ROW)
+            frame, problems = records.frame, records.problems
+    if text.unreadable:
+        problems = sorted([*problems, *_unreadable(frame, header)], key=lambda p: p.row)
+    return ParsedFile(frame=frame, header=header, encoding=text.encoding, problems=problems)
+
+
+def _read_frame(path: Path, delimiter: str, header: list[str]) -> pl.DataFrame | None:
+    """The file read by polars, or None when polars refuses it or reads another header."""
     try:
-        try:
-            frame = _read_frame(utf8_path, delimiter, truncate=False)
-        except pl.exceptions.ComputeError as exc:
-            # Rare: find the offending rows with the csv module, keep the rest of the file.
-            ragged = _ragged_rows(utf8_path, delimiter, len(header))
-            if not ragged:
-                raise Invalid(f"The file could not be read as CSV: {exc}") from exc
-            frame = _read_frame(utf8_path, delimiter, truncate=True)
-    finally:
-        if utf8_path != path:
-            utf8_path.unlink(missing_ok=True)
-    return ParsedFile(frame=frame, header=header, encoding=encoding, ragged=ragged)
+        frame = pl.read_csv(path, separator=delimiter, infer_schema=False, row_index_name=ROW,
+                            raise_if_empty=False)
+    except pl.exceptions.ComputeError:
+        return None
+    return frame if frame.columns[1:] == header else None
 
 
-def _read_frame(path: Path, delimiter: str, truncate: bool) -> pl.DataFrame:
-    return pl.read_csv(path, separator=delimiter, infer_schema=False, row_index_name=ROW,
-                       raise_if_empty=False, truncate_ragged_lines=truncate)
+def _unreadable(frame: pl.DataFrame, header: list[str]) -> list[RowProblem]:
+    found = frame.select(
+        pl.col(ROW), *[pl.col(h).str.contains(_UNREADABLE, literal=True).alias(h)
+                       for h in header],
+    ).filter(pl.any_horizontal(header))
+    problems = []
+    for hit in found.iter_rows(named=True):
+        values = frame.row(hit[ROW], named=True)
+        for h in header:
+            if hit[h]:
+                problems.append(RowProblem(
+                    hit[ROW] + 2, h, "unreadable_text",
+                    "Unreadable text: some characters of this value could not be read (bytes "
+                    "that are not valid in the file's encoding, shown as \ufffd). Save the "
+                    "file as UTF-8 and upload again.", values[h]))
+    return problems

@@ -18,6 +18,7 @@ from app.errors import Invalid
 from app.kit import arrivals
 from app.manifest import codes
 from app.manifest.columns import BY_NAME, COLUMNS, HAWB_COLUMNS, HeaderMap, Kind
+from app.manifest.records import RowProblem
 from app.manifest.statuses import HawbStatus
 from app.parties import importer, mid
 
@@ -55,6 +56,10 @@ ERROR_CODES: dict[str, str] = {
     "hawb_mismatch": "Lines of one HAWB disagree on a HAWB-level value (shipper, consignee, "
                      "pieces, weight, carrier, tracking).",
     "extra_fields": "The row has more fields than the header; usually an unquoted comma.",
+    "unclosed_quote": "A value opens a quote (\") that is never closed; the row was read "
+                      "with the quote as a plain character.",
+    "unreadable_text": "Characters that could not be read (bytes not valid in the file's "
+                       "encoding); save the file as UTF-8.",
     "ior_format": "Not an importer of record number CBP accepts: an EIN with its 2-character "
                   "suffix (12-345678900), an SSN (123-45-6789) or a CBP-assigned number "
                   "(YYDDPP-NNNNN).",
@@ -489,10 +494,16 @@ def _consistency_errors(frame: pl.DataFrame) -> pl.DataFrame:
 _IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
 
 
+# Every other line break inside a text cell (a quoted CR or CRLF, U+2028, U+2029, NEL, a
+# vertical tab or form feed) is read as the LF a quoted line break keeps.
+_BREAKS = r"\r\n|[\x0b\x0c\r\x85\u2028\u2029]"
+
+
 def plain_text(c: pl.Expr) -> pl.Expr:
     """NFKC (fullwidth letters and digits, ligatures, compatibility spaces to their plain
-    forms), default-ignorable characters removed."""
-    return c.str.normalize("NFKC").str.replace_all(_IGNORABLE, "")
+    forms), default-ignorable characters removed, every line break an LF."""
+    return (c.str.normalize("NFKC").str.replace_all(_IGNORABLE, "")
+            .str.replace_all(_BREAKS, "\n"))
 
 
 def _valid_numbers(masks: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame:
@@ -513,22 +524,26 @@ def _number(column: str) -> pl.Expr:
 
 def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Expr]:
     """Mapped columns under their documented names, trimmed, and text and code columns
-    NFKC-normalised without invisible characters. Numbers are left as sent: their rule
-    accepts ASCII digits only, so a fullwidth 1200 is an error, not 1200. A column with no
-    padded or non-ASCII cell is passed through untouched, so it shares the parsed frame's
-    memory."""
+    NFKC-normalised without invisible characters, every line break an LF. Numbers
+    are left as sent: their rule accepts ASCII digits only, so a fullwidth 1200 is an error,
+    not 1200. A column with no padded, broken or non-ASCII cell is passed through
+    untouched, so it shares the parsed frame's memory."""
+    texts = [src for src, dst in mapping.items() if BY_NAME[dst].kind in (Kind.TEXT, Kind.CODE)]
+    # One scan per column: padding, or (text) an ASCII line break other than LF.
     looks = original.select(
-        *[pl.col(src).str.contains(r"^\s|\s$").any().alias(src) for src in mapping],
+        *[pl.col(src).str.contains(r"^\s|\s$|[\x0b\x0c\r]" if src in texts else r"^\s|\s$")
+          .any().alias(src) for src in mapping],
         *[(pl.col(src).str.len_bytes() != pl.col(src).str.len_chars()).any()
-          .alias(f"_u{src}") for src in mapping],
+          .alias(f"_u{src}") for src in texts],
     ).row(0, named=True)
     exprs = []
     for src, dst in mapping.items():
         c = pl.col(src)
-        text = BY_NAME[dst].kind in (Kind.TEXT, Kind.CODE)
-        if text and looks[f"_u{src}"]:
+        if looks.get(f"_u{src}"):
             c = plain_text(c)
-        if looks[src] or (text and looks[f"_u{src}"]):
+        elif src in texts and looks[src]:
+            c = c.str.replace_all(_BREAKS, "\n")
+        if looks[src] or looks.get(f"_u{src}"):
             trimmed = c.str.strip_chars()
             exprs.append(pl.when(trimmed != "").then(trimmed).alias(dst))
         else:
@@ -536,15 +551,34 @@ def _stripped(original: pl.DataFrame, mapping: Mapping[str, str]) -> list[pl.Exp
     return exprs
 
 
+def _problem_errors(frame: pl.DataFrame, problems: Sequence[RowProblem],
+                    header_map: HeaderMap) -> pl.DataFrame:
+    """The reader's row problems as row errors, on the HAWB of their row; a cell of a
+    column the service does not read is named by the file's header."""
+    found = pl.DataFrame(
+        {"_r": [p.row - 2 for p in problems],
+         "column_name": [header_map.mapping.get(p.column, p.column) if p.column else None
+                         for p in problems],
+         "code": [p.code for p in problems],
+         "message": [p.message for p in problems],
+         "value": [p.value for p in problems]},
+        schema={"_r": pl.Int64, "column_name": pl.String, "code": pl.String,
+                "message": pl.String, "value": pl.String},
+    )
+    hawbs = frame.select(pl.col(ROW).cast(pl.Int64).alias("_r"), "hawb_no")
+    return found.join(hawbs, on="_r", how="left").select(
+        pl.col("_r").alias("row_no"), "column_name", "code", "message", "value", "hawb_no")
+
+
 def validate(
     original: pl.DataFrame,
     header_map: HeaderMap,
     supplied: Mapping[str, str | None],
     hts_codes: Collection[str] | None,
-    ragged: Sequence[tuple[int, Sequence[str]]] = (),
+    problems: Sequence[RowProblem] = (),
 ) -> Validated:
-    """``original`` has the file's columns (strings) and ``_row``; ``ragged`` lists rows
-    (spreadsheet numbering) that had more fields than the header, with the surplus."""
+    """``original`` has the file's columns (strings) and ``_row``; ``problems`` lists rows
+    the file itself spoils (app/manifest/records.py), as the reader found them."""
     data_columns = [c for c in original.columns if c != ROW]
     # Blank lines are not data.
     original = original.filter(~pl.all_horizontal(pl.col(data_columns).is_null()))
@@ -594,22 +628,8 @@ def validate(
         pl.col("hawb_no"),
     ))
     error_parts.append(_consistency_errors(frame).with_columns(pl.col("row_no").cast(pl.Int64)))
-    if ragged:
-        surplus = pl.DataFrame(
-            {"_r": [r - 2 for r, _ in ragged], "_extra": [", ".join(x) for _, x in ragged]},
-            schema={"_r": pl.Int64, "_extra": pl.String},
-        )
-        error_parts.append(frame.with_columns(pl.col(ROW).cast(pl.Int64).alias("_r")).join(
-            surplus, on="_r").select(
-            pl.col("_r").alias("row_no"),
-            pl.lit(None, dtype=pl.String).alias("column_name"),
-            pl.lit("extra_fields").alias("code"),
-            pl.format("This row has more fields than the header; the surplus values ({}) were "
-                      "not read. Quote any value that contains the delimiter.",
-                      pl.col("_extra")).alias("message"),
-            pl.col("_extra").alias("value"),
-            pl.col("hawb_no"),
-        ))
+    if problems:
+        error_parts.append(_problem_errors(frame, problems, header_map))
     column_order = {c.name: i for i, c in enumerate(COLUMNS)}
     errors = (
         pl.concat([p.cast(ERROR_SCHEMA) for p in error_parts])  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ def run(rows: list[dict[str, str]], tmp_path: Path) -> Validated:
     path = tmp_path / "m.csv"
     path.write_bytes(csv_of(rows))
     parsed = reading.read(path)
-    return validate(parsed.frame, map_header(parsed.header), {}, None, parsed.ragged)
+    return validate(parsed.frame, map_header(parsed.header), {}, None, parsed.problems)
 
 
 COLUMN = {"Value": "value", "Quantity": "quantity", "Gross Weight (KG)": "gross_weight_kg",

@@ -45,7 +45,7 @@ def run(rows: list[dict[str, str]], tmp_path: Path, hts: set[str] | None = None,
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     parsed = reading.read(path)
     return validate(parsed.frame, map_header(parsed.header, list(supplied)), supplied, hts,
-                    parsed.ragged)
+                    parsed.problems)
 
 
 def codes_of(v: Validated) -> list[tuple[int, str | None, str]]:
@@ -190,7 +190,7 @@ def test_rows_with_surplus_fields_are_reported_not_dropped(tmp_path: Path) -> No
     path.write_text(f"{HEADER}\n{good}\n{good.replace('HL1', 'HL2')},oops,more\n",
                     encoding="utf-8")
     parsed = reading.read(path)
-    v = validate(parsed.frame, map_header(parsed.header), {}, None, parsed.ragged)
+    v = validate(parsed.frame, map_header(parsed.header), {}, None, parsed.problems)
     assert codes_of(v) == [(3, None, "extra_fields")]
     assert "oops, more" in v.errors.get_column("message")[0]
     assert v.hawbs.height == 2
@@ -265,7 +265,7 @@ def test_errors_spread_over_chunks_get_their_messages() -> None:
     """A generated manifest with two 8-digit HTS numbers far apart: polars 2.1 panicked
     building their messages from a filtered multi-chunk column."""
     parsed = reading.read(FIXTURES / "multichunk_hts_errors.csv")
-    v = validate(parsed.frame, map_header(parsed.header, []), {}, None, parsed.ragged)
+    v = validate(parsed.frame, map_header(parsed.header, []), {}, None, parsed.problems)
     messages = [r["message"] for r in v.errors.iter_rows(named=True) if r["code"] == "hts_length"]
     assert messages == ["HTS '6404.11.69' has 8 digits; a 10-digit HTSUS statistical number "
                         "is required.", "HTS '6109.90.10' has 8 digits; a 10-digit HTSUS "
