@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.kit.bounds import BigRowId
+
 
 class BrokerOut(BaseModel):
     id: int
@@ -77,7 +79,7 @@ class QueueItemOut(BaseModel):
 
 
 class HawbSelection(BaseModel):
-    hawb_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    hawb_ids: list[BigRowId] = Field(default_factory=list, max_length=10_000)
 
 
 class ApproveIn(HawbSelection):
