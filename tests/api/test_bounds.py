@@ -9,8 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.accounts.models import OrgKind
-from tests.conftest import MakeOrg
+from tests.conftest import MakeOrg, Org
 from tests.support.console import sign_in
+from tests.support.journeys import designate
 
 INT_OVER = 2**31  # one past an INTEGER column
 BIG_OVER = 2**63  # one past a BIGINT column
@@ -83,3 +84,17 @@ def test_the_console_refuses_out_of_range_ids_too(client: TestClient,
     client.cookies.clear()
     sign_in(client, broker)
     assert client.get("/ui/analytics", params={"client": INT_OVER}).status_code == 422
+
+
+def test_an_auto_approval_ceiling_too_large_to_store_is_refused(
+        client: TestClient, make_org: MakeOrg, broker: Org) -> None:
+    forwarder = make_org(OrgKind.FORWARDER)
+    designate(client, forwarder, broker)
+    path = f"/v1/broker/clients/{forwarder.id}/auto-approval"
+    too_large = client.put(path, headers=broker.headers,
+                           json={"enabled": True, "max_duty_usd": "1e30"})
+    assert too_large.status_code == 422, too_large.text
+    largest = client.put(path, headers=broker.headers,
+                         json={"enabled": True, "max_duty_usd": "9999999999.99"})
+    assert largest.status_code == 200, largest.text
+    assert largest.json()["auto_approve_max_duty_usd"] == "9999999999.99"
