@@ -51,7 +51,8 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def _documented_as_problems(app: FastAPI) -> None:
     """FastAPI documents its 422 as a plain JSON ``HTTPValidationError``; the service sends
-    problem details (with ``errors``), so the OpenAPI says that instead."""
+    problem details (with ``errors``), so the OpenAPI says that instead. A body that cannot
+    be parsed at all (not UTF-8) is FastAPI's 400, documented wherever a body is taken."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -59,8 +60,11 @@ def _documented_as_problems(app: FastAPI) -> None:
             schema = generate()
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
-                    if "422" in operation.get("responses", {}):
-                        operation["responses"]["422"] = problem_responses(422)[422]
+                    responses = operation.get("responses", {})
+                    if "422" in responses:
+                        responses["422"] = problem_responses(422)[422]
+                    if "requestBody" in operation:
+                        responses.setdefault("400", problem_responses(400)[400])
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.get("components", {}).get("schemas", {}).pop(name, None)
             app.openapi_schema = schema

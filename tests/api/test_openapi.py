@@ -61,6 +61,10 @@ def test_422_is_documented_as_the_problem_document_it_is(client: TestClient,
              if "422" in op["responses"]
              and list(op["responses"]["422"]["content"]) != ["application/problem+json"]]
     assert wrong == []
+    unparsable = client.post("/v1/webhooks", content=b'"\xff"', headers={
+        **forwarder.headers, "Content-Type": "application/json"})
+    assert unparsable.status_code == 400
+    assert "400" in spec["paths"]["/v1/webhooks"]["post"]["responses"]
     refused = client.get("/v1/webhooks/0", headers=forwarder.headers)
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
