@@ -25,7 +25,11 @@ from hypothesis import HealthCheck, Phase
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import Engine, text
 
 from app.accounts.models import OrgKind
@@ -40,7 +44,9 @@ EXAMPLES = int(os.environ.get("S321_FUZZ_EXAMPLES", "4"))
 SEED = os.environ.get("S321_FUZZ_SEED")
 # Operations a kind may not call answer 403 before reading any input: two cases show it.
 PROBE = 2
-CHECKS = [not_a_server_error, response_schema_conformance]
+# Every answer is a documented status, in a documented media type, matching its schema.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
 # A write refused by the per-organisation rate limit is an answer, not a failure.
 NOT_FAILURES = frozenset({429})
 
@@ -102,7 +108,7 @@ class Fuzzer:
             fuzz()
         except hypothesis.errors.Unsatisfiable:
             pass  # the filter above left nothing to send
-        except Exception as exc:  # a failed check, or the application's own exception
+        except (Exception, BaseExceptionGroup) as exc:  # failed checks, or the app's error
             notes = "\n".join(getattr(exc, "__notes__", []))
             self.failures.append(f"{operation.label} ({mode.value}): "
                                  f"{type(exc).__name__}: {exc}\n{notes}")
