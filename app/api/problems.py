@@ -49,7 +49,33 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": HTTPStatus(code).phrase, **PROBLEM_SCHEMA} for code in codes}
 
 
+def _documented_as_problems(app: FastAPI) -> None:
+    """FastAPI documents its 422 as a plain JSON ``HTTPValidationError``; the service sends
+    problem details (with ``errors``), so the OpenAPI says that instead. A body that cannot
+    be parsed at all (not UTF-8) is FastAPI's 400, documented wherever a body is taken."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    if "422" in responses:
+                        responses["422"] = problem_responses(422)[422]
+                    if "requestBody" in operation:
+                        responses.setdefault("400", problem_responses(400)[400])
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _documented_as_problems(app)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Busy) else None

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from app.ace_gateway.models import AceMessageRecord
 from app.cfs.models import CfsReceipt
 from app.db import UTCDateTime, utcnow
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidRequest, NotFound
 from app.events import outbox
 from app.events.catalogue import EventType, MawbReceivedAtCfs, new_event
 from app.lifecycle import service
@@ -240,6 +240,9 @@ def receive_released(session: Session, moved: list[Moved]) -> int:
     return len(service.apply(session, ids, Event.RECEIVE_AT_CFS, actor).moved)
 
 
+CARRIER_MAX = 40  # outbox.carrier, String(40)
+
+
 def hand_to_carrier(session: Session, facility: CfsFacility, actor: Actor, hawb_id: int, *,
                     carrier: str | None, tracking_no: str | None) -> Moved:
     found = session.execute(select(Hawb).join(Manifest, Manifest.id == Hawb.manifest_id).where(
@@ -247,8 +250,12 @@ def hand_to_carrier(session: Session, facility: CfsFacility, actor: Actor, hawb_
     if found is None:
         raise NotFound(f"No HAWB {hawb_id} is at CFS {facility.firms_code}.")
     # Carriers are stored upper case, as uploads write them: the parcels index relies on it.
-    values = {k: v for k, v in (("carrier", carrier and carrier.strip().upper()),
-                                ("tracking_no", tracking_no)) if v}
+    carrier = carrier and carrier.strip().upper()
+    # Capitals can be longer than what was sent ("ß" is "SS"); events keep 40 characters.
+    if carrier and len(carrier) > CARRIER_MAX:
+        raise InvalidRequest(f"The carrier {carrier!r} is longer than {CARRIER_MAX} "
+                             "characters.")
+    values = {k: v for k, v in (("carrier", carrier), ("tracking_no", tracking_no)) if v}
     moved = service.apply_one(session, hawb_id, Event.HAND_TO_CARRIER, actor, values=values,
                               detail={"tracking_no": tracking_no or found.tracking_no})
     if found.carrier and found.carrier != moved.carrier:

@@ -57,15 +57,23 @@ def _refuse(what: str, errors: list[RowError]) -> InvalidRequest:
 
 def _reader(text: str, required: Iterable[str], what: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number, row) of a CSV text whose header holds ``required``; row 1 is the header."""
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip() for f in reader.fieldnames or []]
-    reader.fieldnames = fields
-    missing = [c for c in required if c not in fields]
-    if missing:
-        raise InvalidRequest(f"This is not {what}: missing column(s) {', '.join(missing)} "
-                             f"(found: {', '.join(fields) or 'no header'}).")
-    for number, row in enumerate(reader, start=2):
-        yield number, {k: (v or "").strip() for k, v in row.items() if k}
+    # newline="": the csv module reads CR, LF and CRLF line ends itself, and line breaks
+    # inside quoted fields.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reading = 1  # the row being read, for the message if the csv module cannot
+    try:
+        fields = [f.strip() for f in reader.fieldnames or []]
+        reader.fieldnames = fields
+        missing = [c for c in required if c not in fields]
+        if missing:
+            raise InvalidRequest(f"This is not {what}: missing column(s) {', '.join(missing)} "
+                                 f"(found: {', '.join(fields) or 'no header'}).")
+        for reading, row in enumerate(reader, start=2):
+            yield reading, {k: (v or "").strip() for k, v in row.items() if k}
+            reading += 1
+    except csv.Error as exc:
+        raise InvalidRequest(f"This is not {what}: row {reading} cannot be read as CSV "
+                             f"({exc}).") from exc
 
 
 def read_text(path: Path) -> str:
@@ -218,7 +226,10 @@ def load_program_list(session: Session, text: str, heading: str | None = None,
         if only is None:
             raise InvalidRequest(f"{heading!r} is not a Chapter 99 heading (such as "
                                  "9903.88.03).")
-    header = next(csv.reader(io.StringIO(text)), [])
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as exc:
+        raise InvalidRequest(f"The program list's header cannot be read as CSV ({exc}).") from exc
     fields = [f.strip() for f in header]
     hts_column = "hts8" if "hts8" in fields else "hts"
     required = [hts_column] + ([] if only else ["heading"])

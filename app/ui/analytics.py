@@ -25,6 +25,7 @@ from app.analytics.reading import Figures
 from app.analytics.risks import findings as risks_findings
 from app.analytics.scope import narrowed
 from app.db import utcnow
+from app.kit.bounds import RowId
 from app.kit.pagination import Paging
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.models import BrokerClient
@@ -97,7 +98,7 @@ def _clients(session: Session, web: Web) -> list[tuple[int, str]]:
 
 def chosen(request: Request, web: WebDep, start: Annotated[date | None, Blank] = None,
            end: Annotated[date | None, Blank] = None,
-           client: Annotated[int | None, Blank] = None, measure: Measure = "value") -> Chosen:
+           client: Annotated[RowId | None, Blank] = None, measure: Measure = "value") -> Chosen:
     allow(web, *READERS)
     period = Period.of(start, end, today=utcnow().date())
     # Before the page's reads, so that they see every upload and decision so far.

@@ -14,6 +14,7 @@ from app.accounts.models import OrgKind
 from app.ace_gateway import filing
 from app.db import transaction
 from app.eligibility import queries as eq
+from app.kit.bounds import BigRowId
 from app.lifecycle import brokers, service
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.models import BrokerClient
@@ -93,7 +94,7 @@ def review(request: Request, web: WebDep, mawb: str | None = None, port: str | N
 @router.post("/review/decide")
 def decide(request: Request, web: WebDep, csrf_token: Annotated[str, Form()],
            action: Annotated[str, Form()],
-           hawb_ids: Annotated[list[int] | None, Form()] = None,
+           hawb_ids: Annotated[list[BigRowId] | None, Form()] = None,
            reason: Annotated[str, Form()] = "",
            back: Annotated[str, Form()] = "/ui/review") -> Response:
     allow(web, OrgKind.BROKER)

@@ -11,6 +11,7 @@ from app.accounts.models import OrgKind
 from app.cfs import boards, facilities
 from app.db import transaction
 from app.errors import DomainError
+from app.kit.bounds import BigRowId, Count
 from app.lifecycle.service import Actor
 from app.ui.render import back_to, page
 from app.ui.session import WebDep, allow, check_csrf, reader, writer
@@ -72,7 +73,7 @@ def _act(request: Request, web: WebDep, firms: str, action: str,
 
 @router.post("/cfs/{firms}/receipt")
 def receipt(request: Request, web: WebDep, firms: str, csrf_token: Annotated[str, Form()],
-            mawb: Annotated[str, Form()], pieces_received: Annotated[int, Form(ge=0)]
+            mawb: Annotated[str, Form()], pieces_received: Annotated[Count, Form()]
             ) -> Response:
     allow(web, OrgKind.CFS)
     check_csrf(web, csrf_token)
@@ -81,7 +82,7 @@ def receipt(request: Request, web: WebDep, firms: str, csrf_token: Annotated[str
 
 @router.post("/cfs/{firms}/hand-off")
 def hand_off(request: Request, web: WebDep, firms: str, csrf_token: Annotated[str, Form()],
-             hawb_id: Annotated[int, Form()], tracking_no: Annotated[str, Form()] = ""
+             hawb_id: Annotated[BigRowId, Form()], tracking_no: Annotated[str, Form()] = ""
              ) -> Response:
     allow(web, OrgKind.CFS)
     check_csrf(web, csrf_token)

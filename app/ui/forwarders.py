@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app import spreadsheet
 from app.accounts.models import OrgKind
 from app.intake.ingest import Limits, ingest
+from app.kit.bounds import BigRowId
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.rollup import mawb_status
 from app.manifest import queries
@@ -84,7 +85,7 @@ async def upload(request: Request, web: WebDep) -> Response:
 
 
 @router.get("/uploads/{upload_id}", response_class=HTMLResponse)
-def upload_result(request: Request, web: WebDep, upload_id: int,
+def upload_result(request: Request, web: WebDep, upload_id: BigRowId,
                   cursor: str | None = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Response:
     allow(web, OrgKind.FORWARDER, OrgKind.ADMIN)
@@ -99,7 +100,7 @@ def upload_result(request: Request, web: WebDep, upload_id: int,
 
 
 @router.get("/uploads/{upload_id}/errors.csv")
-def upload_errors_csv(request: Request, web: WebDep, upload_id: int) -> Response:
+def upload_errors_csv(request: Request, web: WebDep, upload_id: BigRowId) -> Response:
     allow(web, OrgKind.FORWARDER, OrgKind.ADMIN)
     rows: list[tuple[object, ...]] = [ERROR_COLUMNS]
     with reader(request)() as session:

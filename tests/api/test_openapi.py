@@ -51,3 +51,20 @@ def test_readiness_reports_an_unreachable_database() -> None:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
+
+
+def test_422_is_documented_as_the_problem_document_it_is(client: TestClient,
+                                                         forwarder: Org) -> None:
+    spec = client.get("/openapi.json").json()
+    wrong = [f"{method.upper()} {path}" for path, operations in spec["paths"].items()
+             for method, op in operations.items()
+             if "422" in op["responses"]
+             and list(op["responses"]["422"]["content"]) != ["application/problem+json"]]
+    assert wrong == []
+    unparsable = client.post("/v1/webhooks", content=b'"\xff"', headers={
+        **forwarder.headers, "Content-Type": "application/json"})
+    assert unparsable.status_code == 400
+    assert "400" in spec["paths"]["/v1/webhooks"]["post"]["responses"]
+    refused = client.get("/v1/webhooks/0", headers=forwarder.headers)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"

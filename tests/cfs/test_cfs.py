@@ -51,6 +51,21 @@ def test_board_actions_and_etags(client: TestClient, engine: Engine, forwarder: 
     assert duplicate.status_code == 409
 
 
+def test_a_carrier_too_long_once_in_capitals_is_refused(
+        client: TestClient, engine: Engine, forwarder: Org, broker: Org, admin: Org,
+        make_org: MakeOrg) -> None:
+    port = make_port(client, admin, make_org)
+    journey(client, engine, forwarder, broker, port, {"HL1": "6505.00.60.90"})
+    hawb = client.get(f"/v1/cfs/{port.firms}/board",
+                      headers=port.cfs.headers).json()["ready_for_handoff"][0]
+    url = f"/v1/cfs/{port.firms}/hawbs/{hawb['hawb_id']}/hand-off"
+    refused = client.post(url, headers=port.cfs.headers, json={"carrier": "ß" * 40})
+    assert refused.status_code == 422, refused.text
+    assert "longer than 40 characters" in refused.json()["detail"]
+    handed = client.post(url, headers=port.cfs.headers, json={"carrier": "ß" * 20})
+    assert handed.status_code == 200, handed.text
+
+
 def test_carrier_sees_and_picks_up_only_its_parcels(
         client: TestClient, engine: Engine, forwarder: Org, broker: Org, admin: Org,
         make_org: MakeOrg) -> None:

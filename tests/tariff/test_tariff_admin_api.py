@@ -161,6 +161,22 @@ def test_program_lists_upload(client: TestClient, admin: Org, make_org: MakeOrg,
                       ("9903.88.03", "84713001")}
 
 
+def test_program_lists_with_cr_line_ends_or_an_unreadable_field(client: TestClient,
+                                                                 admin: Org) -> None:
+    """Old Mac line ends are read as line ends; a field the csv module refuses is a 422
+    naming the row, never a 500."""
+    headers = {**admin.headers, "Content-Type": "text/csv"}
+    response = client.post("/v1/admin/tariff/program-lists", headers=headers,
+                           content="heading,hts\r9903.88.15,61161044\r9903.88.03,84713001\r")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"lines": 2, "headings": ["9903.88.03", "9903.88.15"]}
+    huge = client.post("/v1/admin/tariff/program-lists", headers=headers,
+                       content="heading,hts\n9903.88.15,61161044\n" + "9" * 200_000 + ",1\n")
+    assert huge.status_code == 422, huge.text
+    assert huge.headers["content-type"] == "application/problem+json"
+    assert "row 3 cannot be read as CSV" in huge.json()["detail"]
+
+
 def test_editions_and_fees(client: TestClient, forwarder: Org, db: sessionmaker[Session],
                           seeded: None, tmp_path: Path) -> None:
     path = tmp_path / "mini.csv"

@@ -15,6 +15,7 @@ from app.api.schemas.accounts import (
     OrganisationIn,
     OrganisationOut,
 )
+from app.kit.bounds import RowId
 
 router = APIRouter(prefix="/v1", tags=["accounts"],
                    responses=problem_responses(401, 403))
@@ -43,7 +44,7 @@ def list_organisations(_: AdminDep, session: SessionDep) -> list[OrganisationOut
 @router.post("/admin/organisations/{org_id}/api-keys", response_model=ApiKeyCreated,
              status_code=201, summary="Issue an API key (shown once)",
              responses=problem_responses(404))
-def issue_key(org_id: int, body: ApiKeyIn, _: AdminDep, session: SessionDep,
+def issue_key(org_id: RowId, body: ApiKeyIn, _: AdminDep, session: SessionDep,
               settings: SettingsDep) -> ApiKeyCreated:
     org = service.get_organisation(session, org_id)
     row, token = service.issue_key(session, org, body.label, settings.api_key_pepper)
@@ -53,7 +54,7 @@ def issue_key(org_id: int, body: ApiKeyIn, _: AdminDep, session: SessionDep,
 @router.get("/admin/organisations/{org_id}/api-keys", response_model=list[ApiKeyOut],
             summary="List an organisation's keys (never the secrets)",
             responses=problem_responses(404))
-def list_keys(org_id: int, _: AdminDep, session: SessionDep) -> list[ApiKeyOut]:
+def list_keys(org_id: RowId, _: AdminDep, session: SessionDep) -> list[ApiKeyOut]:
     service.get_organisation(session, org_id)
     rows = session.scalars(select(ApiKey).where(ApiKey.organisation_id == org_id)
                            .order_by(ApiKey.id))
@@ -62,5 +63,5 @@ def list_keys(org_id: int, _: AdminDep, session: SessionDep) -> list[ApiKeyOut]:
 
 @router.delete("/admin/api-keys/{key_id}", response_model=ApiKeyOut,
                summary="Revoke an API key", responses=problem_responses(404))
-def revoke_key(key_id: int, _: AdminDep, session: SessionDep) -> ApiKeyOut:
+def revoke_key(key_id: RowId, _: AdminDep, session: SessionDep) -> ApiKeyOut:
     return ApiKeyOut.model_validate(service.revoke_key(session, key_id))

@@ -19,6 +19,7 @@ from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses
 from app.api.schemas import analytics as s
 from app.db import utcnow
+from app.kit.bounds import INTEGER_MAX, RowId
 from app.manifest.queries import Scope
 from app.web import trade_tables as tables
 from app.web.csv import CSV
@@ -45,7 +46,7 @@ def view(
     ] = None,
     end: Annotated[date | None, Query(description="Last arrival date (default: today).")] = None,
     client: Annotated[
-        int | None,
+        RowId | None,
         Query(description="Brokers: one client (forwarder id); default: all clients together."),
     ] = None,
 ) -> View:
@@ -64,7 +65,7 @@ ViewDep = Annotated[View, Depends(view)]
 
 Order = Annotated[Literal["asc", "desc"], Query(description="Sort order.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=INTEGER_MAX)]
 Level = Annotated[
     Literal["chapter", "heading", "line"],
     Query(description="chapter (2 digits), heading (4) or line (10)"),

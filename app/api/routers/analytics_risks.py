@@ -17,6 +17,7 @@ from app.analytics.scope import narrowed
 from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses
 from app.db import utcnow
+from app.kit.bounds import RowId
 from app.kit.pagination import MAX_LIMIT, Page, Paging
 from app.manifest.queries import Scope
 from app.web import risk_tables
@@ -43,7 +44,7 @@ Start = Annotated[
 ]
 End = Annotated[date | None, Query(description="Last arrival date (default: today).")]
 Client = Annotated[
-    int | None,
+    RowId | None,
     Query(description="Brokers: one client (forwarder id); default: all clients together."),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

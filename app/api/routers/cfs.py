@@ -26,6 +26,7 @@ from app.api.schemas import cfs as schemas
 from app.api.schemas.lifecycle import MovedOut
 from app.cfs import boards, carriers, facilities
 from app.errors import Conflict
+from app.kit.bounds import BigRowId
 from app.kit.pagination import Page
 from app.lifecycle.service import Actor
 
@@ -94,7 +95,7 @@ def receive_mawb(firms_code: str, mawb: str, body: schemas.MawbReceiptIn, caller
 @router.post("/cfs/{firms_code}/hawbs/{hawb_id}/hand-off", response_model=MovedOut,
              summary="A HAWB handed to its last-mile carrier",
              responses=problem_responses(404, 409))
-def hand_off(firms_code: str, hawb_id: int, body: schemas.HandOffIn, caller: CfsDep,
+def hand_off(firms_code: str, hawb_id: BigRowId, body: schemas.HandOffIn, caller: CfsDep,
              session: WriterSessionDep) -> MovedOut:
     facility = facilities.of_operator(session, caller.organisation_id, firms_code)
     moved = boards.hand_to_carrier(session, facility, Actor.of(caller),
@@ -151,7 +152,7 @@ def list_parcels(
 @router.post("/carrier/parcels/{hawb_id}/pickup", response_model=schemas.ParcelPickupOut,
              summary="Acknowledge that you picked up a parcel",
              responses=problem_responses(404, 409))
-def pickup(hawb_id: int, caller: CarrierDep, session: WriterSessionDep
+def pickup(hawb_id: BigRowId, caller: CarrierDep, session: WriterSessionDep
            ) -> schemas.ParcelPickupOut:
     moved = carriers.acknowledge_pickup(session, _carrier_code(session, caller.organisation_id),
                                         Actor.of(caller), hawb_id)

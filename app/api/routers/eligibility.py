@@ -29,6 +29,7 @@ from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclus
 from app.errors import Invalid, NotFound
 from app.intake import parties
 from app.intake.ingest import Limits, prepare
+from app.kit.bounds import RowId
 from app.kit.money import cents_to_usd
 from app.manifest import queries
 from app.web.uploads import receive
@@ -36,7 +37,7 @@ from app.web.uploads import receive
 router = APIRouter(prefix="/v1", tags=["eligibility"], responses=problem_responses(401, 403))
 AsOf = Annotated[date | None, Query(description="Judge under the policy in force on this "
                                     "date instead of the arrival date's.")]
-PolicyId = Annotated[int | None, Query(description="Judge under this policy, whatever the "
+PolicyId = Annotated[RowId | None, Query(description="Judge under this policy, whatever the "
                                        "date.")]
 
 
@@ -161,7 +162,7 @@ def add_exclusion(body: schemas.ExclusionIn, _: AdminDep, session: SessionDep
 @router.delete("/admin/goods-exclusions/{exclusion_id}", response_model=schemas.ExclusionOut,
                summary="Deactivate an exclusion (kept for the record)",
                responses=problem_responses(404))
-def deactivate_exclusion(exclusion_id: int, _: AdminDep, session: SessionDep
+def deactivate_exclusion(exclusion_id: RowId, _: AdminDep, session: SessionDep
                          ) -> schemas.ExclusionOut:
     return _exclusion_out(eq.deactivate_exclusion(session, exclusion_id))
 
@@ -178,7 +179,7 @@ def list_alerts(caller: ManifestReaderDep, session: SessionDep,
 
 @router.post("/admin/alerts/{alert_id}/resolve", response_model=schemas.AlertOut,
              summary="Mark a compliance alert handled", responses=problem_responses(404))
-def resolve_alert(alert_id: int, _: AdminDep, session: SessionDep) -> schemas.AlertOut:
+def resolve_alert(alert_id: RowId, _: AdminDep, session: SessionDep) -> schemas.AlertOut:
     alert = session.get(ComplianceAlert, alert_id)
     if alert is None:
         raise NotFound(f"Alert {alert_id} does not exist.")

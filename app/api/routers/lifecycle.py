@@ -14,6 +14,7 @@ from app.api.problems import problem_responses
 from app.api.schemas import lifecycle as schemas
 from app.eligibility import queries as eq
 from app.errors import Conflict, InvalidRequest
+from app.kit.bounds import RowId
 from app.kit.money import cents_to_usd
 from app.kit.pagination import Page
 from app.lifecycle import activity, brokers, service
@@ -43,7 +44,7 @@ def list_brokers(caller: ForwarderDep, session: SessionDep) -> list[schemas.Brok
 @router.put("/brokers/{broker_id}/designation", response_model=schemas.BrokerOut,
             summary="Let this broker review and file your HAWBs",
             responses=problem_responses(404, 409))
-def designate(broker_id: int, caller: ForwarderDep, session: WriterSessionDep
+def designate(broker_id: RowId, caller: ForwarderDep, session: WriterSessionDep
               ) -> schemas.BrokerOut:
     brokers.designate(session, caller.organisation_id, broker_id)
     b = brokers.broker(session, broker_id)
@@ -52,7 +53,7 @@ def designate(broker_id: int, caller: ForwarderDep, session: WriterSessionDep
 
 @router.delete("/brokers/{broker_id}/designation", status_code=204,
                summary="Withdraw a broker's designation", responses=problem_responses(404))
-def withdraw(broker_id: int, caller: ForwarderDep, session: WriterSessionDep) -> Response:
+def withdraw(broker_id: RowId, caller: ForwarderDep, session: WriterSessionDep) -> Response:
     brokers.withdraw(session, caller.organisation_id, broker_id)
     return Response(status_code=204)
 
@@ -103,7 +104,7 @@ def _client_out(link: BrokerClient, name: str) -> schemas.ClientOut:
 
 @router.put("/broker/clients/{forwarder_id}/auto-approval", response_model=schemas.ClientOut,
             summary="Set the auto-approval rule for a client", responses=problem_responses(404))
-def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: BrokerDep,
+def set_auto_approval(forwarder_id: RowId, body: schemas.AutoApprovalIn, caller: BrokerDep,
                       session: WriterSessionDep) -> schemas.ClientOut:
     c = brokers.set_auto_approval(session, caller.organisation_id, forwarder_id,
                                   enabled=body.enabled, allow_pga=body.allow_pga,
@@ -118,7 +119,7 @@ def set_auto_approval(forwarder_id: int, body: schemas.AutoApprovalIn, caller: B
             response_model=schemas.ClientOut,
             summary="Set the importer of record you file under for a client's HAWBs that name "
             "none", responses=problem_responses(404, 422))
-def set_client_importer(forwarder_id: int, body: schemas.ImporterIn, caller: BrokerDep,
+def set_client_importer(forwarder_id: RowId, body: schemas.ImporterIn, caller: BrokerDep,
                         session: WriterSessionDep) -> schemas.ClientOut:
     link = brokers.set_client_importer(session, caller.organisation_id, forwarder_id,
                                        body.importer_of_record)

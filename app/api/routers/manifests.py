@@ -23,6 +23,7 @@ from app.api.problems import problem_responses
 from app.api.schemas import manifests as schemas
 from app.intake import amend
 from app.intake.ingest import Limits, ingest
+from app.kit.bounds import BigRowId
 from app.kit.pagination import Page
 from app.manifest import queries
 from app.manifest.models import Manifest
@@ -109,7 +110,7 @@ async def upload_manifest(
 
 @router.get("/uploads/{upload_id}", response_model=schemas.UploadOut, summary="An upload's result",
             responses=problem_responses(404))
-def get_upload(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
+def get_upload(upload_id: BigRowId, caller: ManifestReaderDep, session: SessionDep,
                settings: SettingsDep) -> schemas.UploadOut:
     upload = queries.get_upload(session, scope_of(caller, session), upload_id)
     manifest = session.get_one(Manifest, upload.manifest_id)
@@ -121,7 +122,7 @@ def get_upload(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
 
 @router.get("/uploads/{upload_id}/errors", response_model=Page[schemas.RowErrorOut],
             summary="Every row error of an upload, by row", responses=problem_responses(404))
-def get_upload_errors(upload_id: int, caller: ManifestReaderDep, session: SessionDep,
+def get_upload_errors(upload_id: BigRowId, caller: ManifestReaderDep, session: SessionDep,
                       limit: Limit = 100, cursor: Cursor = None
                       ) -> Page[schemas.RowErrorOut]:
     upload = queries.get_upload(session, scope_of(caller, session), upload_id)
@@ -134,7 +135,7 @@ def get_upload_errors(upload_id: int, caller: ManifestReaderDep, session: Sessio
             response_model=list[schemas.UnassignedRowOut],
             summary="Rows of an upload that named no usable HAWB, as sent",
             responses=problem_responses(404))
-def get_unassigned(upload_id: int, caller: ManifestReaderDep, session: SessionDep
+def get_unassigned(upload_id: BigRowId, caller: ManifestReaderDep, session: SessionDep
                    ) -> list[schemas.UnassignedRowOut]:
     upload = queries.get_upload(session, scope_of(caller, session), upload_id)
     return [schemas.UnassignedRowOut(row=r.row_no, as_sent=json.loads(r.raw))

@@ -15,6 +15,7 @@ from app.api.problems import problem_responses
 from app.api.schemas import tariff as ts
 from app.db import transaction
 from app.errors import InvalidRequest, TooLarge
+from app.kit.bounds import RowId
 from app.tariff import importers
 from app.tariff import programs as tp
 from app.tariff.models import TariffFee
@@ -49,7 +50,7 @@ def list_programs(
 
 @router.get("/tariff/programs/{program_id}", response_model=ts.ProgramOut,
             summary="One Chapter 99 program", responses=problem_responses(404))
-def get_program(program_id: int, _: CallerDep, session: SessionDep) -> ts.ProgramOut:
+def get_program(program_id: RowId, _: CallerDep, session: SessionDep) -> ts.ProgramOut:
     return ts.ProgramOut.model_validate(tp.get_program(session, program_id))
 
 
@@ -64,7 +65,7 @@ def create_program(body: ts.ProgramIn, _: AdminDep, session: WriterSessionDep
 @router.patch("/admin/tariff/programs/{program_id}", response_model=ts.ProgramOut,
               summary="Change a program: enable or disable it, its rate, dates, verification",
               responses=problem_responses(404, 409, 422))
-def update_program(program_id: int, body: ts.ProgramPatch, _: AdminDep,
+def update_program(program_id: RowId, body: ts.ProgramPatch, _: AdminDep,
                    session: WriterSessionDep) -> ts.ProgramOut:
     changes = body.model_dump(exclude_unset=True)
     return ts.ProgramOut.model_validate(tp.update_program(session, program_id, changes))

@@ -21,6 +21,7 @@ from app.api.schemas.webhooks import (
     WebhookIn,
     WebhookOut,
 )
+from app.kit.bounds import RowId
 from app.kit.pagination import Page
 from app.notifications import webhooks
 
@@ -60,14 +61,14 @@ def list_webhooks(caller: CallerDep, session: SessionDep) -> list[WebhookOut]:
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut, summary="One webhook",
             responses=problem_responses(404))
-def get_webhook(webhook_id: int, caller: CallerDep, session: SessionDep) -> WebhookOut:
+def get_webhook(webhook_id: RowId, caller: CallerDep, session: SessionDep) -> WebhookOut:
     return WebhookOut.of(webhooks.get(session, caller.organisation_id, webhook_id))
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204,
                summary="Delete a webhook and its pending deliveries",
                responses=problem_responses(404))
-def delete_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDep) -> Response:
+def delete_webhook(webhook_id: RowId, caller: CallerDep, session: WriterSessionDep) -> Response:
     webhooks.delete(session, caller.organisation_id, webhook_id)
     return Response(status_code=204)
 
@@ -75,7 +76,7 @@ def delete_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDep
 @router.post("/webhooks/{webhook_id}/enable", response_model=WebhookOut,
              summary="Enable a failing webhook: its held deliveries resume",
              responses=problem_responses(404))
-def enable_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDep
+def enable_webhook(webhook_id: RowId, caller: CallerDep, session: WriterSessionDep
                    ) -> WebhookOut:
     return WebhookOut.of(webhooks.enable(session, caller.organisation_id, webhook_id))
 
@@ -83,7 +84,7 @@ def enable_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDep
 @router.post("/webhooks/{webhook_id}/disable", response_model=WebhookOut,
              summary="Disable a webhook: nothing is delivered to it until enabled",
              responses=problem_responses(404))
-def disable_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDep
+def disable_webhook(webhook_id: RowId, caller: CallerDep, session: WriterSessionDep
                     ) -> WebhookOut:
     return WebhookOut.of(webhooks.disable(session, caller.organisation_id, webhook_id))
 
@@ -91,7 +92,7 @@ def disable_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDe
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryOut],
             summary="A webhook's deliveries, newest first", responses=problem_responses(404, 422))
 def list_deliveries(
-    webhook_id: int, caller: CallerDep, session: SessionDep,
+    webhook_id: RowId, caller: CallerDep, session: SessionDep,
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query()] = None,
@@ -107,7 +108,7 @@ def list_deliveries(
              description="Deliveries that were given up after every retry are queued again, "
                          "with the same event ids.",
              responses=problem_responses(404, 422))
-def replay_webhook(webhook_id: int, caller: CallerDep, session: WriterSessionDep,
+def replay_webhook(webhook_id: RowId, caller: CallerDep, session: WriterSessionDep,
                    body: ReplayIn | None = None) -> ReplayOut:
     since = body.since if body else None
     return ReplayOut(replayed=webhooks.replay(session, caller.organisation_id, webhook_id,

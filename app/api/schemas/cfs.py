@@ -9,13 +9,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.manifests import Party
+from app.kit.bounds import Count, RowId
 
 
 class FacilityIn(BaseModel):
     port: str = Field(examples=["LAX"])
     firms_code: str = Field(examples=["W279"], description="CBP FIRMS code, 4 characters.")
     name: str = Field(min_length=1, max_length=200, examples=["Pacific Gateway CFS"])
-    organisation_id: int = Field(description="The CFS organisation that runs it.")
+    organisation_id: RowId = Field(description="The CFS organisation that runs it.")
     is_default: bool = Field(default=False, description="The port's CFS for manifests that "
                              "name none.")
 
@@ -63,7 +64,7 @@ class BoardOut(BaseModel):
 
 
 class MawbReceiptIn(BaseModel):
-    pieces_received: int = Field(ge=0, description="Pieces counted in at the CFS.")
+    pieces_received: Count = Field(description="Pieces counted in at the CFS.")
 
 
 class MawbReceiptOut(BaseModel):

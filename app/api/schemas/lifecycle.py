@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.kit.bounds import BigRowId
+
 
 class BrokerOut(BaseModel):
     id: int
@@ -49,7 +51,7 @@ class AutoApprovalIn(BaseModel):
     allow_warnings: bool = Field(default=False,
                                  description="Also needs-review HAWBs (with warnings).")
     max_duty_usd: Decimal | None = Field(
-        default=None, ge=0, decimal_places=2,
+        default=None, ge=0, max_digits=12, decimal_places=2,
         description="Type 11 HAWBs (informal entries) are approved automatically when their "
                     "duties were computed without review and their duty and fees are at most "
                     "this amount; none: whatever the amount.")
@@ -77,7 +79,7 @@ class QueueItemOut(BaseModel):
 
 
 class HawbSelection(BaseModel):
-    hawb_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    hawb_ids: list[BigRowId] = Field(default_factory=list, max_length=10_000)
 
 
 class ApproveIn(HawbSelection):
