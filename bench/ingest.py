@@ -276,9 +276,13 @@ class Prober:
     """GETs in a loop on another thread, one at a time, until stopped."""
 
     def __init__(self, base_url: str, token: str, interval: float = 0.25,
-                 max_requests: int = 20_000) -> None:
+                 max_requests: int = 20_000, paths: Sequence[str] = ("/v1/manifests",)
+                 ) -> None:
         self.base_url = base_url
         self.auth = {"Authorization": f"Bearer {token}"}
+        # /healthz without credentials, then each path as the token's organisation.
+        self.targets = [("GET /healthz", "/healthz", {}),
+                        *((f"GET {path}", path, self.auth) for path in paths)]
         self.interval = interval
         self.max_requests = max_requests
         self.probes: list[Probe] = []
@@ -294,10 +298,7 @@ class Prober:
         self._thread.join()
 
     def _run(self) -> None:
-        targets: tuple[tuple[str, str, dict[str, str]], ...] = (
-            ("GET /healthz", "/healthz", {}),
-            ("GET /v1/manifests", "/v1/manifests", self.auth),
-        )
+        targets = self.targets
         with httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(300.0, connect=10.0)
                           ) as http:
             while not self._done.is_set() and len(self.probes) < self.max_requests:
@@ -310,6 +311,9 @@ class Prober:
                 self.probes.append(Probe(endpoint, started, time.perf_counter() - started,
                                          status))
                 self._done.wait(self.interval)
+
+    def between(self, start: float, end: float) -> list[Probe]:
+        return [p for p in self.probes if start <= p.started < end]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ from bench.ingest import (
     BENCH_IMPORTER,
     DEFAULT_PG,
     OUT,
+    Probe,
+    Prober,
     _interrupt,
     _proc_status_kib,
     _server_env,
@@ -56,14 +58,6 @@ from bench.ingest import (
 ARRIVAL = "2026-11-20"  # after de minimis ended: Type 11 entries, priced
 
 
-@dataclass(frozen=True)
-class Sample:
-    path: str
-    started: float  # perf_counter
-    seconds: float
-    status: int  # 0: no answer
-
-
 @dataclass
 class Latency:
     requests: int
@@ -73,7 +67,7 @@ class Latency:
     max_ms: float
 
 
-def latency(samples: Sequence[Sample]) -> Latency:
+def latency(samples: Sequence[Probe]) -> Latency:
     ms = sorted(s.seconds * 1000 for s in samples if s.status == 200)
 
     def pct(q: float) -> float:
@@ -82,45 +76,6 @@ def latency(samples: Sequence[Sample]) -> Latency:
     return Latency(requests=len(samples), failed=sum(s.status != 200 for s in samples),
                    p50_ms=pct(0.50), p99_ms=pct(0.99),
                    max_ms=round(ms[-1], 1) if ms else float("nan"))
-
-
-class Poller:
-    """Forwarder B's reads, one at a time, on its own connection, until stopped."""
-
-    def __init__(self, base_url: str, token: str, mawb: str, interval_s: float) -> None:
-        self.base_url, self.interval_s = base_url, interval_s
-        auth = {"Authorization": f"Bearer {token}"}
-        self.targets: list[tuple[str, dict[str, str]]] = [
-            ("/healthz", {}), ("/v1/manifests", auth), (f"/v1/manifests/{mawb}", auth),
-            (f"/v1/manifests/{mawb}/hawbs", auth)]
-        self.samples: list[Sample] = []
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="poller", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def between(self, start: float, end: float) -> list[Sample]:
-        return [s for s in self.samples if start <= s.started < end]
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(60.0)) as http:
-            n = 0
-            while not self._done.is_set():
-                path, headers = self.targets[n % len(self.targets)]
-                n += 1
-                started = time.perf_counter()
-                try:
-                    status = http.get(path, headers=headers).status_code
-                except httpx.HTTPError:
-                    status = 0
-                self.samples.append(Sample(path, started, time.perf_counter() - started,
-                                           status))
-                self._done.wait(self.interval_s)
 
 
 class Memory:
@@ -251,10 +206,11 @@ def run(args: argparse.Namespace) -> Report:
                                          "Content-Type": "text/csv"}, timeout=120)
             if answer.status_code != 201:
                 raise SystemExit(f"forwarder B's manifest was refused: {answer.text[:500]}")
-            poller = Poller(server.base_url, token_b, small_mawb.replace("-", ""),
-                            args.interval_s)
-            poller.start()
-            try:
+            mawb_b = small_mawb.replace("-", "")
+            paths = ("/v1/manifests", f"/v1/manifests/{mawb_b}",
+                     f"/v1/manifests/{mawb_b}/hawbs")
+            with Prober(server.base_url, token_b, args.interval_s, max_requests=10**7,
+                        paths=paths) as poller:
                 time.sleep(1.0)  # warm-up, not counted
                 base_start = time.perf_counter()
                 time.sleep(args.baseline_s)
@@ -281,8 +237,6 @@ def run(args: argparse.Namespace) -> Report:
                         thread.join()
                     storm_end = time.perf_counter()
                 peak = _proc_status_kib(pid, "VmHWM") / 1024
-            finally:
-                poller.stop()
     baseline = latency(poller.between(base_start, base_end))
     loaded = latency(poller.between(t0, storm_end))
     during = sorted(memory.samples_mib)
