@@ -13,6 +13,7 @@ from app.ace_gateway import registry
 from app.ace_gateway.gateway import Gateway
 from app.api import routes
 from app.db import make_engine, make_session_factory
+from app.intake.processes import Ingesters
 from app.observability.middleware import RequestObservability
 from app.observability.readiness import Readiness
 from app.runtime import tune_memory
@@ -38,9 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return created
 
         runners = start_runners(settings, application.state.writer, gateway)
+        application.state.ingesters.warm_up()
         yield
         for runner in runners:
             runner.stop()
+        application.state.ingesters.close()
         if getattr(application.state, "gateway", None) is not None:
             application.state.gateway.close()
         engine.dispose()
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness = Readiness.from_settings(settings, engine)
     app.state.upload_slots = UploadSlots(settings.upload_concurrency_per_org,
                                          settings.upload_concurrency)
+    app.state.ingesters = Ingesters(settings, app.state.reader, app.state.writer)
     app.state.write_rates = WriteRates(settings.write_rate_per_org,
                                        settings.write_burst_per_org)
     app.add_middleware(RefuseNul)

@@ -44,6 +44,11 @@ class Settings(LogSettings):
     # large files cannot take every worker thread and the memory of the process.
     upload_concurrency_per_org: int = Field(default=2, ge=1)
     upload_concurrency: int = Field(default=4, ge=1)
+    # Uploads are read, judged, priced and stored in this many child processes at this
+    # niceness, so that they take neither the API's GIL nor its CPU first
+    # (app/intake/processes.py); 0: on the API process's threads.
+    ingest_processes: int = Field(default=2, ge=0, le=64)
+    ingest_nice: int = Field(default=10, ge=0, le=19)
     # False: uploads store HAWBs as "received" without judging them (bulk backfills); an
     # administrator's re-evaluation of the dates judges them later.
     judge_at_upload: bool = True

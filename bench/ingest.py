@@ -248,17 +248,40 @@ def running_server(env: dict[str, str], log: Path) -> Iterator[Service]:
         yield server
 
 
+def family(pid: int) -> list[int]:
+    """The process and its descendants (the server's ingest processes among them)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                queue.extend(int(child) for child in children.read_text().split())
+            except OSError:  # the process ended meanwhile
+                continue
+    return found
+
+
 def _proc_status_kib(pid: int, field_name: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field_name} missing from /proc/{pid}/status")
+    """``field_name`` of /proc/PID/status, summed over the process and its descendants: for
+    VmHWM an upper bound of the peak they reached together."""
+    total = 0
+    for member in family(pid):
+        try:
+            lines = Path(f"/proc/{member}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in lines
+                       if line.startswith(field_name + ":")), 0)
+    return total
 
 
 def reset_peak_rss(pid: int) -> bool:
-    """Restart VmHWM at the current RSS (Linux 4.0+), so each repeat has its own peak."""
+    """Restart VmHWM at the current RSS (Linux 4.0+) in the process and its descendants, so
+    each repeat has its own peak."""
     try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        for member in family(pid):
+            Path(f"/proc/{member}/clear_refs").write_text("5")
     except OSError:
         return False
     return True
@@ -805,7 +828,8 @@ def _get_lines(report: Report, mode: Mode, limit_ms: float) -> list[str]:
 
 def _memory_line(mode: Mode) -> str:
     peak = mode.peak_rss_mib
-    return (f"  M  peak RSS (VmHWM) of {mode.tag}      {peak:8,.0f} MiB  limit "
+    return (f"  M  peak RSS (VmHWM, ingest processes included) of {mode.tag}  "
+            f"{peak:8,.0f} MiB  limit "
             f"{MEMORY_LIMIT_MIB:,} MiB  {_verdict(peak <= MEMORY_LIMIT_MIB)}  (per run: "
             + ", ".join(f"{u.peak_rss_mib:,.0f}" for u in mode.uploads)
             + "; RSS before each upload: "

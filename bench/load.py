@@ -10,10 +10,10 @@ process (one worker, the service's settings otherwise) serves two forwarders:
        MAWB), and keeps retrying those refused with 429 after their Retry-After, until
        every one is stored; B polls as in (a) throughout.
 Prints B's latency in (a) and (b) (p50, p99, max, failures) and the ratio of the p99s; how
-A's uploads went (stored, refused with 429 and retried, time to the last); the server's
-RSS sampled every 0.25 s and its peak (VmHWM). Verdict: B's p99 under load below
---p99-limit-ms (1 s) and the peak below --memory-limit-mib. Exit status 0 only when both
-hold and every upload was stored.
+A's uploads went (stored, refused with 429 and retried, time to the last); the RSS of the
+server and its ingest processes, summed, every 0.25 s, and their peaks (VmHWM) summed.
+Verdict: B's p99 under load below --p99-limit-ms (1 s) and the peak below
+--memory-limit-mib. Exit status 0 only when both hold and every upload was stored.
 """
 
 from __future__ import annotations

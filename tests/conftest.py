@@ -108,7 +108,11 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, environment="test", api_key_pepper=PEPPER,
                     worker_in_process=False, relay_in_process=False,
                     upload_max_bytes=50 * 1024 * 1024, upload_max_rows=500_000,
-                    webhook_allow_private_targets=True)  # the tests' receivers are local
+                    webhook_allow_private_targets=True,  # the tests' receivers are local
+                    # Uploads on a thread, so that monkeypatches reach them and no app
+                    # starts processes; tests/manifest/test_ingest_processes.py covers
+                    # ingest processes, the default.
+                    ingest_processes=0)
 
 
 @pytest.fixture

@@ -135,15 +135,24 @@ def prepare(session: Session, hawb_ids: Iterable[int], *, broker_id: int, filer_
     return built, incomplete
 
 
-def _state(session: Session, gateway: str, *, lock: bool = False) -> GatewayState:
+def _state(session: Session, gateway: str, *, lock: bool = False,
+           skip_locked: bool = False) -> GatewayState | None:
+    """The gateway's state row, created on first use; with ``skip_locked``, None while
+    another transaction holds it."""
     stmt = select(GatewayState).where(GatewayState.gateway == gateway)
-    state = session.scalar(stmt.with_for_update() if lock else stmt)
+    if lock:
+        stmt = stmt.with_for_update(skip_locked=skip_locked)
+    state = session.scalar(stmt)
     if state is None:
         session.execute(upsert(session, GatewayState).values(
             gateway=gateway, cursor=0, paused=False, pause_reason="", changed_by="",
             changed_at=utcnow()).on_conflict_do_nothing())
-        state = session.scalar(stmt.with_for_update() if lock else stmt)
-        assert state is not None
+        state = session.scalar(stmt)
+    return state
+
+
+def _existing(state: GatewayState | None) -> GatewayState:
+    assert state is not None, "the gateway's state row exists once created"
     return state
 
 
@@ -178,13 +187,17 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
     session.flush()
 
 
-def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collected]:
-    """Read the next messages from the gateway's queue and record them.
+def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collected] | None:
+    """Read the next messages from the gateway's queue and record them; None when another
+    collector holds the queue.
 
-    The gateway's state row is locked for the call, so collectors in other processes wait
-    instead of reading the same messages; a message read twice is recorded once.
+    The gateway's state row is locked until the transaction ends (the answers are applied
+    in it), so that no two collectors read the same messages; a worker that finds it locked
+    goes on filing instead of waiting. A message read twice is recorded once.
     """
-    state = _state(session, gateway.name, lock=True)
+    state = _state(session, gateway.name, lock=True, skip_locked=True)
+    if state is None:
+        return None
     with metrics.ace_call(gateway.name, "poll"):
         batch = gateway.poll(state.cursor, limit)
     if not batch.messages:
@@ -287,12 +300,12 @@ def messages_for_hawb(session: Session, manifest_id: int, hawb_no: str
 
 
 def gateway_state(session: Session, gateway: str) -> GatewayState:
-    return _state(session, gateway)
+    return _existing(_state(session, gateway))
 
 
 def set_paused(session: Session, gateway: str, *, paused: bool, reason: str, actor: str
                ) -> GatewayState:
-    state = _state(session, gateway, lock=True)
+    state = _existing(_state(session, gateway, lock=True))
     state.paused, state.pause_reason = paused, reason if paused else ""
     state.changed_by, state.changed_at = actor, utcnow()
     session.flush()

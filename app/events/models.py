@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, UTCDateTime, utcnow
@@ -15,7 +15,9 @@ class OutboxEvent(Base):
     subscriptions, and only then marks it sent; until then it is sent again."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),
+    # Partial: only the unsent are read in id order (migration 0016).
+    __table_args__ = (Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"),
+                            sqlite_where=text("sent_at IS NULL")),
                       Index("ix_outbox_manifest", "manifest_id", "id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -195,16 +195,26 @@ def ingest(
     request: UploadRequest,
     limits: Limits,
 ) -> UploadOutcome:
+    """The upload stored and counted (on this thread; app/intake/processes.py runs
+    ``store_upload`` in a child process instead)."""
     try:
-        outcome = _ingest(reader, writer, request, limits)
+        outcome = store_upload(reader, writer, request, limits)
     except DomainError:
-        metrics.upload_finished("refused")
+        count(None)
         raise
-    metrics.upload_finished("created" if outcome.created else "replayed", outcome.rows)
+    count(outcome)
     return outcome
 
 
-def _ingest(
+def count(outcome: UploadOutcome | None) -> None:
+    """An upload finished: refused (None), created or replayed."""
+    if outcome is None:
+        metrics.upload_finished("refused")
+    else:
+        metrics.upload_finished("created" if outcome.created else "replayed", outcome.rows)
+
+
+def store_upload(
     reader: sessionmaker[Session],
     writer: sessionmaker[Session],
     request: UploadRequest,

@@ -83,6 +83,8 @@ class Upload(Base):
 
 BOARD_STATUSES = text("status IN ('received_at_cfs', 'hold')")
 PARCEL_STATUSES = text("status IN ('released', 'received_at_cfs', 'handed_to_carrier')")
+# What the submission workers claim, in id order (migration 0016).
+TO_FILE_STATUSES = text("status IN ('approved', 'submitting')")
 
 
 class Hawb(Base):
@@ -99,6 +101,8 @@ class Hawb(Base):
               sqlite_where=BOARD_STATUSES),
         Index("ix_hawbs_parcels", "carrier", "status", "id", postgresql_where=PARCEL_STATUSES,
               sqlite_where=PARCEL_STATUSES),
+        Index("ix_hawbs_to_file", "id", postgresql_where=TO_FILE_STATUSES,
+              sqlite_where=TO_FILE_STATUSES),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -7,13 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from app import spreadsheet
 from app.accounts.models import OrgKind
-from app.intake.ingest import Limits, ingest
 from app.kit.bounds import BigRowId
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.rollup import mawb_status
@@ -76,11 +74,8 @@ async def upload(request: Request, web: WebDep) -> Response:
           tempfile.TemporaryDirectory(prefix="s321-ui-upload-") as tmp):
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
         check_csrf(web, received.fields.get("csrf_token"))
-        outcome = await run_in_threadpool(
-            ingest, request.app.state.reader, request.app.state.writer,
-            received.as_upload(request, web.caller.organisation_id),
-            Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload,
-                   price=settings.price_at_upload))
+        outcome = await request.app.state.ingesters.ingest(
+            received.as_upload(request, web.caller.organisation_id))
     return RedirectResponse(f"/ui/uploads/{outcome.upload_id}", status_code=303)
 
 

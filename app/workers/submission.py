@@ -194,6 +194,8 @@ class Worker:
             try:
                 with transaction(self.writer) as session:
                     got = filing.collect(session, self.gateway, self.config.poll_limit)
+                    if got is None:
+                        return  # another worker is collecting
                     report.moved += self._apply(session, [i for i in got if i.new])
             except GatewayError as exc:
                 report.errors.append(str(exc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import pytest
@@ -230,3 +231,23 @@ def test_builder_reads_stored_hawbs(client: TestClient, db: sessionmaker[Session
                                                                       date(2025, 4, 15))
     assert [(line.line_no, line.hts_code, line.value_cents) for line in entry.lines] == [
         (1, "6505006090", 4000), (2, "9503000073", 1200)]
+
+
+def test_a_second_collector_goes_on_filing_instead_of_waiting(
+        engine: Engine, gateway: SimulatedGateway) -> None:
+    """While one worker collects and applies ACE's answers (holding the queue until it
+    commits), another gets None at once instead of waiting behind it (bench/day: 3.1 s per
+    wait when it did); after the commit it collects again."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has a single writer: two collectors never overlap there")
+    writer = make_session_factory(engine, writer=True)
+    with transaction(writer) as session:
+        filing.gateway_state(session, gateway.name)  # the row exists, as after a first pass
+    with transaction(writer) as first:
+        assert filing.collect(first, gateway) == []
+        with transaction(writer) as second:
+            started = time.monotonic()
+            assert filing.collect(second, gateway) is None
+            assert time.monotonic() - started < 1.0
+    with transaction(writer) as third:
+        assert filing.collect(third, gateway) == []

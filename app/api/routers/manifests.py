@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from app.api import convert
 from app.api.deps import (
@@ -22,7 +21,6 @@ from app.api.deps import (
 from app.api.problems import problem_responses
 from app.api.schemas import manifests as schemas
 from app.intake import amend
-from app.intake.ingest import Limits, ingest
 from app.kit.bounds import BigRowId
 from app.kit.pagination import Page
 from app.manifest import queries
@@ -88,10 +86,7 @@ async def upload_manifest(
           tempfile.TemporaryDirectory(prefix="s321-upload-") as tmp):
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
         upload_request = received.as_upload(request, caller.organisation_id, idempotency_key)
-        outcome = await run_in_threadpool(
-            ingest, request.app.state.reader, request.app.state.writer, upload_request,
-            Limits(max_rows=settings.upload_max_rows, judge=settings.judge_at_upload,
-                   price=settings.price_at_upload))
+        outcome = await request.app.state.ingesters.ingest(upload_request)
     if not outcome.created:
         response.status_code = 200
     if outcome.timings:
