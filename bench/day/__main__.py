@@ -74,6 +74,26 @@ def _print_progress(engine_url: str, stop: threading.Event, started: float) -> N
         engine.dispose()
 
 
+def _autovacuum_on(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SHOW autovacuum")).scalar()) == "on"
+
+
+def _housekeep(database_url: str, stop: threading.Event, every_s: float) -> None:
+    """What autovacuum does on a production server (naptime 1 min): the day's tables grow
+    from nothing to hundreds of thousands of rows and are updated several times per HAWB,
+    so without fresh statistics and vacuumed queues the plans of a few minutes ago go on
+    reading dead rows. Runs only when the server has autovacuum off (these machines' does)."""
+    url = make_url(database_url)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    while not stop.wait(every_s):
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute("VACUUM (ANALYZE, SKIP_LOCKED)")
+        except psycopg.Error as exc:
+            print(f"  vacuum skipped: {exc.__class__.__name__}", flush=True)
+
+
 @contextmanager
 def _disposed(engine: Engine) -> Iterator[None]:
     """The engine's connections closed however the run ends (a failed check included)."""
@@ -118,6 +138,12 @@ def run(args: argparse.Namespace) -> int:
         printer = threading.Thread(target=_print_progress, args=(database_url, stop, t0),
                                    daemon=True)
         printer.start()
+        housekeeping = "autovacuum" if _autovacuum_on(engine) else (
+            f"autovacuum off: VACUUM (ANALYZE) by the benchmark every {args.vacuum_s:g} s")
+        print(f"  housekeeping: {housekeeping}", flush=True)
+        if housekeeping != "autovacuum":
+            threading.Thread(target=_housekeep, args=(database_url, stop, args.vacuum_s),
+                             daemon=True).start()
         faults = Faults(c, api, engine, window_s=args.fault_window,
                         gateway_timeout_s=args.gateway_timeout)
         fault_thread = faults.start() if args.faults else None
@@ -157,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         "uploads_s": round(uploaded_s, 1), "throughput_hawbs_per_s": round(expected / elapsed, 1),
         "statuses": status_counts, "entry_types": pricing["entry_types"],
         "duty_statuses": pricing["duty_statuses"], "retries": tally.retries, "restarts": restarts,
-        "faults": [asdict(f) for f in faults.log],
+        "housekeeping": housekeeping, "faults": [asdict(f) for f in faults.log],
         "checks": [asdict(r) for r in results],
         "stages": [asdict(s) for s in figures.stages], "time_scale": args.time_scale}
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
@@ -178,7 +204,7 @@ def render(report: dict[str, object]) -> str:
     lines.append(f"final statuses: {report['statuses']}")
     lines.append(f"entry types: {report['entry_types']}; duties: {report['duty_statuses']}")
     lines.append(f"client retries: {report['retries'] or 'none'}; process restarts: "
-                 f"{report['restarts'] or 'none'}")
+                 f"{report['restarts'] or 'none'}; housekeeping: {report['housekeeping']}")
     lines.append(f"\nper-stage latency, seconds (CBP's own delays simulated at "
                  f"{report['time_scale']}x):")
     lines.append(f"  {'stage':<34} {'HAWBs':>8} {'p50':>8} {'p95':>8} {'max':>8}")
@@ -215,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server", default=SERVER, help="PostgreSQL server (any database)")
     parser.add_argument("--database", default="s321_day", help="scratch database (dropped!)")
     parser.add_argument("--out", default=str(OUT), help="where run directories go")
+    parser.add_argument("--vacuum-s", type=float, default=60.0,
+                        help="VACUUM (ANALYZE) period when the server has autovacuum off")
     args = parser.parse_args(argv)
     # A terminated run still stops the processes it started (the `finally` blocks run).
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
