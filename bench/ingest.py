@@ -262,18 +262,20 @@ def family(pid: int) -> list[int]:
     return found
 
 
+def _own_kib(pid: int, field_name: str) -> int:
+    """``field_name`` of /proc/PID/status for the process alone (0 once it has ended)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in lines
+                 if line.startswith(field_name + ":")), 0)
+
+
 def _proc_status_kib(pid: int, field_name: str) -> int:
     """``field_name`` of /proc/PID/status, summed over the process and its descendants: for
     VmHWM an upper bound of the peak they reached together."""
-    total = 0
-    for member in family(pid):
-        try:
-            lines = Path(f"/proc/{member}/status").read_text().splitlines()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in lines
-                       if line.startswith(field_name + ":")), 0)
-    return total
+    return sum(_own_kib(member, field_name) for member in family(pid))
 
 
 def reset_peak_rss(pid: int) -> bool:

@@ -45,9 +45,11 @@ from bench.ingest import (
     Probe,
     Prober,
     _interrupt,
+    _own_kib,
     _proc_status_kib,
     _server_env,
     app_url,
+    family,
     local_url,
     prepare_api,
     reset_peak_rss,
@@ -166,6 +168,8 @@ class Report:
     outcomes: list[UploadOutcome]
     rss_start_mib: float
     rss_peak_mib: float
+    # Each process's own peak: the server first, then its ingest processes.
+    rss_peaks_mib: list[float]
     rss_p50_during_mib: float
     p99_limit_ms: float
     memory_limit_mib: float
@@ -237,6 +241,7 @@ def run(args: argparse.Namespace) -> Report:
                         thread.join()
                     storm_end = time.perf_counter()
                 peak = _proc_status_kib(pid, "VmHWM") / 1024
+                peaks = [round(_own_kib(member, "VmHWM") / 1024) for member in family(pid)]
     baseline = latency(poller.between(base_start, base_end))
     loaded = latency(poller.between(t0, storm_end))
     during = sorted(memory.samples_mib)
@@ -244,7 +249,7 @@ def run(args: argparse.Namespace) -> Report:
         machine=host, uploads=args.uploads, rows=args.rows, baseline=baseline,
         under_load=loaded, p99_ratio=round(loaded.p99_ms / baseline.p99_ms, 2),
         storm_s=round(storm_end - t0, 1), outcomes=sorted(outcomes, key=lambda o: o.mawb),
-        rss_start_mib=round(rss_start), rss_peak_mib=round(peak),
+        rss_start_mib=round(rss_start), rss_peak_mib=round(peak), rss_peaks_mib=peaks,
         rss_p50_during_mib=round(during[len(during) // 2]) if during else float("nan"),
         p99_limit_ms=args.p99_limit_ms, memory_limit_mib=args.memory_limit_mib)
     stored = sum(o.status == 201 for o in outcomes)
@@ -285,7 +290,8 @@ def render(report: Report) -> str:
         f"{finish[0] if finish else 'n/a'} s, last after {finish[-1] if finish else 'n/a'} s",
         f"server RSS: {report.rss_start_mib:.0f} MiB before, median {report.rss_p50_during_mib:.0f}"
         f" MiB during, peak {report.rss_peak_mib:.0f} MiB (limit "
-        f"{report.memory_limit_mib:.0f} MiB)",
+        f"{report.memory_limit_mib:.0f} MiB; per process: "
+        f"{', '.join(f'{m:,.0f}' for m in report.rss_peaks_mib)} MiB)",
         "verdict: " + ("PASS" if not report.failures else "FAIL: " + "; ".join(report.failures)),
     ]
     return "\n".join(lines)
