@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -100,6 +100,13 @@ def _sqlite_begin(conn: Connection) -> None:
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 WRITER_OPTION = "s321_writer"
+
+
+def shared_database(database_url: str) -> bool:
+    """False for an in-memory SQLite database: it exists only in the process that opened it."""
+    url = make_url(database_url)
+    return not (url.get_backend_name() == "sqlite"
+                and (url.database in (None, "", ":memory:") or "mode=memory" in database_url))
 
 
 def make_engine(url: str) -> Engine:

@@ -168,8 +168,9 @@ class Report:
     outcomes: list[UploadOutcome]
     rss_start_mib: float
     rss_peak_mib: float
-    # Each process's own peak: the server first, then its ingest processes.
-    rss_peaks_mib: list[float]
+    # Each process's own peak: the server first, then its children (the ingest processes,
+    # the analytics refresher, multiprocessing's resource tracker).
+    rss_peaks_mib: list[int]
     rss_p50_during_mib: float
     p99_limit_ms: float
     memory_limit_mib: float

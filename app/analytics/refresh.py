@@ -15,8 +15,10 @@ from datetime import date, timedelta
 
 import polars as pl
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     and_,
+    cast,
     delete,
     func,
     or_,
@@ -27,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.analytics.facts import HAWB_SCHEMA, LINE_SCHEMA, daily_facts
+from app.analytics.facts import FACT_SCHEMA, HAWB_SCHEMA, LINE_SCHEMA, Dimension, daily_facts
 from app.analytics.models import DailyFact, MonthlyFact
 from app.db import transaction, upsert
 from app.eligibility import rules
@@ -39,6 +41,7 @@ from app.manifest.statuses import HawbStatus
 
 _ADVISORY_NAMESPACE = 3210  # pg_advisory_xact_lock(namespace, 0) serialises refreshes
 _CHUNK_HAWBS = 300_000  # HAWBs recomputed at once (a bigger day is a chunk of its own)
+_PART_HAWBS = 250_000  # ... and is read in parts of about this many (_partitions)
 _IN_CHUNK = 5_000
 _KEY_ORDER = ["dimension", "forwarder_id", "day", "key", "detail"]  # the daily facts' key
 
@@ -129,7 +132,37 @@ def _chunks(session: Session, days: Sequence[date]) -> Iterator[list[date]]:
 
 
 def _recompute(session: Session, days: list[date], policies: list[rules.Policy]) -> None:
+    parts = _partitions(session, days)
+    facts = [_facts(session, days, policies, part, parts) for part in range(parts)]
+    # Written in key order, so that a forwarder's facts of a dimension sit together on
+    # disk: a dashboard reading them cold reads a few runs of pages, not thousands of
+    # scattered ones (bench/analytics.py).
+    combined = (facts[0] if parts == 1 else _combined(pl.concat(facts))).with_columns(
+        pl.col("day").dt.truncate("1mo").alias("month")).sort(_KEY_ORDER)
+    session.execute(delete(DailyFact).where(DailyFact.day.in_(days)))
+    writer_for(session.connection()).insert(DailyFact.__tablename__, combined)
+
+
+def _partitions(session: Session, days: list[date]) -> int:
+    """How many parts a big day is read in (PostgreSQL), by consignee: each part holds every
+    HAWB of its consignees, which is what "one person, one day" and the what-if need, so
+    the parts' facts add up to the day's. A day of 2,500,000 HAWBs read at once held 3 GiB
+    in the refresher (bench/load.py); a part holds at most about _PART_HAWBS."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 1
+    size = session.scalar(select(func.count()).select_from(Hawb)
+                          .where(Hawb.arrival_date.in_(days))) or 0
+    return max(1, -(-size // _PART_HAWBS))
+
+
+def _facts(session: Session, days: list[date], policies: list[rules.Policy], part: int,
+           parts: int) -> pl.DataFrame:
     judgeable = and_(Hawb.arrival_date.in_(days), Hawb.status != HawbStatus.INVALID.value)
+    if parts > 1:
+        # hashtext is an int4: shifted to be non-negative before the modulo.
+        bucket = func.mod(cast(func.hashtext(func.coalesce(Hawb.consignee_key, "")),
+                               BigInteger) + 2**31, parts)
+        judgeable = and_(judgeable, bucket == part)
     hawbs = read_frame(
         session,
         select(
@@ -165,16 +198,19 @@ def _recompute(session: Session, days: list[date], policies: list[rules.Policy])
         .where(judgeable),
         LINE_SCHEMA,
     )
-    # Written in key order, so that a forwarder's facts of a dimension sit together on
-    # disk: a dashboard reading them cold reads a few runs of pages, not thousands of
-    # scattered ones (bench/analytics.py).
-    facts = (
-        daily_facts(hawbs, lines, policies)
-        .with_columns(pl.col("day").dt.truncate("1mo").alias("month"))
-        .sort(_KEY_ORDER)
-    )
-    session.execute(delete(DailyFact).where(DailyFact.day.in_(days)))
-    writer_for(session.connection()).insert(DailyFact.__tablename__, facts)
+    return daily_facts(hawbs, lines, policies)
+
+
+def _combined(facts: pl.DataFrame) -> pl.DataFrame:
+    """The parts' facts added up: for shippers and lines the detail is the smallest name or
+    description (as within a part); for outcomes and the what-if it is part of the key."""
+    named = pl.col("dimension").is_in([Dimension.SHIPPER.value, Dimension.LINE.value])
+    return (facts.with_columns(pl.when(named).then(pl.lit("")).otherwise(pl.col("detail"))
+                               .alias("_detail_key"))
+            .group_by("dimension", "forwarder_id", "day", "key", "_detail_key")
+            .agg(pl.col("detail").min(), pl.col("hawbs").sum(), pl.col("lines").sum(),
+                 pl.col("value_cents").sum())
+            .drop("_detail_key").select(FACT_SCHEMA.names()).cast(FACT_SCHEMA))
 
 
 _PK = ("dimension", "forwarder_id", "month", "key", "detail")

@@ -24,10 +24,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import make_engine, make_session_factory
+from app.db import make_engine, make_session_factory, shared_database
 from app.errors import DomainError
 from app.intake.ingest import Limits, UploadOutcome, UploadRequest, count, ingest, store_upload
 from app.observability import logs
@@ -66,13 +65,6 @@ def _ingest_in_child(request: UploadRequest, limits: Limits) -> UploadOutcome:
 
 def _ready() -> int:
     return os.getpid()
-
-
-def shared_database(database_url: str) -> bool:
-    """False for an in-memory SQLite database: it exists only in the process that opened it."""
-    url = make_url(database_url)
-    return not (url.get_backend_name() == "sqlite"
-                and (url.database in (None, "", ":memory:") or "mode=memory" in database_url))
 
 
 class Ingesters:

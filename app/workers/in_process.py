@@ -9,8 +9,9 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.ace_gateway.gateway import Gateway
+from app.db import shared_database
 from app.settings import Settings
-from app.workers.analytics import start_refresher
+from app.workers.analytics import RefresherProcess, start_refresher
 from app.workers.relay import start_relay
 from app.workers.submission import start_worker
 
@@ -26,7 +27,9 @@ def start_runners(settings: Settings, writer: sessionmaker[Session],
     runners: list[Runner] = []
     if settings.worker_in_process:
         runners.append(start_worker(writer, gateway(), settings))
-        runners.append(start_refresher(writer, settings))
+        # In its own process unless the database lives only in this one's memory.
+        runners.append(RefresherProcess(settings) if shared_database(settings.database_url)
+                       else start_refresher(writer, settings))
     if settings.relay_in_process:
         runners.append(start_relay(settings, writer))
     return runners

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.intake.processes import Ingesters, shared_database
+from app.db import shared_database
+from app.intake.processes import Ingesters
 from app.main import create_app
 from app.manifest.models import Hawb, Upload
 from app.settings import Settings
@@ -67,7 +68,8 @@ def test_an_upload_is_stored_by_a_child_process_at_a_lower_priority(
     assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
     assert stored(db) == (1, 40)
     again = upload(process_client, forwarder, body)
-    assert again.status_code == 200 and again.json()["replay_of"] == "identical_file"
+    assert again.status_code == 200
+    assert again.json()["replay_of"] == "identical_file"
 
 
 def test_refusals_cross_from_the_child_as_they_read_on_a_thread(
@@ -102,7 +104,8 @@ def test_a_child_killed_mid_upload_stores_nothing_and_the_retry_is_stored(
     sending.start()
     deadline = time.monotonic() + 60
     while _cpu_ticks(pid) < cpu_before + 30:  # 0.3 s into the ingest
-        assert time.monotonic() < deadline and sending.is_alive(), "the ingest never started"
+        assert time.monotonic() < deadline, "the ingest never started"
+        assert sending.is_alive(), "the upload ended before the ingest was seen working"
         time.sleep(0.01)
     os.kill(pid, signal.SIGKILL)
     sending.join(60)
