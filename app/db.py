@@ -109,13 +109,19 @@ def shared_database(database_url: str) -> bool:
                 and (url.database in (None, "", ":memory:") or "mode=memory" in database_url))
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, background: bool = False) -> Engine:
+    """``background``: for the processes that ingest uploads and refresh analytics, whose
+    big reads would otherwise take parallel workers on every core of the database server
+    (measured in bench/load.py: two more backends at full CPU beside another tenant's
+    reads); their queries run in their one backend instead."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    options = {"options": "-c max_parallel_workers_per_gather=0"} if background else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args=options)
 
 
 def make_session_factory(engine: Engine, writer: bool = False) -> sessionmaker[Session]:

@@ -41,7 +41,7 @@ from app.manifest.statuses import HawbStatus
 
 _ADVISORY_NAMESPACE = 3210  # pg_advisory_xact_lock(namespace, 0) serialises refreshes
 _CHUNK_HAWBS = 300_000  # HAWBs recomputed at once (a bigger day is a chunk of its own)
-_PART_HAWBS = 250_000  # ... and is read in parts of about this many (_partitions)
+_PART_HAWBS = 100_000  # ... and is read in parts of about this many (_partitions)
 _IN_CHUNK = 5_000
 _KEY_ORDER = ["dimension", "forwarder_id", "day", "key", "detail"]  # the daily facts' key
 
@@ -147,7 +147,7 @@ def _partitions(session: Session, days: list[date]) -> int:
     """How many parts a big day is read in (PostgreSQL), by consignee: each part holds every
     HAWB of its consignees, which is what "one person, one day" and the what-if need, so
     the parts' facts add up to the day's. A day of 2,500,000 HAWBs read at once held 3 GiB
-    in the refresher (bench/load.py); a part holds at most about _PART_HAWBS."""
+    in the refresher (bench/load.py); a part holds about _PART_HAWBS."""
     if session.get_bind().dialect.name != "postgresql":
         return 1
     size = session.scalar(select(func.count()).select_from(Hawb)

@@ -45,7 +45,7 @@ def _start_child(settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(settings.ingest_nice)
     logs.configure(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, background=True)
     _factories = (make_session_factory(engine), make_session_factory(engine, writer=True))
 
 

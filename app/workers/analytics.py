@@ -93,7 +93,7 @@ def _refresh_in_child(settings: Settings, stop: EventType) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     os.nice(settings.ingest_nice)
     logs.configure(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, background=True)
     refresher = AnalyticsRefresher(make_session_factory(engine, writer=True),
                                    settings.analytics_refresh_s, sleep=stop.wait)
 
