@@ -166,6 +166,8 @@ class Report:
     p99_ratio: float
     storm_s: float
     outcomes: list[UploadOutcome]
+    # B's p99 under load per endpoint: which reads the storm slows.
+    p99_by_endpoint_ms: dict[str, float]
     rss_start_mib: float
     rss_peak_mib: float
     # Each process's own peak: the server first, then its children (the ingest processes,
@@ -245,11 +247,15 @@ def run(args: argparse.Namespace) -> Report:
                 peaks = [round(_own_kib(member, "VmHWM") / 1024) for member in family(pid)]
     baseline = latency(poller.between(base_start, base_end))
     loaded = latency(poller.between(t0, storm_end))
+    by_endpoint = {endpoint: latency([p for p in poller.between(t0, storm_end)
+                                      if p.endpoint == endpoint]).p99_ms
+                   for endpoint in sorted({p.endpoint for p in poller.probes})}
     during = sorted(memory.samples_mib)
     report = Report(
         machine=host, uploads=args.uploads, rows=args.rows, baseline=baseline,
         under_load=loaded, p99_ratio=round(loaded.p99_ms / baseline.p99_ms, 2),
-        storm_s=round(storm_end - t0, 1), outcomes=sorted(outcomes, key=lambda o: o.mawb),
+        storm_s=round(storm_end - t0, 1), p99_by_endpoint_ms=by_endpoint,
+        outcomes=sorted(outcomes, key=lambda o: o.mawb),
         rss_start_mib=round(rss_start), rss_peak_mib=round(peak), rss_peaks_mib=peaks,
         rss_p50_during_mib=round(during[len(during) // 2]) if during else float("nan"),
         p99_limit_ms=args.p99_limit_ms, memory_limit_mib=args.memory_limit_mib)
@@ -284,7 +290,8 @@ def render(report: Report) -> str:
         f"| {u.max_ms} |",
         "",
         f"B's p99 under load: {u.p99_ms} ms, {report.p99_ratio}x alone "
-        f"(limit {report.p99_limit_ms:g} ms)",
+        f"(limit {report.p99_limit_ms:g} ms); by endpoint: "
+        + ", ".join(f"{e} {ms:g}" for e, ms in report.p99_by_endpoint_ms.items()),
         f"A: {stored} of {report.uploads} stored in {report.storm_s} s; {refused} refusals "
         f"(429, retried after Retry-After); transport errors "
         f"{sum(o.transport_errors for o in report.outcomes)}; first stored after "
