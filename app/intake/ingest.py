@@ -230,6 +230,10 @@ def store_upload(
     try:
         with clock.phase("store"), writer() as session, session.begin():
             outcome = _store(session, request, validated, clock, limits)
+        if outcome.created:
+            with clock.phase("store"), writer() as session, session.begin():
+                bulk.refresh_statistics(session, {"hawbs": validated.hawbs.height,
+                                                  "hawb_lines": validated.lines.height})
         clock.phases["store"] -= (clock.phases.get("eligibility", 0.0)
                                   + clock.phases.get("duties", 0.0))
         return replace(outcome, timings=clock.phases)

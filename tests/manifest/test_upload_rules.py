@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
@@ -379,3 +379,24 @@ def test_uploads_at_once_are_bounded_per_organisation_and_process(
                 assert full.status_code == 429
                 assert "as many uploads as it takes" in full.json()["detail"]
         assert upload(client, forwarder, manifest([line("H1")])).status_code == 201
+
+
+def test_an_upload_that_grows_the_hawbs_refreshes_their_statistics(
+        client: TestClient, forwarder: Org, db: sessionmaker[Session], database_url: str) -> None:
+    """Past autovacuum's analyze threshold (50 rows and 10 %), the upload analyses the tables
+    it grew, so the planner does not judge a grown table by its old statistics."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's planner statistics; SQLite keeps none here")
+
+    def estimated() -> float:
+        with db() as session:
+            return float(session.execute(text(
+                "SELECT reltuples FROM pg_class WHERE relname = 'hawbs'")).scalar_one())
+
+    before = estimated()
+    small = manifest([line(f"HS{n:04}") for n in range(20)], arrival="2026-11-20")
+    assert upload(client, forwarder, small).status_code == 201
+    assert estimated() == before  # 20 HAWBs: below the threshold
+    big = manifest([line(f"HB{n:04}") for n in range(80)], arrival="2026-11-20")
+    assert upload(client, forwarder, big).status_code == 201
+    assert estimated() == 100
