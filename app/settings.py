@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -46,8 +47,10 @@ class Settings(LogSettings):
     upload_concurrency: int = Field(default=4, ge=1)
     # Uploads are read, judged, priced and stored in this many child processes at this
     # niceness, so that they take neither the API's GIL nor its CPU first
-    # (app/intake/processes.py); 0: on the API process's threads.
-    ingest_processes: int = Field(default=2, ge=0, le=64)
+    # (app/intake/processes.py); 0: on the API process's threads. By default half the cores:
+    # the other half, and the database's share, stay with every other tenant's requests.
+    ingest_processes: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2),
+                                  ge=0, le=64)
     ingest_nice: int = Field(default=10, ge=0, le=19)
     # False: uploads store HAWBs as "received" without judging them (bulk backfills); an
     # administrator's re-evaluation of the dates judges them later.
