@@ -11,7 +11,7 @@ process (one worker, the service's settings otherwise) serves two forwarders:
        every one is stored; B polls as in (a) throughout.
 Prints B's latency in (a) and (b) (p50, p99, max, failures) and the ratio of the p99s; how
 A's uploads went (stored, refused with 429 and retried, time to the last); the RSS of the
-server and its ingest processes, summed, every 0.25 s, and their peaks (VmHWM) summed.
+server and its children (ingest, analytics), summed, every 0.25 s, and their peaks summed.
 Verdict: B's p99 under load below --p99-limit-ms (1 s) and the peak below
 --memory-limit-mib. Exit status 0 only when both hold and every upload was stored.
 """
