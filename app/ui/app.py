@@ -35,6 +35,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.reader = parent.state.reader
     console.state.writer = parent.state.writer
     console.state.upload_slots = parent.state.upload_slots
+    console.state.ingesters = parent.state.ingesters
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
     for module in (common, forwarders, brokers, cfs, analytics):
