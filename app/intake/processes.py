@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_session_factory, shared_database
@@ -38,14 +39,21 @@ log = logging.getLogger(__name__)
 _factories: tuple[sessionmaker[Session], sessionmaker[Session]] | None = None
 
 
-def _start_child(settings: Settings) -> None:
-    global _factories
+def background_engine(settings: Settings) -> Engine:
+    """Set up a child process for background work (ingest here, the analytics refresher in
+    app/workers/analytics.py): allocator tuning, ``S321_INGEST_NICE``, logging; returns its
+    engine, whose sessions take no parallel workers."""
     tune_memory()
-    # Ctrl-C reaches the whole process group; the parent stops the children itself.
+    # Ctrl-C reaches the whole process group; the parent stops its children itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(settings.ingest_nice)
     logs.configure(settings)
-    engine = make_engine(settings.database_url, background=True)
+    return make_engine(settings.database_url, background=True)
+
+
+def _start_child(settings: Settings) -> None:
+    global _factories
+    engine = background_engine(settings)
     _factories = (make_session_factory(engine), make_session_factory(engine, writer=True))
 
 

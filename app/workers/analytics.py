@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -18,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.analytics import refresh
 from app.analytics.risks import findings as risks_findings
-from app.db import make_engine, make_session_factory
+from app.db import make_session_factory
+from app.intake.processes import background_engine
 from app.observability import logs
-from app.runtime import tune_memory
 from app.settings import Settings
 from app.workers.threads import start_thread
 
@@ -89,11 +87,7 @@ class RefresherProcess:
 
 
 def _refresh_in_child(settings: Settings, stop: EventType) -> None:
-    tune_memory()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
-    os.nice(settings.ingest_nice)
-    logs.configure(settings)
-    engine = make_engine(settings.database_url, background=True)
+    engine = background_engine(settings)
     refresher = AnalyticsRefresher(make_session_factory(engine, writer=True),
                                    settings.analytics_refresh_s, sleep=stop.wait)
 
