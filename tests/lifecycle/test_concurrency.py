@@ -105,10 +105,11 @@ def test_four_workers_and_two_brokers_submit_each_hawb_once(
                 runner = Worker(make_session_factory(engine, writer=True), gateway,
                                 WorkerConfig(batch_size=100), sleep=lambda _: False)
                 idle = 0
-                while idle < 3:  # after the brokers finish, until nothing is left
+                while idle < 3:  # after the brokers finish, until nothing is left to do
                     report = runner.run_once()
                     assert report.errors == []
-                    idle = idle + 1 if approvals_done.is_set() and not report.submitted else 0
+                    busy = report.submitted or report.messages
+                    idle = idle + 1 if approvals_done.is_set() and not busy else 0
                 engine.dispose()
             return work
 
