@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.ace_gateway import registry
 from app.ace_gateway.gateway import Gateway
@@ -48,14 +49,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             application.state.gateway.close()
         engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's files from the package, not a CDN:
+    # they load with no network.
+    app = FastAPIOffline(
         title="Section 321 clearance service",
         version="0.1.0",
         description=(
             "Forwarders upload HAWB manifests per MAWB; the service judges them for Section "
             "321, brokers approve, entries are filed with CBP, and the CFS and carriers follow "
             "each shipment to release and hand-off. Authenticate with "
-            "`Authorization: Bearer <API key>`. Errors are RFC 9457 problem details."
+            "`Authorization: Bearer <API key>` or `X-API-Key: <API key>` (on this page: "
+            "the Authorize button). Errors are RFC 9457 problem details."
         ),
         lifespan=lifespan,
     )

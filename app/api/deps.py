@@ -6,7 +6,8 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
@@ -46,10 +47,8 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 WriterSessionDep = Annotated[Session, Depends(get_writer_session, scope="function")]
 
 
-def _presented_key(authorization: str | None, x_api_key: str | None) -> str:
-    token = x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:]
+def _presented_key(bearer: HTTPAuthorizationCredentials | None, x_api_key: str | None) -> str:
+    token = bearer.credentials if bearer is not None else x_api_key
     if not token:
         raise HTTPException(401, "An API key is required: send 'Authorization: Bearer <key>'.",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -67,13 +66,19 @@ def _resolve(request: Request, session: Session, token: str) -> Caller:
     return caller
 
 
-AuthorizationHeader = Annotated[str | None, Header(description="Bearer <API key>")]
-ApiKeyHeader = Annotated[str | None, Header(description="API key (alternative)")]
+# Security schemes rather than plain header parameters: /docs then has an Authorize button
+# that sends either one (Swagger UI drops a parameter named Authorization). auto_error off:
+# the 401 below says what to send.
+_bearer = HTTPBearer(scheme_name="Bearer", bearerFormat="API key", auto_error=False,
+                     description="An organisation's API key: `Authorization: Bearer <key>`.")
+_x_api_key = APIKeyHeader(name="X-API-Key", scheme_name="X-API-Key", auto_error=False,
+                          description="The same API key, in the `X-API-Key` header.")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+ApiKeyHeader = Annotated[str | None, Depends(_x_api_key)]
 
 
-def get_caller(request: Request, authorization: AuthorizationHeader = None,
-               x_api_key: ApiKeyHeader = None) -> Caller:
-    token = _presented_key(authorization, x_api_key)
+def get_caller(request: Request, bearer: BearerCredentials, x_api_key: ApiKeyHeader) -> Caller:
+    token = _presented_key(bearer, x_api_key)
     with get_reader(request)() as session:
         return _resolve(request, session, token)
 
@@ -81,9 +86,8 @@ def get_caller(request: Request, authorization: AuthorizationHeader = None,
 # For the endpoints CFS operators and carriers poll all day, each request takes one trip to
 # the thread pool, like a bare endpoint (bench/polling.py): the key is read from the headers
 # on the event loop, and the endpoint resolves it in its own session and transaction.
-async def presented_key(authorization: AuthorizationHeader = None,
-                        x_api_key: ApiKeyHeader = None) -> str:
-    return _presented_key(authorization, x_api_key)
+async def presented_key(bearer: BearerCredentials, x_api_key: ApiKeyHeader) -> str:
+    return _presented_key(bearer, x_api_key)
 
 
 ApiKeyDep = Annotated[str, Depends(presented_key)]

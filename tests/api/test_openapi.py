@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from tests.conftest import Org
@@ -68,3 +70,46 @@ def test_422_is_documented_as_the_problem_document_it_is(client: TestClient,
     refused = client.get("/v1/webhooks/0", headers=forwarder.headers)
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_the_api_key_is_a_security_scheme_not_a_header_parameter(client: TestClient,
+                                                                 forwarder: Org) -> None:
+    """/docs gets its Authorize button from the security schemes; Swagger UI drops a header
+    parameter named Authorization, so the key must not be documented as one."""
+    spec = client.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["Bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "API key",
+                                 "description": schemes["Bearer"]["description"]}
+    assert schemes["X-API-Key"]["type"] == "apiKey"
+    assert (schemes["X-API-Key"]["in"], schemes["X-API-Key"]["name"]) == ("header",
+                                                                          "X-API-Key")
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            headers = {p["name"].lower() for p in op.get("parameters", [])
+                       if p["in"] == "header"}
+            assert not headers & {"authorization", "x-api-key"}, where
+            if path.startswith("/v1/"):
+                assert {"Bearer": []} in op["security"], where
+                assert {"X-API-Key": []} in op["security"], where
+    # Both headers still work, and a key under another scheme is not one.
+    key = forwarder.key
+    assert client.get("/v1/me", headers={"X-API-Key": key}).status_code == 200
+    assert client.get("/v1/me", headers={"Authorization": f"bearer {key}"}).status_code == 200
+    basic = client.get("/v1/me", headers={"Authorization": f"Basic {key}"})
+    assert basic.status_code == 401
+    assert "Authorization: Bearer <key>" in basic.json()["detail"]
+
+
+def test_docs_and_redoc_load_nothing_from_another_host(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        assert assets, page
+        assert [a for a in assets if "//" in a] == [], page
+        for asset in assets:
+            response = client.get(asset)
+            assert response.status_code == 200, asset
+            assert len(response.content) > 1000, asset
+    swagger = client.get("/docs").text
+    assert "/openapi.json" in swagger

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Route, sync_playwright
 from sqlalchemy import Engine
 
 from tests.conftest import MakeOrg, Org, sample, upload
@@ -163,3 +163,38 @@ def test_forwarder_reads_its_analytics_as_charts_and_tables(
         _shot(page, shot)
     page.get_by_role("link", name="Y20").first.click()  # from the risks to the HAWB
     assert page.locator("#hawb-status").inner_text() == "ineligible"
+
+
+def test_docs_load_offline_and_authorize_makes_a_call_succeed(
+        live_server: str, browser_page: Page, forwarder: Org) -> None:
+    """/docs with every other host unreachable: Swagger UI comes from the service itself,
+    and its Authorize button sends the key, so 'Try it out' on GET /v1/me answers 200."""
+    page = browser_page
+    elsewhere: list[str] = []
+
+    def only_the_service(route: Route) -> None:
+        if route.request.url.startswith(live_server):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_service)
+    page.goto(f"{live_server}/docs")
+    page.locator(".opblock").first.wait_for()
+    page.locator("button.authorize").first.click()
+    bearer = page.locator(".auth-container").filter(has_text="Bearer")
+    bearer.locator("input").fill(forwarder.key)
+    bearer.get_by_role("button", name="Apply credentials").click()
+    bearer.get_by_role("button", name="Close").click()
+    me = page.locator(".opblock-get").filter(
+        has=page.locator(".opblock-summary-path", has_text=re.compile(r"^/v1/me$")))
+    me.locator(".opblock-summary").click()
+    me.get_by_role("button", name="Try it out").click()
+    me.get_by_role("button", name="Execute").click()
+    answer = me.locator(".live-responses-table tr.response .response-col_status").first
+    answer.wait_for()
+    assert answer.inner_text().strip() == "200"
+    assert forwarder.name in me.locator(".live-responses-table").inner_text()
+    me.screenshot(path=str(SHOTS / "docs-authorized-me.png"))
+    assert elsewhere == []
