@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -181,12 +181,6 @@ def db_downgrade(revision: str) -> None:
     migrate.downgrade(get_settings().database_url, revision)
 
 
-def _factory() -> sessionmaker[Session]:
-    from app.db import make_engine, make_session_factory
-
-    return make_session_factory(make_engine(get_settings().database_url))
-
-
 @admin_cli.command("create-admin-key")
 def create_admin_key(
     organisation: Annotated[str, typer.Option(help="Name of the administrators' "
@@ -198,7 +192,7 @@ def create_admin_key(
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)
-    with transaction(_factory()) as session:
+    with _database() as factory, transaction(factory) as session:
         token = ensure_admin_key(session, organisation, settings.api_key_pepper)
     err_console.print("Admin API key (shown once; store it safely):")
     print(token)
@@ -216,8 +210,12 @@ def create_org(name: str, kind: str,
     from app.accounts.service import create_organisation, issue_key
     from app.db import transaction
 
+    kinds = [k.value for k in OrgKind]
+    if kind not in kinds:
+        raise typer.BadParameter(f"{kind!r} is not a kind of organisation: one of "
+                                 f"{', '.join(kinds)}", param_hint="KIND")
     settings = get_settings()
-    with transaction(_factory()) as session:
+    with _refusals(), _database() as factory, transaction(factory) as session:
         org = create_organisation(session, name, OrgKind(kind), filer_code, carrier_code)
         err_console.print(f"Organisation {org.id} ({org.kind}) created.")
         if with_key:
@@ -228,14 +226,39 @@ def create_org(name: str, kind: str,
 
 @contextmanager
 def _database() -> Iterator[sessionmaker[Session]]:
-    """A session factory whose engine is closed afterwards."""
+    """A session factory on the configured database, whose engine is closed afterwards.
+
+    Refuses (exit status 2) a SQLite file that does not exist, rather than create an empty
+    one wherever the command happens to run, and a database with no schema yet."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
     from app.db import make_engine, make_session_factory
 
-    engine = make_engine(get_settings().database_url)
+    url = get_settings().database_url
+    parsed = make_url(url)
+    where = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database or "").resolve()
+        where = str(path)
+        if not path.exists():
+            _fail(f"No database at {path}. S321_DATABASE_URL is {url!r}: run this command "
+                  "where `s321 serve` runs, or set S321_DATABASE_URL. `s321 db upgrade` or "
+                  "`s321 admin create-admin-key` creates a new one.")
+    engine = make_engine(url)
     try:
+        if not inspect(engine).has_table("alembic_version"):
+            _fail(f"The database at {where} has no tables yet: run `s321 db upgrade`.")
         yield make_session_factory(engine)
     finally:
         engine.dispose()
+
+
+def _fail(message: str, status: int = 2) -> NoReturn:
+    from rich.markup import escape
+
+    err_console.print(f"[red]Error:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(status)
 
 
 @contextmanager
@@ -262,12 +285,15 @@ def _date_option(value: str | None, option: str) -> date | None:
                                  param_hint=option) from None
 
 
+# A missing or unreadable file is a usage error naming it (exit status 2), not a traceback.
+ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
 
 
 @hts_cli.command("import")
 def hts_import(
-    path: Path,
+    path: ExistingFile,
     edition: Annotated[str | None, typer.Option(help="Edition name (default: the file "
                                                 "name without extension)")] = None,
     effective_from: Annotated[str | None, typer.Option(
@@ -312,7 +338,7 @@ def tariff_seed() -> None:
 
 @tariff_cli.command("import-list")
 def tariff_import_list(
-    path: Path,
+    path: ExistingFile,
     heading: Annotated[str | None, typer.Option(help="Load only this heading's rows (a "
                                                 "file without a heading column: all)")] = None,
 ) -> None:
@@ -327,7 +353,7 @@ def tariff_import_list(
 
 
 @tariff_cli.command("import-programs")
-def tariff_import_programs(path: Path) -> None:
+def tariff_import_programs(path: ExistingFile) -> None:
     """Add or update Chapter 99 programs from a CSV in the layout of
     app/tariff/data/programs.csv (by heading and effective date; all or nothing)."""
     from app.db import transaction
@@ -339,7 +365,7 @@ def tariff_import_programs(path: Path) -> None:
 
 
 @tariff_cli.command("import-rates")
-def tariff_import_rates(path: Path) -> None:
+def tariff_import_rates(path: ExistingFile) -> None:
     """Load CBP-certified exchange rates: currency,date,per_usd[,source] (foreign currency
     units per US dollar)."""
     from app.db import transaction
@@ -397,7 +423,7 @@ def docs_csv_format() -> None:
 
 @cli.command()
 def upload(
-    path: Path,
+    path: ExistingFile,
     url: Annotated[str, typer.Option(envvar="S321_URL")] = "http://127.0.0.1:8000",
     api_key: Annotated[str, typer.Option(envvar="S321_API_KEY", prompt=True,
                                          hide_input=True)] = "",
@@ -410,13 +436,14 @@ def upload(
 ) -> None:
     """Upload a manifest CSV to a running service and print its error report.
 
-    Exit status: 0 stored without errors, 1 stored with row errors, 2 refused.
+    Exit status: 0 stored without errors, 1 stored with row errors, 2 refused, 3 the service
+    could not be reached.
     """
     from app.client import Client, UploadRefused, write_errors_csv
 
     params = {k: v for k, v in {"mawb": mawb, "flight_no": flight_no,
                                 "arrival_date": arrival_date, "port": port}.items() if v}
-    with Client(url, api_key) as client:
+    with Client(url, api_key) as client, _unreachable(url):
         try:
             with Progress("[progress.description]{task.description}", BarColumn(),
                           DownloadColumn(), TransferSpeedColumn(), console=err_console) as bar:
@@ -431,6 +458,18 @@ def upload(
             written = write_errors_csv(client.errors(result["errors_url"]), errors_csv)
             console.print(f"{written} row errors written to {errors_csv}")
     sys.exit(1 if result["errors_total"] else 0)
+
+
+@contextmanager
+def _unreachable(url: str) -> Iterator[None]:
+    """No answer from the service: one line and exit status 3, not a traceback."""
+    import httpx
+
+    try:
+        yield
+    except httpx.TransportError as exc:
+        _fail(f"Could not reach the service at {url} ({exc or type(exc).__name__}). Is "
+              "`s321 serve` running there? The address is --url or S321_URL.", 3)
 
 
 def _report(result: dict[str, object], show: int) -> None:

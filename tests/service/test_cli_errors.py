@@ -1,0 +1,78 @@
+"""The `s321` command answers a user's mistake with one clear message and a non-zero exit
+status, never a traceback, and creates no database where it was not asked to."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import ROOT
+
+
+def s321(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("S321_")}
+    environ.update(COLUMNS="200", PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=120)
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> str:
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    assert len(output.splitlines()) <= 8, output
+    return " ".join(output.split())
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    for command in (["upload", "nope.csv", "--api-key", "k"], ["hts", "import", "nope.csv"],
+                    ["tariff", "import-rates", "nope.csv"]):
+        result = s321(*command, cwd=tmp_path)
+        assert result.returncode == 2, command
+        assert "'nope.csv' does not exist" in no_traceback(result), command
+
+
+def test_a_stopped_server_is_named(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "m.csv").write_text("HAWB\nH1\n")
+    result = s321("upload", "m.csv", "--api-key", "k", "--url", f"http://127.0.0.1:{port}",
+                  cwd=tmp_path)
+    assert result.returncode == 3
+    assert (f"Could not reach the service at http://127.0.0.1:{port}"
+            in no_traceback(result))
+
+
+def test_admin_outside_the_checkout_creates_no_empty_database(tmp_path: Path) -> None:
+    result = s321("admin", "create-org", "Pacific Rim Logistics", "forwarder", cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"No database at {tmp_path / 's321.db'}" in no_traceback(result)
+    assert list(tmp_path.iterdir()) == []
+    result = s321("tariff", "programs", cwd=tmp_path)
+    assert result.returncode == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_without_tables_says_to_upgrade(tmp_path: Path) -> None:
+    (tmp_path / "s321.db").write_bytes(b"")
+    result = s321("admin", "create-org", "Pacific Rim Logistics", "forwarder", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "has no tables yet: run `s321 db upgrade`" in no_traceback(result)
+
+
+@pytest.mark.parametrize("kind", ["martian", "Forwarder "])
+def test_an_unknown_kind_of_organisation_lists_the_kinds(tmp_path: Path, kind: str) -> None:
+    assert s321("admin", "create-admin-key", cwd=tmp_path).returncode == 0
+    result = s321("admin", "create-org", "Pacific Rim Logistics", kind, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "one of forwarder, broker, cfs, carrier, admin" in no_traceback(result)
+    same = s321("admin", "create-org", "Pacific Rim Logistics", "forwarder", cwd=tmp_path)
+    assert same.returncode == 0, same.stderr
+    again = s321("admin", "create-org", "Pacific Rim Logistics", "forwarder", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "already exists" in no_traceback(again)
