@@ -35,6 +35,12 @@ class TooLarge(DomainError):
     title = "Upload too large"
 
 
+class UnsupportedFormat(DomainError):
+    """A file in a format the endpoint does not read (JSON, a workbook, a PDF...)."""
+
+    title = "Unsupported file format"
+
+
 class Busy(DomainError):
     """Too much of the same work at once; the request may be sent again shortly."""
 
@@ -64,6 +70,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     TooLarge: 413,
+    UnsupportedFormat: 415,
     Busy: 429,
 }
 

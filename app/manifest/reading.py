@@ -18,16 +18,17 @@ from pathlib import Path
 
 import polars as pl
 
-from app.errors import Invalid
+from app.errors import Invalid, UnsupportedFormat
 from app.manifest.records import RowProblem, read_records
 from app.manifest.validation import ROW
 
 _CHUNK = 1 << 20
 _SAMPLE = 64 * 1024
+# What the first bytes of a file say it is, when it is plainly not text.
 _SIGNATURES = {
-    b"PK\x03\x04": "an Excel workbook or ZIP archive",
-    b"\xd0\xcf\x11\xe0": "an old-style Excel workbook",
-    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive or an Excel workbook (.xlsx)",
+    b"\xd0\xcf\x11\xe0": "an Excel 97-2003 workbook (.xls)",
+    b"%PDF": "a PDF",
 }
 # What a decoder puts in place of bytes it cannot read, and what a file may already hold
 # where another system could not read a character.
@@ -47,6 +48,17 @@ def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error("s321_cp1252_fallback", _cp1252_fallback)
+
+
+_SNIFF = 64
+
+
+def not_a_csv(what: str) -> UnsupportedFormat:
+    """The refusal of a file that is ``what`` (JSON, a PDF...) rather than a CSV."""
+    return UnsupportedFormat(
+        f"The file is {what}, not a CSV. Send the manifest as CSV (UTF-8, `Content-Type: "
+        "text/csv`, or a multipart form's 'file' field): its columns are in "
+        "docs/csv-format.md.")
 
 
 @dataclass(frozen=True)
@@ -107,11 +119,12 @@ def _transcode(path: Path, encoding: str, errors: str, name: str | None = None) 
 def _to_utf8(path: Path) -> _Text:
     """The file as UTF-8 (the same path when it already is) and the encoding found."""
     with path.open("rb") as fh:
-        head = fh.read(4)
+        head = fh.read(_SNIFF)
     for signature, what in _SIGNATURES.items():
         if head.startswith(signature):
-            raise Invalid(f"This file is {what}, not CSV. Save it as CSV (UTF-8) and upload "
-                          "again.")
+            raise not_a_csv(what)
+    if head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"["):
+        raise not_a_csv("JSON")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _transcode(path, "utf-16", "replace")
     is_utf8, replaced = _scan_utf8(path)

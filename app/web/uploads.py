@@ -12,6 +12,7 @@ from starlette.types import Message
 
 from app.errors import Invalid, TooLarge
 from app.intake.ingest import UploadRequest
+from app.manifest.reading import not_a_csv
 
 _CHUNK = 1 << 20
 
@@ -68,11 +69,36 @@ def _limited(request: Request, limit: int) -> Request:
     return Request(request.scope, receive)
 
 
+# Media types that are never a CSV. Not application/vnd.ms-excel: browsers on Windows send
+# .csv files with it.
+_NOT_CSV = {"application/json": "JSON", "text/json": "JSON", "application/xml": "XML",
+            "text/xml": "XML", "application/pdf": "a PDF", "application/zip": "a ZIP archive",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                "an Excel workbook (.xlsx)"}
+
+
+def _format_of(media_type: str, filename: str) -> str | None:
+    """What a declared media type or file name says the upload is, when it is not a CSV
+    (the reader refuses what the first bytes show is not one)."""
+    media = media_type.split(";")[0].strip().lower()
+    if media in _NOT_CSV:
+        return _NOT_CSV[media]
+    if media.endswith("+json"):
+        return "JSON"
+    if media.endswith("+xml"):
+        return "XML"
+    suffix = Path(filename).suffix.lower()
+    return {".json": "JSON", ".xml": "XML", ".xlsx": "an Excel workbook (.xlsx)",
+            ".xls": "an Excel 97-2003 workbook (.xls)", ".pdf": "a PDF"}.get(suffix)
+
+
 async def receive(request: Request, dest: Path, limit: int) -> Received:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     content_type = request.headers.get("content-type", "")
+    if (declared_format := _format_of(content_type, "")) is not None:
+        raise not_a_csv(declared_format)
     digest = hashlib.sha256()
     size = 0
     fields: dict[str, str] = {}
@@ -84,6 +110,9 @@ async def receive(request: Request, dest: Path, limit: int) -> Received:
                 if not isinstance(upload, UploadFile):
                     raise Invalid("Send the manifest as the form field 'file'.")
                 filename = upload.filename or filename
+                named = _format_of(upload.content_type or "", filename)
+                if named is not None:
+                    raise not_a_csv(named)
                 fields = {k: v for k, v in form.items() if isinstance(v, str)}
                 while chunk := await upload.read(_CHUNK):
                     size += len(chunk)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from app.errors import Invalid
+from app.errors import Invalid, UnsupportedFormat
 from app.manifest import reading
 from tests.conftest import SAMPLES
 
@@ -55,8 +56,6 @@ def test_windows_sample_keeps_every_accent() -> None:
 @pytest.mark.parametrize(("data", "fragment"), [
     (b"", "empty"),
     (b"\n\n", "empty"),
-    (b"PK\x03\x04rest", "Excel workbook"),
-    (b"%PDF-1.7", "PDF"),
     (b"a,b\x00,c\n", "binary"),
     (b"a,b,a\n1,2,3\n", "repeats"),
 ])
@@ -64,4 +63,16 @@ def test_unusable_files(tmp_path: Path, data: bytes, fragment: str) -> None:
     path = tmp_path / "m.csv"
     path.write_bytes(data)
     with pytest.raises(Invalid, match=fragment):
+        reading.read(path)
+
+
+@pytest.mark.parametrize(("data", "what"), [
+    (b"PK\x03\x04rest", "a ZIP archive or an Excel workbook (.xlsx)"),
+    (b"%PDF-1.7", "a PDF"),
+    (b"\xef\xbb\xbf\n {\"mawb\": \"297-75589382\"}", "JSON"),
+])
+def test_files_that_are_not_csv(tmp_path: Path, data: bytes, what: str) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes(data)
+    with pytest.raises(UnsupportedFormat, match=re.escape(f"The file is {what}, not a CSV")):
         reading.read(path)

@@ -231,7 +231,6 @@ def test_multipart_upload(client: TestClient, forwarder: Org) -> None:
 
 @pytest.mark.parametrize(("body", "fragment"), [
     (b"", "empty"),
-    (b"PK\x03\x04\x14\x00\x06\x00", "Excel workbook"),
     (b"just one column\nvalue\n", "single column"),
     (b"MAWB No,Flight No,Flight Date,Port of Arrival,HAWB No\n", "Required column"),
 ])

@@ -221,7 +221,7 @@ def what_if_manifest(mawb: str, caller: ManifestReaderDep, session: SessionDep,
              "date), counting the consignees' HAWBs already stored for that day.",
              openapi_extra={"requestBody": {"content": {"text/csv": {
                  "schema": {"type": "string"}}}, "required": True}},
-             responses=problem_responses(413, 422))
+             responses=problem_responses(413, 415, 422))
 async def what_if_file(request: Request, caller: ForwarderDep, settings: SettingsDep,
                        as_of: AsOf = None, policy_id: PolicyId = None,
                        limit: Annotated[int, Query(ge=0, le=1000)] = 100

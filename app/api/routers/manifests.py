@@ -52,7 +52,8 @@ CSV_EXAMPLE = (
         "errors are stored with their errors; nothing sent is dropped. The upload commits "
         "whole or not at all.\n\n"
         "`Idempotency-Key`: a retry with the same key returns the original result (200, "
-        "outcome `replayed`). Sending the same file again for the MAWB does the same."
+        "outcome `replayed`). Sending the same file again for the MAWB does the same.\n\n"
+        "JSON, XML, Excel workbooks and PDFs are refused with 415: save the sheet as CSV."
     ),
     openapi_extra={"requestBody": {"content": {
         "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
@@ -64,7 +65,7 @@ CSV_EXAMPLE = (
     }, "required": True}},
     responses={200: {"description": "Replayed: the original upload's result",
                      "model": schemas.UploadOut},
-               **problem_responses(404, 409, 413, 422, 429)},
+               **problem_responses(404, 409, 413, 415, 422, 429)},
 )
 async def upload_manifest(
     request: Request,

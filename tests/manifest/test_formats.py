@@ -1,0 +1,80 @@
+"""A file that is not a CSV (JSON, XML, a workbook, a PDF) is refused with 415 and a message
+saying what it is and what to send, never parsed as a CSV into misleading row errors; and it
+leaves no trace."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.manifest.models import Upload
+from tests.conftest import Org, upload
+from tests.support.manifests import line, manifest, new_mawb
+
+JSON_BODY = json.dumps({"mawb": "297-75589382", "hawbs": [{"hawb": "H1", "value": 20}]})
+
+
+def refused(response_status: int, body: dict[str, object], found: str) -> None:
+    assert response_status == 415
+    assert body["title"] == "Unsupported file format"
+    assert f"The file is {found}, not a CSV" in str(body["detail"])
+    assert "docs/csv-format.md" in str(body["detail"])
+
+
+@pytest.mark.parametrize(("content_type", "body", "found"), [
+    ("application/json", JSON_BODY.encode(), "JSON"),
+    ("application/vnd.api+json; charset=utf-8", JSON_BODY.encode(), "JSON"),
+    ("text/xml", b"<manifest/>", "XML"),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04rest",
+     "an Excel workbook (.xlsx)"),
+    # Declared as CSV, but the bytes say otherwise.
+    ("text/csv", b"\xef\xbb\xbf  " + JSON_BODY.encode(), "JSON"),
+    ("text/csv", b"[{\"hawb\": \"H1\"}]", "JSON"),
+    ("text/csv", b"PK\x03\x04" + bytes(100), "a ZIP archive or an Excel workbook (.xlsx)"),
+    ("application/octet-stream", b"\xd0\xcf\x11\xe0" + bytes(100),
+     "an Excel 97-2003 workbook (.xls)"),
+    ("text/csv", b"%PDF-1.7\n", "a PDF"),
+])
+def test_a_body_that_is_not_a_csv_is_refused_with_415(
+        client: TestClient, forwarder: Org, db: sessionmaker[Session], content_type: str,
+        body: bytes, found: str) -> None:
+    response = client.post("/v1/uploads", content=body,
+                           headers={**forwarder.headers, "Content-Type": content_type})
+    refused(response.status_code, response.json(), found)
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Upload)) == 0
+
+
+@pytest.mark.parametrize(("filename", "part_type", "found"), [
+    ("manifest.json", "application/octet-stream", "JSON"),
+    ("manifest.csv", "application/json", "JSON"),
+    ("manifest.xlsx", "application/octet-stream", "an Excel workbook (.xlsx)"),
+])
+def test_a_form_file_that_is_not_a_csv_is_refused_with_415(
+        client: TestClient, forwarder: Org, filename: str, part_type: str, found: str) -> None:
+    response = client.post("/v1/uploads", headers=forwarder.headers,
+                           files={"file": (filename, b"HAWB\nH1\n", part_type)})
+    refused(response.status_code, response.json(), found)
+
+
+def test_csvs_as_browsers_and_tools_label_them_are_read(client: TestClient,
+                                                        forwarder: Org) -> None:
+    body = manifest([line("HF1", "20.00")])
+    assert upload(client, forwarder, body).status_code == 201
+    for n, (media, name) in enumerate([("application/vnd.ms-excel", "manifest.csv"),
+                                       ("application/octet-stream", "manifest.CSV"),
+                                       ("text/plain", "manifest.txt")]):
+        again = manifest([line(f"HF{n + 2}", "20.00")], mawb=new_mawb())
+        response = client.post("/v1/uploads", headers=forwarder.headers,
+                               files={"file": (name, again, media)})
+        assert response.status_code == 201, response.text
+
+
+def test_the_what_if_file_is_refused_the_same_way(client: TestClient, forwarder: Org) -> None:
+    response = client.post("/v1/eligibility/what-if", content=JSON_BODY.encode(),
+                           headers={**forwarder.headers, "Content-Type": "application/json"})
+    refused(response.status_code, response.json(), "JSON")
