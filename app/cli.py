@@ -224,6 +224,80 @@ def create_org(name: str, kind: str,
             print(token)
 
 
+@admin_cli.command("orgs")
+def admin_orgs() -> None:
+    """List the organisations: id, kind, name and codes."""
+    from app.accounts.service import list_organisations
+
+    with _database() as factory, factory() as session:
+        orgs = list_organisations(session)
+    table = Table("id", "kind", "name", "filer code", "carrier code",
+                  title=f"{len(orgs)} organisations")
+    for org in orgs:
+        table.add_row(str(org.id), org.kind, org.name, org.filer_code or "",
+                      org.carrier_code or "")
+    console.print(table)
+
+
+@admin_cli.command("create-facility")
+def create_facility(
+    port: Annotated[str, typer.Argument(help="LAX, SFO, JFK or ATL")],
+    firms_code: Annotated[str, typer.Argument(help="The facility's 4-character FIRMS code")],
+    name: str,
+    operator: Annotated[int, typer.Option(help="Id of the CFS organisation that runs it "
+                                          "(`s321 admin orgs`)")],
+    default: Annotated[bool, typer.Option(help="The port's default CFS: MAWBs that name "
+                                          "none go there, those waiting for one too")] = True,
+) -> None:
+    """Register a CFS facility at a port."""
+    from app.cfs import assignment, facilities
+    from app.db import transaction
+
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        facility = facilities.create(session, port=port, firms_code=firms_code, name=name,
+                                     organisation_id=operator, is_default=default)
+        adopted = assignment.assigned_to(session, facility)
+    console.print(f"Facility {facility.firms_code} ({facility.name}) at {facility.port}"
+                  + (", the port's default" if default else "") + "."
+                  + (f" {adopted} MAWB(s) waiting for a CFS assigned to it." if adopted
+                     else ""))
+
+
+@admin_cli.command("designate")
+def admin_designate(forwarder: Annotated[int, typer.Argument(help="Forwarder's id")],
+                    broker: Annotated[int, typer.Argument(help="Broker's id")]) -> None:
+    """Designate a broker for a forwarder (what the forwarder does with PUT
+    /v1/brokers/{id}/designation): the broker reviews and files its HAWBs."""
+    from app.accounts.models import OrgKind
+    from app.accounts.service import get_organisation
+    from app.db import transaction
+    from app.errors import InvalidRequest
+    from app.lifecycle import brokers
+
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        org = get_organisation(session, forwarder)
+        if org.kind != OrgKind.FORWARDER.value:
+            raise InvalidRequest(f"Organisation {forwarder} ({org.name}) is a {org.kind}, not "
+                                 "a forwarder.")
+        brokers.designate(session, forwarder, broker)
+    console.print(f"Broker {broker} now reviews and files for forwarder {forwarder}.")
+
+
+@admin_cli.command("facilities")
+def admin_facilities() -> None:
+    """List the CFS facilities by port."""
+    from app.cfs import facilities
+
+    with _database() as factory, factory() as session:
+        rows = facilities.all_facilities(session)
+        table = Table("port", "FIRMS", "name", "operator id", "default",
+                      title=f"{len(rows)} CFS facilities")
+        for f in rows:
+            table.add_row(f.port, f.firms_code, f.name, str(f.organisation_id),
+                          "yes" if f.is_default else "")
+    console.print(table)
+
+
 @contextmanager
 def _database() -> Iterator[sessionmaker[Session]]:
     """A session factory on the configured database, whose engine is closed afterwards.

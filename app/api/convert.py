@@ -25,7 +25,7 @@ def manifest(m: Manifest) -> schemas.ManifestOut:
 
 def hawb_fields(h: Hawb) -> dict[str, object]:
     return {
-        "hawb_no": h.hawb_no, "status": h.status,
+        "hawb_id": h.id, "hawb_no": h.hawb_no, "status": h.status,
         "shipper": schemas.Party(name=h.shipper_name, address=h.shipper_address,
                                  city=h.shipper_city, country=h.shipper_country),
         "consignee": schemas.Party(

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, OrgKind
+from app.cfs import assignment
 from app.db import add_unique, utcnow
 from app.errors import InvalidRequest, NotFound
 from app.manifest.codes import PORTS
@@ -32,6 +33,8 @@ def create(session: Session, *, port: str, firms_code: str, name: str, organisat
                            organisation_id=organisation_id, is_default=is_default,
                            created_at=utcnow())
     add_unique(session, facility, f"A facility with FIRMS code {firms_code} already exists.")
+    if is_default:
+        assignment.adopt_unassigned(session, facility)
     return facility
 
 

@@ -34,6 +34,7 @@ class EventType(enum.StrEnum):
     RELEASED = "hawb.released"
     REFUSED = "hawb.refused"
     MAWB_RECEIVED_AT_CFS = "mawb.received_at_cfs"
+    MAWB_CFS_ASSIGNED = "mawb.cfs_assigned"
     RECEIVED_AT_CFS = "hawb.received_at_cfs"
     HANDED_TO_CARRIER = "hawb.handed_to_carrier"
     COMPLIANCE_ALERT = "hawb.compliance_alert"
@@ -75,6 +76,14 @@ class MawbReceivedAtCfs(_Payload):
     pieces_received: int
     shortage: int
     overage: int
+
+
+class CfsAssigned(_Payload):
+    previous_cfs: str | None = Field(description="FIRMS code of the CFS the MAWB was "
+                                     "assigned to before; null when it had none.")
+    assigned_by: str = Field(description="Who moved it: an organisation, or the service "
+                             "when the port's default CFS was created.")
+    reason: str | None = None
 
 
 class HandedToCarrier(StatusChanged):
@@ -127,6 +136,7 @@ PAYLOADS: dict[EventType, type[_Payload]] = {
     EventType.RELEASED: StatusChanged,
     EventType.REFUSED: StatusChanged,
     EventType.MAWB_RECEIVED_AT_CFS: MawbReceivedAtCfs,
+    EventType.MAWB_CFS_ASSIGNED: CfsAssigned,
     EventType.RECEIVED_AT_CFS: StatusChanged,
     EventType.HANDED_TO_CARRIER: HandedToCarrier,
     EventType.COMPLIANCE_ALERT: ComplianceAlertRaised,
@@ -134,7 +144,8 @@ PAYLOADS: dict[EventType, type[_Payload]] = {
 VERSIONS: dict[EventType, int] = dict.fromkeys(EventType, 1)
 # Events about a whole MAWB carry no HAWB and are keyed by the MAWB.
 MAWB_LEVEL = frozenset({EventType.MANIFEST_RECEIVED, EventType.ELIGIBILITY_DECIDED,
-                        EventType.PERMIT_TO_TRANSFER, EventType.MAWB_RECEIVED_AT_CFS})
+                        EventType.PERMIT_TO_TRANSFER, EventType.MAWB_RECEIVED_AT_CFS,
+                        EventType.MAWB_CFS_ASSIGNED})
 
 
 class Event(BaseModel):

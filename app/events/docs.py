@@ -26,6 +26,9 @@ _WHAT = {
     EventType.RELEASED: "CBP released the HAWB (1C).",
     EventType.REFUSED: "Entry refused: the goods may not be released.",
     EventType.MAWB_RECEIVED_AT_CFS: "The CFS collected and counted in the MAWB.",
+    EventType.MAWB_CFS_ASSIGNED: "The MAWB was assigned to a CFS after its upload: moved by "
+    "its forwarder or an administrator, or given its port's default CFS when that was "
+    "created (`cfs` is the new one).",
     EventType.RECEIVED_AT_CFS: "The released HAWB is at the CFS, ready for its carrier.",
     EventType.HANDED_TO_CARRIER: "The CFS handed the HAWB to its last-mile carrier.",
     EventType.COMPLIANCE_ALERT: "A compliance alert was raised on the HAWB: its eligibility "

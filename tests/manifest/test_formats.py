@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.manifest.columns import COLUMNS, map_header
 from app.manifest.models import Upload
 from tests.conftest import Org, upload
+from tests.support.console import sign_in
 from tests.support.manifests import line, manifest, new_mawb
 
 JSON_BODY = json.dumps({"mawb": "297-75589382", "hawbs": [{"hawb": "H1", "value": 20}]})
@@ -78,3 +80,25 @@ def test_the_what_if_file_is_refused_the_same_way(client: TestClient, forwarder:
     response = client.post("/v1/eligibility/what-if", content=JSON_BODY.encode(),
                            headers={**forwarder.headers, "Content-Type": "application/json"})
     refused(response.status_code, response.json(), "JSON")
+
+
+def test_the_template_lists_every_column_and_uploads_as_it_is(
+        client: TestClient, forwarder: Org) -> None:
+    response = client.get("/v1/manifest-template.csv", headers=forwarder.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "manifest-template.csv" in response.headers["content-disposition"]
+    header = response.text.splitlines()[0].split(",")
+    assert len(header) == len(COLUMNS)
+    mapped = map_header(header)
+    assert sorted(mapped.mapping.values()) == sorted(c.name for c in COLUMNS)
+    assert mapped.ignored == []
+    assert client.get("/v1/manifest-template.csv").status_code == 401
+    stored = upload(client, forwarder, response.content)
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["errors_total"] == 0
+    assert stored.json()["hawbs"]["valid"] == 1
+    sign_in(client, forwarder)
+    page = client.get("/ui/upload").text
+    assert 'href="/ui/manifest-template.csv"' in page
+    assert client.get("/ui/manifest-template.csv").content == response.content

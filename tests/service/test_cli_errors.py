@@ -77,3 +77,31 @@ def test_an_unknown_kind_of_organisation_lists_the_kinds(tmp_path: Path, kind: s
     again = s321("admin", "create-org", "Pacific Rim Logistics", "forwarder", cwd=tmp_path)
     assert again.returncode == 2
     assert "already exists" in no_traceback(again)
+
+
+def test_a_port_made_ready_from_the_command_line(tmp_path: Path) -> None:
+    """Organisations, a facility and a designation, as the README's First steps make them."""
+    assert s321("admin", "create-admin-key", cwd=tmp_path).returncode == 0
+    for args in (("Pacific Rim Logistics", "forwarder"),
+                 ("Harbor Customs Brokerage", "broker", "--filer-code", "B76"),
+                 ("LAX Air Freight", "cfs"), ("UPS", "carrier", "--carrier-code", "UPS")):
+        made = s321("admin", "create-org", *args, cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+    table = s321("admin", "orgs", cwd=tmp_path).stdout
+    listed = " ".join(table.replace("│", " ").split())
+    assert "2 forwarder Pacific Rim Logistics" in listed
+    assert "3 broker Harbor Customs Brokerage B76" in listed
+    facility = s321("admin", "create-facility", "LAX", "W279", "LAX Air Freight",
+                    "--operator", "4", cwd=tmp_path)
+    assert facility.returncode == 0, facility.stderr
+    assert "Facility W279 (LAX Air Freight) at LAX, the port's default." in facility.stdout
+    not_a_cfs = s321("admin", "create-facility", "LAX", "W280", "Elsewhere", "--operator",
+                     "2", cwd=tmp_path)
+    assert not_a_cfs.returncode == 2
+    assert "Organisation 2 is not a CFS operator" in no_traceback(not_a_cfs)
+    assert "W279" in s321("admin", "facilities", cwd=tmp_path).stdout
+    designated = s321("admin", "designate", "2", "3", cwd=tmp_path)
+    assert designated.returncode == 0, designated.stderr
+    backwards = s321("admin", "designate", "3", "2", cwd=tmp_path)
+    assert backwards.returncode == 2
+    assert "is a broker, not a forwarder" in no_traceback(backwards)

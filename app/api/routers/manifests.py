@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.api import convert
 from app.api.deps import (
+    CallerDep,
     ForwarderDep,
     ManifestReaderDep,
     ReaderDep,
@@ -20,11 +21,13 @@ from app.api.deps import (
 )
 from app.api.problems import problem_responses
 from app.api.schemas import manifests as schemas
+from app.cfs import assignment
 from app.intake import amend
 from app.kit.bounds import BigRowId
 from app.kit.pagination import Page
-from app.manifest import queries
+from app.manifest import queries, template
 from app.manifest.models import Manifest
+from app.web.csv import csv_response
 from app.web.uploads import receive
 
 router = APIRouter(prefix="/v1", tags=["manifests"], responses=problem_responses(401, 403))
@@ -36,6 +39,16 @@ CSV_EXAMPLE = (
     "MAWB No,Flight No,Flight Date,Port of Arrival,HAWB No,Line No,Shipper Name,...\n"
     "297-75589382,CI5148,2025-04-15,LAX,HL0026457,1,\"Yiwu Sunrise Trading Co., Ltd\",...\n"
 )
+
+
+@router.get("/manifest-template.csv", response_class=Response,
+            summary="A manifest template: every column, and an example HAWB",
+            description="Every documented column under its usual heading (docs/csv-format.md) "
+            "and one example HAWB of two lines, which uploads as it is once the importer of "
+            "record is given or defaulted. Replace the example rows with yours.",
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def manifest_template(caller: CallerDep) -> Response:
+    return csv_response(template.template_csv(), "manifest-template.csv")
 
 
 @router.post(
@@ -218,3 +231,19 @@ def delete_hawb(mawb: str, hawb_no: str, caller: ForwarderDep,
                 session: WriterSessionDep) -> None:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     amend.delete_hawb(session, manifest, hawb_no)
+
+
+@router.put("/manifests/{mawb}/cfs", response_model=schemas.CfsAssignedOut,
+            summary="Send a MAWB to another CFS (or to one, when it has none)",
+            description="The forwarder or an administrator names the facility at the port of "
+            "arrival; both boards change, the event `mawb.cfs_assigned` says who moved it "
+            "and from where. Refused (409) once the MAWB was received at a CFS. A MAWB "
+            "uploaded before its port had a default CFS is assigned one when it is created.",
+            responses=problem_responses(404, 409, 422))
+def assign_cfs(mawb: str, body: schemas.CfsAssignIn, caller: ManifestReaderDep,
+               session: WriterSessionDep) -> schemas.CfsAssignedOut:
+    manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
+    done = assignment.move(session, manifest, body.firms_code,
+                           by=caller.organisation_name, reason=body.reason)
+    return schemas.CfsAssignedOut(mawb=done.mawb, cfs=done.cfs, previous_cfs=done.previous_cfs,
+                                  changed=done.changed)

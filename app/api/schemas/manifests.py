@@ -92,6 +92,7 @@ class Party(BaseModel):
 
 
 class HawbOut(BaseModel):
+    hawb_id: int = Field(description="What the decision, hand-off and pickup endpoints take.")
     hawb_no: str
     status: str
     shipper: Party
@@ -138,3 +139,17 @@ class HawbDetail(HawbOut):
 class UnassignedRowOut(BaseModel):
     row: int
     as_sent: dict[str, str | None]
+
+
+class CfsAssignIn(BaseModel):
+    firms_code: str = Field(min_length=4, max_length=4, pattern=r"^[A-Za-z0-9]{4}$",
+                            description="FIRMS code of a CFS at the MAWB's port of arrival.",
+                            examples=["W279"])
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class CfsAssignedOut(BaseModel):
+    mawb: str
+    cfs: str = Field(description="FIRMS code of the CFS the MAWB now goes to.")
+    previous_cfs: str | None
+    changed: bool = Field(description="False when the MAWB was already assigned there.")
