@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from app.errors import InvalidRequest
 from app.kit import arrivals
@@ -34,6 +34,12 @@ class Period:
         if (end.year - start.year) > MAX_YEARS:
             raise InvalidRequest(f"A period covers at most {MAX_YEARS} years.")
         return cls(start, end)
+
+    @classmethod
+    def twelve_months_to(cls, end: date) -> Period:
+        """Twelve months ending on ``end``: from the day after the same date a year
+        earlier."""
+        return cls(_year_before(end) + timedelta(days=1), end)
 
     def year_before(self) -> Period:
         """The same dates one year earlier (29 February falls back to the 28th)."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     tuple_,
 )
@@ -243,6 +244,29 @@ def receive_released(session: Session, moved: list[Moved]) -> int:
 CARRIER_MAX = 40  # outbox.carrier, String(40)
 
 
+def find_parcel(session: Session, facility: CfsFacility, reference: str) -> int:
+    """The id of the HAWB at this facility, released or received, whose HAWB number or
+    tracking number is ``reference`` (what a scanner or a label gives)."""
+    wanted = reference.strip()
+    if not wanted:
+        raise InvalidRequest("Give the HAWB number or the tracking number.")
+    found = session.execute(
+        select(Hawb.id, Hawb.hawb_no, Manifest.mawb)
+        .join(Manifest, Manifest.id == Hawb.manifest_id)
+        .where(Manifest.cfs_id == facility.id,
+               Hawb.status.in_([HawbStatus.RELEASED.value, HawbStatus.RECEIVED_AT_CFS.value]),
+               or_(Hawb.hawb_no == wanted.upper(), Hawb.tracking_no == wanted))
+        .order_by(Hawb.id).limit(10)).all()
+    if not found:
+        raise NotFound(f"No released parcel at {facility.firms_code} has the HAWB or tracking "
+                       f"number {wanted}.")
+    if len(found) > 1:
+        raise Conflict(f"{wanted} names {len(found)} parcels at {facility.firms_code} ("
+                       + ", ".join(f"HAWB {h} on MAWB {m}" for _, h, m in found)
+                       + "): hand them off from the board's list.")
+    return int(found[0][0])
+
+
 def hand_to_carrier(session: Session, facility: CfsFacility, actor: Actor, hawb_id: int, *,
                     carrier: str | None, tracking_no: str | None) -> Moved:
     found = session.execute(select(Hawb).join(Manifest, Manifest.id == Hawb.manifest_id).where(
@@ -255,8 +279,14 @@ def hand_to_carrier(session: Session, facility: CfsFacility, actor: Actor, hawb_
     if carrier and len(carrier) > CARRIER_MAX:
         raise InvalidRequest(f"The carrier {carrier!r} is longer than {CARRIER_MAX} "
                              "characters.")
+    tracking_no = tracking_no and tracking_no.strip()
     values = {k: v for k, v in (("carrier", carrier), ("tracking_no", tracking_no)) if v}
+    # What the hand-off changed stays in the HAWB's history, with what it replaced.
+    changes = [f"{label} {old or 'none'} → {new}" for label, old, new in (
+        ("carrier", found.carrier, carrier), ("tracking number", found.tracking_no, tracking_no))
+        if new and new != old]
     moved = service.apply_one(session, hawb_id, Event.HAND_TO_CARRIER, actor, values=values,
+                              reason="At hand-off: " + "; ".join(changes) if changes else None,
                               detail={"tracking_no": tracking_no or found.tracking_no})
     if found.carrier and found.carrier != moved.carrier:
         outbox.bump_carriers(session, {found.carrier})  # it leaves the other carrier's list

@@ -1,4 +1,4 @@
-"""The activity log: every interaction with an organisation's shipments, oldest first.
+"""The activity log: every interaction with an organisation's shipments, in time order.
 
 It is read from the records themselves (uploads, HAWB history, ACE messages), so nothing
 is written twice and nothing can be missing from it.
@@ -37,6 +37,13 @@ class Filter:
     hawb: str | None = None
     source: str | None = None  # upload, status, customs or notification
     kind: str | None = None  # an event (approve, release...) or message kind
+    # Leave out the relay's notification rows unless they are asked for by source.
+    without_relay: bool = False
+
+    def shows(self, source: str) -> bool:
+        if self.source is not None:
+            return self.source == source
+        return not (self.without_relay and source == "notification")
 
     @classmethod
     def of(cls, since: datetime | None, until: datetime | None, mawb: str | None,
@@ -178,26 +185,40 @@ def _after(stmt: Rows, source: _Source, after: tuple[datetime, int, int]
     return stmt.where(source.at > when)
 
 
+def _before(stmt: Rows, source: _Source, before: tuple[datetime, int, int]) -> Rows:
+    """Rows that come before the cursor in the log's order (for newest first)."""
+    when, before_rank, before_id = before
+    rank = SOURCES.index(source.name)
+    if rank < before_rank:
+        return stmt.where(source.at <= when)
+    if rank == before_rank:
+        return stmt.where(tuple_(source.at, source.id) < tuple_(when, before_id))
+    return stmt.where(source.at < when)
+
+
 def page(session: Session, scope: Scope, where: Filter, *, limit: int = 100,
-         cursor: str | None = None, count: bool = True) -> PageOf[Item]:
-    """One page of the log, oldest first; ``total`` counts every matching entry (skipped
-    with ``count=False``, for exports that read every page)."""
+         cursor: str | None = None, count: bool = True, newest_first: bool = False
+         ) -> PageOf[Item]:
+    """One page of the log, oldest first (or newest first); ``total`` counts every matching
+    entry (skipped with ``count=False``, for exports that read every page)."""
     raw = decode_cursor(cursor, 3)
     after = (datetime.fromisoformat(raw[0]), int(raw[1]), int(raw[2])) if raw else None
     total = 0
     readers = []
     for source in _SOURCES:
         stmt = source.statement(scope, where)
-        if stmt is None or where.source not in (None, source.name):
+        if stmt is None or not where.shows(source.name):
             continue
         stmt = _within(stmt, source, where)
         if count:
             total += session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         if after:
-            stmt = _after(stmt, source, after)
-        rows = session.execute(stmt.order_by(source.at, source.id).limit(limit + 1)).all()
+            stmt = (_before if newest_first else _after)(stmt, source, after)
+        order = ((source.at.desc(), source.id.desc()) if newest_first
+                 else (source.at, source.id))
+        rows = session.execute(stmt.order_by(*order).limit(limit + 1)).all()
         readers.append([source.item(row) for row in rows])
-    merged = heapq.merge(*readers, key=lambda i: i.key)
+    merged = heapq.merge(*readers, key=lambda i: i.key, reverse=newest_first)
     items = [item for _, item in zip(range(limit + 1), merged, strict=False)]
     nxt = None
     if len(items) > limit:

@@ -100,7 +100,12 @@ def chosen(request: Request, web: WebDep, start: Annotated[date | None, Blank] =
            end: Annotated[date | None, Blank] = None,
            client: Annotated[RowId | None, Blank] = None, measure: Measure = "value") -> Chosen:
     allow(web, *READERS)
-    period = Period.of(start, end, today=utcnow().date())
+    today = utcnow().date()
+    # The console opens on the last twelve months (the API's default is longer), so that
+    # the charts are not mostly empty months and the year earlier does not overlap them.
+    if start is None:
+        start = Period.twelve_months_to(end or today).start
+    period = Period.of(start, end, today=today)
     # Before the page's reads, so that they see every upload and decision so far.
     refresh.ensure_fresh(request.app.state.reader, request.app.state.writer,
                          period.year_before().start, period.end)

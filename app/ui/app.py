@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import DomainError, status_of
-from app.ui import analytics, brokers, cfs, common, forwarders
+from app.ui import analytics, brokers, carriers, cfs, common, forwarders
 from app.ui.render import page
 from app.ui.session import BadForm, Forbidden, SignInRequired
 
@@ -38,7 +38,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.ingesters = parent.state.ingesters
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
-    for module in (common, forwarders, brokers, cfs, analytics):
+    for module in (common, forwarders, brokers, cfs, carriers, analytics):
         console.include_router(module.router)
 
     @console.middleware("http")
@@ -54,8 +54,9 @@ def create_console(parent: FastAPI) -> FastAPI:
         return RedirectResponse(f"/ui/sign-in?next={quote(target)}", status_code=303)
 
     @console.exception_handler(Forbidden)
-    async def _forbidden(request: Request, _: Forbidden) -> Response:
-        return page(request, "error.html", None, status_code=403, title="Not for you",
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        # Signed in: the page keeps the navigation and the sign-out.
+        return page(request, "error.html", exc.web, status_code=403, title="Not for you",
                     detail="This page is for another kind of organisation.")
 
     @console.exception_handler(BadForm)

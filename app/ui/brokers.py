@@ -24,7 +24,7 @@ from app.manifest.models import Hawb, Manifest
 from app.manifest.statuses import HawbStatus
 from app.tariff import breakdowns
 from app.ui.common import READERS
-from app.ui.render import back_to, local, page
+from app.ui.render import back_to, local, page, this_page
 from app.ui.session import WebDep, allow, check_csrf, reader, writer
 
 router = APIRouter()
@@ -86,9 +86,11 @@ def review(request: Request, web: WebDep, mawb: str | None = None, port: str | N
         queue = brokers.review_queue(session, web.caller.organisation_id, where, limit=100,
                                      cursor=cursor)
         docs = {i.hawb.id: eq.document(i.hawb.eligibility) for i in queue.items}
+    more = this_page(request, cursor=queue.next_cursor) if queue.next_cursor else None
     return page(request, "review.html", web, queue=queue, docs=docs,
                 counts=_counts(request, web.caller.organisation_id),
-                query=request.query_params, done=done, error=error)
+                query=request.query_params, here=this_page(request), more=more,
+                done=done, error=error)
 
 
 @router.post("/review/decide")

@@ -49,7 +49,7 @@ def board_fragment(request: Request, web: WebDep, firms: str,
 
 def _act(request: Request, web: WebDep, firms: str, action: str,
          mawb: str | None, pieces: int | None, hawb_id: int | None,
-         tracking_no: str | None) -> Response:
+         tracking_no: str | None, reference: str | None = None) -> Response:
     actor = Actor.of(web.caller)
     try:
         with transaction(writer(request)) as session:
@@ -60,7 +60,9 @@ def _act(request: Request, web: WebDep, firms: str, action: str,
                            f"{r.pieces_expected} pieces" + (f", {r.shortage} short"
                                                             if r.shortage else "")
                            + (f", {r.overage} over" if r.overage else "") + ".")
-            elif action == "hand_off" and hawb_id is not None:
+            elif action == "hand_off":
+                if hawb_id is None:
+                    hawb_id = boards.find_parcel(session, facility, reference or "")
                 moved = boards.hand_to_carrier(session, facility, actor, hawb_id,
                                                carrier=None, tracking_no=tracking_no or None)
                 message = f"HAWB {moved.hawb_no} handed to its carrier."
@@ -82,8 +84,11 @@ def receipt(request: Request, web: WebDep, firms: str, csrf_token: Annotated[str
 
 @router.post("/cfs/{firms}/hand-off")
 def hand_off(request: Request, web: WebDep, firms: str, csrf_token: Annotated[str, Form()],
-             hawb_id: Annotated[BigRowId, Form()], tracking_no: Annotated[str, Form()] = ""
-             ) -> Response:
+             hawb_id: Annotated[BigRowId | None, Form()] = None,
+             reference: Annotated[str, Form(max_length=100)] = "",
+             tracking_no: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """From a row of the board (its HAWB id), or from the form by HAWB or tracking number
+    (typed or scanned)."""
     allow(web, OrgKind.CFS)
     check_csrf(web, csrf_token)
-    return _act(request, web, firms, "hand_off", None, None, hawb_id, tracking_no)
+    return _act(request, web, firms, "hand_off", None, None, hawb_id, tracking_no, reference)

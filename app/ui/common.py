@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,7 +17,7 @@ from app.db import transaction
 from app.lifecycle import activity
 from app.lifecycle.brokers import caller_scope
 from app.settings import Settings
-from app.ui.render import local, page
+from app.ui.render import local, page, this_page
 from app.ui.session import (
     COOKIE,
     SIGN_IN_CSRF,
@@ -93,6 +93,8 @@ def home(request: Request, web: WebDep) -> Response:
         if len(mine) == 1:
             return RedirectResponse(f"/ui/cfs/{mine[0].firms_code}", status_code=303)
         return page(request, "facilities.html", web, facilities=mine)
+    if web.kind is OrgKind.CARRIER:
+        return RedirectResponse("/ui/parcels", status_code=303)
     return RedirectResponse("/ui/activity", status_code=303)
 
 
@@ -100,17 +102,18 @@ def home(request: Request, web: WebDep) -> Response:
 def activity_page(request: Request, web: WebDep, since: datetime | None = None,
                   until: datetime | None = None, mawb: str | None = None,
                   hawb: str | None = None, source: str | None = None, kind: str | None = None,
-                  cursor: str | None = None,
+                  relay: bool = False, oldest_first: bool = False, cursor: str | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Response:
+    """Newest first, the relay's notification rows left out unless asked for."""
     allow(web, *READERS)
-    where = activity.Filter.of(since, until, mawb, hawb, source, kind)
+    where = replace(activity.Filter.of(since, until, mawb, hawb, source, kind),
+                    without_relay=not relay)
     with reader(request)() as session:
         items = activity.page(session, caller_scope(session, web.caller), where, limit=limit,
-                              cursor=cursor)
-    later = urlencode({**{k: v for k, v in request.query_params.items() if k != "cursor"},
-                       "cursor": items.next_cursor or ""})
+                              cursor=cursor, newest_first=not oldest_first)
+    later = this_page(request, cursor=items.next_cursor or "")
     return page(request, "activity.html", web, page=items, query=request.query_params,
-                sources=activity.SOURCES, later=later)
+                sources=activity.SOURCES, later=later, relay=relay, oldest_first=oldest_first)
 
 
 @router.get("/activity.csv")

@@ -15,7 +15,7 @@ from app.accounts.models import OrgKind
 from app.kit.bounds import BigRowId
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.rollup import mawb_status
-from app.manifest import queries
+from app.manifest import queries, template
 from app.manifest.models import Hawb, Manifest
 from app.settings import Settings
 from app.tariff import breakdowns
@@ -64,6 +64,12 @@ def manifest(request: Request, web: WebDep, mawb: str, status: str | None = None
 def upload_page(request: Request, web: WebDep) -> Response:
     allow(web, OrgKind.FORWARDER)
     return page(request, "upload.html", web)
+
+
+@router.get("/manifest-template.csv")
+def manifest_template(web: WebDep) -> Response:
+    allow(web, OrgKind.FORWARDER)
+    return csv_response(template.template_csv(), "manifest-template.csv")
 
 
 @router.post("/upload")

@@ -23,6 +23,10 @@ class SignInRequired(Exception):
 class Forbidden(Exception):
     """Signed in, but this page is for another kind of organisation."""
 
+    def __init__(self, web: Web) -> None:
+        super().__init__(web.kind.value)
+        self.web = web
+
 
 class BadForm(Exception):
     """A form posted without this session's CSRF token."""
@@ -64,7 +68,7 @@ WebDep = Annotated[Web, Depends(current)]
 
 def allow(web: Web, *kinds: OrgKind) -> None:
     if web.kind not in kinds:
-        raise Forbidden
+        raise Forbidden(web)
 
 
 def check_csrf(web: Web, token: str | None) -> None:

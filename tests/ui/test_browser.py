@@ -198,3 +198,29 @@ def test_docs_load_offline_and_authorize_makes_a_call_succeed(
     assert forwarder.name in me.locator(".live-responses-table").inner_text()
     me.screenshot(path=str(SHOTS / "docs-authorized-me.png"))
     assert elsewhere == []
+
+
+def test_the_review_queue_sorts_by_a_column_and_keeps_its_actions_in_view(
+        live_server: str, client: TestClient, browser_page: Page, forwarder: Org,
+        broker: Org) -> None:
+    designate(client, forwarder, broker)
+    rows = [{**line(f"HS{n:03d}", f"{10 + (n * 37) % 500}.00"),
+             "Consignee Name": f"Person {n}"} for n in range(120)]
+    assert upload(client, forwarder, manifest(rows)).status_code == 201
+    page = browser_page
+    _sign_in(page, live_server, broker)
+    page.wait_for_url(re.compile(r".*/ui/review$"))
+    actions = page.locator("#selection fieldset")
+    box = actions.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= 900  # in view over 100 rows, without scrolling
+    page.get_by_role("button", name=re.compile(r"^Value")).click()
+    values = [float(v.replace(",", "")) for v in page.locator(
+        "#selection tbody tr td:nth-child(8)").all_inner_texts()]
+    assert values == sorted(values)
+    assert len(values) == 100
+    page.get_by_role("button", name=re.compile(r"^Value")).click()
+    again = [float(v.replace(",", "")) for v in page.locator(
+        "#selection tbody tr td:nth-child(8)").all_inner_texts()]
+    assert again == sorted(values, reverse=True)
+    _shot(page, "broker-review-sorted")

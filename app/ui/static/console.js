@@ -44,3 +44,39 @@ if (board) {
     board.innerHTML = await response.text();
   }, Number(board.dataset.interval || 10000));
 }
+
+// Sortable tables: a click on a column's header sorts the rows shown by it (numbers as
+// numbers, times by their datetime), again to reverse. Only the rows on the page move.
+function cellKey(cell) {
+  const time = cell.querySelector("time");
+  if (time) return time.getAttribute("datetime") || "";
+  const text = cell.textContent.trim();
+  const number = Number(text.replace(/[,$\s]/g, ""));
+  return text !== "" && !Number.isNaN(number) ? number : text.toLowerCase();
+}
+document.querySelectorAll("table.sortable").forEach((table) => {
+  table.querySelectorAll("thead th").forEach((header, column) => {
+    if (header.querySelector("input")) return;  // the select-all box
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "sort";
+    button.textContent = header.textContent;
+    header.textContent = "";
+    header.appendChild(button);
+    button.addEventListener("click", () => {
+      const ascending = header.getAttribute("aria-sort") !== "ascending";
+      table.querySelectorAll("thead th").forEach((th) => th.removeAttribute("aria-sort"));
+      header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      const body = table.tBodies[0];
+      const rows = Array.from(body.rows).filter((row) => row.cells.length > column);
+      rows.sort((a, b) => {
+        const x = cellKey(a.cells[column]);
+        const y = cellKey(b.cells[column]);
+        const order = typeof x === "number" && typeof y === "number" ? x - y
+          : String(x).localeCompare(String(y));
+        return ascending ? order : -order;
+      });
+      rows.forEach((row) => body.appendChild(row));
+    });
+  });
+});
