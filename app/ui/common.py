@@ -84,7 +84,7 @@ def sign_out(request: Request, web: WebDep, csrf_token: Annotated[str, Form()]) 
 @router.get("/")
 def home(request: Request, web: WebDep) -> Response:
     if web.kind is OrgKind.FORWARDER:
-        return RedirectResponse("/ui/manifests", status_code=303)
+        return RedirectResponse("/ui/today", status_code=303)
     if web.kind is OrgKind.BROKER:
         return RedirectResponse("/ui/review", status_code=303)
     if web.kind is OrgKind.CFS:

@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from app import spreadsheet
 from app.accounts.models import OrgKind
+from app.db import utcnow
 from app.kit.bounds import BigRowId
+from app.lifecycle import today
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.rollup import mawb_status
 from app.manifest import queries, template
@@ -27,6 +29,15 @@ from app.web.uploads import receive
 
 router = APIRouter()
 ERROR_COLUMNS = ("row", "hawb", "column", "code", "message", "value")
+
+
+@router.get("/today", response_class=HTMLResponse)
+def today_page(request: Request, web: WebDep) -> Response:
+    """Where a forwarder lands: what needs a correction, what is held, what was released."""
+    allow(web, OrgKind.FORWARDER)
+    with reader(request)() as session:
+        found = today.today(session, caller_scope(session, web.caller), utcnow())
+    return page(request, "today.html", web, today=found, days=today.CORRECTION_DAYS)
 
 
 @router.get("/manifests", response_class=HTMLResponse)

@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts.models import OrgKind
 from app.db import transaction, utcnow
 from app.events.models import OutboxEvent
+from app.manifest.models import Hawb
 from tests.conftest import MakeOrg, Org, upload
 from tests.support.console import sign_in
 from tests.support.journeys import Port, designate, history, journey, make_port
@@ -220,3 +222,35 @@ def test_analytics_open_on_the_last_twelve_months(client: TestClient, forwarder:
     assert 364 <= (today - begins).days <= 365
     chosen = client.get("/ui/analytics?start=2025-01-01&end=2025-06-30").text
     assert 'value="2025-01-01"' in chosen
+
+
+def test_a_forwarder_lands_on_what_needs_it_today(
+        client: TestClient, engine: Engine, admin: Org, make_org: MakeOrg, forwarder: Org,
+        broker: Org, db: sessionmaker[Session]) -> None:
+    _, released = at_the_cfs(client, engine, admin, make_org, forwarder, broker, "HR")
+    mawb = new_mawb().replace("-", "")
+    rows = [{**line("HX1", "twenty"), "Consignee Name": "Ana Ruiz"},
+            {**line("HX2", "20.00"), "Consignee Name": "Bo Chen"}]
+    assert upload(client, forwarder, manifest(rows, mawb=mawb, arrival=str(
+        utcnow().date()))).status_code == 201
+    with transaction(db) as session:  # as a CBP hold leaves it
+        session.execute(update(Hawb).where(Hawb.hawb_no == "HX2").values(status="hold"))
+    rival = make_org(OrgKind.FORWARDER)
+    assert upload(client, rival, manifest([line("HZ9", "nine")], arrival=str(
+        utcnow().date()))).status_code == 201
+    sign_in(client, forwarder)
+    landing = client.get("/ui/")
+    assert landing.url.path == "/ui/today"
+
+    def section(name: str) -> str:
+        found = re.search(rf'<section aria-labelledby="{name}-h" id="{name}">(.*?)</section>',
+                          landing.text, re.S)
+        assert found is not None
+        return found.group(1)
+
+    assert "Needs a correction (arriving in the last 14 days): 1" in section("to-correct")
+    assert ">HX1</a>" in section("to-correct")
+    assert "HZ9" not in landing.text  # another forwarder's
+    assert ">HX2</a>" in section("held")
+    assert "Released today: 2" in section("released")
+    assert released in section("released")
