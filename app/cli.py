@@ -328,25 +328,23 @@ def _database() -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
-def _fail(message: str, status: int = 2) -> NoReturn:
+def _fail(message: str, status: int = 2, label: str = "Error") -> NoReturn:
+    """One line on stderr and an exit status, not a traceback."""
     from rich.markup import escape
 
-    err_console.print(f"[red]Error:[/red] {escape(message)}", highlight=False)
+    err_console.print(f"[red]{label}:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(status)
 
 
 @contextmanager
 def _refusals() -> Iterator[None]:
     """A refusal (bad file, conflict) as one message and exit status 2, not a traceback."""
-    from rich.markup import escape
-
     from app.errors import DomainError
 
     try:
         yield
     except DomainError as exc:
-        err_console.print(f"[red]Refused:[/red] {escape(exc.detail)}", highlight=False)
-        raise typer.Exit(2) from None
+        _fail(exc.detail, label="Refused")
 
 
 def _date_option(value: str | None, option: str) -> date | None:

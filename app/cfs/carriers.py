@@ -64,6 +64,19 @@ def code_of(session: Session, organisation_id: int) -> str | None:
     return code
 
 
+NO_CARRIER_CODE = ("Your organisation has no carrier code on file; an administrator must "
+                   "record it.")
+
+
+def required_code(session: Session, organisation_id: int) -> str:
+    """The carrier code of a carrier organisation; Conflict when none is on file (no parcel
+    can be matched to it)."""
+    code = code_of(session, organisation_id)
+    if not code:
+        raise Conflict(NO_CARRIER_CODE)
+    return code
+
+
 _ORGS = cast(Table, Organisation.__table__)
 _VERSIONS = cast(Table, CarrierVersion.__table__)
 _CODE_AND_VERSION = (

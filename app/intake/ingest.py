@@ -36,11 +36,11 @@ from app.events.catalogue import (
 )
 from app.hts.importer import loaded_codes
 from app.lifecycle import brokers
-from app.manifest import bulk, contexts, declarations, entry_data, marks, reading
+from app.manifest import bulk, contexts, declarations, entry_data, facilities, marks, reading
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
 from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import not_on_file, refresh_counts
-from app.manifest.statuses import AMENDABLE, PARCELS, HawbStatus, ManifestStatus
+from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
 from app.manifest.validation import Validated, add_errors, validate
 from app.observability import metrics
 from app.reference.models import CfsFacility
@@ -325,18 +325,13 @@ def _store(session: Session, request: UploadRequest, v: Validated,
 def _assign_cfs(session: Session, manifest: Manifest, firms: str | None) -> None:
     """The CFS the forwarder named, else the one already assigned, else the port's default."""
     if firms:
-        facility = session.scalar(select(CfsFacility).where(
-            CfsFacility.firms_code == firms.strip().upper(), CfsFacility.port == manifest.port))
+        facility = facilities.facility_at(session, manifest.port, firms)
         if facility is None:
             raise Invalid(f"CFS {firms!r} is not a facility at {manifest.port}: name a FIRMS "
                           "code of a CFS at the port of arrival, or none for the port's "
                           "default.")
         if manifest.cfs_id not in (None, facility.id):
-            outbox.bump_boards(session, {manifest.cfs_id})  # it leaves the old board
-            # Its parcels name another CFS now.
-            outbox.bump_carriers(session, set(session.scalars(select(Hawb.carrier).where(
-                Hawb.manifest_id == manifest.id, Hawb.status.in_(PARCELS),
-                Hawb.carrier.is_not(None)).distinct())))
+            facilities.leaving(session, [manifest.id], {manifest.cfs_id})
         manifest.cfs_id = facility.id
     elif manifest.cfs_id is None:
         manifest.cfs_id = session.scalar(select(CfsFacility.id).where(

@@ -32,16 +32,11 @@ _LINES = (
 )
 
 
-def heading(name: str) -> str:
-    column = next(c for c in COLUMNS if c.name == name)
-    return column.aliases[0] if column.aliases else column.name
-
-
 def template_csv() -> str:
     """The template as CSV text (UTF-8, comma-separated, a header row)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([heading(c.name) for c in COLUMNS])
+    writer.writerow([c.aliases[0] if c.aliases else c.name for c in COLUMNS])
     for line in _LINES:
         values = {**_HAWB, **line}
         writer.writerow([values.get(c.name, "") for c in COLUMNS])

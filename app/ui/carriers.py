@@ -10,25 +10,15 @@ from fastapi.responses import HTMLResponse
 from app.accounts.models import OrgKind
 from app.cfs import carriers
 from app.db import transaction
-from app.errors import Conflict, DomainError
+from app.errors import DomainError
 from app.kit.bounds import BigRowId
 from app.lifecycle.service import Actor
 from app.manifest.statuses import PARCELS
 from app.ui.render import back_to, page
-from app.ui.session import Web, WebDep, allow, check_csrf, reader, writer
+from app.ui.session import WebDep, allow, check_csrf, reader, writer
 
 router = APIRouter()
 ParcelStatus = Literal["released", "received_at_cfs", "handed_to_carrier"]
-NO_CODE = ("Your organisation has no carrier code yet, so no parcel can be matched to it: "
-           "ask an administrator to set the code forwarders write in their manifests.")
-
-
-def _code(request: Request, web: Web) -> str:
-    with reader(request)() as session:
-        code = carriers.code_of(session, web.caller.organisation_id)
-    if not code:
-        raise Conflict(NO_CODE)
-    return code
 
 
 @router.get("/parcels", response_class=HTMLResponse)
@@ -37,8 +27,8 @@ def parcels_page(request: Request, web: WebDep, status: ParcelStatus | None = No
                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
                  done: str | None = None, error: str | None = None) -> Response:
     allow(web, OrgKind.CARRIER)
-    code = _code(request, web)
     with reader(request)() as session:
+        code = carriers.required_code(session, web.caller.organisation_id)
         found = carriers.parcels(session, code, status=status, limit=limit, cursor=cursor)
     return page(request, "parcels.html", web, parcels=found, status=status, statuses=PARCELS,
                 code=code, done=done, error=error)
@@ -49,9 +39,9 @@ def pickup(request: Request, web: WebDep, hawb_id: BigRowId,
            csrf_token: Annotated[str, Form()]) -> Response:
     allow(web, OrgKind.CARRIER)
     check_csrf(web, csrf_token)
-    code = _code(request, web)
     try:
         with transaction(writer(request)) as session:
+            code = carriers.required_code(session, web.caller.organisation_id)
             moved = carriers.acknowledge_pickup(session, code, Actor.of(web.caller), hawb_id)
     except DomainError as exc:
         return back_to("/ui/parcels", error=exc.detail)

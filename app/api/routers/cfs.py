@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from app.accounts.models import OrgKind
 from app.api.deps import (
@@ -104,17 +103,6 @@ def hand_off(firms_code: str, hawb_id: BigRowId, body: schemas.HandOffIn, caller
                             from_status=moved.from_status, to_status=moved.to_status)
 
 
-NO_CARRIER_CODE = ("Your organisation has no carrier code on file; an administrator must "
-                   "record it.")
-
-
-def _carrier_code(session: Session, org_id: int) -> str:
-    code = carriers.code_of(session, org_id)
-    if not code:
-        raise Conflict(NO_CARRIER_CODE)
-    return code
-
-
 @router.get("/carrier/parcels", response_model=Page[schemas.ParcelOut],
             summary="Released parcels assigned to you, with delivery addresses",
             description="Send the last `ETag` as `If-None-Match`: an unchanged list (the "
@@ -130,7 +118,7 @@ def list_parcels(
         caller = authorised(request, session, key, OrgKind.CARRIER)
         code, current = carriers.code_and_version(session, caller.organisation_id)
         if not code:
-            raise Conflict(NO_CARRIER_CODE)
+            raise Conflict(carriers.NO_CARRIER_CODE)
         tag = carriers.etag(code, current, status=status, limit=limit, cursor=cursor)
         if if_none_match == tag:
             return Response(status_code=304, headers={"ETag": tag})
@@ -154,7 +142,7 @@ def list_parcels(
              responses=problem_responses(404, 409))
 def pickup(hawb_id: BigRowId, caller: CarrierDep, session: WriterSessionDep
            ) -> schemas.ParcelPickupOut:
-    moved = carriers.acknowledge_pickup(session, _carrier_code(session, caller.organisation_id),
-                                        Actor.of(caller), hawb_id)
+    code = carriers.required_code(session, caller.organisation_id)
+    moved = carriers.acknowledge_pickup(session, code, Actor.of(caller), hawb_id)
     return schemas.ParcelPickupOut(hawb_id=hawb_id, status="handed_to_carrier",
                                    already_acknowledged=moved is None)
