@@ -95,9 +95,9 @@ class Hawb(Base):
         # A hash index: a btree over random text keys cost 1.45 s per 400k-HAWB COPY,
         # a hash index 0.7 s (bench/README.md); lookups are by equality only.
         Index("ix_hawbs_consignee_key", "consignee_key", postgresql_using="hash"),
-        # Search (app/search, migration 0018): HAWB and tracking numbers by equality, hash
-        # indexes for the same reason; the consignee name's prefix index is below.
-        Index("ix_hawbs_hawb_no", "hawb_no", postgresql_using="hash"),
+        # Search (app/search, migration 0018): tracking numbers by equality, a hash index for
+        # the same reason; the consignee name's prefix index is below. HAWB numbers need
+        # none: a search probes (manifest_id, hawb_no) once per MAWB in the caller's scope.
         Index("ix_hawbs_tracking_no", "tracking_no", postgresql_using="hash"),
         # Partial indexes for what CFS operators and carriers poll (bench/polling.py): small,
         # free at upload (no HAWB is stored in these statuses).

@@ -28,7 +28,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_hawbs_hawb_no", "hawbs", ["hawb_no"], postgresql_using="hash")
     op.create_index("ix_hawbs_tracking_no", "hawbs", ["tracking_no"], postgresql_using="hash")
     if op.get_bind().dialect.name == "postgresql":
         op.create_index("ix_hawbs_consignee_lower", "hawbs",
@@ -38,4 +37,3 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_hawbs_consignee_lower", table_name="hawbs")
     op.drop_index("ix_hawbs_tracking_no", table_name="hawbs")
-    op.drop_index("ix_hawbs_hawb_no", table_name="hawbs")

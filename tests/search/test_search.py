@@ -173,7 +173,8 @@ def test_postgresql_answers_each_kind_from_an_index(database_url: str,
         pytest.skip("the indexes' plans are PostgreSQL's")
     with db() as session:
         session.execute(text("SET LOCAL enable_seqscan = off"))
-        wanted = {Matched.HAWB_NO: "ix_hawbs_hawb_no",
+        # HAWB numbers through the unique (manifest_id, hawb_no), once per MAWB in scope.
+        wanted = {Matched.HAWB_NO: "uq_hawbs_manifest_id_hawb_no",
                   Matched.TRACKING_NO: "ix_hawbs_tracking_no",
                   Matched.CONSIGNEE_NAME: "ix_hawbs_consignee_lower"}
         for kind, stmt in finder._queries(session, "ABC12345"):
