@@ -1,14 +1,14 @@
-"""Indexes for search (app/search): HAWB numbers and tracking numbers by equality, and the
-beginning of a consignee's name in any case.
+"""Indexes for search (app/search): tracking numbers by equality, and the beginning of a
+consignee's name in any case.
 
-HAWB numbers were indexed only after their manifest (the unique (manifest_id, hawb_no)), and
-tracking numbers and consignee names not at all: a search scanned every HAWB. Hash indexes
-for the two numbers, as for the consignee key (0011): a btree over random text keys costs
-about twice as much per COPY, and lookups are by equality only. The consignee name's
-prefix index is a btree on lower(consignee_name) with text_pattern_ops, so that LIKE 'abc%'
-uses it whatever the database's collation (PostgreSQL only: SQLite uses no
-expression index for LIKE, and the embedded database's HAWBs are few enough to scan). What each costs at upload is measured in
-docs/search.md.
+Neither was indexed: a search scanned every HAWB. A hash index for the tracking number, as
+for the consignee key (0011): a btree over random text keys costs about twice as much per
+COPY, and lookups are by equality only. The consignee name's prefix index is a btree on
+lower(consignee_name) with text_pattern_ops, so that LIKE 'abc%' reads a range in name
+order whatever the database's collation; PostgreSQL only (SQLite uses no expression index
+for LIKE, and the embedded database's HAWBs are few enough to scan). HAWB numbers need no
+index of their own: the unique (manifest_id, hawb_no) is probed once per MAWB in the
+caller's scope. What each index costs at upload is in docs/search.md.
 
 Revision ID: 0018
 Revises: 0016
