@@ -177,7 +177,7 @@ def test_postgresql_answers_each_kind_from_an_index(database_url: str,
         wanted = {Matched.HAWB_NO: "uq_hawbs_manifest_id_hawb_no",
                   Matched.TRACKING_NO: "ix_hawbs_tracking_no",
                   Matched.CONSIGNEE_NAME: "ix_hawbs_consignee_lower"}
-        for kind, stmt in finder._queries(session, "ABC12345"):
+        for kind, stmt in finder._queries(session, "abc12345"):
             if kind in wanted:
                 sql = stmt.limit(51).compile(session.get_bind(),
                                              compile_kwargs={"literal_binds": True})
