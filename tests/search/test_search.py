@@ -183,3 +183,13 @@ def test_postgresql_answers_each_kind_from_an_index(database_url: str,
                                              compile_kwargs={"literal_binds": True})
                 plan = "\n".join(session.scalars(text(f"EXPLAIN {sql}")))
                 assert wanted[kind] in plan, plan
+
+
+def test_wildcards_in_a_name_are_letters(client: TestClient, forwarder: Org) -> None:
+    rows = [line("HW1", **{"Consignee Name": "Ann_Lee 100%"}),
+            line("HW2", **{"Consignee Name": "AnnXLee 1000"})]
+    assert upload(client, forwarder, manifest(rows)).status_code == 201
+    assert [h["hawb_no"] for h in found(client, forwarder, "ann_")["hits"]] == ["HW1"]
+    assert [h["hawb_no"] for h in found(client, forwarder, "ann_lee 100%")["hits"]] == ["HW1"]
+    assert [h["hawb_no"] for h in found(client, forwarder, "ann")["hits"]] == ["HW1", "HW2"]
+    assert found(client, forwarder, "%%%")["hits"] == []
