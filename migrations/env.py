@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 from alembic import context
 from sqlalchemy import Connection
 
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.db import Base, make_engine
 from app.settings import get_settings
+
+# The consignee-name prefix index is PostgreSQL's only (app/manifest/models.py, migration
+# 0018); SQLite cannot reflect expression indexes, so autogenerate there says it skips it.
+warnings.filterwarnings("ignore", category=UserWarning, message=(
+    "autogenerate skipping metadata-specified expression-based index "
+    "'ix_hawbs_consignee_lower'; dialect 'sqlite'"))
 
 config = context.config
 target_metadata = Base.metadata

@@ -19,6 +19,7 @@ from app.api.routers import (
     health,
     lifecycle,
     manifests,
+    search,
     tariff_admin,
     webhooks,
 )
@@ -39,6 +40,7 @@ def include(app: FastAPI) -> None:
     app.include_router(analytics_risks.router)
     app.include_router(duties.router)
     app.include_router(tariff_admin.router)
+    app.include_router(search.router)
     _document_write_rate(app)
 
 

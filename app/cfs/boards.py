@@ -180,6 +180,21 @@ def board(session: Session, facility: CfsFacility, since: datetime | None = None
         [h for h in items if h.status == HawbStatus.HOLD], utcnow())
 
 
+def scanned(board: Board, tracking_no: str) -> list[HawbItem]:
+    """The HAWBs on the board (ready to hand off or on hold) whose tracking number is the
+    one scanned, exactly (a label's barcode gives it as the forwarder sent it)."""
+    wanted = tracking_no.strip()
+    if not wanted:
+        raise InvalidRequest("Scan or type a tracking number.")
+    return [h for h in (*board.ready_for_handoff, *board.on_hold) if h.tracking_no == wanted]
+
+
+def not_on_board(board: Board, tracking_no: str) -> str:
+    return (f"No parcel with tracking number {tracking_no.strip()} is on the board of "
+            f"{board.firms_code}: it is not at this facility, not released and received "
+            "here yet, or already handed to its carrier.")
+
+
 def _manifest_at(session: Session, facility: CfsFacility, mawb: str) -> Manifest:
     manifest = session.scalar(select(Manifest).where(
         Manifest.mawb == mawb.replace("-", ""), Manifest.cfs_id == facility.id))

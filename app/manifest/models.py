@@ -95,6 +95,10 @@ class Hawb(Base):
         # A hash index: a btree over random text keys cost 1.45 s per 400k-HAWB COPY,
         # a hash index 0.7 s (bench/README.md); lookups are by equality only.
         Index("ix_hawbs_consignee_key", "consignee_key", postgresql_using="hash"),
+        # Search (app/search, migration 0018): tracking numbers by equality, a hash index for
+        # the same reason; the consignee name's prefix index is below. HAWB numbers need
+        # none: a search probes (manifest_id, hawb_no) once per MAWB in the caller's scope.
+        Index("ix_hawbs_tracking_no", "tracking_no", postgresql_using="hash"),
         # Partial indexes for what CFS operators and carriers poll (bench/polling.py): small,
         # free at upload (no HAWB is stored in these statuses).
         Index("ix_hawbs_board", "status", "id", postgresql_where=BOARD_STATUSES,
@@ -156,6 +160,13 @@ class Hawb(Base):
     # Informal entries: the importer of record as sent (an EIN with suffix, or a
     # CBP-assigned number), or the forwarder's or broker client's default when blank.
     importer_of_record: Mapped[str | None] = mapped_column(String(16))
+
+
+# Search by the beginning of a consignee's name, in any case: LIKE 'abc%' (text_pattern_ops
+# whatever the database's collation). PostgreSQL only: SQLite cannot use an expression index
+# for LIKE, and the embedded database's HAWBs are few enough to scan.
+Index("ix_hawbs_consignee_lower", func.lower(Hawb.consignee_name).label("consignee_lower"),
+      postgresql_ops={"consignee_lower": "text_pattern_ops"}).ddl_if(dialect="postgresql")
 
 
 class HawbLine(Base):

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import DomainError, status_of
-from app.ui import analytics, brokers, carriers, cfs, common, forwarders
+from app.ui import analytics, brokers, carriers, cfs, common, forwarders, search
 from app.ui.render import page
 from app.ui.session import BadForm, Forbidden, SignInRequired
 
@@ -38,7 +38,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.ingesters = parent.state.ingesters
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
-    for module in (common, forwarders, brokers, cfs, carriers, analytics):
+    for module in (common, forwarders, brokers, cfs, carriers, analytics, search):
         console.include_router(module.router)
 
     @console.middleware("http")

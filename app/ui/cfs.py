@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Header, Request, Response
+from fastapi import APIRouter, Form, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.accounts.models import OrgKind
@@ -21,14 +21,27 @@ router = APIRouter()
 
 @router.get("/cfs/{firms}", response_class=HTMLResponse)
 def board_page(request: Request, web: WebDep, firms: str, done: str | None = None,
-               error: str | None = None) -> Response:
+               error: str | None = None,
+               scan: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+    """The board; with ``scan`` (a tracking number from the scanner), that parcel shown
+    above it and highlighted in it, or a clear word that it is not on this board."""
     allow(web, OrgKind.CFS)
     with reader(request)() as session:
         facility = facilities.of_operator(session, web.caller.organisation_id, firms)
         board = boards.board(session, facility)
         tag = boards.etag(facility, board.version)
+    found: list[boards.HawbItem] = []
+    if scan is not None:
+        try:
+            found = boards.scanned(board, scan)
+        except DomainError as exc:
+            error = exc.detail
+        else:
+            if not found:
+                error = boards.not_on_board(board, scan)
     return page(request, "board.html", web, facility=facility, board=board, etag=tag,
-                done=done, error=error)
+                done=done, error=error, scan=(scan or "").strip(), scanned=found,
+                scanned_ids={h.hawb_id for h in found})
 
 
 @router.get("/cfs/{firms}/board", response_class=HTMLResponse)
