@@ -22,6 +22,7 @@ from app.lifecycle.models import HawbHistory
 from app.lifecycle.today import Listed, Rows, listed
 from app.lifecycle.transitions import Event
 from app.manifest.models import DUTY_DUE_STATUSES, Hawb, Manifest
+from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus
 
 WAITING = (HawbStatus.ELIGIBLE.value, HawbStatus.NEEDS_REVIEW.value,
@@ -82,9 +83,9 @@ def _codes(document: str | None) -> list[tuple[str, str]]:
                    *(("warning", w["code"]) for w in doc.get("warnings") or ())})
 
 
-def queue(session: Session, broker_id: int) -> Queue:
-    """What the broker's review queue holds, counted by status and reason."""
-    scope = brokers.scope(session, broker_id)
+def queue(session: Session, scope: Scope) -> Queue:
+    """What a broker's review queue holds (``scope``: its clients'), counted by status and
+    reason."""
     by_status: Counter[str] = Counter()
     by_code: Counter[tuple[str, str]] = Counter()
     unflagged = 0
@@ -162,5 +163,5 @@ def broker_day(session: Session, broker_id: int, now: datetime, limit: int = 50
                ~exists().where(later.hawb_id == HawbHistory.hawb_id,
                                later.event.in_(events), later.id > HawbHistory.id))
         .order_by(HawbHistory.at.desc(), HawbHistory.id.desc()))
-    return BrokerDay(day, queue(session, broker_id), listed(session, held, limit),
+    return BrokerDay(day, queue(session, scope), listed(session, held, limit),
                      listed(session, rejected, limit), duties_due(session, broker_id))
