@@ -3,6 +3,7 @@ its daily statements still owe; never a non-client's HAWB."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
@@ -166,3 +167,19 @@ def test_duties_due_are_the_statements_not_yet_paid_in_exact_cents(
     sim.advance(3)  # the daily statement is paid
     worker.run_once()
     assert due() == {"entries": 0, "total_usd": "0.00", "statements": []}
+
+
+def test_a_rejudged_decision_is_counted_and_filtered_under_its_reason(
+        client: TestClient, db: sessionmaker[Session], forwarder: Org, broker: Org) -> None:
+    designate(client, forwarder, broker)
+    _mawb(client, forwarder, _rows("HD"))
+    with transaction(db) as session:  # re-judged documents are written with spaces
+        for hawb in session.scalars(select(Hawb).where(Hawb.hawb_no.in_(["HD2", "HD4"]))):
+            hawb.eligibility = json.dumps(json.loads(hawb.eligibility or "{}"))
+            assert '"code": "' in hawb.eligibility
+    by_reason = {r["code"]: r["hawbs"] for r in client.get(
+        "/v1/brokers/today", headers=broker.headers).json()["queue"]["by_reason"]}
+    assert by_reason == {"value_over_limit": 2, "vague_description": 1}
+    assert sorted(i["hawb_no"] for i in queue(client, broker, reason="value_over_limit")) == [
+        "HD2", "HD3"]
+    assert [i["hawb_no"] for i in queue(client, broker, warning="vague_description")] == ["HD4"]
