@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.errors import NotFound
@@ -30,4 +30,4 @@ def forwarder_filter(scope: Scope, column: InstrumentedAttribute[int]) -> Column
         return column.in_(sorted(scope.forwarder_ids))
     if scope.forwarder_id is not None:
         return column == scope.forwarder_id
-    return true()
+    return true() if scope.everyone else false()

@@ -132,6 +132,9 @@ ManifestReaderDep = Annotated[Caller, Depends(require(OrgKind.FORWARDER, OrgKind
 ReaderDep = Annotated[Caller, Depends(require(OrgKind.FORWARDER, OrgKind.ADMIN,
                                               OrgKind.BROKER))]
 BrokerDep = Annotated[Caller, Depends(require(OrgKind.BROKER))]
+# The activity log: a CFS operator reads its facilities' MAWBs' (brokers.caller_scope).
+ActivityReaderDep = Annotated[Caller, Depends(require(OrgKind.FORWARDER, OrgKind.ADMIN,
+                                                      OrgKind.BROKER, OrgKind.CFS))]
 CfsDep = Annotated[Caller, Depends(require(OrgKind.CFS))]
 CarrierDep = Annotated[Caller, Depends(require(OrgKind.CARRIER))]
 

@@ -82,7 +82,8 @@ class _Source:
 
 
 def _uploads(scope: Scope, where: Filter) -> Rows | None:
-    if where.hawb or where.kind not in (None, "upload"):
+    # A CFS operator sees what happened to the HAWBs on its boards, not forwarders' files.
+    if where.hawb or where.kind not in (None, "upload") or scope.cfs_ids is not None:
         return None
     return scope.manifests(select(Upload, Manifest.mawb).join(
         Manifest, Manifest.id == Upload.manifest_id))

@@ -26,6 +26,7 @@ from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus
 from app.parties import importer
+from app.reference.models import CfsFacility
 from app.tariff.engine import COMPUTED
 from app.tariff.pricing import TYPE_01, TYPE_11
 
@@ -93,10 +94,15 @@ def scope(session: Session, broker_id: int) -> Scope:
 
 
 def caller_scope(session: Session, caller: Caller) -> Scope:
-    """What a caller may read: a broker its clients' data, a forwarder (or any other kind)
-    its own, an administrator everything."""
+    """What a caller may read: a broker its clients' data, a CFS operator the MAWBs assigned
+    to the facilities it runs, a forwarder (or any other kind) its own, an administrator
+    everything."""
     if caller.kind is OrgKind.BROKER:
         return scope(session, caller.organisation_id)
+    if caller.kind is OrgKind.CFS:
+        return Scope(forwarder_id=None, cfs_ids=frozenset(session.scalars(
+            select(CfsFacility.id).where(CfsFacility.organisation_id
+                                         == caller.organisation_id))))
     return Scope(forwarder_id=None if caller.kind is OrgKind.ADMIN else caller.organisation_id)
 
 
@@ -179,6 +185,8 @@ class QueueFilter:
     alert: bool | None = None  # with an open compliance alert
     status: str | None = None  # eligible, needs_review, or ineligible (for formal entry)
     entry_type: str | None = None  # 86, 11 or 01; with it, ineligible HAWBs are listed too
+    # A reason or warning code; with it, ineligible HAWBs are listed too.
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,12 +203,19 @@ def _has_alert(*kinds_ignored: str) -> Any:
     return found.where(ComplianceAlert.kind.not_in(kinds_ignored)) if kinds_ignored else found
 
 
+def _has_code(code: str) -> Any:
+    """The decision document names the code: reasons and warnings have distinct codes. A
+    document re-judged for a "one person, one day" reason was written with spaces."""
+    return or_(Hawb.eligibility.contains(f'"code":"{code}"'),
+               Hawb.eligibility.contains(f'"code": "{code}"'))
+
+
 def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit: int = 100,
                  cursor: str | None = None) -> PageOf[QueueItem]:
     """The broker's clients' HAWBs awaiting a decision (eligible and needs-review ones by
     default), oldest arrival first."""
     statuses = [where.status] if where.status else [s.value for s in REVIEWABLE]
-    if where.entry_type and not where.status:
+    if (where.entry_type or where.reason) and not where.status:
         statuses.append(HawbStatus.INELIGIBLE.value)
     stmt = (select(Hawb, Manifest.mawb, Manifest.port, Organisation.name)
             .join(Manifest, Manifest.id == Hawb.manifest_id)
@@ -223,7 +238,9 @@ def review_queue(session: Session, broker_id: int, where: QueueFilter, *, limit:
     if where.agency:
         stmt = stmt.where(Hawb.eligibility.contains(f'"agency":"{where.agency.upper()}"'))
     if where.warning:
-        stmt = stmt.where(Hawb.eligibility.contains(f'"code":"{where.warning}"'))
+        stmt = stmt.where(_has_code(where.warning))
+    if where.reason:
+        stmt = stmt.where(_has_code(where.reason))
     if where.alert is not None:
         stmt = stmt.where(_has_alert() if where.alert else not_(_has_alert()))
     if where.entry_type:

@@ -30,6 +30,9 @@ class Line:
     status: str
     consignee: str | None
     arrival_date: date | None
+    # Lists read from the history: the event's reason and time.
+    reason: str | None = None
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,8 @@ class Today:
     released: Listed
 
 
-def _listed(session: Session, stmt: Rows,
-            limit: int) -> Listed:
+def listed(session: Session, stmt: Rows, limit: int) -> Listed:
+    """The first ``limit`` lines of a statement, and how many it has in all."""
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return Listed(int(total), [Line(*row) for row in session.execute(stmt.limit(limit))])
 
@@ -70,5 +73,5 @@ def today(session: Session, scope: Scope, now: datetime, limit: int = 50) -> Tod
         .where(HawbHistory.at >= datetime.combine(day, time(), UTC),
                HawbHistory.event == "release")
         .order_by(HawbHistory.at.desc()))
-    return Today(day, _listed(session, to_correct, limit), _listed(session, held, limit),
-                 _listed(session, released, limit))
+    return Today(day, listed(session, to_correct, limit), listed(session, held, limit),
+                 listed(session, released, limit))

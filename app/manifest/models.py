@@ -85,6 +85,11 @@ BOARD_STATUSES = text("status IN ('received_at_cfs', 'hold')")
 PARCEL_STATUSES = text("status IN ('released', 'received_at_cfs', 'handed_to_carrier')")
 # What the submission workers claim, in id order (migration 0016).
 TO_FILE_STATUSES = text("status IN ('approved', 'submitting')")
+# Type 11 entries in customs whose daily statement may not be paid yet: a permit to transfer
+# or a hold can come before the payment and keep their status (migration 0019).
+DUTY_DUE_STATUSES = ("entry_summary_accepted", "permit_to_transfer", "hold")
+DUTY_DUE = text("entry_type = '11' AND status IN ("
+                + ", ".join(f"'{s}'" for s in DUTY_DUE_STATUSES) + ")")
 
 
 class Hawb(Base):
@@ -107,6 +112,8 @@ class Hawb(Base):
               sqlite_where=PARCEL_STATUSES),
         Index("ix_hawbs_to_file", "id", postgresql_where=TO_FILE_STATUSES,
               sqlite_where=TO_FILE_STATUSES),
+        # A broker's duties due (app/lifecycle/broker_day.py).
+        Index("ix_hawbs_duty_due", "id", postgresql_where=DUTY_DUE, sqlite_where=DUTY_DUE),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

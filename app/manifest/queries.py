@@ -22,14 +22,23 @@ S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose data a caller may read: one forwarder's, a broker's clients', or everyone's
-    (administrators)."""
+    """Whose data a caller may read: one forwarder's, a broker's clients', a CFS operator's
+    facilities' MAWBs, or everyone's (administrators)."""
 
     forwarder_id: int | None
     # A broker: the forwarders that designated it (forwarder_id is then None).
     forwarder_ids: frozenset[int] | None = None
+    # A CFS operator: the facilities it runs (forwarder_id is then None).
+    cfs_ids: frozenset[int] | None = None
+
+    @property
+    def everyone(self) -> bool:
+        """An administrator's: every organisation's data."""
+        return self.forwarder_id is None and self.forwarder_ids is None and self.cfs_ids is None
 
     def manifests(self, stmt: S) -> S:
+        if self.cfs_ids is not None:
+            return stmt.where(Manifest.cfs_id.in_(sorted(self.cfs_ids)))
         if self.forwarder_ids is not None:
             return stmt.where(Manifest.forwarder_id.in_(sorted(self.forwarder_ids)))
         if self.forwarder_id is None:

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from app.accounts.models import OrgKind
 from app.ace_gateway import filing
-from app.db import transaction
+from app.db import transaction, utcnow
 from app.eligibility import queries as eq
 from app.kit.bounds import BigRowId
-from app.lifecycle import brokers, service
+from app.lifecycle import broker_day, brokers, service
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.models import BrokerClient
 from app.lifecycle.transitions import REVIEWABLE
@@ -68,6 +68,16 @@ def _counts(request: Request, broker_id: int) -> dict[str, int]:
     return dict(rows)
 
 
+@router.get("/brokers/today", response_class=HTMLResponse)
+def today_page(request: Request, web: WebDep) -> Response:
+    """Where a broker lands: its queue by reason, holds, rejections, duties due."""
+    allow(web, OrgKind.BROKER)
+    with reader(request)() as session:
+        found = broker_day.broker_day(session, web.caller.organisation_id, utcnow())
+    return page(request, "broker_today.html", web, today=found,
+                days=broker_day.REJECTION_DAYS)
+
+
 def _flag(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
@@ -76,12 +86,13 @@ def _flag(value: str | None) -> bool | None:
 def review(request: Request, web: WebDep, mawb: str | None = None, port: str | None = None,
            arrival_from: date | None = None, arrival_to: date | None = None,
            pga: str | None = None, agency: str | None = None, warning: str | None = None,
-           alert: str | None = None, status: str | None = None, cursor: str | None = None,
-           done: str | None = None, error: str | None = None) -> Response:
+           alert: str | None = None, status: str | None = None, reason: str | None = None,
+           cursor: str | None = None, done: str | None = None, error: str | None = None
+           ) -> Response:
     allow(web, OrgKind.BROKER)
     where = brokers.QueueFilter(mawb or None, port or None, arrival_from, arrival_to,
                                 _flag(pga), agency or None, warning or None, _flag(alert),
-                                status or None)
+                                status or None, reason=reason or None)
     with reader(request)() as session:
         queue = brokers.review_queue(session, web.caller.organisation_id, where, limit=100,
                                      cursor=cursor)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.accounts.models import OrgKind
-from app.cfs import boards, facilities
-from app.db import transaction
+from app.cfs import boards, day, facilities
+from app.db import transaction, utcnow
 from app.errors import DomainError
 from app.kit.bounds import BigRowId, Count
 from app.lifecycle.service import Actor
@@ -17,6 +17,27 @@ from app.ui.render import back_to, page
 from app.ui.session import WebDep, allow, check_csrf, reader, writer
 
 router = APIRouter()
+
+
+# Declared before /cfs/{firms}: "today" is no FIRMS code (four letters or digits).
+@router.get("/cfs/today", response_class=HTMLResponse)
+def today_page(request: Request, web: WebDep) -> Response:
+    """Where a CFS operator lands: each board's summary, shortages and overages."""
+    allow(web, OrgKind.CFS)
+    with reader(request)() as session:
+        found = day.cfs_day(session, web.caller.organisation_id, utcnow())
+    return page(request, "cfs_today.html", web, today=found, days=day.DISCREPANCY_DAYS)
+
+
+@router.get("/cfs", response_class=HTMLResponse)
+def boards_page(request: Request, web: WebDep) -> Response:
+    """The operator's board, or the list of its facilities when it runs several."""
+    allow(web, OrgKind.CFS)
+    with reader(request)() as session:
+        mine = facilities.operated_by(session, web.caller.organisation_id)
+    if len(mine) == 1:
+        return RedirectResponse(f"/ui/cfs/{mine[0].firms_code}", status_code=303)
+    return page(request, "facilities.html", web, facilities=mine)
 
 
 @router.get("/cfs/{firms}", response_class=HTMLResponse)

@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.accounts import sessions
 from app.accounts.models import OrgKind
-from app.cfs import facilities
 from app.db import transaction
 from app.lifecycle import activity
 from app.lifecycle.brokers import caller_scope
@@ -31,6 +30,8 @@ from app.web.csv import csv_response
 
 router = APIRouter()
 READERS = (OrgKind.FORWARDER, OrgKind.BROKER, OrgKind.ADMIN)
+# A CFS operator reads the activity of the MAWBs assigned to its facilities.
+ACTIVITY_READERS = (*READERS, OrgKind.CFS)
 
 
 def _secure(request: Request) -> bool:
@@ -86,13 +87,9 @@ def home(request: Request, web: WebDep) -> Response:
     if web.kind is OrgKind.FORWARDER:
         return RedirectResponse("/ui/today", status_code=303)
     if web.kind is OrgKind.BROKER:
-        return RedirectResponse("/ui/review", status_code=303)
+        return RedirectResponse("/ui/brokers/today", status_code=303)
     if web.kind is OrgKind.CFS:
-        with reader(request)() as session:
-            mine = facilities.operated_by(session, web.caller.organisation_id)
-        if len(mine) == 1:
-            return RedirectResponse(f"/ui/cfs/{mine[0].firms_code}", status_code=303)
-        return page(request, "facilities.html", web, facilities=mine)
+        return RedirectResponse("/ui/cfs/today", status_code=303)
     if web.kind is OrgKind.CARRIER:
         return RedirectResponse("/ui/parcels", status_code=303)
     return RedirectResponse("/ui/activity", status_code=303)
@@ -105,7 +102,7 @@ def activity_page(request: Request, web: WebDep, since: datetime | None = None,
                   relay: bool = False, oldest_first: bool = False, cursor: str | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Response:
     """Newest first, the relay's notification rows left out unless asked for."""
-    allow(web, *READERS)
+    allow(web, *ACTIVITY_READERS)
     where = replace(activity.Filter.of(since, until, mawb, hawb, source, kind),
                     without_relay=not relay)
     with reader(request)() as session:
@@ -121,7 +118,7 @@ def activity_csv(request: Request, web: WebDep, since: datetime | None = None,
                  until: datetime | None = None, mawb: str | None = None,
                  hawb: str | None = None, source: str | None = None,
                  kind: str | None = None) -> Response:
-    allow(web, *READERS)
+    allow(web, *ACTIVITY_READERS)
     where = activity.Filter.of(since, until, mawb, hawb, source, kind)
     with reader(request)() as session:
         text = "".join(activity.csv_lines(session, caller_scope(session, web.caller), where))

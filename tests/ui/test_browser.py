@@ -84,6 +84,9 @@ def test_broker_approves_a_hawb_and_sees_its_status_change(
     assert upload(client, forwarder, sample("lax_2025-04-15_clean.csv")).status_code == 201
     page = browser_page
     _sign_in(page, live_server, broker)
+    page.wait_for_url(re.compile(r".*/ui/brokers/today$"))
+    _shot(page, "broker-today")
+    page.get_by_role("link", name="Review queue").click()
     page.wait_for_url(re.compile(r".*/ui/review$"))
     _shot(page, "broker-review-queue")
     page.get_by_role("link", name="HL0026457").click()
@@ -109,6 +112,9 @@ def test_cfs_sees_a_released_hawb_appear_and_records_its_hand_off(
 
     page = browser_page
     _sign_in(page, live_server, port.cfs)
+    page.wait_for_url(re.compile(r".*/ui/cfs/today$"))
+    _shot(page, "cfs-today")
+    page.get_by_role("link", name="Board").click()
     page.wait_for_url(re.compile(rf".*/ui/cfs/{port.firms}$"))
     assert mawb in page.locator("#awaiting").inner_text()
     _shot(page, "cfs-board-permit")
@@ -209,6 +215,8 @@ def test_the_review_queue_sorts_by_a_column_and_keeps_its_actions_in_view(
     assert upload(client, forwarder, manifest(rows)).status_code == 201
     page = browser_page
     _sign_in(page, live_server, broker)
+    page.wait_for_url(re.compile(r".*/ui/brokers/today$"))
+    page.get_by_role("link", name="Review queue").click()
     page.wait_for_url(re.compile(r".*/ui/review$"))
     actions = page.locator("#selection fieldset")
     box = actions.bounding_box()

@@ -91,7 +91,7 @@ def _groups(scope: Scope, period: Period, by_shipper: bool) -> Any:
     over = [func.sum(c.hawbs) > 1, func.sum(c.value_cents) > limit.c.limit_cents]
     if by_shipper:
         over.append(func.max(c.largest_cents) <= limit.c.limit_cents)
-    if scope.forwarder_id is None and scope.forwarder_ids is None:  # every filer's own
+    if scope.everyone:  # every filer's own
         grouped = (
             select(*keys, *figures, limit.c.limit_cents, false().label("with_other_filers"))
             .join(limit, limit_on(limit, c.arrival_date))

@@ -23,7 +23,8 @@ from app.api.deps import (
 from app.api.problems import problem_responses
 from app.api.schemas import cfs as schemas
 from app.api.schemas.lifecycle import MovedOut
-from app.cfs import boards, carriers, facilities
+from app.cfs import boards, carriers, day, facilities
+from app.db import utcnow
 from app.errors import Conflict
 from app.kit.bounds import BigRowId
 from app.kit.pagination import Page
@@ -53,6 +54,17 @@ def _json(body: BaseModel, headers: dict[str, str] | None = None) -> Response:
     """The response already serialised: FastAPI would validate the model again (on a
     thread of its pool) and then serialise it, per request of the endpoints polled all day."""
     return Response(body.model_dump_json(), media_type="application/json", headers=headers)
+
+
+@router.get("/cfs/today", response_model=schemas.CfsTodayOut,
+            summary="Your day: each board's summary, shortages and overages at receipt")
+def cfs_today(caller: CfsDep, session: SessionDep) -> schemas.CfsTodayOut:
+    found = day.cfs_day(session, caller.organisation_id, utcnow())
+    return schemas.CfsTodayOut(
+        day=found.day, discrepancies_total=found.discrepancies_total,
+        boards=[schemas.BoardSummaryOut.model_validate(vars(b)) for b in found.boards],
+        discrepancies=[schemas.DiscrepancyOut.model_validate(
+            {**vars(d), "difference": d.difference}) for d in found.discrepancies])
 
 
 @router.get("/cfs/{firms_code}/board", response_model=schemas.BoardOut,

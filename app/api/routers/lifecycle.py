@@ -9,18 +9,28 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from app.accounts.models import Organisation
-from app.api.deps import BrokerDep, ForwarderDep, ReaderDep, SessionDep, WriterSessionDep, scope_of
+from app.api.deps import (
+    ActivityReaderDep,
+    BrokerDep,
+    ForwarderDep,
+    ReaderDep,
+    SessionDep,
+    WriterSessionDep,
+    scope_of,
+)
 from app.api.problems import problem_responses
 from app.api.schemas import lifecycle as schemas
+from app.db import utcnow
 from app.eligibility import queries as eq
 from app.errors import Conflict, InvalidRequest
 from app.kit.bounds import RowId
-from app.kit.money import cents_to_usd
+from app.kit.money import cents_to_usd, usd
 from app.kit.pagination import Page
-from app.lifecycle import activity, brokers, service
+from app.lifecycle import activity, broker_day, brokers, service
 from app.lifecycle.models import BrokerClient
 from app.lifecycle.rollup import mawb_status
 from app.lifecycle.service import Outcome, refusal
+from app.lifecycle.today import Listed
 from app.lifecycle.transitions import Event
 from app.manifest import queries
 from app.web.csv import csv_response
@@ -143,10 +153,13 @@ def review_queue(
     entry_type: Annotated[Literal["86", "11", "01"] | None, Query(
         description="Only HAWBs of this entry type; without `status`, ineligible ones are "
                     "listed too (Type 11 and 01 HAWBs are ineligible for de minimis)")] = None,
+    reason: Annotated[str | None, Query(
+        description="A reason or warning code (e.g. value_over_limit); without `status`, "
+                    "ineligible ones are listed too")] = None,
     limit: Limit = 100, cursor: Cursor = None,
 ) -> Page[schemas.QueueItemOut]:
     where = brokers.QueueFilter(mawb, port, arrival_from, arrival_to, pga, agency, warning,
-                                alert, status, entry_type)
+                                alert, status, entry_type, reason)
     page = brokers.review_queue(session, caller.organisation_id, where, limit=limit,
                                 cursor=cursor)
     alerted = {a.hawb_id for a in eq.alerts_for(session, [i.hawb.id for i in page.items])
@@ -225,6 +238,32 @@ def formal_entry(body: schemas.FormalEntryIn, caller: BrokerDep, session: Writer
                      Event.ROUTE_TO_FORMAL_ENTRY, ids)
 
 
+# --- a broker's day -----------------------------------------------------------------------
+
+
+def _listed(found: Listed) -> schemas.TodayListOut:
+    return schemas.TodayListOut(total=found.total, lines=[
+        schemas.TodayLineOut.model_validate(vars(line)) for line in found.lines])
+
+
+@router.get("/brokers/today", response_model=schemas.BrokerTodayOut,
+            summary="Your day: the review queue by reason, holds, rejections, duties due")
+def broker_today(caller: BrokerDep, session: SessionDep) -> schemas.BrokerTodayOut:
+    found = broker_day.broker_day(session, caller.organisation_id, utcnow())
+    q, due = found.queue, found.duties
+    return schemas.BrokerTodayOut(
+        day=found.day,
+        queue=schemas.QueueSummaryOut(
+            total=q.total, by_status=q.by_status, unflagged=q.unflagged,
+            by_reason=[schemas.ReasonCountOut.model_validate(vars(r)) for r in q.by_reason]),
+        held=_listed(found.held), rejected=_listed(found.rejected),
+        duties_due=schemas.DutiesDueOut(
+            entries=due.entries, total_usd=usd(due.total_cents),
+            statements=[schemas.StatementDueOut(statement_date=s.statement_date,
+                                                entries=s.entries, total_usd=usd(s.total_cents))
+                        for s in due.statements]))
+
+
 # --- reading: history, roll-up, activity ---------------------------------------------------
 
 
@@ -269,8 +308,10 @@ ActivityFilter = Annotated[activity.Filter, Depends(activity_filter)]
 
 
 @router.get("/activity", response_model=Page[schemas.ActivityOut],
-            summary="Everything that happened to your shipments, oldest first")
-def list_activity(caller: ReaderDep, session: SessionDep, where: ActivityFilter,
+            summary="Everything that happened to your shipments, oldest first",
+            description="A CFS operator reads what happened to the MAWBs assigned to the "
+                        "facilities it runs (their uploads left out).")
+def list_activity(caller: ActivityReaderDep, session: SessionDep, where: ActivityFilter,
                   limit: Limit = 100, cursor: Cursor = None
                   ) -> Page[schemas.ActivityOut]:
     page = activity.page(session, scope_of(caller, session), where, limit=limit,
@@ -283,7 +324,7 @@ def list_activity(caller: ReaderDep, session: SessionDep, where: ActivityFilter,
 
 @router.get("/activity.csv", summary="The activity log as CSV",
             responses={200: {"content": {"text/csv": {}}}})
-def export_activity(caller: ReaderDep, session: SessionDep, where: ActivityFilter
+def export_activity(caller: ActivityReaderDep, session: SessionDep, where: ActivityFilter
                     ) -> Response:
     text = "".join(activity.csv_lines(session, scope_of(caller, session), where))
     return csv_response(text, "activity.csv")

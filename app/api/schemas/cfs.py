@@ -99,3 +99,33 @@ class ParcelPickupOut(BaseModel):
     hawb_id: int
     status: Literal["handed_to_carrier"]
     already_acknowledged: bool
+
+
+class BoardSummaryOut(BaseModel):
+    firms_code: str
+    name: str
+    port: str
+    expected: int = Field(description="MAWBs assigned to the facility, not yet received.")
+    awaiting_pickup: int = Field(description="Of those, with a permit to transfer.")
+    received_today: int
+    ready_for_handoff: int
+    on_hold: int
+
+
+class DiscrepancyOut(BaseModel):
+    firms_code: str
+    mawb: str
+    pieces_expected: int
+    pieces_received: int
+    difference: int = Field(description="Received minus expected: negative when short.")
+    received_at: datetime
+    received_by: str
+
+
+class CfsTodayOut(BaseModel):
+    day: date
+    boards: list[BoardSummaryOut]
+    discrepancies: list[DiscrepancyOut] = Field(
+        description="Shortages and overages counted at receipt in the last 14 days, newest "
+                    "first (at most 50).")
+    discrepancies_total: int

@@ -150,3 +150,55 @@ class ActivityOut(BaseModel):
     hawb: str | None
     actor: str
     summary: str
+
+
+class TodayLineOut(BaseModel):
+    hawb_no: str
+    mawb: str
+    status: str
+    consignee: str | None
+    arrival_date: date | None
+    reason: str | None = Field(default=None, description="Rejections: the reason given.")
+    at: datetime | None = Field(default=None, description="Rejections: when.")
+
+
+class TodayListOut(BaseModel):
+    total: int
+    lines: list[TodayLineOut] = Field(description="The newest, at most 50.")
+
+
+class ReasonCountOut(BaseModel):
+    code: str
+    kind: Literal["reason", "warning"] = Field(
+        description="reason: makes the HAWB ineligible; warning: it needs review")
+    hawbs: int
+
+
+class QueueSummaryOut(BaseModel):
+    total: int
+    by_status: dict[str, int]
+    by_reason: list[ReasonCountOut] = Field(
+        description="A HAWB counts under each code it carries; `GET /v1/review-queue?reason=`"
+                    " lists them.")
+    unflagged: int = Field(description="Eligible HAWBs with no reason or warning.")
+
+
+class StatementDueOut(BaseModel):
+    statement_date: date = Field(description="The day ACE accepted the entry summaries.")
+    entries: int
+    total_usd: Decimal
+
+
+class DutiesDueOut(BaseModel):
+    statements: list[StatementDueOut]
+    entries: int
+    total_usd: Decimal = Field(description="Duties and fees still to be paid, exact.")
+
+
+class BrokerTodayOut(BaseModel):
+    day: date
+    queue: QueueSummaryOut
+    held: TodayListOut
+    rejected: TodayListOut = Field(description="Rejected by the broker or by ACE in the last "
+                                               "14 days and not corrected since.")
+    duties_due: DutiesDueOut
