@@ -41,7 +41,8 @@ class UploadOut(BaseModel):
     port: str = Field(examples=["LAX"])
     filename: str
     size_bytes: int
-    encoding: str = Field(examples=["utf-8", "cp1252"])
+    encoding: str = Field(examples=["utf-8", "cp1252", "xlsx", "json"],
+                          description="A CSV's text encoding, or xlsx or json")
     sha256: str
     received_at: datetime
     rows: int

@@ -1,0 +1,116 @@
+"""An Excel workbook (.xlsx) read as the table of strings a CSV gives, row numbers included.
+
+The sheet is read with fastexcel (calamine) from its absolute first row, so a header on row
+3 below two blank rows keeps its number: a data row's ``_row`` is its sheet row minus 2, and
+row errors name the row Excel shows. Cells become the text a CSV of the sheet would hold:
+text as typed, a number as Excel shows it at full precision (15 significant digits: the
+shortest text that gives the stored number back, 12.5, 3 for 3.0, never an exponent; a
+formula's 13.750000000000002 is 13.75), a date cell as its ISO date, a formula as its cached
+value, TRUE/FALSE as true/false. The text then goes through the CSV's Decimal parsing: no
+float arithmetic touches a value.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from app.errors import Invalid, UnsupportedFormat
+from app.manifest.records import RowProblem
+from app.manifest.validation import ROW
+
+# A date cell arrives as a datetime at midnight.
+_MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$")
+
+
+def unreadable(reason: str) -> UnsupportedFormat:
+    return UnsupportedFormat(
+        f"The Excel workbook could not be read ({reason}). Save it again from Excel as an "
+        ".xlsx workbook without a password, or send the manifest as CSV (docs/csv-format.md).")
+
+
+def read(path: Path, sheet: str | None = None) -> tuple[pl.DataFrame, list[str],
+                                                        list[RowProblem]]:
+    """The sheet's data rows (strings, plus ``_row``), its header and row problems (none
+    yet: a cell's text is always readable). ``sheet`` names a sheet; default the first."""
+    try:
+        book = fastexcel.read_excel(path)
+    except fastexcel.FastExcelError as exc:
+        raise unreadable(_first_line(exc)) from None
+    if sheet is not None and sheet not in book.sheet_names:
+        raise Invalid(f"The workbook has no sheet named {sheet!r}; its sheets are "
+                      f"{', '.join(map(repr, book.sheet_names))}.")
+    which = sheet if sheet is not None else 0
+    try:
+        # header_row=None with skip_rows=0: no row is dropped, leading blank rows included,
+        # so the frame's index is the sheet's row number minus 1.
+        grid = book.load_sheet(which, header_row=None, skip_rows=0,
+                               dtypes="string").to_polars()
+        origin = _origin(grid)
+        # The same rows below the header with each column's own type: the columns of
+        # number cells only, read as floats, get their text here rather than fastexcel's
+        # (which writes nine decimals: 9999999999.99 would be 9999999999.989999771).
+        typed = book.load_sheet(which, header_row=origin, schema_sample_rows=None,
+                                dtype_coercion="coerce").to_polars()
+    except fastexcel.FastExcelError as exc:
+        raise unreadable(_first_line(exc)) from None
+    return _table(_with_numbers(grid, typed, origin), origin)
+
+
+def _number_text(value: float) -> str:
+    return format(Decimal(format(value, ".15g")), "f")
+
+
+def _with_numbers(grid: pl.DataFrame, typed: pl.DataFrame, origin: int) -> pl.DataFrame:
+    if typed.width != grid.width or typed.height != grid.height - origin - 1:
+        return grid
+    head = grid.slice(0, origin + 1)
+    body = grid.slice(origin + 1)
+    numbers = [
+        pl.when(typed_column.is_not_null() & ~pl.col(name).is_in(["true", "false"]))
+        .then(typed_column.map_elements(_number_text, return_dtype=pl.String))
+        .otherwise(pl.col(name)).alias(name)
+        for name, typed_column in zip(grid.columns, typed.get_columns(), strict=True)
+        if typed_column.dtype == pl.Float64]
+    return pl.concat([head, body.with_columns(numbers)]) if numbers else grid
+
+
+def _origin(grid: pl.DataFrame) -> int:
+    """The 0-based index of the first row holding a value: the header's."""
+    filled = grid.select(~pl.all_horizontal(
+        pl.all().str.strip_chars().fill_null("") == "")).to_series()
+    used = filled.arg_true()
+    if used.is_empty():
+        raise Invalid("The workbook's sheet is empty: it has no header row.")
+    return int(used[0])
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0].removeprefix("calamine error: ")
+
+
+def _table(grid: pl.DataFrame, origin: int) -> tuple[pl.DataFrame, list[str],
+                                                   list[RowProblem]]:
+    cells = grid.with_columns(
+        pl.when(pl.col(c).str.strip_chars() != "")
+        .then(pl.col(c).str.replace(_MIDNIGHT.pattern, "${1}")).alias(c)
+        for c in grid.columns)
+    header_cells = cells.row(origin)
+    kept = [(c, (h or "").strip()) for c, h in zip(cells.columns, header_cells, strict=True)]
+    named = [(c, h) for c, h in kept if h]
+    header = [h for _, h in named]
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise Invalid(f"The header (row {origin + 1}) repeats column(s) "
+                      f"{', '.join(map(repr, dupes))}.")
+    data = cells.slice(origin + 1).with_row_index(ROW, offset=origin + 1)
+    # Sheet row n (1-based) is index n - 1; validation numbers a row _row + 2.
+    frame = data.select(
+        (pl.col(ROW) - 1).cast(pl.UInt32).alias(ROW),
+        *[pl.col(c).alias(h) for c, h in named],
+    ).filter(~pl.all_horizontal(pl.col(header).is_null()))
+    return frame, header, []
