@@ -8,6 +8,7 @@ import csv
 import datetime
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.main import create_app
+from app.manifest.columns import COLUMNS
 from app.manifest.models import Hawb, HawbLine, Upload
 from app.settings import Settings
 from tests.conftest import Org, upload
@@ -305,3 +307,34 @@ def test_json_that_is_no_manifest_is_refused_saying_where(
     response = post(client, forwarder, body, "application/json")
     assert response.status_code == 422
     assert said in response.json()["detail"]
+
+
+def test_the_openapi_shows_json_and_xlsx_bodies_and_every_ref_resolves(
+        client: TestClient, forwarder: Org) -> None:
+    spec = client.get("/openapi.json").json()
+    content = spec["paths"]["/v1/uploads"]["post"]["requestBody"]["content"]
+    assert {"text/csv", XLSX, "application/json", "multipart/form-data"} <= set(content)
+    assert content["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/JsonManifest"}
+    found = spec["components"]["schemas"]
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(spec)))
+    assert refs - set(found) == set()  # LandedCostIn was named and never defined
+    documented = (set(found["JsonManifest"]["properties"]) | set(found["JsonHawb"]["properties"])
+                  | set(found["JsonLine"]["properties"]))
+    assert documented == {c.name for c in COLUMNS} | {"hawbs", "lines"}
+    # The example is a manifest that uploads without a row error.
+    example = content["application/json"]["example"]
+    response = post(client, forwarder, json.dumps(example).encode(), "application/json")
+    assert response.status_code == 201, response.text
+    assert response.json()["errors_total"] == 0, response.json()["errors"]
+    assert response.json()["hawbs"]["received"] == 1
+
+
+def test_a_repeated_line_names_the_row_it_first_appears_on(
+        client: TestClient, forwarder: Org) -> None:
+    body = manifest([line("HD1", "5.00"), line("HD1", "6.00")])
+    response = upload(client, forwarder, body)
+    assert response.status_code == 201, response.text
+    [error] = response.json()["errors"]
+    assert (error["row"], error["code"]) == (3, "duplicate_line")
+    assert error["message"] == "Line 1 of HAWB HD1 already appears at row 2."
