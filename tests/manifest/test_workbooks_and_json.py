@@ -19,11 +19,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.client import media_type
 from app.main import create_app
 from app.manifest.columns import COLUMNS
 from app.manifest.models import Hawb, HawbLine, Upload
 from app.settings import Settings
 from tests.conftest import Org, upload
+from tests.support.console import sign_in
 from tests.support.manifests import line, manifest, new_mawb
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -338,3 +340,34 @@ def test_a_repeated_line_names_the_row_it_first_appears_on(
     [error] = response.json()["errors"]
     assert (error["row"], error["code"]) == (3, "duplicate_line")
     assert error["message"] == "Line 1 of HAWB HD1 already appears at row 2."
+
+
+def test_the_console_takes_a_workbook_and_json(client: TestClient, forwarder: Org,
+                                               tmp_path: Path) -> None:
+    token = sign_in(client, forwarder)
+    page = client.get("/ui/upload").text
+    assert ".xlsx" in page
+    assert ".json" in page
+    book = workbook(tmp_path, manifest([line("HU1", "abc")]), start_row=1)
+    sent = client.post("/ui/upload", data={"csrf_token": token},
+                       files={"file": ("manifest.xlsx", book, XLSX)}, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    result = client.get(sent.headers["location"]).text
+    assert "is not a number." in result
+    body = json.dumps(as_json(new_mawb())).encode()
+    sent = client.post("/ui/upload", data={"csrf_token": token},
+                       files={"file": ("manifest.json", body, "application/json")},
+                       follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    refused = client.post("/ui/upload", data={"csrf_token": token},
+                          files={"file": ("manifest.xml", b"<m/>", "text/xml")})
+    assert refused.status_code == 415
+    assert "CSV, an Excel workbook (.xlsx) or JSON" in refused.text
+
+
+def test_the_command_line_client_sends_each_format_as_what_it_is() -> None:
+    assert media_type(Path("m.xlsx")) == XLSX
+    assert media_type(Path("M.JSON")) == "application/json"
+    assert media_type(Path("m.csv")) == "text/csv"
+    assert media_type(Path("m.txt")) == "text/csv"
+    assert media_type(Path("m.xml")) == "application/xml"
