@@ -49,9 +49,9 @@ that share a HAWB number form one house bill (one Type 86 entry).
 
 ## What happens to an upload
 
-- A file that cannot be a manifest (empty, not CSV, .xlsx or JSON, no header, a required column missing,
-  more than one MAWB, an invalid MAWB check digit, a port not served) is refused whole
-  with 413/422 and a message; nothing is stored.
+- A file that cannot be a manifest (empty, not CSV, .xlsx or JSON, no header, a required
+  column missing, more than one MAWB, an invalid MAWB check digit, a port not served) is
+  refused whole with 413/415/422 and a message; nothing is stored.
 - Otherwise every row is stored. A HAWB with any row error is stored with status
   `invalid` and its errors; rows as sent are kept for every row with an error; a row with
   no HAWB number is kept as an unassigned row.

@@ -13,16 +13,21 @@ float arithmetic touches a value.
 from __future__ import annotations
 
 import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
 import fastexcel
 import polars as pl
 
-from app.errors import Invalid, UnsupportedFormat
+from app.errors import Invalid, TooLarge, UnsupportedFormat
 from app.manifest.records import RowProblem
 from app.manifest.validation import ROW
 
+# What a workbook may unpack to before it is read whole into memory: a manifest's XML
+# compresses 10-50 times; a "zip bomb" a thousand times and more.
+_MAX_RATIO = 200
+_FLOOR_BYTES = 256 * 2**20
 # A date cell arrives as a datetime at midnight.
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$")
 
@@ -37,6 +42,7 @@ def read(path: Path, sheet: str | None = None) -> tuple[pl.DataFrame, list[str],
                                                         list[RowProblem]]:
     """The sheet's data rows (strings, plus ``_row``), its header and row problems (none
     yet: a cell's text is always readable). ``sheet`` names a sheet; default the first."""
+    _check_unpacked_size(path)
     try:
         book = fastexcel.read_excel(path)
     except fastexcel.FastExcelError as exc:
@@ -59,6 +65,20 @@ def read(path: Path, sheet: str | None = None) -> tuple[pl.DataFrame, list[str],
     except fastexcel.FastExcelError as exc:
         raise unreadable(_first_line(exc)) from None
     return _table(_with_numbers(grid, typed, origin), origin)
+
+
+def _check_unpacked_size(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise unreadable(str(exc)) from None
+    packed = max(1, path.stat().st_size)
+    if unpacked > max(_FLOOR_BYTES, _MAX_RATIO * packed):
+        raise TooLarge(
+            f"The workbook unpacks to {unpacked / 2**20:,.0f} MiB, {unpacked // packed:,} "
+            "times its size: more than a manifest's sheet holds. Save it again from Excel, "
+            "or send the manifest as CSV.")
 
 
 def _number_text(value: float) -> str:

@@ -9,6 +9,7 @@ import datetime
 import io
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -371,3 +372,16 @@ def test_the_command_line_client_sends_each_format_as_what_it_is() -> None:
     assert media_type(Path("m.csv")) == "text/csv"
     assert media_type(Path("m.txt")) == "text/csv"
     assert media_type(Path("m.xml")) == "application/xml"
+
+
+def test_a_workbook_that_unpacks_to_far_more_than_a_manifest_is_refused_unread(
+        client: TestClient, forwarder: Org, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.xlsx"
+    with (zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+          archive.open("xl/worksheets/sheet1.xml", "w") as member):
+        for _ in range(300):
+            member.write(bytes(2**20))
+    assert path.stat().st_size < 2**20
+    response = post(client, forwarder, path.read_bytes(), XLSX)
+    assert response.status_code == 413
+    assert "The workbook unpacks to 300 MiB" in response.json()["detail"]
