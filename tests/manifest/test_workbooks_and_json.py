@@ -385,3 +385,14 @@ def test_a_workbook_that_unpacks_to_far_more_than_a_manifest_is_refused_unread(
     response = post(client, forwarder, path.read_bytes(), XLSX)
     assert response.status_code == 413
     assert "The workbook unpacks to 300 MiB" in response.json()["detail"]
+
+
+def test_the_what_if_reads_json_and_workbooks_as_an_upload_does(
+        client: TestClient, forwarder: Org, tmp_path: Path) -> None:
+    data = as_json(new_mawb(), hawb2_value="x")
+    for media, body, invalid in [("application/json", json.dumps(data).encode(), 1),
+                                 (XLSX, workbook(tmp_path, manifest(rows())), 0)]:
+        response = client.post("/v1/eligibility/what-if", content=body,
+                               headers={**forwarder.headers, "Content-Type": media})
+        assert response.status_code == 200, response.text
+        assert (response.json()["hawbs"], response.json()["invalid"]) == (2, invalid)
