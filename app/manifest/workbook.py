@@ -57,10 +57,10 @@ def read(path: Path, sheet: str | None = None) -> tuple[pl.DataFrame, list[str],
         grid = book.load_sheet(which, header_row=None, skip_rows=0,
                                dtypes="string").to_polars()
         origin = _origin(grid)
-        # The same rows below the header with each column's own type: the columns of
-        # number cells only, read as floats, get their text here rather than fastexcel's
-        # (which writes nine decimals: 9999999999.99 would be 9999999999.989999771).
-        typed = book.load_sheet(which, header_row=origin, schema_sample_rows=None,
+        # The same rows below the header as numbers (text that is no number: null), to
+        # write number cells' text here where fastexcel's is off: it writes nine decimals,
+        # so 9999999999.99 would be 9999999999.989999771.
+        typed = book.load_sheet(which, header_row=origin, dtypes="float",
                                 dtype_coercion="coerce").to_polars()
     except fastexcel.FastExcelError as exc:
         raise unreadable(_first_line(exc)) from None
@@ -81,22 +81,46 @@ def _check_unpacked_size(path: Path) -> None:
             "or send the manifest as CSV.")
 
 
+_EXCEL_DIGITS = 15
+
+
 def _number_text(value: float) -> str:
-    return format(Decimal(format(value, ".15g")), "f")
+    """A number as Excel shows it at full precision: 15 significant digits, no exponent."""
+    return format(Decimal(format(value, f".{_EXCEL_DIGITS}g")), "f")
 
 
 def _with_numbers(grid: pl.DataFrame, typed: pl.DataFrame, origin: int) -> pl.DataFrame:
+    """The number cells fastexcel wrote with binary noise past Excel's 15 significant digits
+    (a point and more than 15 digits, and the text fastexcel writes for the cell's number)
+    written as Excel shows them."""
     if typed.width != grid.width or typed.height != grid.height - origin - 1:
         return grid
-    head = grid.slice(0, origin + 1)
     body = grid.slice(origin + 1)
-    numbers = [
-        pl.when(typed_column.is_not_null() & ~pl.col(name).is_in(["true", "false"]))
-        .then(typed_column.map_elements(_number_text, return_dtype=pl.String))
-        .otherwise(pl.col(name)).alias(name)
-        for name, typed_column in zip(grid.columns, typed.get_columns(), strict=True)
-        if typed_column.dtype == pl.Float64]
-    return pl.concat([head, body.with_columns(numbers)]) if numbers else grid
+    noisy = body.select(
+        (pl.col(c).str.contains(r"^\d+\.\d+$")
+         & (pl.col(c).str.replace_all(r"[^0-9]", "").str.strip_chars_start("0")
+            .str.len_chars() > _EXCEL_DIGITS)).fill_null(False).alias(c)
+        for c in grid.columns)
+    fixed = []
+    for name, value in zip(grid.columns, typed.get_columns(), strict=True):
+        mask = noisy.get_column(name)
+        if not mask.any():
+            continue
+        cells = body.get_column(name).to_list()
+        numbers = value.to_list()
+        for at in mask.arg_true().to_list():
+            # fastexcel's text of this number, so not a number typed as text.
+            if numbers[at] is not None and cells[at] == _nine_decimals(numbers[at]):
+                cells[at] = _number_text(numbers[at])
+        fixed.append(pl.Series(name, cells, dtype=pl.String))
+    if not fixed:
+        return grid
+    return pl.concat([grid.slice(0, origin + 1), body.with_columns(fixed)])
+
+
+def _nine_decimals(value: float) -> str:
+    text = format(value, ".9f").rstrip("0")
+    return text.removesuffix(".")
 
 
 def _origin(grid: pl.DataFrame) -> int:

@@ -53,7 +53,9 @@ def workbook(tmp_path: Path, csv_body: bytes, *, start_row: int = 0,
         for c, (name, value) in enumerate(zip(header, values, strict=True)):
             if value == "":
                 continue
-            if name in NUMBERS and value.replace(".", "").isdigit():
+            if value.startswith("'"):  # text, as Excel keeps a cell typed after '
+                ws.write_string(r, c, value[1:])
+            elif name in NUMBERS and value.replace(".", "").isdigit():
                 ws.write_number(r, c, float(value))
             elif name == "Flight Date" and dates:
                 ws.write_datetime(r, c, datetime.datetime.fromisoformat(value), date_format)
@@ -173,13 +175,18 @@ def test_large_values_are_read_exactly_not_as_their_float(
     """9999999999.99 is stored as the float 9999999999.98999977...: read to Excel's 15
     digits it is 9999999999.99, not a value with too many decimals."""
     body = manifest([line("HV1", "9999999999.99", Quantity="99999999999.999"),
-                     line("HV2", "1234567.89", Quantity="0.001")])
+                     line("HV2", "1234567.89", Quantity="0.001"),
+                     # Text in the same columns: the value as typed, a long tracking number.
+                     line("HV3", "'12.50", Quantity="'2", **{
+                         "Tracking No": "'123456789012345678.25"})])
     response = post(client, forwarder, workbook(tmp_path, body), XLSX)
     assert response.status_code == 201, response.text
     assert response.json()["errors_total"] == 0, response.json()["errors"]
     with db() as session:
-        values = dict(session.execute(select(Hawb.hawb_no, Hawb.total_value_cents)).all())
-    assert values == {"HV1": 999999999999, "HV2": 123456789}
+        values = {h.hawb_no: (h.total_value_cents, h.tracking_no)
+                  for h in session.scalars(select(Hawb))}
+    assert values == {"HV1": (999999999999, None), "HV2": (123456789, None),
+                      "HV3": (1250, "123456789012345678.25")}
 
 
 def test_a_named_sheet_is_read(client: TestClient, forwarder: Org, tmp_path: Path) -> None:
