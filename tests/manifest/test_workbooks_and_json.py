@@ -403,3 +403,19 @@ def test_the_what_if_reads_json_and_workbooks_as_an_upload_does(
                                headers={**forwarder.headers, "Content-Type": media})
         assert response.status_code == 200, response.text
         assert (response.json()["hawbs"], response.json()["invalid"]) == (2, invalid)
+
+
+def test_a_child_ingest_process_reads_a_named_sheet_and_json(
+        forwarder: Org, settings: Settings, tmp_path: Path) -> None:
+    """The default: uploads are stored by a child process (the sheet crosses with the
+    request; its refusals cross back)."""
+    book = workbook(tmp_path, manifest([line("HP1"), line("HP2", "x")]), start_row=1,
+                    before="Notes")
+    with TestClient(create_app(settings.model_copy(update={"ingest_processes": 1}))) as client:
+        response = post(client, forwarder, book, XLSX, sheet="Manifest")
+        assert response.status_code == 201, response.text
+        assert errors_of(response) == [(4, "value", "not_a_number")]
+        assert post(client, forwarder, book, XLSX, sheet="Nope").status_code == 422
+        sent = post(client, forwarder, json.dumps(as_json(new_mawb())).encode(),
+                    "application/json")
+        assert sent.status_code == 201, sent.text
