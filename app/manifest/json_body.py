@@ -15,6 +15,7 @@ a row error on its row; the rest is read.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +30,11 @@ from app.manifest.validation import ROW, Validated
 
 # Row numbers of validation (``_row`` + 2) map to (HAWB position, line position or 0).
 POSITIONS_SCHEMA = {"row_no": pl.Int64, "hawb_pos": pl.Int64, "line_pos": pl.Int64}
+
+
+# A lone surrogate ("\ud800" in JSON) is no character: it cannot be stored as text.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNREADABLE = "\ufffd"
 
 
 class _Number(str):
@@ -80,9 +86,10 @@ def read(path: Path) -> JsonManifest:
     for key, value in data.items():
         if key == "hawbs":
             continue
-        if not _scalar(value):
-            raise Invalid(f"The manifest's {key!r} is not text or a number.")
-        top[column_of(key) or key] = value
+        if not _scalar(value) or (value is not None and _SURROGATE.search(value)):
+            raise Invalid(f"The manifest's {_SURROGATE.sub(_UNREADABLE, key)!r} is not text "
+                          "or a number.")
+        top[column_of(key) or _SURROGATE.sub(_UNREADABLE, key)] = value
     rows: list[dict[str, str | None]] = []
     positions: list[tuple[int, int, int]] = []
     problems: list[RowProblem] = []
@@ -92,12 +99,19 @@ def read(path: Path) -> JsonManifest:
         row_no = len(rows) + 2
         row: dict[str, str | None] = dict(top)
         for sent, value in fields.items():
-            key = column_of(sent) or sent
+            key = _SURROGATE.sub(_UNREADABLE, sent)
+            key = column_of(key) or key
             header.setdefault(key)
-            if _scalar(value):
-                row[key] = value
-            else:
+            if not _scalar(value):
                 problems.append(_wrong_kind(row_no, key, value))
+            elif value is not None and _SURROGATE.search(value):
+                row[key] = _SURROGATE.sub(_UNREADABLE, value)
+                problems.append(RowProblem(
+                    row_no, key, "unreadable_text", "Unreadable text: a lone surrogate "
+                    "escape (such as \\ud800) is not a character; it is shown as \ufffd.",
+                    row[key] or ""))
+            else:
+                row[key] = value
         rows.append(row)
         positions.append((row_no, hawb_pos, line_pos))
 

@@ -419,3 +419,12 @@ def test_a_child_ingest_process_reads_a_named_sheet_and_json(
         sent = post(client, forwarder, json.dumps(as_json(new_mawb())).encode(),
                     "application/json")
         assert sent.status_code == 201, sent.text
+
+
+def test_a_lone_surrogate_in_json_is_a_row_error_not_a_crash(
+        client: TestClient, forwarder: Org) -> None:
+    data = json.dumps(as_json(new_mawb())).replace('"Scarf"', '"Sc\\ud800arf"')
+    response = post(client, forwarder, data.encode(), "application/json")
+    assert response.status_code == 201, response.text
+    assert errors_of(response) == [(1, "lines[2].description", "unreadable_text")]
+    assert response.json()["errors"][0]["value"] == "Sc\ufffdarf"
