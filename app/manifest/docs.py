@@ -118,7 +118,8 @@ error codes below apply unchanged, and so do the size and row limits
   (`/docs`).
 - **Values**: text, or a JSON number, read as the digits sent (`18.50` is 18.50, no float
   in between; an exponent is written out: `1e2` is `100`); `null` or `""` is missing. A
-  list, an object or `true`/`false` where a value belongs is a row error (`json_type`).
+  list, an object or `true`/`false` where a value belongs is a row error (`json_type`);
+  so is text holding a lone surrogate escape such as `\\ud800` (`unreadable_text`).
 - **Row numbers**: the HAWB's 1-based position in `hawbs`; the column of a line's field is
   `lines[k].field` (k 1-based): `{"row": 2, "column": "lines[3].value", "code":
   "decimal_comma"}` is the third line of the second HAWB. A HAWB field wrong on a HAWB of
