@@ -506,7 +506,7 @@ def upload(
     errors_csv: Annotated[Path | None, typer.Option(help="Write every row error here")] = None,
     show: Annotated[int, typer.Option(help="Row errors to print")] = 50,
 ) -> None:
-    """Upload a manifest CSV to a running service and print its error report.
+    """Upload a manifest (CSV, .xlsx or JSON) to a running service and print its report.
 
     Exit status: 0 stored without errors, 1 stored with row errors, 2 refused, 3 the service
     could not be reached.

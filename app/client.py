@@ -11,6 +11,18 @@ from typing import Any
 import httpx
 
 _CHUNK = 256 * 1024
+_MEDIA_TYPES = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".json": "application/json", ".xml": "application/xml", ".pdf": "application/pdf",
+    ".xls": "application/vnd.ms-excel",
+}
+
+
+def media_type(path: Path) -> str:
+    """The Content-Type a manifest file is sent with, by its suffix: CSV unless it says
+    otherwise (the service tells the formats apart by their first bytes and refuses XML and
+    PDF with a message)."""
+    return _MEDIA_TYPES.get(path.suffix.lower(), "text/csv")
 
 
 class UploadRefused(Exception):
@@ -48,7 +60,7 @@ class Client:
                         on_progress(len(chunk))
                     yield chunk
 
-        headers = {"Content-Type": "text/csv", "Idempotency-Key": key,
+        headers = {"Content-Type": media_type(path), "Idempotency-Key": key,
                    "Content-Length": str(size)}
         query = {**(params or {}), "filename": path.name}
         for attempt in (1, 2):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from app.api import problems
 from app.api.routers import (
@@ -23,6 +24,8 @@ from app.api.routers import (
     tariff_admin,
     webhooks,
 )
+from app.api.schemas import duties as duty_schemas
+from app.api.schemas import manifests as manifest_schemas
 from app.web.rates import WRITE_METHODS
 
 
@@ -42,6 +45,25 @@ def include(app: FastAPI) -> None:
     app.include_router(tariff_admin.router)
     app.include_router(search.router)
     _document_write_rate(app)
+    _document_bodies(app, duty_schemas.LandedCostIn, manifest_schemas.JsonManifest)
+
+
+def _document_bodies(app: FastAPI, *models: type[BaseModel]) -> None:
+    """Bodies that a route reads itself (beside a CSV) are named by ``$ref`` in its
+    ``openapi_extra``: their schemas are added to the document's components here."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        found = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in models:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, nested in schema.pop("$defs", {}).items():
+                found.setdefault(name, nested)
+            found.setdefault(model.__name__, schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _document_write_rate(app: FastAPI) -> None:

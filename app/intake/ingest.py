@@ -36,7 +36,16 @@ from app.events.catalogue import (
 )
 from app.hts.importer import loaded_codes
 from app.lifecycle import brokers
-from app.manifest import bulk, contexts, declarations, entry_data, facilities, marks, reading
+from app.manifest import (
+    bulk,
+    contexts,
+    declarations,
+    entry_data,
+    facilities,
+    json_body,
+    marks,
+    reading,
+)
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
 from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import not_on_file, refresh_counts
@@ -77,6 +86,7 @@ class UploadRequest:
     idempotency_key: str | None
     supplied: Mapping[str, str | None]  # manifest columns given beside the file
     cfs: str | None = None  # FIRMS code of the CFS; default: the port's
+    sheet: str | None = None  # a workbook's sheet; default: its first
 
 
 ReplayReason = Literal["idempotency_key", "identical_file"]
@@ -137,7 +147,7 @@ def _replay_by_key(session: Session, request: UploadRequest) -> UploadOutcome | 
 
 def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validated:
     """Everything that needs no write lock: read, map, validate."""
-    parsed = reading.read(request.path)
+    parsed = reading.read(request.path, request.sheet)
     if parsed.frame.height > limits.max_rows:
         raise TooLarge(
             f"The file has {parsed.frame.height:,} rows; the limit is {limits.max_rows:,} rows "
@@ -150,6 +160,7 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
     validated = validate(parsed.frame, header_map, request.supplied, codes or None,
                          parsed.problems)
     validated.encoding = parsed.encoding
+    validated.positions = parsed.positions
     return to_usd(session, validated)
 
 
@@ -226,7 +237,8 @@ def store_upload(
         if replay is not None:
             return replay
         with clock.phase("read_validate"):
-            validated = with_entry_data(session, request, prepare(session, request, limits))
+            validated = json_body.report_rows(
+                with_entry_data(session, request, prepare(session, request, limits)))
     try:
         with clock.phase("store"), writer() as session, session.begin():
             outcome = _store(session, request, validated, clock, limits)

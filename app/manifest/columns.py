@@ -184,6 +184,11 @@ for _col in COLUMNS:
         _ALIASES[header_key(_spelling)] = _col.name
 
 
+def column_of(cell: str) -> str | None:
+    """The documented column a header cell (or a JSON key) names, if any."""
+    return _ALIASES.get(header_key(cell))
+
+
 @dataclass(frozen=True)
 class HeaderMap:
     """Which file column feeds which documented column."""

@@ -31,6 +31,9 @@ that share a HAWB number form one house bill (one Type 86 entry).
   accepted spellings are below. Unknown columns are ignored and listed in the upload's
   result.
 - **Row numbers** in error reports are those a spreadsheet shows: the header is row 1.
+- **Other formats**: the same columns may come as an Excel workbook (.xlsx) or as JSON
+  (below, [Excel workbooks and JSON](#excel-workbooks-and-json)). XML, PDF and Excel
+  97-2003 (.xls) files are refused with 415.
 - **Manifest columns** (MAWB, flight, arrival date, port) may instead be given beside the
   file (query parameters `mawb`, `flight_no`, `arrival_date`, `port`, or form fields of
   a multipart upload). When both are given they must agree. A file holding more than one
@@ -46,9 +49,9 @@ that share a HAWB number form one house bill (one Type 86 entry).
 
 ## What happens to an upload
 
-- A file that cannot be a manifest (empty, not CSV, no header, a required column missing,
-  more than one MAWB, an invalid MAWB check digit, a port not served) is refused whole
-  with 413/422 and a message; nothing is stored.
+- A file that cannot be a manifest (empty, not CSV, .xlsx or JSON, no header, a required
+  column missing, more than one MAWB, an invalid MAWB check digit, a port not served) is
+  refused whole with 413/415/422 and a message; nothing is stored.
 - Otherwise every row is stored. A HAWB with any row error is stored with status
   `invalid` and its errors; rows as sent are kept for every row with an error; a row with
   no HAWB number is kept as an unassigned row.
@@ -59,6 +62,71 @@ that share a HAWB number form one house bill (one Type 86 entry).
 - **Retries**: send an `Idempotency-Key` header; a retry with the same key returns the
   original result. The same file sent again for the MAWB also returns the original result.
 - An upload commits whole or not at all.
+
+## Excel workbooks and JSON
+
+The service tells the format by the file's first bytes (the `Content-Type` or the file's
+suffix need not say it). Both are read into the CSV's rows and columns, then validated,
+judged and stored exactly as the same CSV would be: the columns, spellings, numbers and row
+error codes below apply unchanged, and so do the size and row limits
+(`S321_UPLOAD_MAX_BYTES`, `S321_UPLOAD_MAX_ROWS`).
+
+### Excel workbook (.xlsx)
+
+- **Sheet**: the first one, or the one named by the `sheet` query parameter (or form field).
+- **Header**: the sheet's first row holding a value; blank rows above it are allowed.
+- **Row numbers** are the sheet's, as Excel shows them: a header on row 3 under two blank
+  rows puts the first HAWB line on row 4, and a blank row between lines is skipped
+  without renumbering the rows after it.
+- **Cells**: text as typed (a ZIP typed as text keeps its leading zero). A number cell is
+  read as Excel shows it at full precision, 15 significant digits, without exponent or
+  trailing zeros: `12.5`, `3` for 3.0, `9999999999.99` (never a float's
+  9999999999.98999977), `13.75` for a formula's 13.750000000000002. Then it is read by the
+  rule of [Numbers](#numbers), as the same text in a CSV would be (exactly, in decimal).
+  A date cell is its ISO date (`2025-04-15`), whatever its display format; a date and time
+  is `2025-04-15 10:30:00`. A formula gives the value Excel last calculated and saved. An
+  error cell (`#N/A`, `#DIV/0!`) is empty. TRUE/FALSE are `true`/`false`.
+- Columns without a header cell are not read.
+- A file that is not a workbook Excel can open, a password-protected workbook, an empty
+  sheet or an unknown sheet name is refused (415 or 422) with a message; save the
+  workbook again as .xlsx without a password, or send a CSV. Excel 97-2003 (.xls):
+  save it as .xlsx.
+
+### JSON (`Content-Type: application/json`)
+
+```json
+{"mawb": "297-75589382", "flight_no": "CI5148", "arrival_date": "2025-04-15",
+ "port_of_arrival": "LAX",
+ "hawbs": [
+   {"hawb_no": "HL0026457", "shipper_name": "Yiwu Sunrise Trading Co., Ltd",
+    "shipper_address": "88 Chouzhou North Road", "shipper_country": "CN",
+    "consignee_name": "Maria Garcia", "consignee_address1": "1420 W Olympic Blvd",
+    "consignee_city": "Los Angeles", "consignee_state": "CA", "consignee_zip": "90015",
+    "lines": [
+      {"line_no": 1, "description": "Women's cotton T-shirt", "hts_code": "6109.10.00.12",
+       "origin_country": "CN", "quantity": 2, "value": 18.50},
+      {"line_no": 2, "description": "Phone case, silicone", "hts_code": "3926.90.99.90",
+       "origin_country": "CN", "quantity": 1, "value": "6.00"}]}]}
+```
+
+- One object: the manifest columns (or give them as query parameters, as for a CSV) and
+  `hawbs`, a list of HAWB objects. A HAWB holds its HAWB columns and `lines`, a list of
+  line objects with the line columns. A line column given on the HAWB applies to each of
+  its lines that does not give its own; a HAWB without `lines` is a HAWB of one line.
+  Keys are the column names below, or any of their accepted spellings; unknown keys are
+  ignored and listed in the upload's result. The schema is `JsonManifest` in the OpenAPI
+  (`/docs`).
+- **Values**: text, or a JSON number, read as the digits sent (`18.50` is 18.50, no float
+  in between; an exponent is written out: `1e2` is `100`); `null` or `""` is missing. A
+  list, an object or `true`/`false` where a value belongs is a row error (`json_type`);
+  so is text holding a lone surrogate escape such as `\\ud800` (`unreadable_text`).
+- **Row numbers**: the HAWB's 1-based position in `hawbs`; the column of a line's field is
+  `lines[k].field` (k 1-based): `{"row": 2, "column": "lines[3].value", "code":
+  "decimal_comma"}` is the third line of the second HAWB. A HAWB field wrong on a HAWB of
+  several lines is reported once. A bad value never refuses the request: the HAWB is
+  stored as `invalid` with its errors, as a CSV row would be.
+- JSON that does not parse is refused with 422 naming the line and column where it
+  breaks; so is JSON that is not an object with a non-empty `hawbs` list.
 """
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from app.errors import Invalid, UnsupportedFormat
+from app.manifest import json_body, workbook
 from app.manifest.records import RowProblem, read_records
 from app.manifest.validation import ROW
 
@@ -26,10 +27,11 @@ _CHUNK = 1 << 20
 _SAMPLE = 64 * 1024
 # What the first bytes of a file say it is, when it is plainly not text.
 _SIGNATURES = {
-    b"PK\x03\x04": "a ZIP archive or an Excel workbook (.xlsx)",
-    b"\xd0\xcf\x11\xe0": "an Excel 97-2003 workbook (.xls)",
+    # An encrypted .xlsx is an OLE2 file too.
+    b"\xd0\xcf\x11\xe0": "an Excel 97-2003 workbook (.xls) or a password-protected workbook",
     b"%PDF": "a PDF",
 }
+_ZIP = b"PK\x03\x04"
 # What a decoder puts in place of bytes it cannot read, and what a file may already hold
 # where another system could not read a character.
 _UNREADABLE = "\ufffd"
@@ -53,12 +55,16 @@ codecs.register_error("s321_cp1252_fallback", _cp1252_fallback)
 _SNIFF = 64
 
 
+ACCEPTED = "CSV, an Excel workbook (.xlsx) or JSON"
+
+
 def not_a_csv(what: str) -> UnsupportedFormat:
-    """The refusal of a file that is ``what`` (JSON, a PDF...) rather than a CSV."""
+    """The refusal of a file that is ``what`` (XML, a PDF...), none of the formats read."""
     return UnsupportedFormat(
-        f"The file is {what}, not a CSV. Send the manifest as CSV (UTF-8, `Content-Type: "
-        "text/csv`, or a multipart form's 'file' field): its columns are in "
-        "docs/csv-format.md.")
+        f"The file is {what}, not a manifest this service reads. Send it as {ACCEPTED} "
+        "(`Content-Type: text/csv`, the .xlsx media type or `application/json`, or a "
+        "multipart form's 'file' field; an .xls workbook saved as .xlsx): the columns are "
+        "in docs/csv-format.md.")
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class ParsedFile:
     # Rows the file itself spoils (more fields than the header, a quote never closed,
     # characters that could not be decoded); their other values are still checked.
     problems: list[RowProblem] = field(default_factory=list)
+    # JSON: validation's row numbers -> HAWB positions (app/manifest/json_body.py).
+    positions: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -123,8 +131,6 @@ def _to_utf8(path: Path) -> _Text:
     for signature, what in _SIGNATURES.items():
         if head.startswith(signature):
             raise not_a_csv(what)
-    if head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"["):
-        raise not_a_csv("JSON")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _transcode(path, "utf-16", "replace")
     is_utf8, replaced = _scan_utf8(path)
@@ -188,7 +194,26 @@ def _working_copies(path: Path) -> Iterator[list[Path]]:
                 p.unlink(missing_ok=True)
 
 
-def read(path: Path) -> ParsedFile:
+def _looks_like_json(head: bytes) -> bool:
+    return head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"[")
+
+
+def read(path: Path, sheet: str | None = None) -> ParsedFile:
+    """A CSV, an .xlsx workbook (its first sheet, or ``sheet``) or a JSON manifest, told
+    apart by their first bytes."""
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF)
+    if head.startswith(_ZIP):
+        frame, header, problems = workbook.read(path, sheet)
+        return ParsedFile(frame=frame, header=header, encoding="xlsx", problems=problems)
+    if _looks_like_json(head):
+        found = json_body.read(path)
+        return ParsedFile(frame=found.frame, header=found.header, encoding="json",
+                          problems=found.problems, positions=found.positions)
+    return _read_csv(path)
+
+
+def _read_csv(path: Path) -> ParsedFile:
     with _working_copies(path) as made:
         text = _to_utf8(path)
         made.append(text.path)

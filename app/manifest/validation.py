@@ -58,6 +58,8 @@ ERROR_CODES: dict[str, str] = {
     "extra_fields": "The row has more fields than the header; usually an unquoted comma.",
     "unclosed_quote": "A value opens a quote (\") that is never closed; the row was read "
                       "with the quote as a plain character.",
+    "json_type": "A JSON value of the wrong kind (a list, an object, true/false) where text "
+                 "or a number belongs.",
     "unreadable_text": "Characters that could not be read (bytes not valid in the file's "
                        "encoding); save the file as UTF-8.",
     "ior_format": "Not an importer of record number CBP accepts: an EIN with its 2-character "
@@ -102,6 +104,8 @@ class Validated:
     ignored_columns: list[str] = field(default_factory=list)
     column_mapping: dict[str, str] = field(default_factory=dict)
     encoding: str = "utf-8"
+    # A JSON manifest's row numbers -> HAWB positions (app/manifest/json_body.py).
+    positions: pl.DataFrame | None = None
 
 
 # --- manifest-level values: one per file, or given beside it ---------------------------
@@ -623,7 +627,7 @@ def validate(
         pl.lit("line_no").alias("column_name"),
         pl.lit("duplicate_line").alias("code"),
         pl.format("Line {} of HAWB {} already appears at row {}.", pl.col("n_line_no"),
-                  pl.col("hawb_no"), pl.col("_first")).alias("message"),
+                  pl.col("hawb_no"), pl.col("_first") + 2).alias("message"),
         pl.col("n_line_no").cast(pl.String).alias("value"),
         pl.col("hawb_no"),
     ))

@@ -36,7 +36,7 @@ class Received:
         return UploadRequest(forwarder_id=forwarder_id, path=self.path, sha256=self.sha256,
                              size_bytes=self.size, filename=self.filename,
                              idempotency_key=idempotency_key, supplied=supplied,
-                             cfs=given("cfs"))
+                             cfs=given("cfs"), sheet=given("sheet"))
 
 
 def _too_large(limit: int) -> TooLarge:
@@ -69,27 +69,23 @@ def _limited(request: Request, limit: int) -> Request:
     return Request(request.scope, receive)
 
 
-# Media types that are never a CSV. Not application/vnd.ms-excel: browsers on Windows send
-# .csv files with it.
-_NOT_CSV = {"application/json": "JSON", "text/json": "JSON", "application/xml": "XML",
-            "text/xml": "XML", "application/pdf": "a PDF", "application/zip": "a ZIP archive",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-                "an Excel workbook (.xlsx)"}
+# Media types of formats not read (CSV, .xlsx and JSON are, told apart by their first
+# bytes). Not application/vnd.ms-excel: browsers on Windows send .csv files with it.
+_REFUSED = {"application/xml": "XML", "text/xml": "XML", "application/pdf": "a PDF",
+            "application/zip": "a ZIP archive"}
 
 
 def _format_of(media_type: str, filename: str) -> str | None:
-    """What a declared media type or file name says the upload is, when it is not a CSV
-    (the reader refuses what the first bytes show is not one)."""
+    """What a declared media type or file name says the upload is, when it is a format not
+    read (the reader refuses what the first bytes show is not one)."""
     media = media_type.split(";")[0].strip().lower()
-    if media in _NOT_CSV:
-        return _NOT_CSV[media]
-    if media.endswith("+json"):
-        return "JSON"
+    if media in _REFUSED:
+        return _REFUSED[media]
     if media.endswith("+xml"):
         return "XML"
     suffix = Path(filename).suffix.lower()
-    return {".json": "JSON", ".xml": "XML", ".xlsx": "an Excel workbook (.xlsx)",
-            ".xls": "an Excel 97-2003 workbook (.xls)", ".pdf": "a PDF"}.get(suffix)
+    return {".xml": "XML", ".xls": "an Excel 97-2003 workbook (.xls)", ".pdf": "a PDF",
+            ".zip": "a ZIP archive"}.get(suffix)
 
 
 async def receive(request: Request, dest: Path, limit: int) -> Received:
@@ -128,6 +124,7 @@ async def receive(request: Request, dest: Path, limit: int) -> Received:
                 digest.update(chunk)
                 out.write(chunk)
     if size == 0:
-        raise Invalid("The upload is empty: send the manifest CSV as the request body.")
+        raise Invalid("The upload is empty: send the manifest (CSV, .xlsx or JSON) as the "
+                      "request body.")
     return Received(path=dest, sha256=digest.hexdigest(), size=size, filename=filename,
                     fields=fields)

@@ -1,6 +1,7 @@
-"""A file that is not a CSV (JSON, XML, a workbook, a PDF) is refused with 415 and a message
-saying what it is and what to send, never parsed as a CSV into misleading row errors; and it
-leaves no trace."""
+"""A file in a format not read (XML, an .xls workbook, a PDF, a ZIP) is refused with 415 and a
+message saying what it is and what to send (CSV, .xlsx or JSON), never parsed as a CSV into
+misleading row errors; and it leaves no trace. JSON and .xlsx are read
+(tests/manifest/test_workbooks_and_json.py)."""
 
 from __future__ import annotations
 
@@ -18,27 +19,23 @@ from tests.support.console import sign_in
 from tests.support.manifests import line, manifest, new_mawb
 
 JSON_BODY = json.dumps({"mawb": "297-75589382", "hawbs": [{"hawb": "H1", "value": 20}]})
+XLS = "an Excel 97-2003 workbook (.xls) or a password-protected workbook"
 
 
 def refused(response_status: int, body: dict[str, object], found: str) -> None:
     assert response_status == 415
     assert body["title"] == "Unsupported file format"
-    assert f"The file is {found}, not a CSV" in str(body["detail"])
+    assert f"The file is {found}, not a manifest this service reads" in str(body["detail"])
+    assert "CSV, an Excel workbook (.xlsx) or JSON" in str(body["detail"])
     assert "docs/csv-format.md" in str(body["detail"])
 
 
 @pytest.mark.parametrize(("content_type", "body", "found"), [
-    ("application/json", JSON_BODY.encode(), "JSON"),
-    ("application/vnd.api+json; charset=utf-8", JSON_BODY.encode(), "JSON"),
     ("text/xml", b"<manifest/>", "XML"),
-    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04rest",
-     "an Excel workbook (.xlsx)"),
+    ("application/vnd.api+xml; charset=utf-8", b"<manifest/>", "XML"),
+    ("application/zip", b"PK\x03\x04rest", "a ZIP archive"),
     # Declared as CSV, but the bytes say otherwise.
-    ("text/csv", b"\xef\xbb\xbf  " + JSON_BODY.encode(), "JSON"),
-    ("text/csv", b"[{\"hawb\": \"H1\"}]", "JSON"),
-    ("text/csv", b"PK\x03\x04" + bytes(100), "a ZIP archive or an Excel workbook (.xlsx)"),
-    ("application/octet-stream", b"\xd0\xcf\x11\xe0" + bytes(100),
-     "an Excel 97-2003 workbook (.xls)"),
+    ("application/octet-stream", b"\xd0\xcf\x11\xe0" + bytes(100), XLS),
     ("text/csv", b"%PDF-1.7\n", "a PDF"),
 ])
 def test_a_body_that_is_not_a_csv_is_refused_with_415(
@@ -52,9 +49,9 @@ def test_a_body_that_is_not_a_csv_is_refused_with_415(
 
 
 @pytest.mark.parametrize(("filename", "part_type", "found"), [
-    ("manifest.json", "application/octet-stream", "JSON"),
-    ("manifest.csv", "application/json", "JSON"),
-    ("manifest.xlsx", "application/octet-stream", "an Excel workbook (.xlsx)"),
+    ("manifest.xml", "application/octet-stream", "XML"),
+    ("manifest.csv", "application/pdf", "a PDF"),
+    ("manifest.xls", "application/octet-stream", "an Excel 97-2003 workbook (.xls)"),
 ])
 def test_a_form_file_that_is_not_a_csv_is_refused_with_415(
         client: TestClient, forwarder: Org, filename: str, part_type: str, found: str) -> None:
@@ -77,9 +74,25 @@ def test_csvs_as_browsers_and_tools_label_them_are_read(client: TestClient,
 
 
 def test_the_what_if_file_is_refused_the_same_way(client: TestClient, forwarder: Org) -> None:
-    response = client.post("/v1/eligibility/what-if", content=JSON_BODY.encode(),
-                           headers={**forwarder.headers, "Content-Type": "application/json"})
-    refused(response.status_code, response.json(), "JSON")
+    response = client.post("/v1/eligibility/what-if", content=b"<manifest/>",
+                           headers={**forwarder.headers, "Content-Type": "application/xml"})
+    refused(response.status_code, response.json(), "XML")
+
+
+def test_json_and_workbooks_are_no_longer_refused(client: TestClient, forwarder: Org) -> None:
+    """JSON, declared or not, is read as a JSON manifest (this one lacks the flight)."""
+    for media, body in [("application/json", JSON_BODY.encode()),
+                        ("text/csv", b"\xef\xbb\xbf  " + JSON_BODY.encode()),
+                        ("application/vnd.api+json", JSON_BODY.encode())]:
+        response = client.post("/v1/uploads", content=body,
+                               headers={**forwarder.headers, "Content-Type": media})
+        assert response.status_code == 422, response.text
+        assert "Required column(s) missing" in response.json()["detail"]
+    response = client.post("/v1/uploads", content=b"PK\x03\x04" + bytes(100), headers={
+        **forwarder.headers, "Content-Type":
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    assert response.status_code == 415
+    assert "The Excel workbook could not be read" in response.json()["detail"]
 
 
 def test_the_template_lists_every_column_and_uploads_as_it_is(

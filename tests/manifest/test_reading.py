@@ -67,12 +67,21 @@ def test_unusable_files(tmp_path: Path, data: bytes, fragment: str) -> None:
 
 
 @pytest.mark.parametrize(("data", "what"), [
-    (b"PK\x03\x04rest", "a ZIP archive or an Excel workbook (.xlsx)"),
-    (b"%PDF-1.7", "a PDF"),
-    (b"\xef\xbb\xbf\n {\"mawb\": \"297-75589382\"}", "JSON"),
+    (b"%PDF-1.7", "The file is a PDF, not a manifest this service reads"),
+    (b"\xd0\xcf\x11\xe0" + bytes(60), "The file is an Excel 97-2003 workbook (.xls) or a "
+     "password-protected workbook"),
+    # A workbook, or JSON, is read as one, not refused as a CSV.
+    (b"PK\x03\x04rest", "The Excel workbook could not be read"),
 ])
 def test_files_that_are_not_csv(tmp_path: Path, data: bytes, what: str) -> None:
     path = tmp_path / "m.csv"
     path.write_bytes(data)
-    with pytest.raises(UnsupportedFormat, match=re.escape(f"The file is {what}, not a CSV")):
+    with pytest.raises(UnsupportedFormat, match=re.escape(what)):
+        reading.read(path)
+
+
+def test_json_is_read_as_a_json_manifest(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"\xef\xbb\xbf\n {\"mawb\": \"297-75589382\"}")
+    with pytest.raises(Invalid, match="'hawbs' list"):
         reading.read(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,6 +44,32 @@ def test_cli_upload_prints_the_error_report(live_server: str, forwarder: Org,
     clean = run_cli("upload", str(SAMPLES / "lax_2025-04-15_clean.csv"), "--url", live_server,
                     env={"S321_API_KEY": forwarder.key})
     assert clean.returncode == 0
+
+
+def test_cli_uploads_a_workbook_and_json_and_refuses_xml(live_server: str, forwarder: Org,
+                                                          tmp_path: Path) -> None:
+    from tests.manifest.test_workbooks_and_json import as_json, workbook
+    from tests.support.manifests import line, manifest, new_mawb
+
+    book = tmp_path / "manifest.xlsx"
+    book.write_bytes(workbook(tmp_path, manifest([line("HW1"), line("HW2", "x")]),
+                              start_row=2))
+    result = run_cli("upload", str(book), "--url", live_server,
+                     env={"S321_API_KEY": forwarder.key})
+    assert result.returncode == 1, result.stderr
+    assert "2 HAWBs (1 valid, 1 with errors" in result.stdout.replace("\n", " ")
+    assert "5" in result.stdout  # HW2 is on sheet row 5
+    sent = tmp_path / "manifest.json"
+    sent.write_text(json.dumps(as_json(new_mawb())))
+    result = run_cli("upload", str(sent), "--url", live_server,
+                     env={"S321_API_KEY": forwarder.key})
+    assert result.returncode == 0, result.stdout + result.stderr
+    xml = tmp_path / "manifest.xml"
+    xml.write_text("<manifest/>")
+    result = run_cli("upload", str(xml), "--url", live_server,
+                     env={"S321_API_KEY": forwarder.key})
+    assert result.returncode == 2
+    assert "Refused (415)" in result.stderr
 
 
 def test_cli_upload_refused(live_server: str, forwarder: Org, tmp_path: Path) -> None:

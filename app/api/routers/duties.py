@@ -24,7 +24,7 @@ from app.api.schemas import duties as schemas
 from app.eligibility import landed_cost
 from app.intake.ingest import Limits, prepare
 from app.kit.money import cents_to_usd, usd
-from app.manifest import queries
+from app.manifest import json_body, queries
 from app.manifest.models import Hawb
 from app.tariff import breakdowns
 from app.web.uploads import receive
@@ -170,7 +170,8 @@ async def landed_cost_of(request: Request, caller: PricerDep, settings: Settings
 
         def run_file() -> schemas.LandedCostOut:
             with reader() as session:
-                validated = prepare(session, upload, Limits(max_rows=settings.upload_max_rows))
+                validated = json_body.report_rows(
+                    prepare(session, upload, Limits(max_rows=settings.upload_max_rows)))
                 return _landed_out(landed_cost.for_file(session, validated, on,
                                                         caller.organisation_id))
 

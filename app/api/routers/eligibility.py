@@ -31,7 +31,7 @@ from app.intake import parties
 from app.intake.ingest import Limits, prepare
 from app.kit.bounds import RowId
 from app.kit.money import cents_to_usd
-from app.manifest import queries
+from app.manifest import json_body, queries
 from app.web.uploads import receive
 
 router = APIRouter(prefix="/v1", tags=["eligibility"], responses=problem_responses(401, 403))
@@ -233,7 +233,8 @@ async def what_if_file(request: Request, caller: ForwarderDep, settings: Setting
 
         def run() -> schemas.WhatIfOut:
             with reader() as session:
-                validated = prepare(session, upload, Limits(max_rows=settings.upload_max_rows))
+                validated = json_body.report_rows(
+                    prepare(session, upload, Limits(max_rows=settings.upload_max_rows)))
                 policies = eq.policies_for_what_if(session, policy_id)
                 result = whatif.for_file(session, validated, policies, as_of,
                                          caller.organisation_id)

@@ -35,6 +35,7 @@ router = APIRouter(prefix="/v1", tags=["manifests"], responses=problem_responses
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_EXAMPLE = (
     "MAWB No,Flight No,Flight Date,Port of Arrival,HAWB No,Line No,Shipper Name,...\n"
     "297-75589382,CI5148,2025-04-15,LAX,HL0026457,1,\"Yiwu Sunrise Trading Co., Ltd\",...\n"
@@ -55,26 +56,36 @@ def manifest_template(caller: CallerDep) -> Response:
     "/uploads",
     response_model=schemas.UploadOut,
     status_code=201,
-    summary="Upload a MAWB's HAWB manifest (CSV)",
+    summary="Upload a MAWB's HAWB manifest (CSV, Excel .xlsx or JSON)",
     description=(
-        "Send the CSV as the request body (`Content-Type: text/csv`) or as the form field "
-        "`file` of a multipart form. The MAWB, flight, arrival date and port come from the "
-        "file's columns or from these parameters; when both are given they must agree.\n\n"
+        "Send the manifest as the request body or as the form field `file` of a multipart "
+        "form: a CSV (`text/csv`), an Excel workbook (.xlsx; its first sheet, or `sheet`) or "
+        "JSON (`application/json`, `JsonManifest`: the HAWBs with their lines). The format "
+        "is told by the file's first bytes. The MAWB, flight, arrival date and port come "
+        "from the file's columns or from these parameters; when both are given they must "
+        "agree. Row errors name the row a spreadsheet shows (blank rows above a workbook's "
+        "header counted), or in JSON the HAWB's 1-based position in `hawbs` and a line's "
+        "field as `lines[k].field` (docs/csv-format.md).\n\n"
         "A new MAWB creates a manifest; a later upload for the same MAWB replaces the HAWBs "
         "it names (while they have not been filed) and leaves the others alone. Rows with "
         "errors are stored with their errors; nothing sent is dropped. The upload commits "
         "whole or not at all.\n\n"
         "`Idempotency-Key`: a retry with the same key returns the original result (200, "
         "outcome `replayed`). Sending the same file again for the MAWB does the same.\n\n"
-        "JSON, XML, Excel workbooks and PDFs are refused with 415: save the sheet as CSV."
+        "XML, PDFs and Excel 97-2003 (.xls) workbooks are refused with 415: save the sheet "
+        "as .xlsx or CSV."
     ),
     openapi_extra={"requestBody": {"content": {
         "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+        XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": {"$ref": "#/components/schemas/JsonManifest"},
+                             "example": schemas.JSON_EXAMPLE},
         "multipart/form-data": {"schema": {"type": "object", "properties": {
             "file": {"type": "string", "format": "binary"},
             "mawb": {"type": "string"}, "flight_no": {"type": "string"},
             "arrival_date": {"type": "string", "format": "date"},
-            "port": {"type": "string"}}, "required": ["file"]}},
+            "port": {"type": "string"}, "sheet": {"type": "string"}},
+            "required": ["file"]}},
     }, "required": True}},
     responses={200: {"description": "Replayed: the original upload's result",
                      "model": schemas.UploadOut},
@@ -90,6 +101,8 @@ async def upload_manifest(
     flight_no: Annotated[str | None, Query(examples=["CI5148"])] = None,
     arrival_date: Annotated[str | None, Query(examples=["2025-04-15"])] = None,
     port: Annotated[str | None, Query(examples=["LAX"])] = None,
+    sheet: Annotated[str | None, Query(description="The workbook's sheet to read; default: "
+                                       "its first", examples=["Manifest"])] = None,
     cfs: Annotated[str | None, Query(description="FIRMS code of the CFS the MAWB goes to; "
                                      "default: the port's default CFS",
                                      examples=["W279"])] = None,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from app.intake.ingest import ReplayReason
+from app.manifest.columns import COLUMNS, Kind, Level
 
 
 class RowErrorOut(BaseModel):
@@ -41,7 +42,8 @@ class UploadOut(BaseModel):
     port: str = Field(examples=["LAX"])
     filename: str
     size_bytes: int
-    encoding: str = Field(examples=["utf-8", "cp1252"])
+    encoding: str = Field(examples=["utf-8", "cp1252", "xlsx", "json"],
+                          description="A CSV's text encoding, or xlsx or json")
     sha256: str
     received_at: datetime
     rows: int
@@ -153,3 +155,56 @@ class CfsAssignedOut(BaseModel):
     cfs: str = Field(description="FIRMS code of the CFS the MAWB now goes to.")
     previous_cfs: str | None
     changed: bool = Field(description="False when the MAWB was already assigned there.")
+
+
+# --- The JSON manifest body (app/manifest/json_body.py reads it) -----------------------
+
+def _json_fields(level: Level, *, required: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for col in COLUMNS:
+        if col.level is not level and not (level is Level.HAWB and col.name == "hawb_no"):
+            continue
+        if level is Level.LINE and col.name == "hawb_no":
+            continue
+        kind: Any = (str | Decimal) if col.kind in _NUMERIC else str
+        needed = required and col.required
+        fields[col.name] = (kind if needed else kind | None,
+                            Field(... if needed else None, description=col.meaning))
+    return fields
+
+
+_NUMERIC = (Kind.INTEGER, Kind.DECIMAL, Kind.MONEY)
+
+JsonLine = create_model(
+    "JsonLine", __doc__="A commodity line: the line columns of docs/csv-format.md.",
+    **_json_fields(Level.LINE, required=True))
+JsonHawb = create_model(
+    "JsonHawb", __doc__="A HAWB: its columns, and its lines. A line column given here "
+    "applies to every line that does not give its own; without 'lines' the HAWB is one line.",
+    lines=(list[JsonLine] | None, Field(None, min_length=1)),
+    **_json_fields(Level.HAWB, required=True))
+JsonManifest = create_model(
+    "JsonManifest", __doc__="A manifest as JSON: the manifest columns (or give them as query "
+    "parameters) and the HAWBs. Every key may use any spelling docs/csv-format.md accepts. "
+    "Row errors name the HAWB's 1-based position in 'hawbs' as the row, and a line's field "
+    "as lines[k].field.",
+    hawbs=(list[JsonHawb], Field(min_length=1)),
+    **_json_fields(Level.MANIFEST, required=False))
+
+JSON_EXAMPLE: dict[str, Any] = {
+    "mawb": "297-75589382", "flight_no": "CI5148", "arrival_date": "2025-04-15",
+    "port_of_arrival": "LAX",
+    "hawbs": [{
+        "hawb_no": "HL0026457", "shipper_name": "Yiwu Sunrise Trading Co., Ltd",
+        "shipper_address": "88 Chouzhou North Road", "shipper_city": "Yiwu",
+        "shipper_country": "CN", "consignee_name": "Maria Garcia",
+        "consignee_address1": "1420 W Olympic Blvd", "consignee_city": "Los Angeles",
+        "consignee_state": "CA", "consignee_zip": "90015", "pieces": 1,
+        "gross_weight_kg": 0.45,
+        "lines": [
+            {"line_no": 1, "description": "Women's cotton T-shirt", "hts_code": "6109.10.00.12",
+             "origin_country": "CN", "quantity": 2, "unit": "PCS", "value": 18.50},
+            {"line_no": 2, "description": "Phone case, silicone", "hts_code": "3926.90.99.90",
+             "origin_country": "CN", "quantity": 1, "unit": "PCS", "value": "6.00"},
+        ]}],
+}
