@@ -23,7 +23,7 @@ from app.settings import Settings
 from app.tariff import breakdowns
 from app.ui.common import READERS
 from app.ui.render import bar, page
-from app.ui.session import WebDep, allow, check_csrf, reader
+from app.ui.session import WebDep, acting, allow, check_csrf, reader
 from app.web.csv import csv_response
 from app.web.uploads import receive
 
@@ -86,6 +86,7 @@ def manifest_template(web: WebDep) -> Response:
 @router.post("/upload")
 async def upload(request: Request, web: WebDep) -> Response:
     allow(web, OrgKind.FORWARDER)
+    acting(web)
     settings: Settings = request.app.state.settings
     with (request.app.state.upload_slots.take(web.caller.organisation_id),
           tempfile.TemporaryDirectory(prefix="s321-ui-upload-") as tmp):

@@ -244,6 +244,6 @@ def assign_cfs(mawb: str, body: schemas.CfsAssignIn, caller: ManifestReaderDep,
                session: WriterSessionDep) -> schemas.CfsAssignedOut:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     done = assignment.move(session, manifest, body.firms_code,
-                           by=caller.organisation_name, reason=body.reason)
+                           by=caller.who, reason=body.reason)
     return schemas.CfsAssignedOut(mawb=done.mawb, cfs=done.cfs, previous_cfs=done.previous_cfs,
                                   changed=done.changed)
