@@ -125,22 +125,30 @@ def all_people(session: Session) -> list[Person]:
     return list(session.scalars(select(Person).order_by(Person.organisation_id, Person.email)))
 
 
-def _issue(session: Session, person: Person, purpose: str, by: str) -> str:
+@dataclass(frozen=True)
+class Issued:
+    """An invitation or reset token, shown once, and when it stops working."""
+
+    token: str
+    expires_at: datetime
+
+
+def _issue(session: Session, person: Person, purpose: str, by: str) -> Issued:
     """A new token; earlier unused ones of the same purpose stop working."""
     now = utcnow()
     session.execute(update(PersonToken).where(
         PersonToken.person_id == person.id, PersonToken.purpose == purpose,
         PersonToken.used_at.is_(None)).values(used_at=now))
     token = secrets.token_urlsafe(32)
+    expires = now + LIFETIMES[purpose]
     session.add(PersonToken(person_id=person.id, purpose=purpose, token_hash=_token_hash(token),
-                            created_by=by[:300], created_at=now,
-                            expires_at=now + LIFETIMES[purpose]))
+                            created_by=by[:300], created_at=now, expires_at=expires))
     session.flush()
-    return token
+    return Issued(token, expires)
 
 
 def invite(session: Session, organisation: Organisation, email: str, role: Role, *,
-           by: str, name: str = "") -> tuple[Person, str]:
+           by: str, name: str = "") -> tuple[Person, Issued]:
     """A person without a password yet, and the invitation token (shown once)."""
     person = Person(organisation_id=organisation.id, email=normalise_email(email),
                     name=name.strip()[:200], role=role.value, created_at=utcnow())
@@ -149,7 +157,7 @@ def invite(session: Session, organisation: Organisation, email: str, role: Role,
 
 
 def invite_as(session: Session, manager: Caller, organisation_id: int, email: str, role: Role,
-              name: str = "") -> tuple[Person, str]:
+              name: str = "") -> tuple[Person, Issued]:
     _check_manages(manager, organisation_id)
     return invite(session, get_organisation(session, organisation_id), email, role,
                   by=manager.who, name=name)
@@ -181,7 +189,7 @@ def change(session: Session, manager: Caller, person_id: int, *, role: Role | No
     return person
 
 
-def issue_reset(session: Session, manager: Caller, person_id: int) -> tuple[Person, str]:
+def issue_reset(session: Session, manager: Caller, person_id: int) -> tuple[Person, Issued]:
     person = get_person(session, manager, person_id)
     if person.disabled_at is not None:
         raise Conflict(f"{person.email} is disabled; enable the account first.")

@@ -17,12 +17,9 @@ from app.errors import DomainError, NotAllowed, status_of
 from app.kit.bounds import RowId
 from app.ui.render import page
 from app.ui.session import SIGN_IN_CSRF, Web, WebDep, check_csrf, reader, writer
+from app.web.links import person_link
 
 router = APIRouter()
-
-
-def link(request: Request, path: str, token: str) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}/ui/{path}?token={token}"
 
 
 def _me(web: Web, session_person: Person | None) -> Person:
@@ -110,14 +107,15 @@ def invite(request: Request, web: WebDep, csrf_token: Annotated[str, Form()],
     check_csrf(web, csrf_token)
     try:
         with transaction(writer(request)) as session:
-            person, token = people.invite_as(session, web.caller, org, email,
+            person, issued = people.invite_as(session, web.caller, org, email,
                                              people.role_of(role), name)
             invited = person.email
     except NotAllowed:
         raise
     except DomainError as exc:
         return _people(request, web, org, status_code=422, error=exc.detail)
-    return _people(request, web, org, shown_once=link(request, "invitation", token),
+    return _people(request, web, org,
+                   shown_once=person_link(request, people.INVITATION, issued.token),
                    shown_for=f"Invitation for {invited}")
 
 
@@ -128,10 +126,10 @@ def change(request: Request, web: WebDep, person_id: RowId, csrf_token: Annotate
     try:
         with transaction(writer(request)) as session:
             if action == "reset":
-                person, token = people.issue_reset(session, web.caller, person_id)
+                person, issued = people.issue_reset(session, web.caller, person_id)
                 org_id, email = person.organisation_id, person.email
                 return _people(request, web, org_id,
-                               shown_once=link(request, "reset", token),
+                               shown_once=person_link(request, people.RESET, issued.token),
                                shown_for=f"Password reset for {email}")
             person = people.change(
                 session, web.caller, person_id,
