@@ -30,6 +30,7 @@ from app.accounts.models import (
     PersonToken,
     Role,
     SignInFailure,
+    WebSession,
 )
 from app.accounts.service import Caller, get_organisation
 from app.db import add_unique, utcnow
@@ -59,9 +60,13 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def hash_password(password: str) -> str:
+def _check_length(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise InvalidRequest(f"A password needs at least {MIN_PASSWORD} characters.")
+
+
+def hash_password(password: str) -> str:
+    _check_length(password)
     return _HASHER.hash(password)
 
 
@@ -227,18 +232,27 @@ def token_person(session: Session, token: str, purpose: str) -> Person | None:
 def accept_invitation(session: Session, token: str, name: str, password: str) -> Person:
     if not name.strip():
         raise InvalidRequest("Give your name: it is what the history shows when you act.")
-    hashed = hash_password(password)
+    _check_length(password)
+    # The token first: nobody without one makes the service compute an argon2 hash.
     person = _redeem(session, token, INVITATION)
     person.name = name.strip()[:200]
-    person.password_hash = hashed
+    person.password_hash = hash_password(password)
     session.flush()
     return person
 
 
+def _end_sessions(session: Session, person: Person) -> None:
+    """A new password signs the person out everywhere (whoever knew the old one too)."""
+    session.execute(update(WebSession).where(WebSession.person_id == person.id,
+                                             WebSession.ended_at.is_(None))
+                    .values(ended_at=utcnow()))
+
+
 def complete_reset(session: Session, token: str, password: str) -> Person:
-    hashed = hash_password(password)
+    _check_length(password)
     person = _redeem(session, token, RESET)
-    person.password_hash = hashed
+    person.password_hash = hash_password(password)
+    _end_sessions(session, person)
     session.execute(delete(SignInFailure).where(SignInFailure.email == person.email))
     session.flush()
     return person
@@ -253,6 +267,7 @@ def set_password(session: Session, email: str, password: str) -> Person:
         raise NotFound(f"No person has the email {email}; invite them first "
                        "(`s321 admin invite`).")
     person.password_hash = hash_password(password)
+    _end_sessions(session, person)
     if not person.name:
         person.name = email.split("@", 1)[0]
     session.execute(delete(SignInFailure).where(SignInFailure.email == email))

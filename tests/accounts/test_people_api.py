@@ -79,6 +79,8 @@ def test_a_reset_link_sets_a_new_password_once(client: TestClient, admin: Org,
     client.post("/v1/invitations/accept", json={
         "token": _token(created.json()["invitation_url"], "invitation"), "name": "Op",
         "password": PASSWORD})
+    sign_in_person(client, "op@harbour.test", PASSWORD)
+    assert client.get("/ui/review").status_code == 200
     changed = client.patch(f"/v1/people/{person['id']}", headers=admin.headers,
                            json={"role": "viewer"})
     assert changed.json()["role"] == "viewer"
@@ -88,6 +90,8 @@ def test_a_reset_link_sets_a_new_password_once(client: TestClient, admin: Org,
     done = client.post("/v1/password-resets/complete",
                        json={"token": token, "password": "a different password"})
     assert done.status_code == 200, done.text
+    # The new password ended the session opened with the old one.
+    assert client.get("/ui/review", follow_redirects=False).status_code == 303
     reused = client.post("/v1/password-resets/complete",
                          json={"token": token, "password": "yet another password"})
     assert reused.status_code == 422

@@ -27,7 +27,8 @@ def me(caller: CallerDep, session: SessionDep) -> Me:
     person = None if caller.person_id is None else session.get(Person, caller.person_id)
     return Me(organisation_id=caller.organisation_id,
               organisation_name=caller.organisation_name, kind=caller.kind,
-              key_id=caller.key_id, key_label=caller.key_id and caller.key_label,
+              key_id=caller.key_id,
+              key_label=caller.key_label if caller.key_id is not None else None,
               person=None if person is None else PersonRef(
                   id=person.id, name=person.name, email=person.email, role=caller.role))
 
