@@ -4,9 +4,11 @@ history naming the person who approved; a disabled person's session ending."""
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import pyotp
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.accounts.models import OrgKind, Person, Role
 from app.db import utcnow
 from app.lifecycle.models import HawbHistory
+from app.ui import account, analytics, brokers, carriers, cfs, common, forwarders
 from tests.conftest import MakeOrg, Org, sample, upload
 from tests.support.console import csrf_of, sign_in, sign_in_person
 from tests.support.journeys import designate, history
@@ -205,3 +208,27 @@ def test_an_api_key_session_still_signs_in_and_history_names_the_key(
                                             HawbHistory.actor_person_id)).all())
     assert actors == {(broker.by_key, None)}
     assert client.get("/ui/account").status_code == 403
+
+
+def test_every_console_form_goes_through_the_viewer_check() -> None:
+    """A form added later cannot forget viewers: every POST route checks its session's form
+    (check_csrf refuses viewers unless told the form does not act) or refuses them first."""
+    public = {"/sign-in", "/invitation", "/reset"}  # no session yet
+    own = {"/sign-out", "/account/password", "/account/totp", "/account/totp/confirm"}
+    checked = []
+    for module in (common, account, forwarders, brokers, cfs, carriers, analytics):
+        for route in module.router.routes:
+            if not isinstance(route, APIRoute) or "POST" not in route.methods:
+                continue
+            source = inspect.getsource(route.endpoint)
+            if route.path in public:
+                assert "check_csrf" not in source, route.path
+                continue
+            if route.path in own:
+                assert "acts=False" in source, route.path
+            else:
+                assert "acts=False" not in source, route.path
+                assert "check_csrf(web, " in source or "acting(web)" in source, route.path
+            checked.append(route.path)
+    assert {"/review/decide", "/upload", "/cfs/{firms}/receipt", "/parcels/{hawb_id}/pickup",
+            "/people"} <= set(checked)
