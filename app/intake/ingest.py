@@ -77,6 +77,7 @@ class UploadRequest:
     idempotency_key: str | None
     supplied: Mapping[str, str | None]  # manifest columns given beside the file
     cfs: str | None = None  # FIRMS code of the CFS; default: the port's
+    uploaded_by: str = ""  # the organisation and the person or API key (Caller.who)
 
 
 ReplayReason = Literal["idempotency_key", "identical_file"]
@@ -290,6 +291,7 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         idempotency_key=request.idempotency_key,
         file_sha256=request.sha256,
         filename=request.filename,
+        uploaded_by=request.uploaded_by[:200],
         size_bytes=request.size_bytes,
         encoding=v.encoding,
         row_count=v.row_count,

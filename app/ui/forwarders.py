@@ -93,7 +93,8 @@ async def upload(request: Request, web: WebDep) -> Response:
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
         check_csrf(web, received.fields.get("csrf_token"))
         outcome = await request.app.state.ingesters.ingest(
-            received.as_upload(request, web.caller.organisation_id))
+            received.as_upload(request, web.caller.organisation_id,
+                               uploaded_by=web.caller.who))
     return RedirectResponse(f"/ui/uploads/{outcome.upload_id}", status_code=303)
 
 

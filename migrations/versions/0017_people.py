@@ -1,7 +1,7 @@
 """People within organisations: console sign-in by email and password (argon2), an
 optional TOTP second factor, invitations and password resets by single-use token, failed
 sign-ins counted per email; web sessions of a person or of an API key; the person who
-acted on each history row.
+acted on each history row, and who uploaded each upload.
 
 Revision ID: 0017
 Revises: 0016
@@ -76,9 +76,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_person_id"), ["person_id"])
     with op.batch_alter_table("hawb_history", schema=None) as batch_op:
         batch_op.add_column(sa.Column("actor_person_id", sa.Integer(), nullable=True))
+    with op.batch_alter_table("uploads", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("uploaded_by", sa.String(length=200), nullable=False,
+                                      server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("uploads", schema=None) as batch_op:
+        batch_op.drop_column("uploaded_by")
     with op.batch_alter_table("hawb_history", schema=None) as batch_op:
         batch_op.drop_column("actor_person_id")
     # Sessions of people have no key: they end with the people.

@@ -101,14 +101,25 @@ def test_a_viewer_reads_but_cannot_act(client: TestClient, db: sessionmaker[Sess
                        follow_redirects=False).status_code == 303
 
 
-def test_a_forwarders_viewer_cannot_upload(client: TestClient, db: sessionmaker[Session],
-                                           forwarder: Org) -> None:
+def test_a_forwarders_viewer_cannot_upload_and_an_operators_upload_names_them(
+        client: TestClient, db: sessionmaker[Session], forwarder: Org) -> None:
     viewer = make_person(db, forwarder.id, "viewer@pacific.test", Role.VIEWER)
     csrf = sign_in_person(client, viewer.email, viewer.password)
     refused = client.post("/ui/upload", data={"csrf_token": csrf},
                           files={"file": ("m.csv", sample("lax_2025-04-15_clean.csv"))})
     assert refused.status_code == 403
     assert client.get("/v1/manifests", headers=forwarder.headers).json()["items"] == []
+    # An operator's upload names them in the activity log.
+    operator = make_person(db, forwarder.id, "op@pacific.test", Role.OPERATOR, "Ola Op")
+    client.cookies.clear()
+    csrf = sign_in_person(client, operator.email, operator.password)
+    done = client.post("/ui/upload", data={"csrf_token": csrf},
+                       files={"file": ("m.csv", sample("lax_2025-04-15_clean.csv"))},
+                       follow_redirects=False)
+    assert done.status_code == 303, done.text
+    log = client.get("/v1/activity", headers=forwarder.headers,
+                     params={"source": "upload"}).json()["items"]
+    assert [i["actor"] for i in log] == ["Pacific Rim Logistics — Ola Op"]
 
 
 def test_history_names_the_person_who_approved(client: TestClient, db: sessionmaker[Session],
@@ -129,6 +140,10 @@ def test_history_names_the_person_who_approved(client: TestClient, db: sessionma
     assert history(client, forwarder, MAWB, hawb_no)[0]["actor"] \
         == "Harbour Customs Brokers — Jane Doe"
     assert "Harbour Customs Brokers — Jane Doe" in client.get("/ui/activity").text
+    # The upload names the forwarder's key that sent it.
+    log = client.get("/v1/activity", headers=forwarder.headers,
+                     params={"source": "upload"}).json()["items"]
+    assert [i["actor"] for i in log] == [forwarder.by_key]
 
 
 def test_an_owner_manages_their_people_and_no_one_elses(client: TestClient,

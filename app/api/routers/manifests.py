@@ -99,7 +99,8 @@ async def upload_manifest(
     with (request.app.state.upload_slots.take(caller.organisation_id),
           tempfile.TemporaryDirectory(prefix="s321-upload-") as tmp):
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
-        upload_request = received.as_upload(request, caller.organisation_id, idempotency_key)
+        upload_request = received.as_upload(request, caller.organisation_id, idempotency_key,
+                                            uploaded_by=caller.who)
         outcome = await request.app.state.ingesters.ingest(upload_request)
     if not outcome.created:
         response.status_code = 200
