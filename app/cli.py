@@ -23,7 +23,7 @@ from app.settings import get_settings
 
 cli = typer.Typer(help="Section 321 clearance service.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
-admin_cli = typer.Typer(help="Organisations and API keys.", no_args_is_help=True)
+admin_cli = typer.Typer(help="Organisations, API keys and people.", no_args_is_help=True)
 hts_cli = typer.Typer(help="Harmonized Tariff Schedule reference data.", no_args_is_help=True)
 docs_cli = typer.Typer(help="Generated documentation.", no_args_is_help=True)
 tariff_cli = typer.Typer(help="Duties: Chapter 99 programs and their lists, fees, exchange "
@@ -296,6 +296,78 @@ def admin_facilities() -> None:
             table.add_row(f.port, f.firms_code, f.name, str(f.organisation_id),
                           "yes" if f.is_default else "")
     console.print(table)
+
+
+@admin_cli.command("invite")
+def admin_invite(
+    organisation: Annotated[int, typer.Argument(help="The organisation's id (`s321 admin "
+                                                "orgs`)")],
+    email: str,
+    role: Annotated[str, typer.Option(help="owner, operator or viewer")] = "operator",
+    name: Annotated[str, typer.Option(help="The person's name (they can set it)")] = "",
+) -> None:
+    """Invite a person to an organisation and print the invitation link (shown once)."""
+    from app.accounts import people
+    from app.accounts.service import get_organisation
+    from app.db import transaction
+    from app.web.links import cli_link
+
+    settings = get_settings()
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        org = get_organisation(session, organisation)
+        person, issued = people.invite(session, org, email, people.role_of(role),
+                                       by="the command line", name=name)
+        err_console.print(f"{person.email} invited to {org.name} as {person.role}; the link "
+                          f"works once, until {issued.expires_at:%Y-%m-%d %H:%M} UTC "
+                          "(or set a password now: `s321 admin set-password`):")
+    print(cli_link(settings.host, settings.port, people.INVITATION, issued.token))
+
+
+@admin_cli.command("people")
+def admin_people(
+    organisation: Annotated[int | None, typer.Argument(help="Only this organisation's "
+                                                       "people")] = None,
+) -> None:
+    """List people: organisation, email, name, role, status."""
+    from app.accounts import people
+    from app.accounts.service import get_organisation, list_organisations
+
+    with _refusals(), _database() as factory, factory() as session:
+        if organisation is not None:
+            get_organisation(session, organisation)
+        names = {o.id: o.name for o in list_organisations(session)}
+        rows = [p for p in people.all_people(session)
+                if organisation is None or p.organisation_id == organisation]
+        table = Table("id", "organisation", "email", "name", "role", "status", "authenticator",
+                      title=f"{len(rows)} people")
+        for p in rows:
+            status = ("disabled" if p.disabled_at else "invited" if p.password_hash is None
+                      else "active")
+            table.add_row(str(p.id), f"{names[p.organisation_id]} ({p.organisation_id})",
+                          p.email, p.name, p.role, status,
+                          "yes" if p.totp_confirmed_at else "")
+    console.print(table)
+
+
+@admin_cli.command("set-password")
+def admin_set_password(
+    email: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                 help="Read the password from standard "
+                                                 "input instead of prompting")] = False,
+) -> None:
+    """Set a person's password (an invited person's too): bootstrap the first owner."""
+    from app.accounts import people
+    from app.db import transaction
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        person = people.set_password(session, email, password)
+        console.print(f"Password set for {person.email} ({person.role} of organisation "
+                      f"{person.organisation_id}); sign in at /ui/sign-in.")
 
 
 @contextmanager

@@ -41,6 +41,13 @@ class UnsupportedFormat(DomainError):
     title = "Unsupported file format"
 
 
+class NotAllowed(DomainError):
+    """The caller is known but its role does not allow this (a viewer acting, a person
+    managing another organisation's people)."""
+
+    title = "Not allowed"
+
+
 class Busy(DomainError):
     """Too much of the same work at once; the request may be sent again shortly."""
 
@@ -68,6 +75,7 @@ class InvalidRequest(Invalid):
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
+    NotAllowed: 403,
     Invalid: 422,
     TooLarge: 413,
     UnsupportedFormat: 415,

@@ -138,10 +138,16 @@ class Org:
     id: int
     name: str
     key: str
+    key_id: int = 0
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
+
+    @property
+    def by_key(self) -> str:
+        """How history names this organisation acting with its key."""
+        return f"{self.name} — API key 'test' (#{self.key_id})"
 
 
 MakeOrg = Callable[..., Org]
@@ -162,8 +168,8 @@ def make_org(db: sessionmaker[Session]) -> MakeOrg:
                                       kind)
             if kind is OrgKind.FORWARDER:
                 org.importer_of_record = importer_of_record
-            _, token = issue_key(session, org, "test", PEPPER)
-            return Org(id=org.id, name=org.name, key=token)
+            row, token = issue_key(session, org, "test", PEPPER)
+            return Org(id=org.id, name=org.name, key=token, key_id=row.id)
 
     return make
 
@@ -278,8 +284,8 @@ def big_manifest(path: Path, hawbs: int) -> int:
 def make_broker(db: sessionmaker[Session], name: str, filer: str) -> Org:
     with transaction(db) as session:
         org = create_organisation(session, name, OrgKind.BROKER, filer)
-        _, token = issue_key(session, org, "test", PEPPER)
-        return Org(id=org.id, name=org.name, key=token)
+        row, token = issue_key(session, org, "test", PEPPER)
+        return Org(id=org.id, name=org.name, key=token, key_id=row.id)
 
 
 @pytest.fixture

@@ -10,19 +10,43 @@ from sqlalchemy import Select, String, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.accounts import keys
-from app.accounts.models import ApiKey, Organisation, OrgKind
+from app.accounts.models import ApiKey, Organisation, OrgKind, Role
 from app.db import add_unique, utcnow
 from app.errors import Conflict, InvalidRequest, NotFound
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: resolved once per request from the API key."""
+    """Who is calling: resolved once per request from the API key, or from a console
+    session (a person's, or one opened with an API key). Keys act as operators."""
 
     organisation_id: int
     organisation_name: str
     kind: OrgKind
-    key_id: int
+    key_id: int | None = None
+    key_label: str = ""
+    person_id: int | None = None
+    person_name: str = ""
+    role: Role = Role.OPERATOR
+
+    @property
+    def who(self) -> str:
+        """The organisation and the person, or the key, for history and activity."""
+        if self.person_id is not None:
+            return f"{self.organisation_name} — {self.person_name or f'person #{self.person_id}'}"
+        return f"{self.organisation_name} — API key '{self.key_label}' (#{self.key_id})"
+
+    @property
+    def may_act(self) -> bool:
+        return self.role is not Role.VIEWER
+
+    def manages(self, organisation_id: int) -> bool:
+        """May this caller manage the people of ``organisation_id``: an administrator's key
+        or owner, any organisation; another organisation's owner, only its own."""
+        if self.kind is OrgKind.ADMIN and (self.person_id is None or self.role is Role.OWNER):
+            return True
+        return (self.person_id is not None and self.role is Role.OWNER
+                and self.organisation_id == organisation_id)
 
 
 @dataclass(frozen=True)
@@ -106,8 +130,8 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
 
 def _key_by_prefix() -> Select[*tuple[Any, ...]]:
     keys_, orgs = cast(Table, ApiKey.__table__), cast(Table, Organisation.__table__)
-    return (select(keys_.c.id, keys_.c.secret_hash, keys_.c.revoked_at, orgs.c.id, orgs.c.name,
-                   orgs.c.kind)
+    return (select(keys_.c.id, keys_.c.secret_hash, keys_.c.revoked_at, keys_.c.label,
+                   orgs.c.id, orgs.c.name, orgs.c.kind)
             .join(orgs, orgs.c.id == keys_.c.organisation_id)
             .where(keys_.c.prefix == bindparam("prefix", type_=String())))
 
@@ -124,11 +148,11 @@ def authenticate(session: Session, token: str, pepper: str) -> Caller | None:
     row = session.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
     if row is None:
         return None
-    key_id, secret_hash, revoked_at, org_id, org_name, kind = row
+    key_id, secret_hash, revoked_at, label, org_id, org_name, kind = row
     if revoked_at is not None or not keys.matches(secret, secret_hash, pepper):
         return None
     return Caller(organisation_id=org_id, organisation_name=org_name, kind=OrgKind(kind),
-                  key_id=key_id)
+                  key_id=key_id, key_label=label)
 
 
 def ensure_admin_key(session: Session, org_name: str, pepper: str) -> str:

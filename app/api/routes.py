@@ -20,6 +20,7 @@ from app.api.routers import (
     health,
     lifecycle,
     manifests,
+    people,
     search,
     tariff_admin,
     webhooks,
@@ -33,6 +34,7 @@ def include(app: FastAPI) -> None:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(people.router)
     app.include_router(manifests.router)
     app.include_router(eligibility.router)
     app.include_router(gateway.router)

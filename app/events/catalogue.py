@@ -81,8 +81,9 @@ class MawbReceivedAtCfs(_Payload):
 class CfsAssigned(_Payload):
     previous_cfs: str | None = Field(description="FIRMS code of the CFS the MAWB was "
                                      "assigned to before; null when it had none.")
-    assigned_by: str = Field(description="Who moved it: an organisation, or the service "
-                             "when the port's default CFS was created.")
+    assigned_by: str = Field(description="Who moved it: an organisation with the person "
+                             "or API key that acted, or the service when the port's default "
+                             "CFS was created.")
     reason: str | None = None
 
 

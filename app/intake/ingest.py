@@ -87,6 +87,7 @@ class UploadRequest:
     supplied: Mapping[str, str | None]  # manifest columns given beside the file
     cfs: str | None = None  # FIRMS code of the CFS; default: the port's
     sheet: str | None = None  # a workbook's sheet; default: its first
+    uploaded_by: str = ""  # the organisation and the person or API key (Caller.who)
 
 
 ReplayReason = Literal["idempotency_key", "identical_file"]
@@ -302,6 +303,7 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         idempotency_key=request.idempotency_key,
         file_sha256=request.sha256,
         filename=request.filename,
+        uploaded_by=request.uploaded_by[:200],
         size_bytes=request.size_bytes,
         encoding=v.encoding,
         row_count=v.row_count,

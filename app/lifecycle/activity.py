@@ -91,7 +91,8 @@ def _uploads(scope: Scope, where: Filter) -> Rows | None:
 
 def _upload_item(row: Any) -> Item:
     u, mawb = row
-    return Item(u.received_at, "upload", u.id, "upload", mawb, None, "forwarder",
+    return Item(u.received_at, "upload", u.id, "upload", mawb, None,
+                u.uploaded_by or "forwarder",
                 f"Upload {u.id} ({u.filename or 'no file name'}): {u.hawbs_received} HAWBs, "
                 f"{u.hawbs_invalid} with errors, {u.error_count} row errors, "
                 f"{u.hawbs_replaced} replaced")

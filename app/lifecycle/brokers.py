@@ -36,20 +36,22 @@ class Broker:
     id: int
     name: str
     filer_code: str
+    # Who in the brokerage acts (a person, or an API key); the brokerage itself otherwise.
+    acting: Actor | None = None
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.name, self.id)
+        return self.acting or Actor(self.name, self.id)
 
 
-def broker(session: Session, broker_id: int) -> Broker:
+def broker(session: Session, broker_id: int, acting: Actor | None = None) -> Broker:
     org = session.get(Organisation, broker_id)
     if org is None or org.kind != OrgKind.BROKER:
         raise NotFound(f"No customs broker has id {broker_id}.")
     if not org.filer_code:
         raise Conflict(f"Broker {org.name} has no entry filer code on file; an administrator "
                        "must record it before it can file.")
-    return Broker(org.id, org.name, org.filer_code)
+    return Broker(org.id, org.name, org.filer_code, acting)
 
 
 def directory(session: Session) -> list[Organisation]:

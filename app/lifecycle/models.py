@@ -27,8 +27,10 @@ class HawbHistory(Base):
     from_status: Mapped[str] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
     event: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(200))  # organisation name, or the worker
+    # "Organisation — person" or "Organisation — API key 'label' (#id)", or the worker.
+    actor: Mapped[str] = mapped_column(String(200))
     actor_org_id: Mapped[int | None] = mapped_column(Integer)
+    actor_person_id: Mapped[int | None] = mapped_column(Integer, default=None)
     reason: Mapped[str | None] = mapped_column(Text)
     source_message_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -34,10 +34,12 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 class Actor:
     name: str
     org_id: int | None = None
+    person_id: int | None = None
 
     @classmethod
     def of(cls, caller: Caller) -> Actor:
-        return cls(caller.organisation_name, caller.organisation_id)
+        """The organisation and who in it acted: the person signed in, or the API key."""
+        return cls(caller.who[:200], caller.organisation_id, caller.person_id)
 
 
 WORKER = Actor("submission worker")
@@ -154,7 +156,8 @@ def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor
     session.execute(insert(HawbHistory), [
         {"hawb_id": m.hawb_id, "manifest_id": m.manifest_id, "hawb_no": m.hawb_no,
          "from_status": m.from_status, "to_status": m.to_status, "event": event.value,
-         "actor": actor.name, "actor_org_id": actor.org_id, "reason": notes[m.hawb_id].reason,
+         "actor": actor.name, "actor_org_id": actor.org_id,
+         "actor_person_id": actor.person_id, "reason": notes[m.hawb_id].reason,
          "source_message_id": notes[m.hawb_id].source_message_id, "at": at} for m in moved])
     kind = NOTIFY[event]
     payload_type = PAYLOADS[kind]

@@ -59,6 +59,8 @@ class Upload(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     file_sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(Text, default="")
+    # Who uploaded: the organisation and the person or API key; "" before people existed.
+    uploaded_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     encoding: Mapped[str] = mapped_column(String(20))
     row_count: Mapped[int] = mapped_column(Integer)

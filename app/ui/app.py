@@ -12,9 +12,9 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import DomainError, status_of
-from app.ui import analytics, brokers, carriers, cfs, common, forwarders, search
+from app.ui import account, analytics, brokers, carriers, cfs, common, forwarders, search
 from app.ui.render import page
-from app.ui.session import BadForm, Forbidden, SignInRequired
+from app.ui.session import BadForm, Forbidden, SignInRequired, ViewOnly
 
 # Scripts only from the console's own files; no framing; style attributes stay allowed (the
 # roll-up bar's widths), which cannot run code.
@@ -38,7 +38,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.ingesters = parent.state.ingesters
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
-    for module in (common, forwarders, brokers, cfs, carriers, analytics, search):
+    for module in (common, account, forwarders, brokers, cfs, carriers, analytics, search):
         console.include_router(module.router)
 
     @console.middleware("http")
@@ -58,6 +58,13 @@ def create_console(parent: FastAPI) -> FastAPI:
         # Signed in: the page keeps the navigation and the sign-out.
         return page(request, "error.html", exc.web, status_code=403, title="Not for you",
                     detail="This page is for another kind of organisation.")
+
+    @console.exception_handler(ViewOnly)
+    async def _view_only(request: Request, exc: ViewOnly) -> Response:
+        return page(request, "error.html", exc.web, status_code=403, title="Read only",
+                    detail="You are a viewer: you can read every page of your organisation "
+                           "but not act. Ask an owner of your organisation to make you an "
+                           "operator.")
 
     @console.exception_handler(BadForm)
     async def _bad_form(request: Request, _: BadForm) -> Response:

@@ -18,6 +18,7 @@ from app.kit.bounds import BigRowId
 from app.lifecycle import broker_day, brokers, service
 from app.lifecycle.brokers import caller_scope
 from app.lifecycle.models import BrokerClient
+from app.lifecycle.service import Actor
 from app.lifecycle.transitions import REVIEWABLE
 from app.manifest import queries
 from app.manifest.models import Hawb, Manifest
@@ -119,7 +120,7 @@ def decide(request: Request, web: WebDep, csrf_token: Annotated[str, Form()],
     if action == "reject" and not reason.strip():
         return back_to(target, error="A rejection needs a reason for the forwarder.")
     with transaction(writer(request)) as session:
-        who = brokers.broker(session, web.caller.organisation_id)
+        who = brokers.broker(session, web.caller.organisation_id, Actor.of(web.caller))
         if action == "approve":
             outcome = brokers.approve(session, who, ids)
         elif action == "reject":
@@ -139,7 +140,7 @@ def approve_manifest(request: Request, web: WebDep, csrf_token: Annotated[str, F
     allow(web, OrgKind.BROKER)
     check_csrf(web, csrf_token)
     with transaction(writer(request)) as session:
-        who = brokers.broker(session, web.caller.organisation_id)
+        who = brokers.broker(session, web.caller.organisation_id, Actor.of(web.caller))
         ids = brokers.manifest_hawbs(session, who, mawb, HawbStatus.ELIGIBLE)
         moved = len(brokers.approve(session, who, ids).moved) if ids else 0
     return back_to("/ui/review", done=f"Approved {moved} eligible HAWB(s) of MAWB {mawb}.")

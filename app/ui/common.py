@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.accounts import sessions
+from app.accounts import people, sessions
 from app.accounts.models import OrgKind
 from app.db import transaction
 from app.lifecycle import activity
@@ -50,21 +50,7 @@ def sign_in_page(request: Request, next: str = "/ui/") -> Response:
     return response
 
 
-@router.post("/sign-in", response_class=HTMLResponse)
-def sign_in(request: Request, api_key: Annotated[str, Form()],
-            csrf_token: Annotated[str, Form()], next: Annotated[str, Form()] = "/ui/"
-            ) -> Response:
-    expected = request.cookies.get(SIGN_IN_CSRF)
-    if not expected or not secrets.compare_digest(expected, csrf_token):
-        return page(request, "sign_in.html", None, status_code=403, csrf=csrf_token,
-                    next=local(next), error="The sign-in form expired; please try again.")
-    settings: Settings = request.app.state.settings
-    with transaction(writer(request)) as session:
-        started = sessions.sign_in(session, api_key, settings.api_key_pepper)
-    if started is None:
-        return page(request, "sign_in.html", None, status_code=401, csrf=csrf_token,
-                    next=local(next), error="This API key is unknown or has been revoked.")
-    token, _ = started
+def _signed_in(request: Request, token: str, next: str) -> Response:
     response = RedirectResponse(local(next), status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=_secure(request),
                         max_age=int(sessions.LIFETIME.total_seconds()), path="/ui")
@@ -72,9 +58,37 @@ def sign_in(request: Request, api_key: Annotated[str, Form()],
     return response
 
 
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in(request: Request, csrf_token: Annotated[str, Form()],
+            api_key: Annotated[str, Form()] = "", email: Annotated[str, Form()] = "",
+            password: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
+            next: Annotated[str, Form()] = "/ui/") -> Response:
+    """A person's email and password (and authenticator code), or an API key."""
+    expected = request.cookies.get(SIGN_IN_CSRF)
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        return page(request, "sign_in.html", None, status_code=403, csrf=csrf_token,
+                    next=local(next), error="The sign-in form expired; please try again.")
+    settings: Settings = request.app.state.settings
+    if email.strip() or not api_key.strip():
+        with transaction(writer(request)) as session:
+            found = sessions.sign_in_person(session, email, password, code)
+        if isinstance(found, people.Refused):
+            return page(request, "sign_in.html", None,
+                        status_code=429 if found.throttled else 401, csrf=csrf_token,
+                        next=local(next), error=found.message, email=email,
+                        needs_code=found.needs_code)
+        return _signed_in(request, found[0], next)
+    with transaction(writer(request)) as session:
+        started = sessions.sign_in(session, api_key, settings.api_key_pepper)
+    if started is None:
+        return page(request, "sign_in.html", None, status_code=401, csrf=csrf_token,
+                    next=local(next), error="This API key is unknown or has been revoked.")
+    return _signed_in(request, started[0], next)
+
+
 @router.post("/sign-out")
 def sign_out(request: Request, web: WebDep, csrf_token: Annotated[str, Form()]) -> Response:
-    check_csrf(web, csrf_token)
+    check_csrf(web, csrf_token, acts=False)
     with transaction(writer(request)) as session:
         sessions.sign_out(session, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/ui/sign-in", status_code=303)

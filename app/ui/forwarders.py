@@ -23,7 +23,7 @@ from app.settings import Settings
 from app.tariff import breakdowns
 from app.ui.common import READERS
 from app.ui.render import bar, page
-from app.ui.session import WebDep, allow, check_csrf, reader
+from app.ui.session import WebDep, acting, allow, check_csrf, reader
 from app.web.csv import csv_response
 from app.web.uploads import receive
 
@@ -86,13 +86,15 @@ def manifest_template(web: WebDep) -> Response:
 @router.post("/upload")
 async def upload(request: Request, web: WebDep) -> Response:
     allow(web, OrgKind.FORWARDER)
+    acting(web)
     settings: Settings = request.app.state.settings
     with (request.app.state.upload_slots.take(web.caller.organisation_id),
           tempfile.TemporaryDirectory(prefix="s321-ui-upload-") as tmp):
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
         check_csrf(web, received.fields.get("csrf_token"))
         outcome = await request.app.state.ingesters.ingest(
-            received.as_upload(request, web.caller.organisation_id))
+            received.as_upload(request, web.caller.organisation_id,
+                               uploaded_by=web.caller.who))
     return RedirectResponse(f"/ui/uploads/{outcome.upload_id}", status_code=303)
 
 

@@ -32,6 +32,14 @@ class BadForm(Exception):
     """A form posted without this session's CSRF token."""
 
 
+class ViewOnly(Exception):
+    """A viewer posted a form that acts: viewers read, they do not act."""
+
+    def __init__(self, web: Web) -> None:
+        super().__init__(web.caller.role.value)
+        self.web = web
+
+
 @dataclass(frozen=True)
 class Web:
     caller: Caller
@@ -71,6 +79,16 @@ def allow(web: Web, *kinds: OrgKind) -> None:
         raise Forbidden(web)
 
 
-def check_csrf(web: Web, token: str | None) -> None:
+def acting(web: Web) -> None:
+    """Refuse a viewer before reading a form's body (an upload)."""
+    if not web.caller.may_act:
+        raise ViewOnly(web)
+
+
+def check_csrf(web: Web, token: str | None, *, acts: bool = True) -> None:
+    """Every form posts through here: its CSRF token checked, and one that acts (all but
+    signing out and one's own account) refused to a viewer."""
     if not token or token != web.csrf:
         raise BadForm
+    if acts and not web.caller.may_act:
+        raise ViewOnly(web)

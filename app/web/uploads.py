@@ -26,7 +26,7 @@ class Received:
     fields: dict[str, str]  # form fields sent beside a multipart file
 
     def as_upload(self, request: Request, forwarder_id: int,
-                  idempotency_key: str | None = None) -> UploadRequest:
+                  idempotency_key: str | None = None, uploaded_by: str = "") -> UploadRequest:
         """The manifest fields may come as query parameters or as form fields."""
         def given(name: str) -> str | None:
             return request.query_params.get(name) or self.fields.get(name)
@@ -36,7 +36,8 @@ class Received:
         return UploadRequest(forwarder_id=forwarder_id, path=self.path, sha256=self.sha256,
                              size_bytes=self.size, filename=self.filename,
                              idempotency_key=idempotency_key, supplied=supplied,
-                             cfs=given("cfs"), sheet=given("sheet"))
+                             cfs=given("cfs"), sheet=given("sheet"),
+                             uploaded_by=uploaded_by)
 
 
 def _too_large(limit: int) -> TooLarge:

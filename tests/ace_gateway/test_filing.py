@@ -190,7 +190,7 @@ def test_pause_switch_holds_submissions(
                         headers=admin.headers)
     assert paused.status_code == 200
     assert (paused.json()["paused"], paused.json()["pause_reason"]) == (True, "ABI maintenance")
-    assert paused.json()["changed_by"] == "Administrators"
+    assert paused.json()["changed_by"] == admin.by_key
     assert client.put("/v1/admin/gateway/pause", json={"reason": "x"},
                       headers=forwarder.headers).status_code == 403
     mawb = _uploaded(client, forwarder, 1)

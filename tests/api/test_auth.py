@@ -23,7 +23,8 @@ def test_admin_creates_an_organisation_and_a_key(client: TestClient, admin: Org,
     token = key.json()["key"]
     me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me == {"organisation_id": org_id, "organisation_name": "Pacific Rim Logistics",
-                  "kind": "forwarder"}
+                  "kind": "forwarder", "key_id": key.json()["id"],
+                  "key_label": "upload robot", "person": None}
     # The key is stored hashed and is never shown again.
     listed = client.get(f"/v1/admin/organisations/{org_id}/api-keys", headers=admin.headers)
     assert "key" not in listed.json()[0]

@@ -66,7 +66,7 @@ def test_a_mawb_waiting_for_a_cfs_gets_the_default_and_can_be_moved(
                             "changed": True}
     assert cfs_of(db, key) == "W280"
     assert assignments(db, key)[-1] == {"cfs": "W280", "previous_cfs": "W279",
-                                        "assigned_by": forwarder.name, "reason": "W279 is full"}
+                                        "assigned_by": forwarder.by_key, "reason": "W279 is full"}
     same = client.put(url, headers=forwarder.headers, json={"firms_code": "W280"})
     assert same.json()["changed"] is False
     assert len(assignments(db, key)) == 2

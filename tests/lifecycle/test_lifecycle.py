@@ -51,7 +51,7 @@ def test_one_manifest_from_upload_to_release(client: TestClient, engine: Engine,
     sim.advance(4 * 3600)  # permit to transfer, PGA review of the toy, release
     worker.run_once()
 
-    expected = [("approve", "eligible", "approved", "Harbour Customs Brokers"),
+    expected = [("approve", "eligible", "approved", broker.by_key),
                 ("claim", "approved", "submitting", "submission worker"),
                 ("submit", "submitting", "submitted", "submission worker"),
                 ("accept", "submitted", "accepted", "CBP (ACE)"),

@@ -121,7 +121,7 @@ def test_a_manifest_arriving_today_runs_from_approval_to_the_carrier(
     assert (rollup["status"], rollup["hawbs_by_status"]) == (
         "released", {"released": 3, "formal_entry": 1})
 
-    expected = [("approve", "ineligible", "approved", "Harbour Customs Brokers"),
+    expected = [("approve", "ineligible", "approved", broker.by_key),
                 ("claim", "approved", "submitting", "submission worker"),
                 ("submit", "submitting", "submitted", "submission worker"),
                 ("accept", "submitted", "accepted", "CBP (ACE)"),

@@ -14,12 +14,13 @@ import pytest
 from tests.support.paths import ROOT
 
 
-def s321(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def s321(*args: str, cwd: Path, stdin: str | None = None,
+         **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("S321_")}
     environ.update(COLUMNS="200", PYTHONPATH=str(ROOT), **env)
     return subprocess.run(  # noqa: S603 - our own command
         [sys.executable, "-m", "app.cli", *args], cwd=cwd, env=environ, capture_output=True,
-        text=True, timeout=120, check=False)
+        text=True, timeout=120, check=False, input=stdin)
 
 
 def no_traceback(result: subprocess.CompletedProcess[str]) -> str:
@@ -105,3 +106,38 @@ def test_a_port_made_ready_from_the_command_line(tmp_path: Path) -> None:
     backwards = s321("admin", "designate", "3", "2", cwd=tmp_path)
     assert backwards.returncode == 2
     assert "is a broker, not a forwarder" in no_traceback(backwards)
+
+
+def test_people_commands_refuse_with_one_message(tmp_path: Path) -> None:
+    assert s321("admin", "create-admin-key", cwd=tmp_path).returncode == 0
+    assert s321("admin", "create-org", "Harbor Customs Brokerage", "broker",
+                cwd=tmp_path).returncode == 0
+    for command, message in (
+            (["admin", "invite", "9", "jane@harbor.test"], "Organisation 9 does not exist."),
+            (["admin", "invite", "2", "jane@harbor.test", "--role", "boss"],
+             "Role 'boss' is not one of: owner, operator, viewer."),
+            (["admin", "invite", "2", "not-an-email"], "'not-an-email' is not an email"),
+            (["admin", "people", "9"], "Organisation 9 does not exist.")):
+        result = s321(*command, cwd=tmp_path)
+        assert result.returncode == 2, command
+        assert message in no_traceback(result), command
+    invited = s321("admin", "invite", "2", "Jane@Harbor.test", "--role", "owner", cwd=tmp_path)
+    assert invited.returncode == 0, invited.stderr
+    assert invited.stdout.startswith("http://127.0.0.1:8000/ui/invitation?token=")
+    again = s321("admin", "invite", "2", "jane@harbor.test", cwd=tmp_path)
+    assert "jane@harbor.test already has an account." in no_traceback(again)
+    unknown = s321("admin", "set-password", "nobody@harbor.test", "--password-stdin",
+                   cwd=tmp_path, stdin="a long enough password\n")
+    assert unknown.returncode == 2
+    assert "No person has the email nobody@harbor.test" in no_traceback(unknown)
+    short = s321("admin", "set-password", "jane@harbor.test", "--password-stdin",
+                 cwd=tmp_path, stdin="short\n")
+    assert short.returncode == 2
+    assert "A password needs at least 12 characters." in no_traceback(short)
+    done = s321("admin", "set-password", "jane@harbor.test", "--password-stdin",
+                cwd=tmp_path, stdin="a long enough password\n")
+    assert done.returncode == 0, done.stderr
+    listed = s321("admin", "people", "2", cwd=tmp_path)
+    assert "jane@harbor.test" in listed.stdout
+    assert "owner" in listed.stdout
+    assert "active" in listed.stdout

@@ -13,6 +13,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from app.accounts.models import Organisation
 from app.ace_gateway.messages import MessageKind
 from app.ace_gateway.models import AceMessageRecord
 from app.analytics.risks.models import RiskCustomsEvent, RiskWatermark
@@ -167,10 +168,14 @@ def _ace_events(session: Session, where: ColumnElement[bool]) -> pl.DataFrame:
 
 
 def _history_events(session: Session, where: ColumnElement[bool]) -> pl.DataFrame:
-    """Rejections by the broker (or by the worker on the broker's behalf)."""
+    """Rejections by the broker (or by the worker on the broker's behalf), each named by
+    the organisation that acted, not the person or key in it: causes count per broker."""
     y = HawbHistory
     rows = session.execute(
-        select(y.id, y.manifest_id, y.hawb_no, y.reason, y.actor, y.at).where(where)
+        select(y.id, y.manifest_id, y.hawb_no, y.reason,
+               func.coalesce(Organisation.name, y.actor), y.at)
+        .outerjoin(Organisation, Organisation.id == y.actor_org_id)
+        .where(where)
     ).all()
     frame = pl.DataFrame(
         [tuple(r) for r in rows],

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from app.accounts import service
-from app.accounts.models import ApiKey
+from app.accounts.models import ApiKey, Person
 from app.api.deps import AdminDep, CallerDep, SessionDep, SettingsDep
 from app.api.problems import problem_responses
 from app.api.schemas.accounts import (
@@ -14,6 +14,7 @@ from app.api.schemas.accounts import (
     Me,
     OrganisationIn,
     OrganisationOut,
+    PersonRef,
 )
 from app.kit.bounds import RowId
 
@@ -22,9 +23,14 @@ router = APIRouter(prefix="/v1", tags=["accounts"],
 
 
 @router.get("/me", response_model=Me, summary="Who this API key belongs to")
-def me(caller: CallerDep) -> Me:
+def me(caller: CallerDep, session: SessionDep) -> Me:
+    person = None if caller.person_id is None else session.get(Person, caller.person_id)
     return Me(organisation_id=caller.organisation_id,
-              organisation_name=caller.organisation_name, kind=caller.kind)
+              organisation_name=caller.organisation_name, kind=caller.kind,
+              key_id=caller.key_id,
+              key_label=caller.key_label if caller.key_id is not None else None,
+              person=None if person is None else PersonRef(
+                  id=person.id, name=person.name, email=person.email, role=caller.role))
 
 
 @router.post("/admin/organisations", response_model=OrganisationOut, status_code=201,

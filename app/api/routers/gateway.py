@@ -93,7 +93,7 @@ def gateway_status(_: AdminDep, gateway: GatewayDep, session: WriterSessionDep
 def pause(body: schemas.GatewayPauseIn, caller: AdminDep, gateway: GatewayDep,
           session: WriterSessionDep) -> schemas.GatewayOut:
     state = filing.set_paused(session, gateway.name, paused=True, reason=body.reason,
-                              actor=caller.organisation_name)
+                              actor=caller.who[:200])
     return _gateway_out(gateway, state)
 
 
@@ -102,5 +102,5 @@ def pause(body: schemas.GatewayPauseIn, caller: AdminDep, gateway: GatewayDep,
 def resume(caller: AdminDep, gateway: GatewayDep, session: WriterSessionDep
            ) -> schemas.GatewayOut:
     state = filing.set_paused(session, gateway.name, paused=False, reason="",
-                              actor=caller.organisation_name)
+                              actor=caller.who[:200])
     return _gateway_out(gateway, state)

@@ -29,7 +29,7 @@ from app.kit.pagination import Page
 from app.lifecycle import activity, broker_day, brokers, service
 from app.lifecycle.models import BrokerClient
 from app.lifecycle.rollup import mawb_status
-from app.lifecycle.service import Outcome, refusal
+from app.lifecycle.service import Actor, Outcome, refusal
 from app.lifecycle.today import Listed
 from app.lifecycle.transitions import Event
 from app.manifest import queries
@@ -205,7 +205,7 @@ def _selection(ids: list[int]) -> list[int]:
              responses=problem_responses(404, 409, 422))
 def approve(body: schemas.ApproveIn, caller: BrokerDep, session: WriterSessionDep
             ) -> schemas.DecisionOut:
-    who = brokers.broker(session, caller.organisation_id)
+    who = brokers.broker(session, caller.organisation_id, Actor.of(caller))
     ids = list(body.hawb_ids)
     if not ids and not body.mawb:
         raise InvalidRequest("Name the HAWBs to approve (hawb_ids) or a MAWB (mawb).")
@@ -222,7 +222,7 @@ def approve(body: schemas.ApproveIn, caller: BrokerDep, session: WriterSessionDe
              responses=problem_responses(404, 409, 422))
 def reject(body: schemas.RejectIn, caller: BrokerDep, session: WriterSessionDep
            ) -> schemas.DecisionOut:
-    who = brokers.broker(session, caller.organisation_id)
+    who = brokers.broker(session, caller.organisation_id, Actor.of(caller))
     ids = _selection(body.hawb_ids)
     return _decision(brokers.reject(session, who, ids, body.reason), Event.REJECT, ids)
 
@@ -232,7 +232,7 @@ def reject(body: schemas.RejectIn, caller: BrokerDep, session: WriterSessionDep
              responses=problem_responses(404, 409, 422))
 def formal_entry(body: schemas.FormalEntryIn, caller: BrokerDep, session: WriterSessionDep
                  ) -> schemas.DecisionOut:
-    who = brokers.broker(session, caller.organisation_id)
+    who = brokers.broker(session, caller.organisation_id, Actor.of(caller))
     ids = _selection(body.hawb_ids)
     return _decision(brokers.route_to_formal_entry(session, who, ids, body.reason),
                      Event.ROUTE_TO_FORMAL_ENTRY, ids)

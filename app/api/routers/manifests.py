@@ -112,7 +112,8 @@ async def upload_manifest(
     with (request.app.state.upload_slots.take(caller.organisation_id),
           tempfile.TemporaryDirectory(prefix="s321-upload-") as tmp):
         received = await receive(request, Path(tmp) / "upload.csv", settings.upload_max_bytes)
-        upload_request = received.as_upload(request, caller.organisation_id, idempotency_key)
+        upload_request = received.as_upload(request, caller.organisation_id, idempotency_key,
+                                            uploaded_by=caller.who)
         outcome = await request.app.state.ingesters.ingest(upload_request)
     if not outcome.created:
         response.status_code = 200
@@ -257,6 +258,6 @@ def assign_cfs(mawb: str, body: schemas.CfsAssignIn, caller: ManifestReaderDep,
                session: WriterSessionDep) -> schemas.CfsAssignedOut:
     manifest = queries.get_manifest(session, scope_of(caller, session), mawb)
     done = assignment.move(session, manifest, body.firms_code,
-                           by=caller.organisation_name, reason=body.reason)
+                           by=caller.who, reason=body.reason)
     return schemas.CfsAssignedOut(mawb=done.mawb, cfs=done.cfs, previous_cfs=done.previous_cfs,
                                   changed=done.changed)
