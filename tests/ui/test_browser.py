@@ -3,47 +3,20 @@ every page visited are saved under test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Page, Route, sync_playwright
+from playwright.sync_api import Page, Route
 from sqlalchemy import Engine
 
 from tests.conftest import MakeOrg, Org, sample, upload
 from tests.support.journeys import designate, file_to_permit, make_port, upload_for_review
 from tests.support.manifests import line, manifest
-from tests.support.paths import ROOT
+from tests.ui.conftest import SHOTS
 
-CHROMIUM = os.environ.get("S321_CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(os.environ.get("S321_ARTIFACTS", ROOT / "test-artifacts")
-             ) / "screenshots"
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def _require_browser() -> None:
-    if shutil.which(CHROMIUM) is None:
-        reason = f"Browser unavailable: no Chromium at {CHROMIUM} (Debian package chromium)"
-        if os.environ.get("S321_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason} (S321_REQUIRE_BROWSER=1: these tests must not be skipped)")
-        pytest.skip(reason)
-
-
-@pytest.fixture
-def browser_page() -> Iterator[Page]:
-    _require_browser()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
 
 
 def _shot(page: Page, name: str) -> None:
@@ -65,7 +38,7 @@ def test_forwarder_uploads_a_sample_and_sees_its_row_errors(
     _shot(page, "forwarder-upload")
     csv = tmp_path / "jfk_2025-04-20_row-errors.csv"
     csv.write_bytes(sample("jfk_2025-04-20_row-errors.csv"))
-    page.get_by_label("Manifest file (CSV)").set_input_files(str(csv))
+    page.get_by_label("Manifest file").set_input_files(str(csv))
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url(re.compile(r".*/ui/uploads/\d+$"))
     rows = page.locator("tr.row-error")
