@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from app.errors import Invalid
+from app.errors import Invalid, TooLarge
 from app.manifest.columns import BY_NAME, Level, column_of
 from app.manifest.records import RowProblem
 from app.manifest.validation import ROW, Validated
@@ -41,8 +41,16 @@ class _Number(str):
     """A JSON number, kept as the text sent (no float in between)."""
 
 
+# Far beyond any value a manifest holds; written out in full, 1e999999999 would be a
+# billion digits.
+_MAX_EXPONENT = 30
+# Parsed whole into memory (several times its size as Python objects), unlike a CSV, which
+# is streamed: a larger manifest is sent as CSV.
+MAX_BYTES = 32 * 1024 * 1024
+
+
 def _number(text: str) -> _Number:
-    if "e" in text or "E" in text:
+    if ("e" in text or "E" in text) and abs(Decimal(text).adjusted()) <= _MAX_EXPONENT:
         text = format(Decimal(text), "f")
     return _Number(text)
 
@@ -67,6 +75,9 @@ def _scalar(value: object) -> bool:
 
 
 def read(path: Path) -> JsonManifest:
+    if path.stat().st_size > MAX_BYTES:
+        raise TooLarge(f"A JSON manifest is read whole, so it may be at most "
+                       f"{MAX_BYTES // (1024 * 1024)} MiB; send a larger one as CSV.")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.client import media_type
 from app.main import create_app
+from app.manifest import json_body
 from app.manifest.columns import COLUMNS
 from app.manifest.models import Hawb, HawbLine, Upload
 from app.settings import Settings
@@ -428,3 +429,23 @@ def test_a_lone_surrogate_in_json_is_a_row_error_not_a_crash(
     assert response.status_code == 201, response.text
     assert errors_of(response) == [(1, "lines[2].description", "unreadable_text")]
     assert response.json()["errors"][0]["value"] == "Sc\ufffdarf"
+
+
+def test_a_huge_exponent_is_a_row_error_not_a_billion_digits(
+        client: TestClient, forwarder: Org) -> None:
+    data = as_json(new_mawb())
+    body = json.dumps(data).encode().replace(b'"value": "7.25"', b'"value": 1e999999999')
+    assert b"1e999999999" in body
+    response = post(client, forwarder, body, "application/json")
+    assert response.status_code == 201, response.text
+    assert [(row, column) for row, column, _ in errors_of(response)] == [(1, "lines[2].value")]
+
+
+def test_a_json_manifest_over_its_limit_is_refused_before_it_is_parsed(
+        client: TestClient, forwarder: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(json_body, "MAX_BYTES", 1000)
+    body = json.dumps(as_json(new_mawb())).encode()
+    assert len(body) > 1000
+    response = post(client, forwarder, body, "application/json")
+    assert response.status_code == 413
+    assert "send a larger one as CSV" in response.json()["detail"]
