@@ -3,9 +3,9 @@ within what the caller may see.
 
 Each kind of match is its own indexed query, capped at the page size plus one (so that a
 MAWB of 20,000 HAWBs or a common consignee name costs one page, not the whole list):
-HAWB and tracking numbers through hash indexes (migration 0018), MAWBs through the
-manifests' unique index, entry numbers through the entries' unique index, consignee names
-through a prefix index on their lower-case form.
+HAWB numbers through the unique (manifest_id, hawb_no), probed per MAWB in scope; tracking
+numbers through a hash index (migration 0018); MAWBs and entry numbers through their unique
+indexes; consignee names through a prefix index on their lower-case form (PostgreSQL).
 """
 
 from __future__ import annotations
