@@ -26,7 +26,14 @@ cd "$work"
 # are stopped with it.
 # `timeout` signals its whole process group when the time is up.
 setsid timeout "${FIRST_STEPS_TIMEOUT:-600}" bash first_steps.sh & steps=$!
-trap 'kill -TERM -- "-$steps" 2>/dev/null || true' EXIT
+stop() {
+    kill -TERM -- "-$steps" 2>/dev/null || return 0
+    for _ in $(seq 1 30); do kill -0 -- "-$steps" 2>/dev/null || return 0; sleep 1; done
+    echo "first steps: the service did not stop within 30 s of SIGTERM" >&2
+    kill -KILL -- "-$steps" 2>/dev/null || true
+    exit 1
+}
+trap stop EXIT
 status=0
 wait "$steps" || status=$?
 if [ "$status" -ne 0 ]; then

@@ -5,12 +5,13 @@ here, one forwarder's changed manifests at a time, never in a request."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.synchronize import Event as EventType
+from multiprocessing.connection import Connection
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,26 +74,34 @@ class RefresherProcess:
 
     def __init__(self, settings: Settings) -> None:
         context = multiprocessing.get_context("spawn")
-        self._stop = context.Event()
-        self.process = context.Process(target=_refresh_in_child, args=(settings, self._stop),
+        # A pipe, not a multiprocessing Event: setting an Event blocks for ever when a
+        # process waiting on it was killed (SIGTERM to the whole process group, as a service
+        # manager sends it), and the API process then never finished shutting down. The
+        # child also stops when the pipe closes (the parent gone).
+        stop_reader, self._stop = context.Pipe(duplex=False)
+        self.process = context.Process(target=_refresh_in_child, args=(settings, stop_reader),
                                        name="analytics-refresher", daemon=True)
         self.process.start()
+        stop_reader.close()
 
     def stop(self) -> None:
-        self._stop.set()
+        with contextlib.suppress(OSError):  # the child already gone
+            self._stop.send(True)
+        self._stop.close()
         self.process.join(30)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(5)
 
 
-def _refresh_in_child(settings: Settings, stop: EventType) -> None:
+def _refresh_in_child(settings: Settings, stop: Connection) -> None:
     engine = background_engine(settings)
+    # poll() answers True once the parent sends or closes its end.
     refresher = AnalyticsRefresher(make_session_factory(engine, writer=True),
-                                   settings.analytics_refresh_s, sleep=stop.wait)
+                                   settings.analytics_refresh_s, sleep=stop.poll)
 
     def stop_when_asked() -> None:
-        stop.wait()
+        stop.poll(None)
         refresher.stop()
 
     threading.Thread(target=stop_when_asked, daemon=True).start()

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 
 from fastapi.testclient import TestClient
@@ -40,3 +42,19 @@ def test_the_refresher_process_refreshes_the_marked_days_and_stops(
         runner.stop()
     assert not runner.process.is_alive()
     assert runner.process.exitcode == 0
+
+
+def test_stopping_returns_when_the_refresher_was_killed_first(settings: Settings) -> None:
+    """A service manager's SIGTERM reaches the whole process group: the refresher dies
+    first, and the API process must still finish shutting down (it once waited for ever)."""
+    runner = RefresherProcess(settings.model_copy(update={"analytics_refresh_s": 3600}))
+    pid = runner.process.pid
+    assert pid is not None
+    time.sleep(8)  # the child is up (spawned, imported) and waiting for its next pass
+    os.kill(pid, signal.SIGTERM)
+    runner.process.join(10)
+    assert not runner.process.is_alive()
+    stopping = threading.Thread(target=runner.stop, daemon=True)
+    stopping.start()
+    stopping.join(10)
+    assert not stopping.is_alive(), "stop() still waiting for the killed refresher"
