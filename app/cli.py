@@ -370,6 +370,20 @@ def admin_set_password(
                       f"{person.organisation_id}); sign in at /ui/sign-in.")
 
 
+@admin_cli.command("clear-authenticator")
+def admin_clear_authenticator(email: str) -> None:
+    """For a person who lost their authenticator: sign-in stops asking for its code (their
+    sessions end); they may set one up again from their account page."""
+    from app.accounts import people
+    from app.db import transaction
+
+    with _refusals(), _database() as factory, transaction(factory) as session:
+        person = people.clear_authenticator(session, None,
+                                            people.person_by_email(session, email).id)
+        console.print(f"Authenticator cleared for {person.email}; they sign in with their "
+                      "password alone until they set one up again.")
+
+
 @contextmanager
 def _database() -> Iterator[sessionmaker[Session]]:
     """A session factory on the configured database, whose engine is closed afterwards.

@@ -201,6 +201,32 @@ def issue_reset(session: Session, manager: Caller, person_id: int) -> tuple[Pers
     return person, _issue(session, person, RESET, manager.who)
 
 
+def clear_authenticator(session: Session, manager: Caller | None, person_id: int) -> Person:
+    """For a person who lost their authenticator: sign-in asks for a code no more until
+    they set one up again; their open sessions end. ``manager`` None: the command line."""
+    person = session.get(Person, person_id) if manager is None else \
+        get_person(session, manager, person_id)
+    if person is None:
+        raise NotFound(f"No person with id {person_id}.")
+    if person.totp_secret is None and person.totp_confirmed_at is None:
+        raise Conflict(f"{person.email} has no authenticator set up.")
+    person.totp_secret = None
+    person.totp_confirmed_at = None
+    person.totp_last_step = None
+    _end_sessions(session, person)
+    session.flush()
+    return person
+
+
+def person_by_email(session: Session, email: str) -> Person:
+    email = normalise_email(email)
+    person = session.scalar(select(Person).where(Person.email == email))
+    if person is None:
+        raise NotFound(f"No person has the email {email}; invite them first "
+                       "(`s321 admin invite`).")
+    return person
+
+
 def _redeem(session: Session, token: str, purpose: str) -> Person:
     what = "invitation" if purpose == INVITATION else "password reset link"
     row = session.scalar(select(PersonToken).where(
@@ -261,11 +287,8 @@ def complete_reset(session: Session, token: str, password: str) -> Person:
 def set_password(session: Session, email: str, password: str) -> Person:
     """The command line's bootstrap: set anyone's password (an invitation not yet accepted
     included)."""
-    email = normalise_email(email)
-    person = session.scalar(select(Person).where(Person.email == email))
-    if person is None:
-        raise NotFound(f"No person has the email {email}; invite them first "
-                       "(`s321 admin invite`).")
+    person = person_by_email(session, email)
+    email = person.email
     person.password_hash = hash_password(password)
     _end_sessions(session, person)
     if not person.name:

@@ -13,7 +13,7 @@ from app.accounts import people
 from app.accounts.models import Person, Role
 from app.accounts.service import get_organisation, list_organisations
 from app.db import transaction
-from app.errors import DomainError, NotAllowed, status_of
+from app.errors import DomainError, InvalidRequest, NotAllowed, status_of
 from app.kit.bounds import RowId
 from app.ui.render import page
 from app.ui.session import SIGN_IN_CSRF, Web, WebDep, check_csrf, reader, writer
@@ -131,16 +131,24 @@ def change(request: Request, web: WebDep, person_id: RowId, csrf_token: Annotate
                 return _people(request, web, org_id,
                                shown_once=person_link(request, people.RESET, issued.token),
                                shown_for=f"Password reset for {email}")
-            person = people.change(
-                session, web.caller, person_id,
-                role=people.role_of(role) if action == "role" else None,
-                disabled={"disable": True, "enable": False}.get(action))
+            if action == "authenticator":
+                person = people.clear_authenticator(session, web.caller, person_id)
+            elif action in ("role", "disable", "enable"):
+                person = people.change(
+                    session, web.caller, person_id,
+                    role=people.role_of(role) if action == "role" else None,
+                    disabled={"disable": True, "enable": False}.get(action))
+            else:
+                raise InvalidRequest(f"Unknown action {action!r}.")
             org_id, email = person.organisation_id, person.email
     except NotAllowed:
         raise
     except DomainError as exc:
         return _people(request, web, None, status_code=status_of(exc), error=exc.detail)
-    return _people(request, web, org_id, done=f"{email}: {action} done.")
+    done = {"authenticator": "authenticator cleared: password alone until they set one up "
+                             "again", "role": "role changed", "disable": "disabled",
+            "enable": "enabled"}[action]
+    return _people(request, web, org_id, done=f"{email}: {done}.")
 
 
 # --- public: accept an invitation, complete a reset --------------------------------------------

@@ -141,3 +141,6 @@ def test_people_commands_refuse_with_one_message(tmp_path: Path) -> None:
     assert "jane@harbor.test" in listed.stdout
     assert "owner" in listed.stdout
     assert "active" in listed.stdout
+    none = s321("admin", "clear-authenticator", "jane@harbor.test", cwd=tmp_path)
+    assert none.returncode == 2
+    assert "jane@harbor.test has no authenticator set up." in no_traceback(none)

@@ -247,3 +247,24 @@ def test_every_console_form_goes_through_the_viewer_check() -> None:
             checked.append(route.path)
     assert {"/review/decide", "/upload", "/cfs/{firms}/receipt", "/parcels/{hawb_id}/pickup",
             "/people"} <= set(checked)
+
+
+def test_an_owner_clears_a_lost_authenticator(client: TestClient, db: sessionmaker[Session],
+                                              broker: Org) -> None:
+    owner = make_person(db, broker.id, "owner@harbour.test", Role.OWNER)
+    ravi = make_person(db, broker.id, "ravi@harbour.test")
+    with db() as session, session.begin():
+        person = session.get(Person, ravi.id)
+        assert person is not None
+        person.totp_secret = pyotp.random_base32()
+        person.totp_confirmed_at = utcnow()
+    assert _post_sign_in(client, ravi.email, ravi.password)[0] == 401  # a code is asked for
+    csrf = sign_in_person(client, owner.email, owner.password)
+    cleared = client.post(f"/ui/people/{ravi.id}", data={"csrf_token": csrf,
+                                                         "action": "authenticator"})
+    assert cleared.status_code == 200
+    assert "ravi@harbour.test: authenticator cleared" in cleared.text
+    unknown = client.post(f"/ui/people/{ravi.id}", data={"csrf_token": csrf, "action": "x"})
+    assert unknown.status_code == 422
+    client.post("/ui/sign-out", data={"csrf_token": csrf})
+    assert _post_sign_in(client, ravi.email, ravi.password)[0] == 303
