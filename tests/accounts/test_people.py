@@ -3,6 +3,8 @@ may manage whom."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pyotp
@@ -238,3 +240,29 @@ def test_who_names_the_person_or_the_key() -> None:
     key = Caller(3, "Harbor Customs Brokerage", OrgKind.BROKER, key_id=3, key_label="ops-bot")
     assert person.who == "Harbor Customs Brokerage — Jane Doe"
     assert key.who == "Harbor Customs Brokerage — API key 'ops-bot' (#3)"
+
+
+def test_at_most_four_argon2_computations_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of sign-ins cannot hold 64 MiB per request thread."""
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    class Counting:
+        def hash(self, password: str) -> str:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return "$argon2id$counted"
+
+    monkeypatch.setattr(people, "_HASHER", Counting())
+    threads = [threading.Thread(target=people.hash_password, args=("a long enough password",))
+               for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 4
