@@ -26,6 +26,7 @@ from app.ace_gateway.models import AceEntry
 from app.errors import InvalidRequest
 from app.lifecycle import brokers
 from app.manifest.models import Hawb, Manifest
+from app.manifest.queries import Scope
 from app.manifest.statuses import PARCELS
 from app.reference.models import CfsFacility
 
@@ -49,52 +50,38 @@ LABELS = {Matched.HAWB_NO: "HAWB number", Matched.MAWB: "MAWB",
 
 @dataclass(frozen=True)
 class SearchScope:
-    """Which HAWBs a caller may find. ``everything`` for administrators; otherwise the
-    manifests of ``forwarder_ids`` (a forwarder's own, a broker's clients'), the MAWBs
-    assigned to ``facility_ids`` (a CFS's facilities), or the parcels of ``carrier_code``
-    (a carrier: HAWBs naming it once released, as on its parcels list). An empty scope
-    finds nothing."""
+    """Which HAWBs a caller may find: those of the manifests its reading scope covers (a
+    forwarder's own, a broker's clients', a CFS's facilities', an administrator's all:
+    ``brokers.caller_scope``), or a carrier's parcels (HAWBs naming it once released, as on
+    its parcels list). An empty scope finds nothing."""
 
-    everything: bool = False
-    forwarder_ids: frozenset[int] | None = None
-    facility_ids: frozenset[int] | None = None
+    manifests: Scope | None = None
     carrier_code: str | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        if self.everything:
-            return []
-        if self.forwarder_ids is not None:
-            return [Manifest.forwarder_id.in_(sorted(self.forwarder_ids))]
-        if self.facility_ids is not None:
-            return [Manifest.cfs_id.in_(sorted(self.facility_ids))]
+    def apply(self, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
         if self.carrier_code:
             # Stored upper case: uploads and hand-offs write carriers so.
-            return [Hawb.carrier == self.carrier_code.upper(), Hawb.status.in_(PARCELS)]
-        return []
+            return stmt.where(Hawb.carrier == self.carrier_code.upper(),
+                              Hawb.status.in_(PARCELS))
+        assert self.manifests is not None
+        return self.manifests.manifests(stmt)
 
     @property
     def empty(self) -> bool:
-        return not self.everything and not self.carrier_code and not (
-            self.forwarder_ids or self.facility_ids)
+        if self.carrier_code:
+            return False
+        scope = self.manifests
+        return scope is None or scope.forwarder_ids == frozenset() \
+            or scope.cfs_ids == frozenset()
 
 
 def scope_of(session: Session, caller: Caller) -> SearchScope:
-    """What ``caller`` may find: a forwarder its own HAWBs, a broker its clients', a CFS
-    those of the MAWBs assigned to its facilities, a carrier its parcels, an administrator
-    everything."""
-    if caller.kind is OrgKind.ADMIN:
-        return SearchScope(everything=True)
-    if caller.kind is OrgKind.CFS:
-        return SearchScope(facility_ids=frozenset(session.scalars(
-            select(CfsFacility.id).where(CfsFacility.organisation_id == caller.organisation_id))))
+    """What ``caller`` may find: a carrier its parcels, anyone else what it may read."""
     if caller.kind is OrgKind.CARRIER:
         code = session.scalar(select(Organisation.carrier_code).where(
             Organisation.id == caller.organisation_id))
         return SearchScope(carrier_code=code or None)
-    scope = brokers.caller_scope(session, caller)
-    ids = scope.forwarder_ids if scope.forwarder_ids is not None else frozenset(
-        {scope.forwarder_id} if scope.forwarder_id is not None else ())
-    return SearchScope(forwarder_ids=ids)
+    return SearchScope(manifests=brokers.caller_scope(session, caller))
 
 
 @dataclass(frozen=True)
@@ -196,14 +183,13 @@ def search(session: Session, scope: SearchScope, query: str | None, *, limit: in
     searched = [kind for kind, _ in queries]
     if scope.empty:
         return Results(text, [], False, searched)
-    where = scope.conditions()
     hits: dict[int, Hit] = {}
     more = False
     for kind, stmt in queries:
         if len(hits) > limit:
             more = True
             break
-        rows = session.execute(stmt.where(*where).limit(limit + 1)).all()
+        rows = session.execute(scope.apply(stmt).limit(limit + 1)).all()
         more = more or len(rows) > limit
         for row in rows:
             hit = hits.get(row[0])

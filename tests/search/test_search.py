@@ -14,6 +14,7 @@ from app.accounts.models import OrgKind
 from app.ace_gateway.entry_numbers import display
 from app.ace_gateway.models import AceEntry
 from app.errors import InvalidRequest
+from app.manifest.queries import Scope
 from app.search import finder
 from app.search.finder import Matched, SearchScope
 from tests.conftest import MakeOrg, Org, upload
@@ -138,7 +139,7 @@ def test_hits_are_capped_with_a_more_flag(db: sessionmaker[Session], client: Tes
     assert exact["more"] is False
     # The domain function: one HAWB matched twice is one hit saying both.
     with db() as session:
-        scope = SearchScope(forwarder_ids=frozenset({forwarder.id}))
+        scope = SearchScope(manifests=Scope(forwarder_id=forwarder.id))
         assert finder.search(session, SearchScope(), "morgan").hits == []
         assert len(finder.search(session, scope, "Morgan Lee").hits) == 5
     assert upload(client, forwarder, manifest([line("TWICE1", **{"Tracking No": "TWICE1"})]
