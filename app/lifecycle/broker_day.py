@@ -24,13 +24,13 @@ from app.lifecycle.transitions import Event
 from app.manifest.models import DUTY_DUE_STATUSES, Hawb, Manifest
 from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus
+from app.tariff.pricing import TYPE_11
 
 WAITING = (HawbStatus.ELIGIBLE.value, HawbStatus.NEEDS_REVIEW.value,
            HawbStatus.INELIGIBLE.value)
 REJECTED = (HawbStatus.BROKER_REJECTED.value, HawbStatus.ACE_REJECTED.value)
 # Rejections are looked for among those of this many days.
 REJECTION_DAYS = 14
-INFORMAL = "11"
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def duties_due(session: Session, broker_id: int) -> DutiesDue:
         select(Hawb.id, Hawb.duty_cents, Hawb.fees_cents)
         .join(AceEntry, and_(AceEntry.manifest_id == Hawb.manifest_id,
                              AceEntry.hawb_no == Hawb.hawb_no))
-        .where(Hawb.entry_type == _fixed(INFORMAL),
+        .where(Hawb.entry_type == _fixed(TYPE_11),
                Hawb.status.in_([_fixed(s) for s in DUTY_DUE_STATUSES]),
                AceEntry.broker_id == broker_id,
                ~exists().where(AceStatementEntry.entry_number == AceEntry.entry_number))
