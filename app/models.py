@@ -12,7 +12,7 @@ from app.analytics.risks.models import (
     RiskValueRating,
     RiskWatermark,
 )
-from app.cfs.models import CfsReceipt
+from app.cfs.models import CfsReceipt, RenderedAnswer
 from app.eligibility.models import ComplianceAlert, DeMinimisPolicy, GoodsExclusion
 from app.events.models import OutboxEvent
 from app.hts.models import HtsLine
@@ -67,6 +67,7 @@ __all__ = [
     "MonthlyFact",
     "Organisation",
     "OutboxEvent",
+    "RenderedAnswer",
     "RiskConsigneeDay",
     "RiskCustomsEvent",
     "RiskGoodsLine",

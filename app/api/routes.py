@@ -33,6 +33,10 @@ from app.web.rates import WRITE_METHODS
 def include(app: FastAPI) -> None:
     problems.install(app)
     app.include_router(health.router)
+    # Routes are matched in the order they were included, each router's routes in turn:
+    # what CFS operators and carriers poll all day comes first (no other route shares its
+    # paths); at the end it took 0.6-0.8 ms per request to reach (bench/polling.py).
+    app.include_router(cfs.router)
     app.include_router(admin.router)
     app.include_router(people.router)
     app.include_router(manifests.router)
@@ -40,7 +44,6 @@ def include(app: FastAPI) -> None:
     app.include_router(gateway.router)
     app.include_router(lifecycle.router)
     app.include_router(webhooks.router)
-    app.include_router(cfs.router)
     app.include_router(analytics.router)
     app.include_router(analytics_risks.router)
     app.include_router(duties.router)
