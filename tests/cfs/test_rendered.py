@@ -4,7 +4,10 @@ are, bounded."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,11 +16,13 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.api.schemas.cfs import BoardOut
-from app.cfs import boards, rendered
+from app.api.routers import cfs as cfs_router
+from app.api.schemas.cfs import BoardOut, ParcelOut
+from app.cfs import boards, carriers, rendered
 from app.cfs.models import RenderedAnswer
 from app.db import transaction
 from app.events import outbox
+from app.kit.pagination import Page, PageOf
 from app.main import create_app
 from app.reference.models import CarrierVersion, CfsFacility, FacilityVersion
 from app.settings import Settings
@@ -222,3 +227,35 @@ def test_a_cache_that_cannot_be_written_costs_no_answer(
     parcels = client.get("/v1/carrier/parcels", headers=port.carrier.headers)
     assert (board.status_code, parcels.status_code) == (200, 200)
     assert kept(db, rendered.BOARD) == kept(db, rendered.PARCELS) == []
+
+
+def test_the_bytes_written_are_those_pydantic_writes() -> None:
+    """orjson (app/kit/json_bytes.py) writes what the documented models would: Decimals as
+    their exact strings, UTC times with Z, text as UTF-8, None as null."""
+    at = datetime(2026, 3, 1, 6, 30, 12, 345678, tzinfo=UTC)
+    items = [boards.HawbItem(7, "HB1", "29710000034", "received_at_cfs", "UPS", "1Z\u00df\u2028",
+                             "Zoë \"Q\" \\ \x01 😀", 2, at),
+             boards.HawbItem(2**40, "HB2", "29710000034", "hold", None, None, None, None,
+                             None)]
+    board = boards.Board("W279", 12, [boards.MawbItem("29710000034", "CX880",
+                                                      date(2026, 3, 1), 2, 3,
+                                                      at.replace(microsecond=0))],
+                         items[:1], items[1:], at)
+    written = cfs_router._board_head(board.firms_code, board.version, board.as_of) + \
+        cfs_router._board_lists(board)[1:]
+    assert written == BoardOut.model_validate({
+        "firms_code": "W279", "version": 12, "as_of": at,
+        "awaiting_pickup": [vars(m) for m in board.awaiting_pickup],
+        "ready_for_handoff": [vars(h) for h in board.ready_for_handoff],
+        "on_hold": [vars(h) for h in board.on_hold]}).model_dump_json().encode()
+
+    weights = ["0.400", "12", "0E-3", "123456789012.345", None]
+    parcels = [carriers.Parcel(i, f"HB{i}", "29710000034", "LAX", None, "released", None, 1,
+                               None if w is None else Decimal(w), "Zoë", "1 Main St", None,
+                               "Brooklyn", "NY", "11284", "US", None, None)
+               for i, w in enumerate(weights)]
+    written = cfs_router._parcels_page(PageOf(parcels, 41, "next"))
+    assert written == Page[ParcelOut].model_validate(json.loads(written)).model_dump_json(
+    ).encode()
+    assert [p["gross_weight_kg"] for p in json.loads(written)["items"]] == [
+        "0.400", "12", "0.000", "123456789012.345", None]  # strings, exact: never floats

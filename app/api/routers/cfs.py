@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import TypeAdapter
 from starlette.background import BackgroundTask
 
 from app.accounts.models import OrgKind
@@ -27,6 +26,7 @@ from app.api.schemas.lifecycle import MovedOut
 from app.cfs import boards, carriers, day, facilities, rendered
 from app.db import utcnow
 from app.errors import Conflict
+from app.kit import json_bytes
 from app.kit.bounds import BigRowId
 from app.kit.pagination import Page, PageOf
 from app.lifecycle.service import Actor
@@ -94,23 +94,20 @@ def board(firms_code: str, request: Request, key: ApiKeyDep, since: datetime | N
 
 
 JSON = "application/json"
-_AS_OF = TypeAdapter(datetime)
-_TEXT = TypeAdapter(str)
 
 
 def _board_lists(b: boards.Board) -> bytes:
-    """The board's lists, as one JSON object; validated from plain dicts, in one call (about
-    twice as fast as from attributes)."""
-    return schemas.BoardListsOut.model_validate({
+    """The board's lists, as one JSON object: what BoardOut writes after its header."""
+    return json_bytes.dumps({
         "awaiting_pickup": [vars(m) for m in b.awaiting_pickup],
         "ready_for_handoff": [vars(h) for h in b.ready_for_handoff],
-        "on_hold": [vars(h) for h in b.on_hold]}).model_dump_json().encode()
+        "on_hold": [vars(h) for h in b.on_hold]})
 
 
 def _board_head(firms_code: str, version: int, as_of: datetime) -> bytes:
     """A board's first fields, as BoardOut writes them, up to the comma before its lists."""
-    return (b'{"firms_code":' + _TEXT.dump_json(firms_code) + b',"version":'
-            + str(version).encode() + b',"as_of":' + _AS_OF.dump_json(as_of) + b",")
+    return (b'{"firms_code":' + json_bytes.dumps(firms_code) + b',"version":'
+            + str(version).encode() + b',"as_of":' + json_bytes.dumps(as_of) + b",")
 
 
 @router.post("/cfs/{firms_code}/mawbs/{mawb}/receipt", response_model=schemas.MawbReceiptOut,
@@ -177,10 +174,8 @@ def _parcels_page(page: PageOf[carriers.Parcel]) -> bytes:
             "state": p.consignee_state, "zip": p.consignee_zip,
             "country": p.consignee_country, "phone": p.consignee_phone,
             "email": p.consignee_email}} for p in page.items]
-    # Validated in one call (pydantic-core), not model by model.
-    return Page[schemas.ParcelOut].model_validate(
-        {"items": items, "total": page.total, "next_cursor": page.next_cursor}
-    ).model_dump_json().encode()
+    return json_bytes.dumps({"items": items, "total": page.total,
+                             "next_cursor": page.next_cursor})  # Page[schemas.ParcelOut]
 
 
 @router.post("/carrier/parcels/{hawb_id}/pickup", response_model=schemas.ParcelPickupOut,

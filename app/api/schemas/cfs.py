@@ -63,15 +63,6 @@ class BoardOut(BaseModel):
     on_hold: list[BoardHawbOut]
 
 
-class BoardListsOut(BaseModel):
-    """A board's lists without its header: what is kept per version (app/cfs/rendered.py),
-    the header (``as_of`` is the reader's own time) written in front of it."""
-
-    awaiting_pickup: list[BoardMawbOut]
-    ready_for_handoff: list[BoardHawbOut]
-    on_hold: list[BoardHawbOut]
-
-
 class MawbReceiptIn(BaseModel):
     pieces_received: Count = Field(description="Pieces counted in at the CFS.")
 
