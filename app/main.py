@@ -67,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.reader = make_session_factory(engine)
     app.state.writer = make_session_factory(engine, writer=True)
+    # The boards and parcel lists polled all day read on PostgreSQL without a transaction
+    # (app.api.deps.reading): no BEGIN and COMMIT round trips per request.
+    app.state.poller = (make_session_factory(engine.execution_options(
+        isolation_level="AUTOCOMMIT")) if engine.dialect.name == "postgresql" else None)
     app.state.readiness = Readiness.from_settings(settings, engine)
     app.state.upload_slots = UploadSlots(settings.upload_concurrency_per_org,
                                          settings.upload_concurrency)
