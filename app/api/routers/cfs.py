@@ -69,7 +69,7 @@ def cfs_today(caller: CfsDep, session: SessionDep) -> schemas.CfsTodayOut:
             responses={**problem_responses(404), 304: {"description": "Unchanged"}})
 def board(firms_code: str, request: Request, key: ApiKeyDep, since: datetime | None = None,
           if_none_match: Annotated[str | None, Header()] = None) -> schemas.BoardOut | Response:
-    as_of = utcnow()  # before the version is read: a later `since` misses no change
+    as_of = utcnow()  # before the version is read: the answer is no older than as_of
     kept = None
     with reading(request) as session:
         caller = authorised(request, session, key, OrgKind.CFS)
