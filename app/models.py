@@ -2,6 +2,11 @@
 
 from app.accounts.models import ApiKey, Organisation, WebSession
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
+from app.analytics.corrections.models import (
+    CorrectionSource,
+    PostSummaryCorrection,
+    ProductHtsDay,
+)
 from app.analytics.models import DailyFact, MonthlyFact
 from app.analytics.risks.models import (
     RiskConsigneeDay,
@@ -65,6 +70,9 @@ __all__ = [
     "HtsRate",
     "Manifest",
     "MonthlyFact",
+    "CorrectionSource",
+    "PostSummaryCorrection",
+    "ProductHtsDay",
     "Organisation",
     "OutboxEvent",
     "RiskConsigneeDay",
