@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Numeric, and_, case, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.analytics.corrections.models import ProductHtsDay
@@ -72,62 +72,104 @@ def rate_pct(duty_cents: int, value_cents: int) -> Decimal | None:
         Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def products(session: Session, scope: Scope, period: Period, q: str | None = None,
-             sort: Sort = "spread", descending: bool = True) -> list[Product]:
+def _quotient(session: Session, numerator: Any, denominator: Any) -> Any:
+    """Integer division of non-negative numbers (PostgreSQL: exact, in numeric)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.div(cast(numerator, Numeric), cast(denominator, Numeric))
+    return numerator / denominator  # SQLite divides integers to an integer
+
+
+def _ranked(session: Session, scope: Scope, period: Period, q: str | None) -> Any:
+    """Per product and HTS number of the period (products under two numbers or more):
+    lines, value, duty and the duty of the product's whole value at that number's rate."""
     p = ProductHtsDay
-    rows = session.execute(
-        select(p.forwarder_id, p.product_key, p.hts_code, func.min(p.description),
-               func.min(p.shipper_name), func.sum(p.lines), func.sum(p.value_cents),
-               func.sum(p.duty_cents))
+    per_hts = (
+        select(p.forwarder_id, p.product_key, p.hts_code,
+               func.min(p.description).label("description"),
+               func.min(p.shipper_name).label("shipper_name"),
+               func.sum(p.lines).label("lines"), func.sum(p.value_cents).label("value"),
+               func.sum(p.duty_cents).label("duty"))
         .where(forwarder_filter(scope, p.forwarder_id),
                and_(p.arrival_date >= period.start, p.arrival_date <= period.end))
         .group_by(p.forwarder_id, p.product_key, p.hts_code)
-    ).all()
-    grouped: dict[tuple[int, str], list[tuple[str, str, str | None, int, int, int]]] = {}
-    for f, key, hts, desc, shipper, lines, value, duty in rows:
-        grouped.setdefault((int(f), key), []).append(
-            (hts, desc, shipper, int(lines), int(value), int(duty)))
-    out = []
+    ).subquery()
+    whole = (per_hts.c.forwarder_id, per_hts.c.product_key)
     needle = (q or "").strip().lower()
     digits = needle.replace(".", "").replace(" ", "").replace("-", "")
-    for (forwarder, key), codes in grouped.items():
-        if len(codes) < 2:
-            continue
-        description = min(c[1] for c in codes)
-        if needle and not (
-            (digits.isdigit() and any(c[0].startswith(digits) for c in codes))
-            or needle in key.split("|")[0] or needle in description.lower()):
-            continue
-        total_value = sum(c[4] for c in codes)
-        classes = []
-        for hts, _, _, lines, value, duty in sorted(codes):
-            at = cents_at(value, duty, total_value) if value else None
-            classes.append(Classification(hts, lines, value, duty, rate_pct(duty, value), at))
-        priced = [c for c in classes if c.duty_at_rate_cents is not None]
-        cheap = min(priced, key=lambda c: (c.duty_at_rate_cents, c.hts_code), default=None)
-        dear = max(priced, key=lambda c: (c.duty_at_rate_cents or 0, c.hts_code), default=None)
-        spread = ((dear.duty_at_rate_cents or 0) - (cheap.duty_at_rate_cents or 0)
-                  if cheap and dear else 0)
-        out.append(Product(
-            client_id=forwarder, description=description,
-            shipper_name=min((c[2] for c in codes if c[2]), default=None), product_key=key,
-            lines=sum(c[3] for c in codes), value_cents=total_value,
-            duty_cents=sum(c[5] for c in codes), spread_cents=spread,
-            cheapest_hts=cheap.hts_code if cheap else None,
-            dearest_hts=dear.hts_code if dear else None, classifications=classes))
-    keys = {"spread": lambda x: x.spread_cents, "lines": lambda x: x.lines,
-            "value": lambda x: x.value_cents, "duty": lambda x: x.duty_cents}
-    out.sort(key=lambda x: (x.description, x.client_id, x.product_key))
-    if sort == "description":
-        out.sort(key=lambda x: x.description.lower(), reverse=descending)
-    else:
-        out.sort(key=keys[sort], reverse=descending)  # stable: ties by description
-    return out
+    test: Any = true()
+    if needle:
+        test = or_(func.lower(per_hts.c.description).contains(needle, autoescape=True),
+                   per_hts.c.product_key.contains(needle, autoescape=True))
+        if digits.isdigit():
+            test = or_(test, per_hts.c.hts_code.startswith(digits, autoescape=True))
+    counted = select(
+        per_hts,
+        func.count().over(partition_by=whole).label("numbers"),
+        func.sum(per_hts.c.value).over(partition_by=whole).label("product_value"),
+        func.max(case((test, 1), else_=0)).over(partition_by=whole).label("found"),
+    ).subquery()
+    at = case((counted.c.value > 0, _quotient(
+        session, 2 * counted.c.product_value * counted.c.duty + counted.c.value,
+        2 * counted.c.value)), else_=None)
+    rows = select(counted, at.label("at")).where(counted.c.numbers > 1, counted.c.found == 1)
+    return rows.subquery()
+
+
+_ORDER = {"spread": "spread", "lines": "lines", "value": "value", "duty": "duty",
+          "description": "description"}
 
 
 def consistency(session: Session, scope: Scope, period: Period, q: str | None = None,
                 sort: Sort = "spread", descending: bool = True, limit: int | None = None,
                 offset: int = 0) -> Consistency:
-    found = products(session, scope, period, q, sort, descending)
-    end = None if limit is None else offset + limit
-    return Consistency(items=found[offset:end], total=len(found))
+    """The products ranked in SQL (only a page of them is read back)."""
+    r = _ranked(session, scope, period, q)
+    spread = (func.coalesce(func.max(r.c.at), 0) - func.coalesce(func.min(r.c.at), 0))
+    per_product = select(
+        r.c.forwarder_id, r.c.product_key, func.min(r.c.description).label("description"),
+        spread.label("spread"), func.sum(r.c.lines).label("lines"),
+        func.sum(r.c.value).label("value"), func.sum(r.c.duty).label("duty"),
+    ).group_by(r.c.forwarder_id, r.c.product_key).subquery()
+    total = session.scalar(select(func.count()).select_from(per_product)) or 0
+    column = per_product.c[_ORDER[sort]]
+    stmt = select(per_product.c.forwarder_id, per_product.c.product_key).order_by(
+        column.desc() if descending else column.asc(), per_product.c.description,
+        per_product.c.forwarder_id, per_product.c.product_key).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    page = [(int(f), str(k)) for f, k in session.execute(stmt).all()]
+    if not page:
+        return Consistency(items=[], total=int(total))
+    keys = sorted({k for _, k in page})
+    detail = session.execute(
+        select(r.c.forwarder_id, r.c.product_key, r.c.hts_code, r.c.description,
+               r.c.shipper_name, r.c.lines, r.c.value, r.c.duty)
+        .where(r.c.product_key.in_(keys))).all()
+    grouped: dict[tuple[int, str], list[tuple[str, str, str | None, int, int, int]]] = {}
+    for f, key, hts, desc, shipper, lines, value, duty in detail:
+        grouped.setdefault((int(f), key), []).append(
+            (hts, desc, shipper, int(lines), int(value), int(duty)))
+    return Consistency(items=[_product(f, k, grouped[(f, k)]) for f, k in page],
+                       total=int(total))
+
+
+def _product(forwarder: int, key: str,
+             codes: list[tuple[str, str, str | None, int, int, int]]) -> Product:
+    """One product's figures (the same arithmetic as the SQL ranking, exactly)."""
+    total_value = sum(c[4] for c in codes)
+    classes = []
+    for hts, _, _, lines, value, duty in sorted(codes):
+        at = cents_at(value, duty, total_value) if value else None
+        classes.append(Classification(hts, lines, value, duty, rate_pct(duty, value), at))
+    priced = [c for c in classes if c.duty_at_rate_cents is not None]
+    cheap = min(priced, key=lambda c: (c.duty_at_rate_cents or 0, c.hts_code), default=None)
+    dear = max(priced, key=lambda c: (c.duty_at_rate_cents or 0, c.hts_code), default=None)
+    spread = ((dear.duty_at_rate_cents or 0) - (cheap.duty_at_rate_cents or 0)
+              if cheap and dear else 0)
+    return Product(
+        client_id=forwarder, description=min(c[1] for c in codes),
+        shipper_name=min((c[2] for c in codes if c[2]), default=None), product_key=key,
+        lines=sum(c[3] for c in codes), value_cents=total_value,
+        duty_cents=sum(c[5] for c in codes), spread_cents=spread,
+        cheapest_hts=cheap.hts_code if cheap else None,
+        dearest_hts=dear.hts_code if dear else None, classifications=classes)

@@ -38,7 +38,7 @@ from app.analytics.corrections.models import (
 )
 from app.analytics.corrections.rules import SPI_BY_ORIGIN
 from app.db import transaction, utcnow
-from app.manifest.bulk import read_frame
+from app.manifest.bulk import read_frame, writer_for
 from app.manifest.models import Hawb, HawbLine, Manifest
 from app.manifest.statuses import HawbStatus
 from app.tariff import pricing, tariff
@@ -170,8 +170,7 @@ def _consistency(session: Session, forwarder: int, lines: pl.DataFrame) -> None:
                  pl.len().alias("lines"), pl.col("value_cents").sum(),
                  pl.col("duty_cents").sum())
             .with_columns(pl.lit(forwarder).alias("forwarder_id")))
-    if rows.height:
-        session.execute(insert(ProductHtsDay), rows.to_dicts())
+    writer_for(session.connection()).insert(ProductHtsDay.__tablename__, rows)
 
 
 def _latest(lines: pl.DataFrame) -> pl.DataFrame:
@@ -253,7 +252,7 @@ def _corrections(session: Session, forwarder: int, lines: pl.DataFrame) -> int:
         "hawb_id", "hawb_no", "line_no", "cause", "field", "value_filed", "value_corrected",
         "evidence", pl.col("duty_cents").alias("duty_filed_cents"), "duty_corrected_cents",
         "programs")
-    session.execute(insert(PostSummaryCorrection), rows.to_dicts())
+    writer_for(session.connection()).insert(PostSummaryCorrection.__tablename__, rows)
     return rows.height
 
 
