@@ -6,6 +6,7 @@ from app.analytics.corrections.models import (
     CorrectionSource,
     PostSummaryCorrection,
     ProductHtsDay,
+    ProductHtsMonth,
 )
 from app.analytics.models import DailyFact, MonthlyFact
 from app.analytics.risks.models import (
@@ -52,6 +53,7 @@ __all__ = [
     "CfsFacility",
     "CfsReceipt",
     "ComplianceAlert",
+    "CorrectionSource",
     "CurrencyRate",
     "DailyFact",
     "DeMinimisPolicy",
@@ -70,11 +72,11 @@ __all__ = [
     "HtsRate",
     "Manifest",
     "MonthlyFact",
-    "CorrectionSource",
-    "PostSummaryCorrection",
-    "ProductHtsDay",
     "Organisation",
     "OutboxEvent",
+    "PostSummaryCorrection",
+    "ProductHtsDay",
+    "ProductHtsMonth",
     "RiskConsigneeDay",
     "RiskCustomsEvent",
     "RiskGoodsLine",

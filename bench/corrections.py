@@ -93,7 +93,8 @@ def build(hawbs: int) -> None:
             "INSERT INTO hawb_lines (hawb_id, row_no, line_no, description, hts_code, "
             "origin_country, quantity, unit, value_cents, spi) "
             "SELECT h, l, l, 'Goods ' || ((h * 7 + l) % 80), "
-            f"({codes_sql})[CASE WHEN ((h / 2000) * 3 + l) % 200 = 0 THEN ((h * 7 + l) % 80 + 1) % 80 + 1 "
+            f"({codes_sql})[CASE WHEN ((h / 2000) * 3 + l) % 200 = 0 "
+            "THEN ((h * 7 + l) % 80 + 1) % 80 + 1 "
             "ELSE (h * 7 + l) % 80 + 1 END], "
             "CASE WHEN h % 33 = 0 THEN 'KR' WHEN (h / 2000) % 50 = 7 THEN 'RU' ELSE 'VN' END, 1, "
             "'No.', 4000, NULL FROM generate_series(1, :n) h, generate_series(1, 2) l"),

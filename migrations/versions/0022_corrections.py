@@ -46,6 +46,22 @@ def upgrade() -> None:
     op.create_index("ix_product_hts_days_forwarder_day", "product_hts_days",
                     ["forwarder_id", "arrival_date"])
     op.create_table(
+        "product_hts_months",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("forwarder_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("product_key", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("shipper_name", sa.Text(), nullable=True),
+        sa.Column("hts_code", sa.String(length=10), nullable=False),
+        sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("value_cents", sa.BigInteger(), nullable=False),
+        sa.Column("duty_cents", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_hts_months")),
+    )
+    op.create_index("ix_product_hts_months_forwarder_month", "product_hts_months",
+                    ["forwarder_id", "month"])
+    op.create_table(
         "post_summary_corrections",
         sa.Column("id", BIG_ID, nullable=False),
         sa.Column("forwarder_id", sa.Integer(), nullable=False),
@@ -74,6 +90,8 @@ def downgrade() -> None:
     op.drop_index("ix_post_summary_corrections_forwarder_day",
                   table_name="post_summary_corrections")
     op.drop_table("post_summary_corrections")
+    op.drop_index("ix_product_hts_months_forwarder_month", table_name="product_hts_months")
+    op.drop_table("product_hts_months")
     op.drop_index("ix_product_hts_days_forwarder_day", table_name="product_hts_days")
     op.drop_table("product_hts_days")
     op.drop_table("correction_sources")

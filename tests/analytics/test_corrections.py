@@ -75,7 +75,7 @@ def _file(db: sessionmaker[Session], client: TestClient, org: Org, hawb: str, ar
     """Upload one HAWB of one line (priced at upload) and record its entry as filed on the
     arrival date."""
     mawb = new_mawb()
-    row = line(hawb, value, **{"Consignee Name": f"Person {hawb}", **over})
+    row = {**line(hawb, value), "Consignee Name": f"Person {hawb}", **over}
     response = upload(client, org, manifest([row], arrival=arrival, mawb=mawb))
     assert response.status_code == 201, response.text
     number = entry_number("B76", serial)
@@ -165,6 +165,15 @@ def test_consistency_by_hand(client: TestClient, data: Data) -> None:
                q="t-shirt")["total"] == 1
     assert get(client, data.a, "/v1/analytics/classification-consistency",
                q="mug")["total"] == 0
+    # Periods starting and ending mid-month read those days exactly: H1 (09-10) and H4
+    # (10-05) on the edges are in; a day later, H1 is out (2 lines, 312,000 cents).
+    edges = get(client, data.a, "/v1/analytics/classification-consistency",
+                start="2025-09-10", end="2026-10-05")["items"]
+    assert [c["lines"] for c in edges[0]["classifications"]] == [3, 1]
+    later = get(client, data.a, "/v1/analytics/classification-consistency",
+                start="2025-09-11", end="2026-10-05")["items"]
+    assert [(c["lines"], c["value_usd"]) for c in later[0]["classifications"]] == [
+        (2, "3050.00"), (1, "80.00")]
     # A period without H4 has the T-shirt under one number only.
     assert get(client, data.a, "/v1/analytics/classification-consistency",
                end="2026-09-30")["total"] == 0
@@ -202,7 +211,8 @@ def test_corrections_by_hand(client: TestClient, data: Data) -> None:
     # -1,808 - 588 + 775 - 980 + 46,500
     assert body["difference_cents"] == 43_899
     h2 = body["items"][-1]
-    assert h2["entry_number"] == data.entries["H2"] and h2["entry_type"] == "01"
+    assert h2["entry_number"] == data.entries["H2"]
+    assert h2["entry_type"] == "01"
     assert h2["draft"]["duty_by_program_cents"] == {"mfn": 96000, "section_122": 30000}
     assert h2["draft"]["changes"] == [
         {"field": "hts_code", "from": "6109100012", "to": "6109901007"}]
@@ -217,7 +227,8 @@ def test_corrections_by_hand(client: TestClient, data: Data) -> None:
             for r in h1] == [(1650, 3200, 1550)]
     # Paging keeps the total.
     page = get(client, data.a, "/v1/analytics/corrections", as_of=AS_OF, limit=2, offset=1)
-    assert [r["hawb_no"] for r in page["items"]] == ["H5", "H3"] and page["total"] == 5
+    assert [r["hawb_no"] for r in page["items"]] == ["H5", "H3"]
+    assert page["total"] == 5
 
 
 def test_scopes(client: TestClient, data: Data, make_org: MakeOrg) -> None:
@@ -228,7 +239,8 @@ def test_scopes(client: TestClient, data: Data, make_org: MakeOrg) -> None:
     assert get(client, data.b, "/v1/analytics/classification-consistency")["total"] == 0
     # The administrator: everyone's, the T-shirt counted per forwarder.
     admin = get(client, data.admin, "/v1/analytics/corrections", as_of=AS_OF)
-    assert admin["total"] == 6 and admin["difference_cents"] == 43_899 - 490
+    assert admin["total"] == 6
+    assert admin["difference_cents"] == 43_899 - 490
     products = get(client, data.admin, "/v1/analytics/classification-consistency")["items"]
     assert [(p["client_id"], p["lines"]) for p in products] == [(data.a.id, 4)]
     # A broker sees nothing before the designation, its client's after; not another's.
@@ -236,7 +248,8 @@ def test_scopes(client: TestClient, data: Data, make_org: MakeOrg) -> None:
     assert before["total"] == 0
     designate(client, data.a, data.broker)
     after = get(client, data.broker, "/v1/analytics/corrections", as_of=AS_OF)
-    assert after["total"] == 5 and {r["client_id"] for r in after["items"]} == {data.a.id}
+    assert after["total"] == 5
+    assert {r["client_id"] for r in after["items"]} == {data.a.id}
     one = get(client, data.broker, "/v1/analytics/corrections", as_of=AS_OF, client=data.a.id)
     assert one["total"] == 5
     for path in ("/v1/analytics/corrections", "/v1/analytics/classification-consistency"):
@@ -256,7 +269,8 @@ def _csv(text: str) -> list[dict[str, str]]:
 def test_csv_exports(client: TestClient, data: Data) -> None:
     response = client.get("/v1/analytics/corrections.csv", headers=data.a.headers,
                           params={**PERIOD, "as_of": AS_OF})
-    assert response.status_code == 200 and response.headers["content-type"].startswith(
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(
         "text/csv")
     rows = _csv(response.text)
     assert [(r["hawb_no"], r["difference_usd"], r["draft_kind"]) for r in rows] == [
@@ -273,11 +287,14 @@ def test_console_page(client: TestClient, data: Data) -> None:
     sign_in(client, data.a)
     page = client.get("/ui/analytics/corrections", params={**PERIOD, "as_of": AS_OF})
     assert page.status_code == 200, page.text
-    assert "Cotton T-shirt" in page.text and "<svg" in page.text
-    assert data.entries["H2"] in page.text and data.entries["B2"] not in page.text
+    assert "Cotton T-shirt" in page.text
+    assert "<svg" in page.text
+    assert data.entries["H2"] in page.text
+    assert data.entries["B2"] not in page.text
     assert "/ui/analytics/corrections" in client.get("/ui/analytics", params=PERIOD).text
     exported = client.get("/ui/analytics/corrections.csv", params={**PERIOD, "as_of": AS_OF})
-    assert exported.status_code == 200 and len(_csv(exported.text)) == 5
+    assert exported.status_code == 200
+    assert len(_csv(exported.text)) == 5
     products = client.get("/ui/analytics/classification-consistency.csv", params=PERIOD)
     assert len(_csv(products.text)) == 2
 

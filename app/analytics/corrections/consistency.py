@@ -15,14 +15,17 @@ importer (forwarder): a broker sees each client's products apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Numeric, and_, case, cast, func, or_, select, true
+from sqlalchemy import Numeric, case, cast, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
-from app.analytics.corrections.models import ProductHtsDay
+from app.analytics.corrections.models import ProductHtsDay, ProductHtsMonth
 from app.analytics.period import Period
+from app.analytics.reading import months_of
+from app.analytics.refresh import next_month
 from app.analytics.scope import forwarder_filter
 from app.manifest.queries import Scope
 
@@ -79,19 +82,42 @@ def _quotient(session: Session, numerator: Any, denominator: Any) -> Any:
     return numerator / denominator  # SQLite divides integers to an integer
 
 
+def _rows(scope: Scope, period: Period) -> Any:
+    """The stored rows of the period: whole months from ``product_hts_months``, the
+    partial first and last months from ``product_hts_days`` (exact to the day)."""
+    cols = ("forwarder_id", "product_key", "hts_code", "description", "shipper_name",
+            "lines", "value_cents", "duty_cents")
+    whole = [m.month for m in months_of(period)
+             if m.start == m.month and m.end == next_month(m.month) - timedelta(days=1)]
+
+    def daily(first: date, last: date) -> Any:
+        d = ProductHtsDay
+        return select(*(getattr(d, c) for c in cols)).where(
+            forwarder_filter(scope, d.forwarder_id), d.arrival_date.between(first, last))
+
+    if not whole:
+        return daily(period.start, period.end).subquery()
+    m = ProductHtsMonth
+    parts = [select(*(getattr(m, c) for c in cols)).where(
+        forwarder_filter(scope, m.forwarder_id), m.month.between(whole[0], whole[-1]))]
+    if period.start < whole[0]:
+        parts.append(daily(period.start, whole[0] - timedelta(days=1)))
+    if period.end >= next_month(whole[-1]):
+        parts.append(daily(next_month(whole[-1]), period.end))
+    return union_all(*parts).subquery()
+
+
 def _ranked(session: Session, scope: Scope, period: Period, q: str | None) -> Any:
     """Per product and HTS number of the period (products under two numbers or more):
     lines, value, duty and the duty of the product's whole value at that number's rate."""
-    p = ProductHtsDay
+    rows = _rows(scope, period)
     per_hts = (
-        select(p.forwarder_id, p.product_key, p.hts_code,
-               func.min(p.description).label("description"),
-               func.min(p.shipper_name).label("shipper_name"),
-               func.sum(p.lines).label("lines"), func.sum(p.value_cents).label("value"),
-               func.sum(p.duty_cents).label("duty"))
-        .where(forwarder_filter(scope, p.forwarder_id),
-               and_(p.arrival_date >= period.start, p.arrival_date <= period.end))
-        .group_by(p.forwarder_id, p.product_key, p.hts_code)
+        select(rows.c.forwarder_id, rows.c.product_key, rows.c.hts_code,
+               func.min(rows.c.description).label("description"),
+               func.min(rows.c.shipper_name).label("shipper_name"),
+               func.sum(rows.c.lines).label("lines"), func.sum(rows.c.value_cents).label("value"),
+               func.sum(rows.c.duty_cents).label("duty"))
+        .group_by(rows.c.forwarder_id, rows.c.product_key, rows.c.hts_code)
     ).subquery()
     whole = (per_hts.c.forwarder_id, per_hts.c.product_key)
     needle = (q or "").strip().lower()

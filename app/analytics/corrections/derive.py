@@ -35,6 +35,7 @@ from app.analytics.corrections.models import (
     CorrectionSource,
     PostSummaryCorrection,
     ProductHtsDay,
+    ProductHtsMonth,
 )
 from app.analytics.corrections.rules import SPI_BY_ORIGIN
 from app.db import transaction, utcnow
@@ -102,7 +103,7 @@ def refresh(session: Session, forwarders: Sequence[int] | None = None) -> dict[i
     now = signatures(session)
     done: dict[int, int] = {}
     for forwarder in wanted:
-        for table in (ProductHtsDay, PostSummaryCorrection):
+        for table in (ProductHtsDay, ProductHtsMonth, PostSummaryCorrection):
             session.execute(delete(table).where(table.forwarder_id == forwarder))
         session.execute(delete(CorrectionSource).where(
             CorrectionSource.forwarder_id == forwarder))
@@ -170,7 +171,14 @@ def _consistency(session: Session, forwarder: int, lines: pl.DataFrame) -> None:
                  pl.len().alias("lines"), pl.col("value_cents").sum(),
                  pl.col("duty_cents").sum())
             .with_columns(pl.lit(forwarder).alias("forwarder_id")))
-    writer_for(session.connection()).insert(ProductHtsDay.__tablename__, rows)
+    out = writer_for(session.connection())
+    out.insert(ProductHtsDay.__tablename__, rows)
+    months = (rows.with_columns(pl.col("arrival_date").dt.truncate("1mo").alias("month"))
+              .group_by("forwarder_id", "month", "product_key", "hts_code", maintain_order=True)
+              .agg(pl.col("description").first(), pl.col("shipper_name").first(),
+                   pl.col("lines").sum(), pl.col("value_cents").sum(),
+                   pl.col("duty_cents").sum()))
+    out.insert(ProductHtsMonth.__tablename__, months)
 
 
 def _latest(lines: pl.DataFrame) -> pl.DataFrame:

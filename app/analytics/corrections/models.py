@@ -6,7 +6,7 @@
   filing); a forwarder whose signature differs is derived again, whole.
 - ``product_hts_days``: filed lines of products (normalised description and shipper key)
   that the forwarder filed under more than one 10-digit HTS number, added up per arrival
-  day and HTS number.
+  day and HTS number (and per month in ``product_hts_months``).
 - ``post_summary_corrections``: one row per filed entry line and cause whose duty the
   engine computes differently under the correction, with both duties.
 """
@@ -40,6 +40,27 @@ class ProductHtsDay(Base):
     arrival_date: Mapped[date] = mapped_column(Date)
     product_key: Mapped[str] = mapped_column(Text)  # normalised description | shipper key
     description: Mapped[str] = mapped_column(Text)  # one spelling, as declared
+    shipper_name: Mapped[str | None] = mapped_column(Text)
+    hts_code: Mapped[str] = mapped_column(String(10))
+    lines: Mapped[int] = mapped_column(Integer)
+    value_cents: Mapped[int] = mapped_column(BigInteger)
+    duty_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProductHtsMonth(Base):
+    """``product_hts_days`` added up per calendar month (``month``: its first day): a period
+    reads its whole months here and its partial first and last months from the days."""
+
+    __tablename__ = "product_hts_months"
+    __table_args__ = (
+        Index("ix_product_hts_months_forwarder_month", "forwarder_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    forwarder_id: Mapped[int] = mapped_column(Integer)
+    month: Mapped[date] = mapped_column(Date)
+    product_key: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
     shipper_name: Mapped[str | None] = mapped_column(Text)
     hts_code: Mapped[str] = mapped_column(String(10))
     lines: Mapped[int] = mapped_column(Integer)
