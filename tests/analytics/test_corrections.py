@@ -32,6 +32,7 @@ from app.analytics.corrections.derive import product_description
 from app.db import transaction
 from app.manifest.models import Hawb, Manifest
 from app.tariff.importers import import_edition
+from app.workers.analytics import AnalyticsRefresher
 from tests.conftest import MakeOrg, Org, make_broker, upload
 from tests.support.console import sign_in
 from tests.support.journeys import designate
@@ -320,3 +321,12 @@ def test_rows_follow_new_filings(client: TestClient, db: sessionmaker[Session],
     assert get(client, data.b, "/v1/analytics/classification-consistency")["total"] == 1
     assert get(client, data.a, "/v1/analytics/classification-consistency")["items"][0][
         "lines"] == 4
+    # A request never derives: a new filing shows once the analytics refresher has run.
+    _file(db, client, data.b, "B4", "2026-11-03", {**HANOI, "HS Code": SHIRT}, "60.00", 98)
+    assert get(client, data.b, "/v1/analytics/classification-consistency")["items"][0][
+        "lines"] == 2
+    AnalyticsRefresher(db).run_once()
+    with transaction(db) as session:
+        assert derive.stale(session) == []
+    assert get(client, data.b, "/v1/analytics/classification-consistency")["items"][0][
+        "lines"] == 3
