@@ -2,6 +2,12 @@
 
 from app.accounts.models import ApiKey, Organisation, WebSession
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
+from app.analytics.corrections.models import (
+    CorrectionSource,
+    PostSummaryCorrection,
+    ProductHtsDay,
+    ProductHtsMonth,
+)
 from app.analytics.models import DailyFact, MonthlyFact
 from app.analytics.risks.models import (
     RiskConsigneeDay,
@@ -47,6 +53,7 @@ __all__ = [
     "CfsFacility",
     "CfsReceipt",
     "ComplianceAlert",
+    "CorrectionSource",
     "CurrencyRate",
     "DailyFact",
     "DeMinimisPolicy",
@@ -67,6 +74,9 @@ __all__ = [
     "MonthlyFact",
     "Organisation",
     "OutboxEvent",
+    "PostSummaryCorrection",
+    "ProductHtsDay",
+    "ProductHtsMonth",
     "RenderedAnswer",
     "RiskConsigneeDay",
     "RiskCustomsEvent",

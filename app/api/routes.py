@@ -12,6 +12,7 @@ from app.api import problems
 from app.api.routers import (
     admin,
     analytics,
+    analytics_corrections,
     analytics_risks,
     cfs,
     duties,
@@ -46,6 +47,7 @@ def include(app: FastAPI) -> None:
     app.include_router(webhooks.router)
     app.include_router(analytics.router)
     app.include_router(analytics_risks.router)
+    app.include_router(analytics_corrections.router)
     app.include_router(duties.router)
     app.include_router(tariff_admin.router)
     app.include_router(search.router)

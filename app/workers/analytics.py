@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.analytics import refresh
+from app.analytics.corrections import derive as corrections
 from app.analytics.risks import findings as risks_findings
 from app.db import make_session_factory
 from app.intake.processes import background_engine
@@ -40,6 +41,7 @@ class AnalyticsRefresher:
         # Not refreshed by requests: derived here, per forwarder.
         for kind in risks_findings.WORKER_ONLY:
             risks_findings.refresh_by_forwarder(self.writer, self.writer, kind)
+        corrections.ensure_fresh(self.writer, self.writer)
 
     def run(self) -> None:
         """Until stopped: a refresh every ``every_s``, the first one ``every_s`` after the
