@@ -3,6 +3,7 @@
 from app.accounts.models import ApiKey, Organisation, WebSession
 from app.ace_gateway.models import AceEntry, AceMessageRecord, EntryNumberSequence, GatewayState
 from app.analytics.models import DailyFact, MonthlyFact
+from app.analytics.refunds.models import RefundClaim, RefundClaimEntry
 from app.analytics.risks.models import (
     RiskConsigneeDay,
     RiskCustomsEvent,
