@@ -12,6 +12,7 @@ from app.api import problems
 from app.api.routers import (
     admin,
     analytics,
+    analytics_refunds,
     analytics_risks,
     cfs,
     duties,
@@ -43,6 +44,7 @@ def include(app: FastAPI) -> None:
     app.include_router(cfs.router)
     app.include_router(analytics.router)
     app.include_router(analytics_risks.router)
+    app.include_router(analytics_refunds.router)
     app.include_router(duties.router)
     app.include_router(tariff_admin.router)
     app.include_router(search.router)

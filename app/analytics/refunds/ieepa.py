@@ -28,6 +28,9 @@ from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus
 from app.tariff.models import DutyLine
 
+ENTRY_DATE = ("arrival: the MAWB's arrival date, whose tariff the duty was computed under "
+              "(IEEPA duties apply to entries up to 2026-02-23)")
+
 # The entry summary was rejected, or ACE has not answered yet.
 NOT_ACCEPTED_STATUSES = (HawbStatus.APPROVED.value, HawbStatus.SUBMITTING.value,
                          HawbStatus.SUBMITTED.value, HawbStatus.ACE_REJECTED.value,
