@@ -68,6 +68,8 @@ __all__ = [
     "MonthlyFact",
     "Organisation",
     "OutboxEvent",
+    "RefundClaim",
+    "RefundClaimEntry",
     "RiskConsigneeDay",
     "RiskCustomsEvent",
     "RiskGoodsLine",

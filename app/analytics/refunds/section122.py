@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Subquery, case, distinct, func, select
+from sqlalchemy import ColumnElement, Subquery, case, distinct, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.ace_gateway.models import AceEntry, AceStatementEntry
@@ -58,8 +58,8 @@ class Totals:
 
 def _month(session: Session) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(Manifest.arrival_date, "YYYY-MM")
-    return func.strftime("%Y-%m", Manifest.arrival_date)
+        return func.to_char(Manifest.arrival_date, literal_column("'YYYY-MM'"))
+    return func.strftime(literal_column("'%Y-%m'"), Manifest.arrival_date)
 
 
 def _paid(per: Subquery) -> ColumnElement[int]:
@@ -69,15 +69,15 @@ def _paid(per: Subquery) -> ColumnElement[int]:
 def _per_entry(session: Session, scope: Scope, period: Period) -> Subquery:
     """An entry per row: its importer, month, Section 122 amount, and whether paid."""
     e, m, d, h, se = AceEntry, Manifest, DutyLine, Hawb, AceStatementEntry
-    return (select(e.entry_number, h.importer_of_record.label("importer"),
-                   _month(session).label("month"),
+    mon = _month(session)
+    return (select(e.entry_number, h.importer_of_record.label("importer"), mon.label("month"),
                    func.sum(d.amount_cents).label("cents"),
                    func.max(se.entry_number).label("paid"))
             .select_from(e).join(m, m.id == e.manifest_id).join(d, d.hawb_id == e.hawb_id)
             .join(h, h.id == e.hawb_id)
             .outerjoin(se, se.entry_number == e.entry_number)
             .where(SECTION_122, in_scope(scope, period))
-            .group_by(e.entry_number, h.importer_of_record, _month(session))
+            .group_by(e.entry_number, h.importer_of_record, mon)
             .subquery())
 
 
