@@ -12,7 +12,17 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import DomainError, status_of
-from app.ui import account, analytics, brokers, carriers, cfs, common, forwarders, search
+from app.ui import (
+    account,
+    analytics,
+    brokers,
+    carriers,
+    cfs,
+    common,
+    forwarders,
+    refunds,
+    search,
+)
 from app.ui.render import page
 from app.ui.session import BadForm, Forbidden, SignInRequired, ViewOnly
 
@@ -38,7 +48,8 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.ingesters = parent.state.ingesters
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
-    for module in (common, account, forwarders, brokers, cfs, carriers, analytics, search):
+    for module in (common, account, forwarders, brokers, cfs, carriers, analytics, refunds,
+                   search):
         console.include_router(module.router)
 
     @console.middleware("http")
