@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,11 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
 from app.ace_gateway.models import AceEntry, AceStatement, AceStatementEntry
-from app.analytics.refunds import rules
+from app.analytics.refunds import claims, rules
+from app.analytics.refunds.claims import Claimant
 from app.analytics.refunds.models import RefundClaim, RefundClaimEntry
 from app.db import transaction
+from app.errors import Conflict
 from app.main import create_app
 from app.manifest.models import Hawb, Manifest
+from app.manifest.queries import Scope
 from app.settings import Settings
 from app.tariff.models import DutyLine
 from tests.conftest import MakeOrg, Org, make_broker
@@ -512,3 +516,33 @@ def test_console_pages_and_recording_a_part(small_parts: TestClient, data: Data)
     csv_text = client.get("/ui/analytics/refunds/cape.csv", params={**PERIOD, "part": 1}).text
     assert csv_text.splitlines() == [f"{n[:3]}-{n[3:10]}-{n[10]}" for n in sorted(
         [e["E3"].number])]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_claims_racing_for_an_entry_record_it_once(data: Data,
+                                                       db: sessionmaker[Session]) -> None:
+    """The second claim, blocked on the first's uncommitted row, is refused naming the entry
+    once the first commits: the primary key decides, not the earlier look."""
+    e = data.e
+    number = e["E1"].number
+    scope = Scope(forwarder_id=data.a.id)
+    who = Claimant(data.a.id, "A — test", scope, None)
+    first_flushed, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with transaction(db) as s:
+            claims.record(s, who, [number])
+            first_flushed.set()
+            release.wait(10)
+
+    racer = threading.Thread(target=first)
+    racer.start()
+    assert first_flushed.wait(10)
+    threading.Timer(0.5, release.set).start()
+    with pytest.raises(Conflict) as refused, transaction(db) as s:
+        claims.record(s, who, [number, e["E2"].number])
+    racer.join(10)
+    assert number in refused.value.detail
+    assert e["E2"].number not in refused.value.detail
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(RefundClaimEntry)) == 1
