@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
 from app.analytics.refunds import ieepa
+from app.analytics.refunds.common import without_jit
 from app.analytics.refunds.rules import CapeFormat
 from app.errors import NotFound
 from app.manifest.queries import Scope
@@ -50,6 +51,7 @@ def digest(numbers: tuple[str, ...] | list[str]) -> str:
 def parts(session: Session, scope: Scope, period: Period, fmt: CapeFormat,
           filer: int | None = None) -> Parts:
     """The claimable entries cut into parts (a broker's: the entries it filed)."""
+    without_jit(session)
     per = ieepa.rows_of(scope, period, filer).subquery()
     rows = session.execute(
         select(per.c.entry_number, per.c.ieepa_cents)

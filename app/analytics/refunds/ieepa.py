@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, String, case, func, literal, select
+from sqlalchemy import Row, Select, String, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.ace_gateway.models import AceEntry, AceStatement, AceStatementEntry
 from app.analytics.period import Period
 from app.analytics.refunds import rules
-from app.analytics.refunds.common import IEEPA, in_scope, month, months_between
+from app.analytics.refunds.common import IEEPA, in_scope, month, months_between, without_jit
 from app.analytics.refunds.models import RefundClaim, RefundClaimEntry
 from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.models import Hawb, Manifest
@@ -30,6 +30,8 @@ from app.tariff.models import DutyLine
 
 ENTRY_DATE = ("arrival: the MAWB's arrival date, whose tariff the duty was computed under "
               "(IEEPA duties apply to entries up to 2026-02-23)")
+
+EVER = Period(date(1900, 1, 1), date(9999, 12, 31))
 
 # The entry summary was rejected, or ACE has not answered yet.
 NOT_ACCEPTED_STATUSES = (HawbStatus.APPROVED.value, HawbStatus.SUBMITTING.value,
@@ -107,30 +109,39 @@ def _per_entry(scope: Scope, period: Period, filer: int | None = None) -> Select
     return stmt
 
 
-def _reason() -> ColumnElement[str | None]:
-    """The reason CAPE would not take the entry, from what the service knows: a paid
-    statement means the summary was accepted and the duty paid."""
-    se, h = AceStatementEntry, Hawb
-    return case(
-        (se.entry_number.is_not(None), literal(None, String)),
-        (h.status.in_(NOT_ACCEPTED_STATUSES), literal(rules.NOT_ACCEPTED)),
-        else_=literal(rules.UNPAID))
-
-
-def rows_of(scope: Scope, period: Period, filer: int | None = None) -> Select[*tuple[Any, ...]]:
+def rows_of(scope: Scope, period: Period, filer: int | None = None
+            ) -> Select[*tuple[Any, ...]]:
+    """Each IEEPA entry with its details. The details are correlated lookups by key (the
+    statement, the HAWB, the claim), so a reader that does not use one (the totals, the
+    CAPE parts) does not pay for it, and a page of entries pays only for its rows."""
     per = _per_entry(scope, period, filer).subquery()
     se, st, h, c, rc = AceStatementEntry, AceStatement, Hawb, RefundClaimEntry, RefundClaim
-    reason = _reason().label("excluded_reason")
-    return (select(per.c.entry_number, per.c.mawb, per.c.hawb_no, per.c.forwarder_id,
-                   h.entry_type, h.importer_of_record, per.c.arrival_date, per.c.created_at,
-                   se.statement_number, st.statement_date, per.c.ieepa_cents,
-                   per.c.ieepa_lines, reason, c.claim_id, rc.claimed_at, rc.claimed_by)
-            .select_from(per)
-            .join(h, h.id == per.c.hawb_id)
-            .outerjoin(se, se.entry_number == per.c.entry_number)
-            .outerjoin(st, st.statement_number == se.statement_number)
-            .outerjoin(c, c.entry_number == per.c.entry_number)
-            .outerjoin(rc, rc.id == c.claim_id))
+    on_statement = se.entry_number == per.c.entry_number
+    of_hawb = h.id == per.c.hawb_id
+    claim = c.entry_number == per.c.entry_number
+    # A paid statement means the summary was accepted and the duty paid.
+    reason = case(
+        (exists().where(on_statement), literal(None, String)),
+        # A lookup by key, made only for entries on no statement (never a scan of hawbs).
+        (select(h.status).where(of_hawb).scalar_subquery().in_(NOT_ACCEPTED_STATUSES),
+         literal(rules.NOT_ACCEPTED)),
+        else_=literal(rules.UNPAID))
+    return select(
+        per.c.entry_number, per.c.mawb, per.c.hawb_no, per.c.forwarder_id,
+        select(h.entry_type).where(of_hawb).scalar_subquery().label("entry_type"),
+        select(h.importer_of_record).where(of_hawb).scalar_subquery().label("importer"),
+        per.c.arrival_date, per.c.created_at,
+        select(se.statement_number).where(on_statement).scalar_subquery()
+        .label("statement_number"),
+        select(st.statement_date).join(se, se.statement_number == st.statement_number)
+        .where(on_statement).scalar_subquery().label("statement_date"),
+        per.c.ieepa_cents, per.c.ieepa_lines, reason.label("excluded_reason"),
+        select(c.claim_id).where(claim).scalar_subquery().label("claim_id"),
+        select(rc.claimed_at).join(c, c.claim_id == rc.id).where(claim)
+        .scalar_subquery().label("claimed_at"),
+        select(rc.claimed_by).join(c, c.claim_id == rc.id).where(claim)
+        .scalar_subquery().label("claimed_by"),
+    )
 
 
 def _entry(r: Row[*tuple[Any, ...]]) -> IeepaEntry:
@@ -140,16 +151,26 @@ def _entry(r: Row[*tuple[Any, ...]]) -> IeepaEntry:
 
 def entries(session: Session, scope: Scope, period: Period, paging: Paging = Paging()
             ) -> PageOf[IeepaEntry]:
-    """Every IEEPA entry of the scope and period, by entry date then number."""
-    per = rows_of(scope, period).subquery()
-    stmt = select(*per.c).order_by(per.c.arrival_date, per.c.entry_number)
-    return paged(session, stmt, paging, _entry)
+    """Every IEEPA entry of the scope and period, by entry date then number. A page is
+    chosen on the entries alone, then only its rows are looked up in detail."""
+    without_jit(session)
+    if paging.limit is None:
+        per = rows_of(scope, period).subquery()
+        stmt = select(*per.c).order_by(per.c.arrival_date, per.c.entry_number)
+        return paged(session, stmt, paging, _entry)
+    bare = _per_entry(scope, period).subquery()
+    keys = select(bare.c.entry_number).order_by(bare.c.arrival_date, bare.c.entry_number)
+    page = paged(session, keys, paging, lambda r: str(r[0]))
+    found = {e.entry_number: e for e in of_numbers(session, scope, page.items, None, period)}
+    return PageOf(items=[found[n] for n in page.items], total=page.total,
+                  next_cursor=page.next_cursor)
 
 
-def of_numbers(session: Session, scope: Scope, numbers: list[str], filer: int | None
-               ) -> list[IeepaEntry]:
-    """The caller's IEEPA entries among ``numbers`` (any arrival date)."""
-    per = rows_of(scope, Period(date(1900, 1, 1), date(9999, 12, 31)), filer).subquery()
+def of_numbers(session: Session, scope: Scope, numbers: list[str], filer: int | None,
+               period: Period = EVER) -> list[IeepaEntry]:
+    """The caller's IEEPA entries among ``numbers`` (by default of any entry date)."""
+    without_jit(session)
+    per = rows_of(scope, period, filer).subquery()
     found: list[IeepaEntry] = []
     for i in range(0, len(numbers), 1000):
         chunk = numbers[i:i + 1000]
@@ -161,6 +182,7 @@ def of_numbers(session: Session, scope: Scope, numbers: list[str], filer: int | 
 def summary(session: Session, scope: Scope, period: Period) -> Summary:
     """The totals over the period and per month of the entry date, by state: one grouped
     read (per day and state), folded into months here."""
+    without_jit(session)
     per = rows_of(scope, period).subquery()
     state = case((per.c.excluded_reason.is_not(None), literal("excluded")),
                  (per.c.claim_id.is_not(None), literal("claimed")), else_=literal("claimable"))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Subquery, case, distinct, func, literal_column, select
+from sqlalchemy import ColumnElement, Subquery, case, distinct, exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.ace_gateway.models import AceEntry, AceStatementEntry
 from app.analytics.period import Period
-from app.analytics.refunds.common import SECTION_122, in_scope
+from app.analytics.refunds.common import SECTION_122, in_scope, without_jit
 from app.kit.pagination import PageOf, Paging, paged
 from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope
@@ -62,30 +62,32 @@ def _month(session: Session) -> ColumnElement[str]:
     return func.strftime(literal_column("'%Y-%m'"), Manifest.arrival_date)
 
 
-def _paid(per: Subquery) -> ColumnElement[int]:
-    return case((per.c.paid.is_not(None), per.c.cents), else_=0)
-
-
 def _per_entry(session: Session, scope: Scope, period: Period) -> Subquery:
-    """An entry per row: its importer, month, Section 122 amount, and whether paid."""
+    """An entry per row: its importer, month, Section 122 amount, and whether paid (the
+    importer and the statement looked up by key)."""
     e, m, d, h, se = AceEntry, Manifest, DutyLine, Hawb, AceStatementEntry
     mon = _month(session)
-    return (select(e.entry_number, h.importer_of_record.label("importer"), mon.label("month"),
-                   func.sum(d.amount_cents).label("cents"),
-                   func.max(se.entry_number).label("paid"))
-            .select_from(e).join(m, m.id == e.manifest_id).join(d, d.hawb_id == e.hawb_id)
-            .join(h, h.id == e.hawb_id)
-            .outerjoin(se, se.entry_number == e.entry_number)
-            .where(SECTION_122, in_scope(scope, period))
-            .group_by(e.entry_number, h.importer_of_record, mon)
-            .subquery())
+    per = (select(e.entry_number, e.hawb_id, mon.label("month"),
+                  func.sum(d.amount_cents).label("cents"))
+           .select_from(e).join(m, m.id == e.manifest_id).join(d, d.hawb_id == e.hawb_id)
+           .where(SECTION_122, in_scope(scope, period))
+           .group_by(e.entry_number, e.hawb_id, mon)
+           .subquery())
+    return select(
+        select(h.importer_of_record).where(h.id == per.c.hawb_id).scalar_subquery()
+        .label("importer"),
+        per.c.month, per.c.cents,
+        case((exists().where(se.entry_number == per.c.entry_number), per.c.cents),
+             else_=0).label("paid_cents"),
+    ).subquery()
 
 
 def by_importer(session: Session, scope: Scope, period: Period, paging: Paging = Paging()
                 ) -> PageOf[Exposure]:
     """Per importer of record and month, by importer then month."""
+    without_jit(session)
     per = _per_entry(session, scope, period)
-    paid = func.sum(_paid(per))
+    paid = func.sum(per.c.paid_cents)
     stmt = (select(per.c.importer, per.c.month, func.count(), func.sum(per.c.cents), paid)
             .group_by(per.c.importer, per.c.month)
             .order_by(per.c.importer.nulls_first(), per.c.month))
@@ -94,8 +96,9 @@ def by_importer(session: Session, scope: Scope, period: Period, paging: Paging =
 
 
 def totals(session: Session, scope: Scope, period: Period) -> Totals:
+    without_jit(session)
     per = _per_entry(session, scope, period)
-    paid_cents = func.sum(_paid(per))
+    paid_cents = func.sum(per.c.paid_cents)
     months = [MonthTotal(str(r[0]), int(r[1]), int(r[2] or 0), int(r[3] or 0))
               for r in session.execute(select(per.c.month, func.count(), func.sum(per.c.cents),
                                               paid_cents)
