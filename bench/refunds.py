@@ -89,7 +89,8 @@ def build(ieepa_entries: int, s122_entries: int) -> None:
             conn.execute("""
                 INSERT INTO ace_statements (statement_number, filer_code, statement_date,
                                             entries, total_cents, paid_at, recorded_at)
-                VALUES ('S' || left(md5(random()::text), 18), 'B76', date '2026-03-01', 0, 0, now(), now())
+                VALUES ('S' || left(md5(random()::text), 18), 'B76', date '2026-03-01', 0, 0,
+                        now(), now())
                 ON CONFLICT DO NOTHING""")
             conn.execute("""
                 INSERT INTO ace_statement_entries (entry_number, statement_number, hawb_id,
