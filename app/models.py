@@ -9,6 +9,7 @@ from app.analytics.corrections.models import (
     ProductHtsMonth,
 )
 from app.analytics.models import DailyFact, MonthlyFact
+from app.analytics.refunds.models import RefundClaim, RefundClaimEntry
 from app.analytics.risks.models import (
     RiskConsigneeDay,
     RiskCustomsEvent,
@@ -77,6 +78,8 @@ __all__ = [
     "PostSummaryCorrection",
     "ProductHtsDay",
     "ProductHtsMonth",
+    "RefundClaim",
+    "RefundClaimEntry",
     "RenderedAnswer",
     "RiskConsigneeDay",
     "RiskCustomsEvent",

@@ -94,6 +94,13 @@ class Settings(LogSettings):
     # How often the analytics refresher (app/workers/analytics.py) brings the summaries of
     # changed days up to date.
     analytics_refresh_s: float = Field(default=60.0, gt=0)
+    # CAPE files of the IEEPA refunds (app/analytics/refunds/data/cape.csv): entry numbers
+    # per file (CSMS #68315804: at most 9,999; a larger value is lowered to it), the header
+    # row (empty: none) and dashes in entry numbers. The header and the dashes come from a
+    # secondary summary of CBP's CAPE guide (unverified): switch them if ACE says otherwise.
+    cape_part_size: int = Field(default=9999, ge=1, le=9999)
+    cape_header: str = "Entry Number"
+    cape_entry_dashes: bool = False
 
     # The outbox relay: in the API process (the embedded default), or `s321 relay`.
     relay_in_process: bool = True

@@ -13,6 +13,7 @@ from app.api.routers import (
     admin,
     analytics,
     analytics_corrections,
+    analytics_refunds,
     analytics_risks,
     cfs,
     duties,
@@ -48,6 +49,7 @@ def include(app: FastAPI) -> None:
     app.include_router(analytics.router)
     app.include_router(analytics_risks.router)
     app.include_router(analytics_corrections.router)
+    app.include_router(analytics_refunds.router)
     app.include_router(duties.router)
     app.include_router(tariff_admin.router)
     app.include_router(search.router)

@@ -16,11 +16,13 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -133,13 +135,26 @@ class CurrencyRate(Base):
     source: Mapped[str] = mapped_column(Text, default="")
 
 
+IEEPA_LINES = text("program LIKE 'ieepa%'")
+SECTION_122_LINES = text("program = 'section_122'")
+
+
 class DutyLine(Base):
     """One amount of a HAWB's duty breakdown: a Chapter 99 duty or the Chapter 1-97 duty of
     a commodity line, or a HAWB fee (line_no 0). ``seq`` is the reporting order."""
 
     # Read by HAWB (the primary key), and by program only within a MAWB's HAWBs: no index on
     # program, which cost a 1,000,000-row upload more than its rows did (bench.duties).
+    # The refunds (app/analytics/refunds, migration 0021) read the IEEPA and Section 122
+    # lines through partial indexes holding only those lines: no other line is indexed, and
+    # no line of an arrival after 2026-07-24 is one of them.
     __tablename__ = "duty_lines"
+    __table_args__ = (
+        Index("ix_duty_lines_ieepa", "hawb_id", "amount_cents",
+              postgresql_where=IEEPA_LINES, sqlite_where=IEEPA_LINES),
+        Index("ix_duty_lines_section_122", "hawb_id", "amount_cents",
+              postgresql_where=SECTION_122_LINES, sqlite_where=SECTION_122_LINES),
+    )
 
     hawb_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     line_no: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -47,7 +47,8 @@ Order = Literal["asc", "desc"]
 Ranking = Literal["value", "hawbs", "lines"]
 TABS = (("", "Volumes"), ("/hts", "HTS"), ("/parties", "Origins, shippers, states"),
         ("/outcomes", "Outcomes and what-if"), ("/risks", "Compliance risks"),
-        ("/corrections", "Classifications and corrections"))
+        ("/corrections", "Classifications and corrections"),
+        ("/refunds", "IEEPA refunds"), ("/section-122", "Section 122"))
 RECENT_MONTHS = 24  # months charted; the tables hold every month
 TOP = 12  # rows of a ranking charted
 PAGE = 50  # rows of a ranking listed

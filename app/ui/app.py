@@ -21,6 +21,7 @@ from app.ui import (
     cfs,
     common,
     forwarders,
+    refunds,
     search,
 )
 from app.ui.render import page
@@ -49,7 +50,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
     for module in (common, account, forwarders, brokers, cfs, carriers, analytics,
-                   analytics_corrections, search):
+                   analytics_corrections, refunds, search):
         console.include_router(module.router)
 
     @console.middleware("http")
