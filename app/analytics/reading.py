@@ -83,6 +83,11 @@ def figures(row: Sequence[Any]) -> Figures:
     return Figures(*(int(v or 0) for v in row[-len(SUMS):]))
 
 
+def share_pct(part: int, whole: int) -> float | None:
+    """A share in per cent, one decimal (float: for display only)."""
+    return None if whole == 0 else round(part * 100 / whole, 1)
+
+
 def sums(f: Any) -> list[Any]:
     """SUM of each of the SUMS columns of the facts subquery ``f``, in order."""
     return [func.sum(f.c[c]) for c in SUMS]
