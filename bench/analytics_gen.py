@@ -408,7 +408,7 @@ def _judged(h: pl.DataFrame, lines: pl.DataFrame, world: World) -> pl.DataFrame:
     h = service.with_keys(h)
     valid = h.filter(~pl.col("invalid")).select(
         pl.col("id").alias("key"), "arrival_date", "total_value_cents", "gross_weight_kg",
-        "consignee_key", "shipper_key")
+        "consignee_key", "shipper_key", pl.col("forwarder_id").alias("filer"))
     valid_lines = lines.select(pl.col("id").alias("key"), "line_no", "hts_code",
                                "origin_country", "value_cents", "description").join(
         valid.select("key"), on="key", how="semi")

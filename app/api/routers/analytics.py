@@ -70,10 +70,14 @@ Level = Annotated[
     Literal["chapter", "heading", "line"],
     Query(description="chapter (2 digits), heading (4) or line (10)"),
 ]
-HtsSort = Annotated[Literal["value", "hawbs", "lines", "code"], Query()]
-OriginSort = Annotated[Literal["value", "hawbs", "lines", "country"], Query()]
-ShipperSort = Annotated[Literal["value", "hawbs", "lines", "name"], Query()]
-StateSort = Annotated[Literal["value", "hawbs", "lines", "state"], Query()]
+HtsSort = Annotated[Literal["value", "hawbs", "lines", "code", "duty", "entered", "rate"],
+                    Query()]
+OriginSort = Annotated[Literal["value", "hawbs", "lines", "country", "duty", "entered", "rate"],
+                    Query()]
+ShipperSort = Annotated[Literal["value", "hawbs", "lines", "name", "duty", "entered", "rate"],
+                    Query()]
+StateSort = Annotated[Literal["value", "hawbs", "lines", "state", "duty", "entered", "rate"],
+                    Query()]
 ImpactSort = Annotated[
     Literal["duty", "entered", "rate", "value", "hawbs", "lines", "code"],
     Query(description="duty (default), entered value, effective rate, declared value, HAWBs, "
