@@ -58,13 +58,15 @@ def put(client: TestClient, org: Org, rows: list[dict[str, str]], arrival: str) 
     return mawb.replace("-", "")
 
 
-def goods(hawb: str, value: str, *, line_no: int = 1, hts: str = "6505.00.60.90",
-          origin: str = "VN", description: str = "Knitted beanie hat", **over: str
+def goods(hawb: str, value: str, product: dict[str, str], *, line_no: int = 1
           ) -> dict[str, str]:
-    """A manifest row of ``hawb``, to its own consignee."""
+    """A manifest row of ``hawb``, to its own consignee: ``product`` gives "hts", "origin",
+    "description" and any other manifest column (e.g. the shipper)."""
+    over = {k: v for k, v in product.items() if k not in ("hts", "origin", "description")}
     return line(hawb, value, line_no=line_no, **{
-        "Consignee Name": f"Person {hawb}", "HS Code": hts, "Country of Origin": origin,
-        "Description": description, **over})
+        "Consignee Name": f"Person {hawb}", "HS Code": product["hts"],
+        "Country of Origin": product["origin"], "Description": product["description"],
+        **over})
 
 
 def hawb_id(db: sessionmaker[Session], org: Org, hawb_no: str) -> int:
@@ -154,18 +156,21 @@ def load(client: TestClient, db: sessionmaker[Session], org: Org, scale: int = 1
     2026-09-20 D7: shirt CN $100.00: mfn 1650, section_301 750; mpf 269. duty 2400.
     2026-11-10 D8: hat VN $50.00: mfn 375; mpf 269. duty 375, entered 5000.
     """
-    s = scale
-    cents = (lambda c: c * s)  # noqa: E731
-    dollars = (lambda c: f"{c * s / 100:.2f}")  # noqa: E731
-    put(client, org, [goods("D1", dollars(2500), **HAT)], "2025-08-15")
-    put(client, org, [goods("D2", dollars(10000), **SHIRT),
-                      goods("D2", dollars(4000), line_no=2, **HAT_CN)], "2025-09-10")
-    put(client, org, [goods("D3", dollars(5000), **HAT)], "2025-12-05")
-    put(client, org, [goods("D4", dollars(10000), **SHIRT), goods("D5", dollars(6000), **HAT)],
+    def cents(c: int) -> int:
+        return c * scale
+
+    def dollars(c: int) -> str:
+        return f"{c * scale / 100:.2f}"
+
+    put(client, org, [goods("D1", dollars(2500), HAT)], "2025-08-15")
+    put(client, org, [goods("D2", dollars(10000), SHIRT),
+                      goods("D2", dollars(4000), HAT_CN, line_no=2)], "2025-09-10")
+    put(client, org, [goods("D3", dollars(5000), HAT)], "2025-12-05")
+    put(client, org, [goods("D4", dollars(10000), SHIRT), goods("D5", dollars(6000), HAT)],
         "2026-03-10")
-    put(client, org, [goods("D6", dollars(8000), **PAN)], "2026-06-15")
-    put(client, org, [goods("D7", dollars(10000), **SHIRT)], "2026-09-20")
-    put(client, org, [goods("D8", dollars(5000), **HAT)], "2026-11-10")
+    put(client, org, [goods("D6", dollars(8000), PAN)], "2026-06-15")
+    put(client, org, [goods("D7", dollars(10000), SHIRT)], "2026-09-20")
+    put(client, org, [goods("D8", dollars(5000), HAT)], "2026-11-10")
     out = Priced()
     out.ids["D1"] = unpriced(db, org, "D1", "86")
     out.ids["D2"] = price(db, org, "D2", [

@@ -11,11 +11,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
+from app.analytics import duties, refresh
+from app.analytics.models import DailyFact
+from app.db import make_session_factory, transaction
+from app.manifest import marks
+from app.manifest.models import Hawb
 from tests.analytics import duty_fixture
 from tests.conftest import MakeOrg, Org, make_broker
 from tests.support.console import sign_in
@@ -277,3 +284,46 @@ def test_csv_and_console_pages_show_the_same_duty(client: TestClient, data: Data
     hts_page = client.get("/ui/analytics/hts", params={**WHOLE, "level": "line"}).text
     assert "$112.00" in hts_page
     assert "37.33%" in hts_page
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_days_read_in_parts_add_up_to_the_same_duty(
+        client: TestClient, data: Dataset, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big day read in parts by consignee (PostgreSQL) gives the facts of one read."""
+    reader, writer = make_session_factory(engine), make_session_factory(engine, writer=True)
+    refresh.ensure_fresh(reader, writer)
+
+    def facts() -> list[tuple[Any, ...]]:
+        with reader() as session:
+            return sorted(tuple(r) for r in session.execute(select(
+                DailyFact.dimension, DailyFact.forwarder_id, DailyFact.day, DailyFact.key,
+                *(getattr(DailyFact, c) for c in duties.MONEY))).all())
+
+    whole = facts()
+    assert sum(r[5] for r in whole if r[0] == "total") == 21910 + 43820  # A and B's duty
+    monkeypatch.setattr(refresh, "_PART_HAWBS", 1)
+    with transaction(writer) as session:
+        marks.mark_days(session, list(session.scalars(select(Hawb.arrival_date).distinct())))
+    refresh.ensure_fresh(reader, writer)
+    assert facts() == whole
+
+
+def test_parts_and_the_rate_rounding() -> None:
+    kind, program = pl.col("kind"), pl.col("program")
+    rows = pl.DataFrame({
+        "kind": ["base", "base", "base", "chapter99", "chapter99", "chapter99", "chapter99",
+                 "chapter99", "chapter99", "fee", "fee"],
+        "program": ["mfn", "column2", "spi:KR", "section_301_fyr", "ieepa_brazil",
+                    "section_122", "section_232", "section_301_labor", "section_201", "mpf",
+                    "hmf"]})
+    assert rows.select(duties.part(kind, program)).to_series().to_list() == [
+        "mfn", "mfn", "mfn", "section_301", "ieepa", "section_122", "section_232",
+        "section_301", "other", "mpf", "other"]
+    # Half up to hundredths of a per cent, on integers.
+    assert duties.rate_pct(1, 3) == Decimal("33.33")
+    assert duties.rate_pct(2, 3) == Decimal("66.67")
+    assert duties.rate_pct(12345, 100000) == Decimal("12.35")
+    assert duties.rate_pct(12344, 100000) == Decimal("12.34")
+    assert duties.rate_pct(0, 5) == Decimal("0.00")
+    assert duties.rate_pct(5, 0) is None
