@@ -146,7 +146,15 @@ EXTRA: dict[str, list[tuple[str, dict[str, str]]]] = {
         ("sort=name asc", {"sort": "name", "order": "asc"}),
         ("sort=hawbs, page 3", {"sort": "hawbs", "offset": "200"}),
     ],
-    "/v1/analytics/origins": [("sort=country asc", {"sort": "country", "order": "asc"})],
+    "/v1/analytics/origins": [("sort=country asc", {"sort": "country", "order": "asc"}),
+                              ("sort=duty", {"sort": "duty"})],
+    "/v1/analytics/duty-impact": [
+        ("q=6109", {"q": "6109"}),
+        ("q=cotton", {"q": "cotton"}),
+        ("chapter=61", {"chapter": "61"}),
+        ("sort=rate", {"sort": "rate"}),
+        ("sort=code asc, page 2", {"sort": "code", "order": "asc", "offset": "100"}),
+    ],
     "/v1/analytics/consignee-states": [("sort=state asc", {"sort": "state", "order": "asc"})],
 }
 

@@ -62,7 +62,7 @@ from bench.analytics_gen import Chunk, World, generate
 from bench.generate import AIRLINES, HEADER, PRODUCTS, mawb_check_digit
 from bench.scratch import conninfo, ensure_database, read_meta, vacuum_analyze, write_meta
 
-DATA_VERSION = 1  # bump when the same shape gives other data
+DATA_VERSION = 2  # bump when the same shape gives other data
 META_TABLE = "bench_analytics_meta"
 KEY_LABEL = "bench.analytics"
 DEFAULT_HTS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hts" / \
@@ -411,6 +411,7 @@ def _load(writer: sessionmaker[Session], plan: pl.DataFrame, world: World, log: 
             out.insert("hawb_lines", chunk.lines)
             out.insert("row_errors", chunk.row_errors)
             out.insert("risk_declaration_changes", chunk.declaration_changes)
+            out.insert("duty_lines", chunk.duty_lines)
         stops["customs"].append(chunk.customs)
         stops["broker_rejections"].append(chunk.broker_rejections)
         done += chunk.hawbs.height
@@ -616,7 +617,7 @@ def _summary(session: Session) -> dict[str, Any]:
               "hawb_history", "analytics_daily_facts", "analytics_monthly_facts",
               "risk_consignee_days", "risk_consignee_spellings", "risk_goods_lines",
               "risk_value_ratings", "risk_customs_events", "risk_declaration_changes",
-              "hts_lines")
+              "hts_lines", "duty_lines")
     return {
         "rows": {t: int(session.scalar(text(f"SELECT count(*) FROM {t}")) or 0)
                  for t in tables},
@@ -629,6 +630,10 @@ def _summary(session: Session) -> dict[str, Any]:
         "warnings": rows("SELECT r->>'code', count(*) FROM hawbs, "
                          "json_array_elements((eligibility::json)->'warnings') r "
                          "GROUP BY 1 ORDER BY 2 DESC"),
+        "by_entry_type": rows("SELECT coalesce(entry_type, '-'), count(*) FROM hawbs "
+                              "GROUP BY 1 ORDER BY 1"),
+        "duty_usd_by_program": rows("SELECT program, sum(amount_cents) / 100 FROM duty_lines "
+                                    "GROUP BY 1 ORDER BY 2 DESC"),
         "over_800": int(session.scalar(text(
             "SELECT count(*) FROM hawbs WHERE total_value_cents > 80000")) or 0),
         "consignees": int(session.scalar(text(

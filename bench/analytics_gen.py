@@ -15,6 +15,9 @@ day's data does not depend on how the days are chunked. What is drawn:
   weight (undervalued), 0.15% with an 8-digit HTS number (stored with its row error);
 - decisions: ``app.eligibility.service.judge`` under the policy table, every HAWB of a
   day judged together (one person, one day);
+- entry types and duties (bench/analytics_duty.py): Type 86 before 2025-08-29 for what de
+  minimis took, Type 11 from then up to $2,500 with duty lines of the programs in force on
+  the date, Type 01 (unpriced) for the rest;
 - the lifecycle after it, by age: brokers route ineligible HAWBs to formal entry and
   reject 6% of those needing review (0.5% of eligible ones); ACE rejects 0.25% of the
   entries filed, holds 1.2% (15% then refused), and partner agencies review 8% of the
@@ -33,7 +36,7 @@ import polars as pl
 
 from app.eligibility import rules, service
 from app.manifest.statuses import HawbStatus as S
-from bench import draws
+from bench import analytics_duty, draws
 from bench.analytics_catalogue import BROKER_REJECTIONS, ORIGINS, VAGUE_DESCRIPTIONS
 from bench.generate import (
     CARRIER_CUM_WEIGHTS,
@@ -73,7 +76,7 @@ HAWB_COLUMNS = (
     "consignee_country", "consignee_phone", "consignee_email", "pieces", "gross_weight_kg",
     "carrier", "tracking_no", "total_value_cents", "line_count", "first_row", "error_count",
     "created_at", "arrival_date", "consignee_key", "shipper_key", "eligibility", "policy_id",
-    "decided_at", "broker_id",
+    "decided_at", "broker_id", "entry_type", "duty_status", "duty_cents", "fees_cents", "duty",
 )
 # CSV headers whose cells the service stores as sent.
 _SENT_AS_IS = {
@@ -112,6 +115,7 @@ class Chunk:
     declaration_changes: pl.DataFrame
     broker_rejections: pl.DataFrame
     customs: pl.DataFrame  # entries ACE stopped: rejections, holds, agency reviews
+    duty_lines: pl.DataFrame  # bench.analytics_duty.DUTY_COLUMNS, of the Type 11 HAWBs
 
 
 def _u(world: World, key: str, name: str) -> pl.Expr:
@@ -404,7 +408,7 @@ def _judged(h: pl.DataFrame, lines: pl.DataFrame, world: World) -> pl.DataFrame:
     h = service.with_keys(h)
     valid = h.filter(~pl.col("invalid")).select(
         pl.col("id").alias("key"), "arrival_date", "total_value_cents", "gross_weight_kg",
-        "consignee_key", "shipper_key")
+        "consignee_key", "shipper_key", pl.col("forwarder_id").alias("filer"))
     valid_lines = lines.select(pl.col("id").alias("key"), "line_no", "hts_code",
                                "origin_country", "value_cents", "description").join(
         valid.select("key"), on="key", how="semi")
@@ -561,6 +565,7 @@ def generate(manifests: pl.DataFrame, world: World) -> Chunk:
     h, lines = _numbered(h, lines)
     h, lines, errors = _invalid(h, lines, world)
     h = _judged(h, lines, world)
+    h, duty_lines = analytics_duty.priced(h, lines)
     h = _lifecycle(h, world)
     h = _stamps(h, world)
     h = h.with_columns(
@@ -572,4 +577,5 @@ def generate(manifests: pl.DataFrame, world: World) -> Chunk:
     return Chunk(
         hawbs=h.select(HAWB_COLUMNS), lines=out_lines, row_errors=errors,
         declaration_changes=_declaration_changes(h, lines, world),
-        broker_rejections=_broker_rejections(h, world), customs=_customs(h, world))
+        broker_rejections=_broker_rejections(h, world), customs=_customs(h, world),
+        duty_lines=duty_lines)

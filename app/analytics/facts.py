@@ -6,6 +6,11 @@ count each HAWB's ``line_count`` and ``total_value_cents``; line-level ones (HTS
 heading and line, origin) count the lines' own values and the distinct HAWBs having such
 a line. A HAWB belongs to exactly one forwarder and one day, so summing facts over days,
 months or forwarders never counts a HAWB twice.
+
+Every fact also carries the duty of priced HAWBs (app/analytics/duties.py): HAWB-level
+dimensions count the whole HAWB's duty lines, fees included; line-level ones only the
+duty lines of their commodity lines, so a HAWB's fees (line 0) count in no line-level
+fact. The what-if carries no duty.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from app.analytics import duties as duty
 from app.eligibility import rules
 from app.eligibility.consignee import consignee_key, shipper_key
 
@@ -48,6 +54,7 @@ FACT_SCHEMA = pl.Schema(
         "hawbs": pl.Int64(),
         "lines": pl.Int64(),
         "value_cents": pl.Int64(),
+        **{c: pl.Int64() for c in duty.MONEY},
     }
 )
 HAWB_SCHEMA: dict[str, pl.DataType] = {
@@ -68,11 +75,21 @@ HAWB_SCHEMA: dict[str, pl.DataType] = {
 }
 LINE_SCHEMA: dict[str, pl.DataType] = {
     "hawb_id": pl.Int64(),
+    "line_no": pl.Int64(),
     "hts_code": pl.String(),
     "origin_country": pl.String(),
     "value_cents": pl.Int64(),
     "description": pl.String(),
 }
+DUTY_SCHEMA: dict[str, pl.DataType] = {
+    "hawb_id": pl.Int64(),
+    "line_no": pl.Int64(),
+    "kind": pl.String(),
+    "program": pl.String(),
+    "basis_cents": pl.Int64(),
+    "amount_cents": pl.Int64(),
+}
+_MONEY = [pl.col(c).sum().alias(c) for c in duty.MONEY]
 _CODE = pl.Struct({"code": pl.String})
 _DOCUMENT = pl.Struct(
     {"decision": pl.String, "reasons": pl.List(_CODE), "warnings": pl.List(_CODE)}
@@ -80,12 +97,15 @@ _DOCUMENT = pl.Struct(
 
 
 def daily_facts(
-    hawbs: pl.DataFrame, lines: pl.DataFrame, policies: Sequence[rules.Policy]
+    hawbs: pl.DataFrame, lines: pl.DataFrame, policies: Sequence[rules.Policy],
+    duties: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The facts of the HAWBs given (every judgeable HAWB of the days concerned, of every
-    forwarder: the what-if's "one person, one day" needs them all)."""
+    forwarder: the what-if's "one person, one day" needs them all); ``duties``: the duty
+    lines (DUTY_SCHEMA) of those of them that are priced."""
     hawbs = _prepared(hawbs)
     lines = lines.join(hawbs.select("id", "forwarder_id", "day"), left_on="hawb_id", right_on="id")
+    hawbs, lines = _with_duty(hawbs, lines, duties)
     parts = [
         _per_hawb(hawbs, Dimension.TOTAL, pl.lit("")),
         _per_hawb(
@@ -115,6 +135,21 @@ def daily_facts(
         *_what_if(hawbs, lines, policies),
     ]
     return pl.concat([p.select(FACT_SCHEMA.names()).cast(FACT_SCHEMA) for p in parts])
+
+
+def _with_duty(hawbs: pl.DataFrame, lines: pl.DataFrame, duties: pl.DataFrame | None
+               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The MONEY columns on each HAWB (all its duty lines) and on each commodity line (the
+    duty lines of its line number); 0 where nothing is priced."""
+    if duties is None:
+        duties = pl.DataFrame(schema=DUTY_SCHEMA)
+    per_line = duty.by_line(duties.cast(DUTY_SCHEMA))  # type: ignore[arg-type]
+    per_hawb = per_line.group_by("hawb_id").agg(_MONEY)
+    zero = [pl.col(c).fill_null(0).cast(pl.Int64) for c in duty.MONEY]
+    hawbs = hawbs.join(per_hawb, left_on="id", right_on="hawb_id", how="left").with_columns(zero)
+    lines = lines.join(per_line.filter(pl.col("line_no") != 0), on=["hawb_id", "line_no"],
+                       how="left").with_columns(zero)
+    return hawbs, lines
 
 
 def _prepared(hawbs: pl.DataFrame) -> pl.DataFrame:
@@ -154,6 +189,7 @@ def _per_hawb(
             pl.len().alias("hawbs"),
             pl.col("line_count").sum().alias("lines"),
             pl.col("total_value_cents").sum().alias("value_cents"),
+            *_MONEY,
         )
         .with_columns(pl.lit(dimension).alias("dimension"))
     )
@@ -169,6 +205,7 @@ def _per_line(
             pl.col("hawb_id").n_unique().alias("hawbs"),
             pl.len().alias("lines"),
             pl.col("value_cents").sum().alias("value_cents"),
+            *_MONEY,
         )
         .with_columns(pl.lit(dimension).alias("dimension"))
     )
@@ -179,7 +216,8 @@ def _coded(hawbs: pl.DataFrame, codes: pl.DataFrame, dimension: str) -> list[pl.
     (id, key, code) rows, code '' where a HAWB has none."""
     codes = codes.unique(["id", "key", "code"])
     per_key = codes.select("id", "key").unique()
-    facts = hawbs.select("id", "forwarder_id", "day", "line_count", "total_value_cents")
+    facts = hawbs.select("id", "forwarder_id", "day", "line_count", "total_value_cents",
+                         *duty.MONEY)
 
     def total(frame: pl.DataFrame, detail: pl.Expr) -> pl.DataFrame:
         return (
@@ -189,6 +227,7 @@ def _coded(hawbs: pl.DataFrame, codes: pl.DataFrame, dimension: str) -> list[pl.
                 pl.len().alias("hawbs"),
                 pl.col("line_count").sum().alias("lines"),
                 pl.col("total_value_cents").sum().alias("value_cents"),
+                *_MONEY,
             )
             .with_columns(pl.lit(dimension).alias("dimension"))
         )
@@ -301,5 +340,6 @@ def _flagged(frame: pl.DataFrame, columns: dict[str, str], key: str) -> pl.DataF
         for i, (detail, _) in enumerate(items)
     )
     return rows.filter(pl.col("hawbs") > 0).with_columns(
-        pl.lit(key).alias("key"), pl.lit(Dimension.WHAT_IF.value).alias("dimension")
+        pl.lit(key).alias("key"), pl.lit(Dimension.WHAT_IF.value).alias("dimension"),
+        *(pl.lit(0, pl.Int64).alias(c) for c in duty.MONEY),
     )

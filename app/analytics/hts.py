@@ -58,7 +58,7 @@ def hts(
     declared ones of any line in the code."""
     dimension = Dimension(level)
     digits = HTS_DIGITS[dimension]
-    having = _search(scope, period, digits, q.strip()) if q and q.strip() else None
+    having = search(scope, period, digits, q.strip()) if q and q.strip() else None
     table = ranked(
         session,
         scope,
@@ -71,7 +71,7 @@ def hts(
         having=having,
     )
     codes = [r.key for r in table.items]
-    described = _descriptions(session, codes, digits)
+    described = descriptions(session, codes, digits)
     items = [
         HtsRow(
             code=r.key,
@@ -85,7 +85,8 @@ def hts(
     return HtsTable(level=level, items=items, rows=table.rows, period_total=table.period_total)
 
 
-def _search(scope: Scope, period: Period, digits: int, q: str) -> Having:
+def search(scope: Scope, period: Period, digits: int, q: str) -> Having:
+    """Codes (``digits`` long) matching ``q``: see ``hts``."""
     compact = _SEPARATORS.sub("", q)
     if compact.isdigit():
 
@@ -109,7 +110,7 @@ def _search(scope: Scope, period: Period, digits: int, q: str) -> Having:
     return by_words
 
 
-def _descriptions(session: Session, codes: list[str], digits: int) -> dict[str, str]:
+def descriptions(session: Session, codes: list[str], digits: int) -> dict[str, str]:
     if not codes or digits == HTS_DIGITS[Dimension.CHAPTER]:
         return {}
     if digits == HTS_DIGITS[Dimension.LINE]:

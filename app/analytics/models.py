@@ -27,6 +27,17 @@ class _Fact:
     hawbs: Mapped[int] = mapped_column(Integer)
     lines: Mapped[int] = mapped_column(Integer)
     value_cents: Mapped[int] = mapped_column(BigInteger)
+    # Duty of priced HAWBs (app/analytics/duties.py): the entered value of their priced
+    # lines, the duty, the fees, and the named parts of them.
+    entered_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    duty_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    fees_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    mfn_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    section_301_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    ieepa_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    section_122_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    section_232_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    mpf_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class DailyFact(_Fact, Base):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.analytics.facts import Dimension
 from app.analytics.period import Period
-from app.analytics.reading import Figures, facts, figures, months_of, total
+from app.analytics.reading import Figures, facts, figures, months_of, sums, total
 from app.eligibility.models import DeMinimisPolicy
 from app.manifest.queries import Scope
 
@@ -59,14 +59,8 @@ def _ordered(rows: dict[tuple[str, str], Figures]) -> list[Outcome]:
 def outcomes(session: Session, scope: Scope, period: Period) -> Outcomes:
     f = facts(scope, period, Dimension.OUTCOME)
     rows = session.execute(
-        select(
-            f.c.month,
-            f.c.key,
-            f.c.detail,
-            func.sum(f.c.hawbs),
-            func.sum(f.c.lines),
-            func.sum(f.c.value_cents),
-        ).group_by(f.c.month, f.c.key, f.c.detail)
+        select(f.c.month, f.c.key, f.c.detail, *sums(f)).group_by(
+            f.c.month, f.c.key, f.c.detail)
     ).all()
     by_month: dict[date, dict[tuple[str, str], Figures]] = {}
     totals: dict[tuple[str, str], Figures] = {}
@@ -111,9 +105,7 @@ def what_if(session: Session, scope: Scope, period: Period) -> WhatIf:
     f = facts(scope, period, Dimension.WHAT_IF)
     found: dict[str, dict[str, Figures]] = {}
     for row in session.execute(
-        select(
-            f.c.key, f.c.detail, func.sum(f.c.hawbs), func.sum(f.c.lines), func.sum(f.c.value_cents)
-        ).group_by(f.c.key, f.c.detail)
+        select(f.c.key, f.c.detail, *sums(f)).group_by(f.c.key, f.c.detail)
     ):
         found.setdefault(str(row[0]), {})[str(row[1])] = figures(row)
     policies = []

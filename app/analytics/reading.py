@@ -4,13 +4,26 @@ partial first and last months from the daily facts, so any period is exact."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    Subquery,
+    and_,
+    cast,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
+from app.analytics import duties as duty
 from app.analytics.facts import Dimension
 from app.analytics.models import DailyFact, MonthlyFact
 from app.analytics.period import Period
@@ -18,26 +31,69 @@ from app.analytics.refresh import month_start, next_month
 from app.analytics.scope import forwarder_filter
 from app.manifest.queries import Scope
 
-Sort = Literal["key", "hawbs", "lines", "value"]
+Sort = Literal["key", "hawbs", "lines", "value", "duty", "entered", "rate"]
 Having = Callable[[Any, Any], ColumnElement[bool]]
+SUMS = ("hawbs", "lines", "value_cents", *duty.MONEY)  # a fact's figures, in this order
 
 
 @dataclass(frozen=True)
 class Figures:
+    """What facts add up to: HAWBs, lines and declared value, and the duty of the priced
+    ones (app/analytics/duties.py). The fields are SUMS, in that order."""
+
     hawbs: int = 0
     lines: int = 0
     value_cents: int = 0
+    entered_cents: int = 0
+    duty_cents: int = 0
+    fees_cents: int = 0
+    mfn_cents: int = 0
+    section_301_cents: int = 0
+    ieepa_cents: int = 0
+    section_122_cents: int = 0
+    section_232_cents: int = 0
+    mpf_cents: int = 0
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(
-            self.hawbs + other.hawbs, self.lines + other.lines, self.value_cents + other.value_cents
-        )
+        return Figures(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    @property
+    def other_cents(self) -> int:
+        """Duty and fees under no named part, so that the parts add up to the total."""
+        named: int = sum(int(getattr(self, f"{p}_cents")) for p in duty.PARTS)
+        return self.duty_cents + self.fees_cents - named
+
+    @property
+    def parts(self) -> dict[str, int]:
+        """Cents by part (PARTS, then "other")."""
+        return {**{p: int(getattr(self, f"{p}_cents")) for p in duty.PARTS},
+                duty.OTHER: self.other_cents}
+
+    @property
+    def rate_pct(self) -> Decimal | None:
+        """The effective duty rate: duty (fees not included) over the entered value."""
+        return duty.rate_pct(self.duty_cents, self.entered_cents)
+
+
+assert tuple(f.name for f in fields(Figures)) == SUMS
 
 
 def figures(row: Sequence[Any]) -> Figures:
-    """Figures from the last three columns of a row (sums: NULL when nothing matched)."""
-    hawbs, lines, value = row[-3:]
-    return Figures(int(hawbs or 0), int(lines or 0), int(value or 0))
+    """Figures from the last len(SUMS) columns of a row (sums: NULL when nothing matched)."""
+    return Figures(*(int(v or 0) for v in row[-len(SUMS):]))
+
+
+def share_pct(part: int, whole: int) -> float | None:
+    """A share in per cent, one decimal (float: for display only)."""
+    return None if whole == 0 else round(part * 100 / whole, 1)
+
+
+def sums(f: Any) -> list[Any]:
+    """SUM of each of the SUMS columns of the facts subquery ``f``, in order."""
+    return [func.sum(f.c[c]) for c in SUMS]
+
+
+_SORT_COLUMNS = {"value": "value_cents", "duty": "duty_cents", "entered": "entered_cents"}
 
 
 @dataclass(frozen=True)
@@ -69,8 +125,8 @@ def months_of(period: Period) -> list[Month]:
 
 
 def facts(scope: Scope, period: Period, dimension: str) -> Subquery:
-    """The dimension's facts in the period and scope: columns month, key, detail, hawbs,
-    lines, value_cents (one row per stored fact; group them)."""
+    """The dimension's facts in the period and scope: columns month, key, detail, then
+    SUMS (one row per stored fact; group them)."""
     whole = [
         m.month
         for m in months_of(period)
@@ -79,14 +135,14 @@ def facts(scope: Scope, period: Period, dimension: str) -> Subquery:
 
     def daily(where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
         d = DailyFact
-        return select(d.month, d.key, d.detail, d.hawbs, d.lines, d.value_cents).where(
+        return select(d.month, d.key, d.detail, *(getattr(d, c) for c in SUMS)).where(
             d.dimension == dimension, forwarder_filter(scope, d.forwarder_id), where
         )
 
     if not whole:
         return daily(DailyFact.day.between(period.start, period.end)).subquery()
     m = MonthlyFact
-    monthly = select(m.month, m.key, m.detail, m.hawbs, m.lines, m.value_cents).where(
+    monthly = select(m.month, m.key, m.detail, *(getattr(m, c) for c in SUMS)).where(
         m.dimension == dimension,
         forwarder_filter(scope, m.forwarder_id),
         m.month.between(whole[0], whole[-1]),
@@ -107,10 +163,7 @@ def total(
     session: Session, scope: Scope, period: Period, dimension: str = Dimension.TOTAL
 ) -> Figures:
     f = facts(scope, period, dimension)
-    row = session.execute(
-        select(func.sum(f.c.hawbs), func.sum(f.c.lines), func.sum(f.c.value_cents))
-    ).one()
-    return figures(row)
+    return figures(session.execute(select(*sums(f))).one())
 
 
 @dataclass(frozen=True)
@@ -141,29 +194,38 @@ def ranked(
     limit: int | None = 100,
     offset: int = 0,
     having: Having | None = None,
+    dutiable: bool = False,
 ) -> Table:
     """The dimension's values added up over the period, sorted, one page; ``having``,
-    given the key and the group's detail, may filter the groups."""
+    given the key and the group's detail, may filter the groups; ``dutiable``: only the
+    groups with priced lines (entered value or duty)."""
     f = facts(scope, period, dimension)
     grouped_detail = func.min(f.c.detail)
+    entered, charged = func.sum(f.c.entered_cents), func.sum(f.c.duty_cents)
     grouped = select(
         f.c.key.label("key"),
         grouped_detail.label("detail"),
-        func.sum(f.c.hawbs).label("hawbs"),
-        func.sum(f.c.lines).label("lines"),
-        func.sum(f.c.value_cents).label("value"),
+        *(s.label(c) for s, c in zip(sums(f), SUMS, strict=True)),
+        # The effective rate for sorting: -1 where nothing priced, so last when descending.
+        func.coalesce(cast(charged, Float) / func.nullif(cast(entered, Float), 0), -1.0)
+        .label("rate"),
     ).group_by(f.c.key)
+    conditions = []
     if having is not None:
-        grouped = grouped.having(having(f.c.key, grouped_detail))
+        conditions.append(having(f.c.key, grouped_detail))
+    if dutiable:
+        conditions.append(or_(entered > 0, charged > 0))
+    if conditions:
+        grouped = grouped.having(and_(*conditions))
     g = grouped.subquery()
-    column = g.c[sort]
+    column = g.c[_SORT_COLUMNS.get(sort, sort)]
     order = [column.desc() if descending else column.asc()]
     if sort != "key":
         order.append(g.c.key.asc())
     # The number of groups comes with the page (a window over every group, taken before
     # the limit): the facts are grouped once, not once more to count them.
     page = select(
-        g.c.key, g.c.detail, g.c.hawbs, g.c.lines, g.c.value, func.count().over().label("n")
+        g.c.key, g.c.detail, *(g.c[c] for c in SUMS), func.count().over().label("n")
     ).order_by(*order)
     if limit is not None:
         page = page.limit(limit).offset(offset)
@@ -173,7 +235,7 @@ def ranked(
         rows = int(found[0].n)
     else:  # past the last page (or nothing at all): count apart
         rows = session.scalar(select(func.count()).select_from(g)) if offset else 0
-    items = [Ranked(str(r[0]), str(r[1] or ""), figures(r[:5])) for r in found]
+    items = [Ranked(str(r[0]), str(r[1] or ""), figures(r[:-1])) for r in found]
     return Table(items=items, rows=rows or 0, period_total=total(session, scope, period))
 
 

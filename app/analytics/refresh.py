@@ -29,7 +29,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.analytics.facts import FACT_SCHEMA, HAWB_SCHEMA, LINE_SCHEMA, Dimension, daily_facts
+from app.analytics import duties as duty
+from app.analytics.facts import (
+    DUTY_SCHEMA,
+    FACT_SCHEMA,
+    HAWB_SCHEMA,
+    LINE_SCHEMA,
+    Dimension,
+    daily_facts,
+)
 from app.analytics.models import DailyFact, MonthlyFact
 from app.db import transaction, upsert
 from app.eligibility import rules
@@ -38,6 +46,7 @@ from app.manifest.bulk import read_frame, writer_for
 from app.manifest.journals import DirtyDay
 from app.manifest.models import Hawb, HawbLine, Manifest
 from app.manifest.statuses import HawbStatus
+from app.tariff.models import DutyLine
 
 _ADVISORY_NAMESPACE = 3210  # pg_advisory_xact_lock(namespace, 0) serialises refreshes
 _CHUNK_HAWBS = 300_000  # HAWBs recomputed at once (a bigger day is a chunk of its own)
@@ -189,6 +198,7 @@ def _facts(session: Session, days: list[date], policies: list[rules.Policy], par
         session,
         select(
             HawbLine.hawb_id,
+            HawbLine.line_no,
             HawbLine.hts_code,
             HawbLine.origin_country,
             HawbLine.value_cents,
@@ -198,7 +208,22 @@ def _facts(session: Session, days: list[date], policies: list[rules.Policy], par
         .where(judgeable),
         LINE_SCHEMA,
     )
-    return daily_facts(hawbs, lines, policies)
+    # The duty lines of the priced HAWBs, read by the primary key's first column.
+    duties = read_frame(
+        session,
+        select(
+            DutyLine.hawb_id,
+            DutyLine.line_no,
+            DutyLine.kind,
+            DutyLine.program,
+            DutyLine.basis_cents,
+            DutyLine.amount_cents,
+        )
+        .join(Hawb, Hawb.id == DutyLine.hawb_id)
+        .where(judgeable, Hawb.duty_status == duty.PRICED),
+        DUTY_SCHEMA,
+    )
+    return daily_facts(hawbs, lines, policies, duties)
 
 
 def _combined(facts: pl.DataFrame) -> pl.DataFrame:
@@ -208,13 +233,12 @@ def _combined(facts: pl.DataFrame) -> pl.DataFrame:
     return (facts.with_columns(pl.when(named).then(pl.lit("")).otherwise(pl.col("detail"))
                                .alias("_detail_key"))
             .group_by("dimension", "forwarder_id", "day", "key", "_detail_key")
-            .agg(pl.col("detail").min(), pl.col("hawbs").sum(), pl.col("lines").sum(),
-                 pl.col("value_cents").sum())
+            .agg(pl.col("detail").min(), *(pl.col(c).sum() for c in _SUMS))
             .drop("_detail_key").select(FACT_SCHEMA.names()).cast(FACT_SCHEMA))
 
 
 _PK = ("dimension", "forwarder_id", "month", "key", "detail")
-_SUMS = ("hawbs", "lines", "value_cents")
+_SUMS = ("hawbs", "lines", "value_cents", *duty.MONEY)
 
 
 def _runs(months: list[date]) -> Iterator[tuple[date, date]]:

@@ -1,4 +1,4 @@
-"""Volumes and declared value by month and by year, each against the same dates a year
+"""Volumes, declared value and duty by month and by year, each against the same dates a year
 earlier."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.analytics.facts import Dimension
 from app.analytics.period import Period
-from app.analytics.reading import Figures, facts, figures, months_of
+from app.analytics.reading import Figures, facts, figures, months_of, sums
 from app.manifest.queries import Scope
 
 
@@ -34,6 +34,10 @@ class Bucket:
     def value_change_pct(self) -> float | None:
         return change_pct(self.figures.value_cents, self.year_before.value_cents)
 
+    @property
+    def duty_change_pct(self) -> float | None:
+        return change_pct(self.figures.duty_cents, self.year_before.duty_cents)
+
 
 @dataclass(frozen=True)
 class Volumes:
@@ -52,9 +56,7 @@ def change_pct(now: int, before: int) -> float | None:
 def _by_month(session: Session, scope: Scope, period: Period) -> dict[date, Figures]:
     f = facts(scope, period, Dimension.TOTAL)
     rows = session.execute(
-        select(
-            f.c.month, func.sum(f.c.hawbs), func.sum(f.c.lines), func.sum(f.c.value_cents)
-        ).group_by(f.c.month)
+        select(f.c.month, *sums(f)).group_by(f.c.month)
     ).all()
     return {row[0]: figures(row) for row in rows}
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, OrgKind
-from app.analytics import breakdowns, exports, hts, outcomes, refresh
+from app.analytics import breakdowns, duties, exports, hts, outcomes, refresh
 from app.analytics.breakdowns import Breakdown
 from app.analytics.period import Period
 from app.analytics.reading import Figures
@@ -39,13 +39,14 @@ from app.web import trade_tables as tables
 from app.web.trade_tables import TableQuery, TradeTable, Window, sort_key
 
 router = APIRouter()
-Measure = Literal["value", "hawbs"]
-MEASURES: dict[str, str] = {"value": "Declared value", "hawbs": "HAWBs"}
+Measure = Literal["value", "hawbs", "duty"]
+MEASURES: dict[str, str] = {"value": "Declared value", "hawbs": "HAWBs", "duty": "Duty paid"}
 # An empty form field ("all clients", no date) means the parameter was not given.
 Blank = BeforeValidator(lambda v: v or None)
 Order = Literal["asc", "desc"]
-Ranking = Literal["value", "hawbs", "lines"]
-TABS = (("", "Volumes"), ("/hts", "HTS"), ("/parties", "Origins, shippers, states"),
+Ranking = Literal["value", "hawbs", "lines", "duty", "rate"]
+TABS = (("", "Volumes"), ("/hts", "HTS"), ("/duty-impact", "Duty impact"),
+        ("/parties", "Origins, shippers, states"),
         ("/outcomes", "Outcomes and what-if"), ("/risks", "Compliance risks"),
         ("/corrections", "Classifications and corrections"),
         ("/refunds", "IEEPA refunds"), ("/section-122", "Section 122"))
@@ -75,8 +76,10 @@ class Chosen:
         return urlencode({k: v for k, v in given.items() if v not in (None, "")})
 
     def of(self, figures: Figures) -> float:
-        """The charted measure: HAWBs, or the declared value in dollars."""
-        return figures.hawbs if self.measure == "hawbs" else figures.value_cents / 100
+        """The charted measure: HAWBs, the declared value or the duty in dollars."""
+        if self.measure == "hawbs":
+            return figures.hawbs
+        return (figures.duty_cents if self.measure == "duty" else figures.value_cents) / 100
 
     @property
     def fmt(self) -> charts.Format:
@@ -128,6 +131,10 @@ def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1f}%"
 
 
+def rate(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value}%"
+
+
 def share(part: int, whole: int) -> str:
     found = exports.share_pct(part, whole)
     return "" if found is None else f"{found:.1f}%"
@@ -135,7 +142,8 @@ def share(part: int, whole: int) -> str:
 
 def _show(request: Request, name: str, c: Chosen, tab: str, **context: Any) -> Response:
     return page(request, name, c.web, c=c, tab=tab, tabs=TABS, measures=MEASURES,
-                money=money, pct=pct, share=share, **context)
+                money=money, pct=pct, share=share, rate=rate, part_names=duties.PART_NAMES,
+                **context)
 
 
 def _csv(request: Request, c: Chosen, table: TradeTable[Any], query: TableQuery | None = None
@@ -182,7 +190,7 @@ def volumes_csv(request: Request, c: ChosenDep) -> Response:
 # --- HTS --------------------------------------------------------------------------------
 
 Search = Annotated[str | None, Blank, Query(max_length=200)]
-HtsSort = Literal["value", "hawbs", "lines", "code"]
+HtsSort = Literal["value", "hawbs", "lines", "code", "duty", "rate"]
 LEVELS: dict[str, str] = {"chapter": "chapters", "heading": "headings", "line": "10-digit lines"}
 
 
@@ -211,6 +219,43 @@ def hts_page(request: Request, c: ChosenDep, level: hts.Level = "chapter", q: Se
 def hts_csv(request: Request, c: ChosenDep, level: hts.Level = "chapter", q: Search = None,
             sort: HtsSort = "value", order: Order = "desc") -> Response:
     return _csv(request, c, tables.HTS, _hts_query(level, q, sort, order))
+
+
+# --- the tariff lines with the most impact on the effective rate --------------------------
+
+ImpactSort = Literal["duty", "entered", "rate", "value", "hawbs", "lines", "code"]
+IMPACT_SORTS: dict[str, str] = {"duty": "duty", "entered": "entered value",
+                                "rate": "effective rate", "value": "declared value",
+                                "hawbs": "HAWBs", "lines": "lines", "code": "code"}
+Chapter = Annotated[str | None, Blank, Query(pattern=r"^\d{2}$")]
+
+
+def _impact_query(q: str | None, chapter: str | None, sort: str, order: str) -> TableQuery:
+    return TableQuery(q=q, chapter=chapter, sort=sort_key(sort), descending=order == "desc")
+
+
+@router.get("/analytics/duty-impact", response_class=HTMLResponse)
+def duty_impact_page(request: Request, c: ChosenDep, q: Search = None, chapter: Chapter = None,
+                     sort: ImpactSort = "duty", order: Order = "desc",
+                     offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    with reader(request)() as session:
+        table = tables.DUTY_IMPACT.read(session, c.scope, c.period,
+                                        _impact_query(q, chapter, sort, order),
+                                        Window(PAGE, offset))
+    top = table.items[:TOP]
+    chart = charts.hbars(
+        f"Duty paid by HTS line, the first {len(top)} of the table",
+        [f"{r.code} {r.description or r.declared_description or ''}".strip() for r in top],
+        [r.figures.duty_cents / 100 for r in top], fmt=charts.dollars)
+    own = {"q": q or "", "chapter": chapter or "", "sort": sort, "order": order}
+    return _show(request, "analytics_duty_impact.html", c, "/duty-impact", table=table,
+                 chart_svg=chart, own=own, sorts=IMPACT_SORTS, offset=offset, limit=PAGE)
+
+
+@router.get("/analytics/duty-impact.csv")
+def duty_impact_csv(request: Request, c: ChosenDep, q: Search = None, chapter: Chapter = None,
+                    sort: ImpactSort = "duty", order: Order = "desc") -> Response:
+    return _csv(request, c, tables.DUTY_IMPACT, _impact_query(q, chapter, sort, order))
 
 
 # --- origins, shippers, consignee states ------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from fastapi import Response
 from sqlalchemy.orm import Session
 
-from app.analytics import breakdowns, exports, hts, outcomes, volumes
+from app.analytics import breakdowns, exports, hts, impact, outcomes, volumes
 from app.analytics.breakdowns import Breakdown
 from app.analytics.exports import Export
 from app.analytics.period import Period
@@ -22,7 +22,8 @@ from app.web.csv import export_response
 
 R = TypeVar("R")
 
-_SORTS: dict[str, Sort] = {"value": "value", "hawbs": "hawbs", "lines": "lines"}
+_SORTS: dict[str, Sort] = {"value": "value", "hawbs": "hawbs", "lines": "lines",
+                           "duty": "duty", "entered": "entered", "rate": "rate"}
 
 
 def sort_key(sort: str) -> Sort:
@@ -36,6 +37,7 @@ class TableQuery:
     q: str | None = None
     sort: Sort = "value"
     descending: bool = True
+    chapter: str | None = None  # the duty impact: one HTS chapter (2 digits)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,12 @@ def _what_if(session: Session, scope: Scope, period: Period, _q: TableQuery, _w:
     return outcomes.what_if(session, scope, period)
 
 
+def _duty_impact(session: Session, scope: Scope, period: Period, q: TableQuery, w: Window
+                 ) -> impact.ImpactTable:
+    return impact.duty_impact(session, scope, period, q=q.q, chapter=q.chapter, sort=q.sort,
+                              descending=q.descending, limit=w.limit, offset=w.offset)
+
+
 VOLUMES = TradeTable("volumes", _volumes, exports.volumes)
 HTS = TradeTable("hts", _hts, exports.hts)
 ORIGINS = TradeTable("origins", _by(breakdowns.origins), exports.origins)
@@ -110,7 +118,8 @@ SHIPPERS = TradeTable("shippers", _shippers, exports.shippers)
 STATES = TradeTable("consignee-states", _by(breakdowns.states), exports.states)
 OUTCOMES = TradeTable("outcomes", _outcomes, exports.outcomes)
 WHAT_IF = TradeTable("what-if", _what_if, exports.what_if)
+DUTY_IMPACT = TradeTable("duty-impact", _duty_impact, exports.duty_impact)
 
 TABLES: dict[str, TradeTable[Any]] = {
-    t.name: t for t in (VOLUMES, HTS, ORIGINS, SHIPPERS, STATES, OUTCOMES, WHAT_IF)
+    t.name: t for t in (VOLUMES, HTS, ORIGINS, SHIPPERS, STATES, OUTCOMES, WHAT_IF, DUTY_IMPACT)
 }

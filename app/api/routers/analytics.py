@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.analytics import breakdowns, hts, outcomes, refresh, volumes
+from app.analytics import breakdowns, hts, impact, outcomes, refresh, volumes
 from app.analytics.breakdowns import Breakdown
 from app.analytics.period import Period
 from app.analytics.scope import narrowed
@@ -70,10 +70,20 @@ Level = Annotated[
     Literal["chapter", "heading", "line"],
     Query(description="chapter (2 digits), heading (4) or line (10)"),
 ]
-HtsSort = Annotated[Literal["value", "hawbs", "lines", "code"], Query()]
-OriginSort = Annotated[Literal["value", "hawbs", "lines", "country"], Query()]
-ShipperSort = Annotated[Literal["value", "hawbs", "lines", "name"], Query()]
-StateSort = Annotated[Literal["value", "hawbs", "lines", "state"], Query()]
+HtsSort = Annotated[Literal["value", "hawbs", "lines", "code", "duty", "entered", "rate"],
+                    Query()]
+OriginSort = Annotated[Literal["value", "hawbs", "lines", "country", "duty", "entered", "rate"],
+                    Query()]
+ShipperSort = Annotated[Literal["value", "hawbs", "lines", "name", "duty", "entered", "rate"],
+                    Query()]
+StateSort = Annotated[Literal["value", "hawbs", "lines", "state", "duty", "entered", "rate"],
+                    Query()]
+ImpactSort = Annotated[
+    Literal["duty", "entered", "rate", "value", "hawbs", "lines", "code"],
+    Query(description="duty (default), entered value, effective rate, declared value, HAWBs, "
+          "lines or the code"),
+]
+Chapter = Annotated[str | None, Query(pattern=r"^\d{2}$", description="One HTS chapter.")]
 Search = Annotated[
     str | None,
     Query(
@@ -95,7 +105,8 @@ _WINDOW = [_param("limit", Limit, 100), _param("offset", Offset, 0)]
 def _query(given: Mapping[str, Any]) -> TableQuery:
     return TableQuery(level=given.get("level", "chapter"), q=given.get("q"),
                       sort=sort_key(given.get("sort", "value")),
-                      descending=given.get("order", "desc") == "desc")
+                      descending=given.get("order", "desc") == "desc",
+                      chapter=given.get("chapter"))
 
 
 def _endpoint(name: str, params: list[inspect.Parameter], returns: Any,
@@ -146,9 +157,11 @@ def _bucket(b: volumes.Bucket) -> s.BucketOut:
         hawbs=b.figures.hawbs,
         lines=b.figures.lines,
         value_usd=s.usd(b.figures.value_cents),
+        duty=s.DutyOut.of(b.figures),
         year_before=s.FiguresOut.of(b.year_before),
         hawbs_change_pct=b.hawbs_change_pct,
         value_change_pct=b.value_change_pct,
+        duty_change_pct=b.duty_change_pct,
     )
 
 
@@ -190,6 +203,8 @@ def _hts(v: View, t: hts.HtsTable, w: Window) -> s.HtsOut:
                 lines=r.figures.lines,
                 value_usd=s.usd(r.figures.value_cents),
                 value_share_pct=s.share_pct(r.figures.value_cents, whole),
+                duty=s.DutyOut.of(r.figures),
+                duty_share_pct=s.share_pct(r.figures.duty_cents, t.period_total.duty_cents),
             )
             for r in t.items
         ],
@@ -202,6 +217,39 @@ _expose(tables.HTS, "hts", s.HtsOut, _hts,
         ranked=True,
         summary="By HTS chapter, heading or 10-digit line; searchable and sortable",
         csv_summary="The HTS view as CSV (every matching row)")
+
+
+# --- the tariff lines with the most impact on the effective rate ---------------------------
+
+
+def _duty_impact(v: View, t: impact.ImpactTable, w: Window) -> s.DutyImpactOut:
+    return s.DutyImpactOut(
+        period=s.PeriodOut.of(v.period),
+        period_total=s.FiguresOut.of(t.period_total),
+        year_before_total=s.FiguresOut.of(t.year_before_total),
+        total=t.rows,
+        limit=w.limit,
+        offset=w.offset,
+        items=[
+            s.DutyImpactRowOut(
+                code=r.code, description=r.description,
+                declared_description=r.declared_description, hawbs=r.figures.hawbs,
+                lines=r.figures.lines, value_usd=s.usd(r.figures.value_cents),
+                duty=s.DutyOut.of(r.figures), duty_share_pct=r.duty_share_pct,
+                rate_points=r.rate_points, year_before=s.FiguresOut.of(r.year_before),
+                duty_change_pct=r.duty_change_pct, rate_change_points=r.rate_change_points)
+            for r in t.items
+        ],
+    )
+
+
+_expose(tables.DUTY_IMPACT, "duty_impact", s.DutyImpactOut, _duty_impact,
+        query=[_param("q", Search, None), _param("chapter", Chapter, None),
+               _param("sort", ImpactSort, "duty"), _param("order", Order, "desc")],
+        ranked=True,
+        summary="Tariff lines with the most impact on the effective duty rate: HTS 10-digit "
+        "lines by duty, with the change on the same dates a year earlier",
+        csv_summary="The duty impact as CSV (every matching line)")
 
 
 # --- origins, shippers, consignee states -------------------------------------------------
@@ -223,6 +271,8 @@ def _counted(b: Breakdown, r: breakdowns.Row) -> dict[str, object]:
         "lines": r.figures.lines,
         "value_usd": s.usd(r.figures.value_cents),
         "value_share_pct": s.share_pct(r.figures.value_cents, b.period_total.value_cents),
+        "duty": s.DutyOut.of(r.figures),
+        "duty_share_pct": s.share_pct(r.figures.duty_cents, b.period_total.duty_cents),
     }
 
 
@@ -274,6 +324,7 @@ def _outcome(o: outcomes.Outcome) -> s.OutcomeOut:
         hawbs=o.figures.hawbs,
         lines=o.figures.lines,
         value_usd=s.usd(o.figures.value_cents),
+        duty=s.DutyOut.of(o.figures),
     )
 
 

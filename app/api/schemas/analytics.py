@@ -25,14 +25,57 @@ class PeriodOut(BaseModel):
         return cls(start=period.start, end=period.end)
 
 
+class ProgramsOut(BaseModel):
+    """Duties and fees by program; they add up to duty_usd + fees_usd."""
+
+    mfn_usd: Decimal = Field(description="Chapter 1-97 (base) duty: MFN, column 2, SPI rates.")
+    section_301_usd: Decimal
+    ieepa_usd: Decimal = Field(description="Every IEEPA program (reciprocal, fentanyl, Brazil).")
+    section_122_usd: Decimal
+    section_232_usd: Decimal
+    mpf_usd: Decimal = Field(description="Merchandise processing fee (a HAWB fee).")
+    other_usd: Decimal = Field(description="Any other program or fee.")
+
+    @classmethod
+    def of(cls, figures: Figures) -> ProgramsOut:
+        return cls(**{f"{name}_usd": usd(cents) for name, cents in figures.parts.items()})
+
+
+class DutyOut(BaseModel):
+    """The duty of the priced HAWBs (Types 11 and 01 with computed duty); Type 86 and
+    unpriced HAWBs count in the value but not here. See docs/analytics.md."""
+
+    entered_value_usd: Decimal = Field(
+        description="Entered value of the priced lines: the duty's basis."
+    )
+    duty_usd: Decimal = Field(description="Duties, every program (fees not included).")
+    fees_usd: Decimal = Field(
+        description="Fees (MPF) of the HAWBs; 0 in line-level views (HTS, origins)."
+    )
+    effective_rate_pct: Decimal | None = Field(
+        description="duty / entered value, per cent, half up to 2 decimals; fees not "
+        "included; null when nothing priced."
+    )
+    by_program: ProgramsOut
+
+    @classmethod
+    def of(cls, figures: Figures) -> DutyOut:
+        return cls(entered_value_usd=usd(figures.entered_cents), duty_usd=usd(figures.duty_cents),
+                   fees_usd=usd(figures.fees_cents), effective_rate_pct=figures.rate_pct,
+                   by_program=ProgramsOut.of(figures))
+
+
 class FiguresOut(BaseModel):
     hawbs: int = Field(description="HAWBs (without row errors) arriving in the period.")
     lines: int = Field(description="Their commodity lines.")
     value_usd: Decimal = Field(description="Declared fair retail value.")
+    duty: DutyOut | None = Field(
+        default=None, description="Duty and fees paid (null where a view counts none).")
 
     @classmethod
     def of(cls, figures: Figures) -> FiguresOut:
-        return cls(hawbs=figures.hawbs, lines=figures.lines, value_usd=usd(figures.value_cents))
+        return cls(hawbs=figures.hawbs, lines=figures.lines, value_usd=usd(figures.value_cents),
+                   duty=DutyOut.of(figures))
 
 
 class BucketOut(FiguresOut):
@@ -44,6 +87,8 @@ class BucketOut(FiguresOut):
         description="Year-over-year change; null when there was nothing a year earlier."
     )
     value_change_pct: float | None
+    duty_change_pct: float | None = Field(
+        description="Year-over-year change of the duty; null when none a year earlier.")
 
 
 class VolumesOut(BaseModel):
@@ -56,6 +101,8 @@ class VolumesOut(BaseModel):
 
 class RankedOut(FiguresOut):
     value_share_pct: float | None = Field(description="Share of the period's total value.")
+    duty_share_pct: float | None = Field(
+        default=None, description="Share of the period's total duty.")
 
 
 class RankedPage(BaseModel, Generic[T]):
@@ -80,6 +127,26 @@ class HtsRowOut(RankedOut):
 
 class HtsOut(RankedPage[HtsRowOut]):
     level: Literal["chapter", "heading", "line"]
+
+
+class DutyImpactRowOut(FiguresOut):
+    code: str = Field(examples=["6109100012"], description="HTS 10-digit statistical line.")
+    description: str | None = Field(description="From the loaded tariff schedule.")
+    declared_description: str | None = Field(
+        description="One description the forwarders declared for such goods.")
+    duty_share_pct: float | None = Field(description="Share of the period's duty (all lines).")
+    rate_points: Decimal | None = Field(
+        description="The line's duty over the period's entered value, per cent: the points "
+        "of the period's effective rate this line accounts for (half up, 2 decimals).")
+    year_before: FiguresOut = Field(description="The same line on the same dates a year earlier.")
+    duty_change_pct: float | None = Field(
+        description="Change of the line's duty on a year earlier; null when none then.")
+    rate_change_points: Decimal | None = Field(
+        description="The line's effective rate now minus a year earlier (points).")
+
+
+class DutyImpactOut(RankedPage[DutyImpactRowOut]):
+    year_before_total: FiguresOut = Field(description="Every HAWB in scope a year earlier.")
 
 
 class OriginOut(RankedOut):
