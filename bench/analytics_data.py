@@ -44,8 +44,9 @@ from app.accounts.service import create_organisation, issue_key
 from app.ace_gateway import abi
 from app.ace_gateway.entry_numbers import display, entry_number
 from app.ace_gateway.messages import AceError, AceMessage, MessageKind
-from app.ace_gateway.simulator.engine import REJECTION_CODES
+from app.ace_gateway.simulator.engine import REJECTION_CODES, statement_number
 from app.analytics import refresh
+from app.analytics.corrections import derive as corrections
 from app.analytics.risks import findings as risks_findings
 from app.db import make_engine, make_session_factory, transaction
 from app.eligibility import service
@@ -56,13 +57,14 @@ from app.manifest import marks
 from app.manifest.bulk import writer_for
 from app.manifest.codes import PORTS as PORT_CODES
 from app.manifest.columns import map_header
+from app.manifest.statuses import HawbStatus as S
 from app.migrate import MIGRATIONS, downgrade, upgrade
 from bench import analytics_catalogue as cat
 from bench.analytics_gen import Chunk, World, generate
 from bench.generate import AIRLINES, HEADER, PRODUCTS, mawb_check_digit
 from bench.scratch import conninfo, ensure_database, read_meta, vacuum_analyze, write_meta
 
-DATA_VERSION = 2  # bump when the same shape gives other data
+DATA_VERSION = 3  # bump when the same shape gives other data
 META_TABLE = "bench_analytics_meta"
 KEY_LABEL = "bench.analytics"
 DEFAULT_HTS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hts" / \
@@ -261,6 +263,10 @@ def _build(url: URL, shape: Shape, pepper: str, hts: Path | None, log: Log) -> d
             _history(session, stops, broker_orgs)
             _counts_and_sequences(session)
         step(f"ACE messages ({messages:,}), history, counts", started)
+        started = time.perf_counter()
+        with transaction(writer) as session:
+            entries, paid = _filed_entries(session, broker_orgs)
+        step(f"filed entries ({entries:,}) and paid statements ({paid:,} entries)", started)
         started = time.perf_counter()
         vacuum_analyze(url)
         step("VACUUM ANALYZE", started)
@@ -517,6 +523,63 @@ def _customs_messages(session: Session, customs: pl.DataFrame, broker_orgs: list
     return len(messages)
 
 
+# Type 11 HAWBs a broker filed: an entry each (ace_entries), and, once past payment, a line
+# on their filer's daily statement of the arrival day, paid (ace_statements and their
+# entries), as the gateway records them. The refunds and corrections views read these.
+_FILED = tuple(s.value for s in (S.SUBMITTED, S.ACCEPTED, S.ENTRY_SUMMARY_ACCEPTED,
+                                 S.DUTY_PAID, S.ACE_REJECTED, S.PERMIT_TO_TRANSFER, S.HOLD,
+                                 S.RELEASED, S.REFUSED, S.RECEIVED_AT_CFS,
+                                 S.HANDED_TO_CARRIER))
+_PAID = tuple(s.value for s in (S.DUTY_PAID, S.PERMIT_TO_TRANSFER, S.RELEASED,
+                                S.RECEIVED_AT_CFS, S.HANDED_TO_CARRIER))
+
+
+def _filed_entries(session: Session, broker_orgs: list[int]) -> tuple[int, int]:
+    filers = dict(zip(broker_orgs, [b.filer_code for b in cat.BROKERS], strict=True))
+    listed = ", ".join(f"'{s}'" for s in _FILED)
+    rows = session.execute(text(f"""
+        SELECT DISTINCT ON (h.manifest_id, h.hawb_no) h.id AS hawb_id, h.manifest_id,
+               h.hawb_no, h.broker_id, h.status, m.arrival_date,
+               coalesce(h.duty_cents, 0) + coalesce(h.fees_cents, 0) AS amount_cents
+        FROM hawbs h JOIN manifests m ON m.id = h.manifest_id
+        WHERE h.entry_type = '11' AND h.duty_status = 'computed'
+          AND h.broker_id IS NOT NULL AND h.status IN ({listed})
+        ORDER BY h.manifest_id, h.hawb_no, h.id DESC""")).all()
+    filed = pl.DataFrame(rows, orient="row", schema={
+        "hawb_id": pl.Int64, "manifest_id": pl.Int64, "hawb_no": pl.String,
+        "broker_id": pl.Int64, "status": pl.String, "arrival_date": pl.Date,
+        "amount_cents": pl.Int64})
+    if filed.is_empty():
+        return 0, 0
+    filed = filed.with_columns(
+        pl.col("broker_id").replace_strict(filers, return_dtype=pl.String).alias("filer"),
+        (pl.col("arrival_date").cast(pl.Datetime("us", "UTC"))
+         + pl.duration(hours=11)).alias("filed_at"))
+    filed = filed.with_columns(pl.struct("filer", "hawb_id").map_elements(
+        lambda r: entry_number(r["filer"], r["hawb_id"]), return_dtype=pl.String)
+        .alias("entry_number"))
+    out = writer_for(session.connection())
+    out.insert("ace_entries", filed.select(
+        "manifest_id", "hawb_no", "hawb_id", "entry_number", "broker_id",
+        pl.lit(1).alias("submissions"), pl.col("filed_at").alias("last_submitted_at"),
+        pl.col("filed_at").alias("created_at")))
+    paid = filed.filter(pl.col("status").is_in(_PAID)).with_columns(
+        pl.struct("filer", "arrival_date").map_elements(
+            lambda r: statement_number(r["filer"], r["arrival_date"]),
+            return_dtype=pl.String).alias("statement_number"),
+        (pl.col("filed_at") + pl.duration(hours=30)).alias("paid_at"))
+    out.insert("ace_statement_entries", paid.select(
+        "entry_number", "statement_number", "hawb_id", "amount_cents", "paid_at",
+        pl.format("BENCH{}", pl.col("hawb_id")).alias("message_id")))
+    out.insert("ace_statements", paid.group_by("statement_number").agg(
+        pl.col("filer").first().alias("filer_code"),
+        pl.col("arrival_date").first().alias("statement_date"),
+        pl.len().cast(pl.Int32).alias("entries"),
+        pl.col("amount_cents").sum().alias("total_cents"),
+        pl.col("paid_at").max().alias("paid_at"), pl.col("paid_at").max().alias("recorded_at")))
+    return filed.height, paid.height
+
+
 def _history(session: Session, stops: dict[str, pl.DataFrame], broker_orgs: list[int]) -> None:
     """Brokers' rejections, as the lifecycle records them."""
     names = pl.DataFrame({"broker_id": broker_orgs, "actor": [b.name for b in cat.BROKERS]})
@@ -566,7 +629,8 @@ def _counts_and_sequences(session: Session) -> None:
 _FINDINGS = ("analytics_daily_facts", "analytics_monthly_facts", "analytics_dirty_days",
              "risk_sources", "risk_watermarks", "risk_consignee_days",
              "risk_consignee_spellings", "risk_goods_lines", "risk_value_ratings",
-             "risk_customs_events")
+             "risk_customs_events", "correction_sources", "product_hts_days",
+             "product_hts_months", "post_summary_corrections")
 
 
 def refresh_after_load(url: URL, log: Log) -> dict[str, Any]:
@@ -593,6 +657,12 @@ def refresh_after_load(url: URL, log: Log) -> dict[str, Any]:
             seconds = round(time.perf_counter() - started, 1)
             out[f"risks.{kind.value}"] = {"read": done.get(kind.value, 0), "seconds": seconds}
             log(f"  refresh after load, risk findings {kind.value}: {seconds:.1f} s")
+        started = time.perf_counter()
+        derived = corrections.ensure_fresh(writer, writer)
+        seconds = round(time.perf_counter() - started, 1)
+        out["corrections"] = {"forwarders": len(derived), "rows": sum(derived.values()),
+                              "seconds": seconds}
+        log(f"  refresh after load, classifications and corrections: {seconds:.1f} s")
     finally:
         engine.dispose()
     out["load_average"] = [round(x, 1) for x in os.getloadavg()]

@@ -434,7 +434,9 @@ def _lifecycle(h: pl.DataFrame, world: World) -> pl.DataFrame:
     reviewed = ~ace_rejected & ~held & pga.is_not_null() & (_u(world, "id", "pga") < PGA_REVIEW)
     refused = ((held & (age > 2) & (_u(world, "id", "hold-refused") < HOLD_REFUSED))
                | (reviewed & (_u(world, "id", "pga-refused") < PGA_REFUSED)))
-    cleared = (pl.when(age <= 0).then(pl.lit(S.ACCEPTED.value))
+    informal = pl.col("entry_type") == "11"  # entered with duties paid, not de minimis
+    cleared = (pl.when((age <= 0) & informal).then(pl.lit(S.ENTRY_SUMMARY_ACCEPTED.value))
+               .when(age <= 0).then(pl.lit(S.ACCEPTED.value))
                .when(age <= 1).then(pl.lit(S.RELEASED.value))
                .when(age <= 2).then(pl.lit(S.RECEIVED_AT_CFS.value))
                .otherwise(pl.lit(S.HANDED_TO_CARRIER.value)))
@@ -443,7 +445,7 @@ def _lifecycle(h: pl.DataFrame, world: World) -> pl.DataFrame:
              .when(held & (age <= 2)).then(pl.lit(S.HOLD.value))
              .otherwise(cleared))
     status = (pl.when(pl.col("invalid")).then(pl.lit(S.INVALID.value))
-              .when(decision == S.INELIGIBLE.value).then(
+              .when((decision == S.INELIGIBLE.value) & ~informal).then(
                   pl.when(waiting).then(pl.lit(S.INELIGIBLE.value))
                   .otherwise(pl.lit(S.FORMAL_ENTRY.value)))
               .when(waiting).then(decision)
