@@ -13,7 +13,7 @@ from pydantic import BeforeValidator
 
 from app.accounts.models import OrgKind
 from app.analytics.period import Period
-from app.analytics.refunds import cape, claims, exports, ieepa, rules, section122
+from app.analytics.refunds import cape, claims, exports, ieepa, rules, section122, summary
 from app.analytics.refunds.claims import Claimant
 from app.db import transaction, utcnow
 from app.errors import DomainError
@@ -42,7 +42,10 @@ def chosen(request: Request, web: WebDep, start: Annotated[date | None, Blank] =
     date), which holds every IEEPA entry."""
     if start is None:
         start = Period.of(None, end, today=utcnow().date()).start
-    return chosen_period(request, web, start, end, client)
+    c = chosen_period(request, web, start, end, client)
+    # Before the page's reads, so that they see every entry filed so far.
+    summary.ensure_fresh(request.app.state.reader, request.app.state.writer, c.scope)
+    return c
 
 
 ChosenDep = Annotated[Chosen, Depends(chosen)]
