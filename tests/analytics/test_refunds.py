@@ -6,6 +6,7 @@ forwarders, brokers (before and after designation), administrators, CFS and carr
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import threading
 from collections.abc import Iterator
@@ -688,3 +689,19 @@ def test_the_refresher_writes_the_summary_and_a_read_only_its_own_scope(
         # A: E1-E7 (E8 has only MFN, N9 was never filed); C: E12; B: E10, E11.
         assert s.scalar(select(func.count()).select_from(RefundEntry)) == 7 + 1 + 2
         assert summary.stale(s, Scope(forwarder_id=None)) == []
+
+
+def test_a_part_listed_names_the_digest_of_its_file(small_parts: TestClient,
+                                                    data: Data) -> None:
+    """The listing's parts (added up in the database on PostgreSQL) and the files read
+    alone agree: the same numbers, amounts and sha256 of the numbers joined by newlines."""
+    listed = get(small_parts, data.broker, CAPE)["parts"]
+    assert len(listed) == 2  # E1, E2, E3 and C's E12: two parts of two
+    for p in listed:
+        rows = get(small_parts, data.broker, CAPE + ".csv", part=p["part"]).splitlines()
+        numbers = [r.replace("-", "") for r in rows]
+        assert p["digest"] == hashlib.sha256("\n".join(numbers).encode()).hexdigest()
+        assert (p["first_entry"], p["last_entry"]) == (numbers[0], numbers[-1])
+    missing = small_parts.get(CAPE + ".csv", headers=data.broker.headers,
+                              params={**PERIOD, "part": 3})
+    assert missing.status_code == 404

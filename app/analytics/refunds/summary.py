@@ -51,6 +51,7 @@ from app.manifest.queries import Scope
 from app.tariff.models import DutyLine
 
 _ADVISORY_NAMESPACE = 3211  # pg_advisory_xact_lock(namespace, 0) serialises the writes
+_ANALYZE_ROWS = 50_000  # rows written at once above which the table's statistics are renewed
 
 
 def signatures(session: Session, scope: Scope) -> dict[int, str]:
@@ -158,6 +159,10 @@ def refresh(session: Session, scope: Scope, forwarders: Sequence[int] | None = N
         session.execute(insert(RefundSource), [{
             "forwarder_id": forwarder, "signature": now[forwarder], "summarised_at": utcnow()}])
     record_payments(session, scope)
+    if sum(done.values()) >= _ANALYZE_ROWS and session.get_bind().dialect.name == "postgresql":
+        # A first summary, or a large one written again: the planner's row counts would be
+        # those of the empty table until autovacuum passed (a sort spilling to disk).
+        session.execute(text("ANALYZE refund_entries"))
     return done
 
 

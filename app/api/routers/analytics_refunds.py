@@ -110,10 +110,9 @@ def cape_parts(request: Request, v: ViewDep, session: SessionDep) -> s.CapeOut:
 def cape_file(request: Request, v: ViewDep, session: SessionDep,
               part: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     fmt = cape_format(request)
-    found = cape.parts(session, v.scope, v.period, fmt, v.filer)
-    if not found.parts:
+    if part == 1 and not cape.parts(session, v.scope, v.period, fmt, v.filer).parts:
         raise HTTPException(404, "No claimable IEEPA entry in this period: nothing to export.")
-    chosen = found.part(part)
+    chosen = cape.part(session, v.scope, v.period, fmt, v.filer, part)
     return csv_response(fmt.text(list(chosen.numbers)), cape.filename(chosen, v.period))
 
 
