@@ -13,10 +13,10 @@ from pydantic import BeforeValidator
 
 from app.accounts.models import OrgKind
 from app.analytics.period import Period
-from app.analytics.refunds import cape, claims, exports, ieepa, rules, section122
+from app.analytics.refunds import cape, claims, exports, ieepa, rules, section122, summary
 from app.analytics.refunds.claims import Claimant
 from app.db import transaction, utcnow
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.kit.bounds import RowId
 from app.kit.pagination import Paging
 from app.lifecycle.brokers import caller_scope
@@ -42,7 +42,10 @@ def chosen(request: Request, web: WebDep, start: Annotated[date | None, Blank] =
     date), which holds every IEEPA entry."""
     if start is None:
         start = Period.of(None, end, today=utcnow().date()).start
-    return chosen_period(request, web, start, end, client)
+    c = chosen_period(request, web, start, end, client)
+    # Before the page's reads, so that they see every entry filed so far.
+    summary.ensure_fresh(request.app.state.reader, request.app.state.writer, c.scope)
+    return c
 
 
 ChosenDep = Annotated[Chosen, Depends(chosen)]
@@ -95,11 +98,15 @@ def cape_csv(request: Request, c: ChosenDep, part: Annotated[int, Query(ge=1)] =
              ) -> Response:
     fmt = _format(request)
     with reader(request)() as session:
-        found = cape.parts(session, c.scope, c.period, fmt, _filer(c.web))
-    if not found.parts:
+        try:
+            chosen_part = cape.part(session, c.scope, c.period, fmt, _filer(c.web), part)
+        except NotFound:
+            chosen_part = None
+        empty = chosen_part is None and not cape.parts(session, c.scope, c.period, fmt,
+                                                       _filer(c.web)).parts
+    if empty:
         return page(request, "error.html", c.web, status_code=404, title="Nothing to export",
                     detail="No claimable IEEPA entry in this period.")
-    chosen_part = found.parts[part - 1] if part <= len(found.parts) else None
     if chosen_part is None:
         return page(request, "error.html", c.web, status_code=404, title="Not found",
                     detail=f"There is no part {part}.")
@@ -118,14 +125,17 @@ def record_part(request: Request, c: ChosenDep, csrf_token: Annotated[str, Form(
     fmt = _format(request)
     try:
         with transaction(writer(request)) as session:
-            found = cape.parts(session, c.scope, c.period, fmt, _filer(c.web))
-            if part > len(found.parts) or found.parts[part - 1].digest != digest:
+            try:
+                chosen = cape.part(session, c.scope, c.period, fmt, _filer(c.web), part)
+            except NotFound:
+                chosen = None
+            if chosen is None or chosen.digest != digest:
                 return back_to(target, error=f"Part {part} has changed since the page showed "
                                "it (entries filed or claimed meanwhile): download it again "
                                "before recording it.")
             who = Claimant(c.web.caller.organisation_id, c.web.caller.who,
                            caller_scope(session, c.web.caller), _filer(c.web))
-            recorded = claims.record(session, who, list(found.parts[part - 1].numbers),
+            recorded = claims.record(session, who, list(chosen.numbers),
                                      note=note)
     except DomainError as e:
         return back_to(target, error=e.detail)

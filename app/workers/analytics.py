@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.analytics import refresh
 from app.analytics.corrections import derive as corrections
+from app.analytics.refunds import summary as refund_summary
 from app.analytics.risks import findings as risks_findings
 from app.db import make_session_factory
 from app.intake.processes import background_engine
+from app.manifest.queries import Scope
 from app.observability import logs
 from app.settings import Settings
 from app.workers.threads import start_thread
@@ -42,6 +44,7 @@ class AnalyticsRefresher:
         for kind in risks_findings.WORKER_ONLY:
             risks_findings.refresh_by_forwarder(self.writer, self.writer, kind)
         corrections.ensure_fresh(self.writer, self.writer)
+        refund_summary.ensure_fresh(self.writer, self.writer, Scope(forwarder_id=None))
 
     def run(self) -> None:
         """Until stopped: a refresh every ``every_s``, the first one ``every_s`` after the

@@ -6,6 +6,7 @@ forwarders, brokers (before and after designation), administrators, CFS and carr
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import threading
 from collections.abc import Iterator
@@ -17,14 +18,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
 from app.ace_gateway.models import AceEntry, AceStatement, AceStatementEntry
-from app.analytics.refunds import claims, rules
+from app.analytics.refunds import claims, rules, summary
 from app.analytics.refunds.claims import Claimant
-from app.analytics.refunds.models import RefundClaim, RefundClaimEntry
+from app.analytics.refunds.models import RefundClaim, RefundClaimEntry, RefundEntry, RefundSource
 from app.db import transaction
 from app.errors import Conflict
 from app.main import create_app
@@ -32,6 +33,7 @@ from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope
 from app.settings import Settings
 from app.tariff.models import DutyLine
+from app.workers.analytics import AnalyticsRefresher
 from tests.conftest import MakeOrg, Org, make_broker
 from tests.support.console import sign_in
 from tests.support.journeys import designate
@@ -546,3 +548,160 @@ def test_two_claims_racing_for_an_entry_record_it_once(data: Data,
     assert e["E2"].number not in refused.value.detail
     with db() as s:
         assert s.scalar(select(func.count()).select_from(RefundClaimEntry)) == 1
+
+
+# --- the summary: how fresh ----------------------------------------------------------------
+
+
+def _row(client: TestClient, org: Org, number: str) -> dict[str, Any] | None:
+    body = get(client, org, IEEPA)
+    return next((x for x in body["items"] if x["entry_number"] == number), None)
+
+
+def test_an_entry_shows_when_filed_accepted_paid_corrected_and_claimed(
+        client: TestClient, data: Data, db: sessionmaker[Session]) -> None:
+    """Each change shows on the next read, with no refresher pass in between: the read
+    catches its scope's summary up (a filing, a corrected HAWB) and looks the statement,
+    the acceptance and the claim up by key."""
+    a = data.a
+    before = get(client, a, IEEPA)["totals"]
+    with transaction(db) as s:
+        new = file_entry(s, a.id, data.broker.id, "2026-01-20", [("ieepa_reciprocal", 640)],
+                         status="submitted")
+    row = _row(client, a, new.number)
+    assert row is not None
+    assert row["ieepa_usd"] == "6.40"
+    assert row["excluded_reason"] == "not_accepted"
+    # The totals take it at once: 6.40 more, among the excluded.
+    totals = get(client, a, IEEPA)["totals"]
+    assert Decimal(totals["all"]["ieepa_usd"]) - Decimal(before["all"]["ieepa_usd"]) \
+        == Decimal("6.40")
+    assert totals["excluded"]["entries"] == before["excluded"]["entries"] + 1
+
+    with transaction(db) as s:  # ACE accepts the entry summary
+        s.get_one(Hawb, new.hawb_id).status = "entry_summary_accepted"
+    row = _row(client, a, new.number)
+    assert row is not None
+    assert row["excluded_reason"] == "unpaid"
+
+    with transaction(db) as s:  # the daily statement carrying it is paid
+        paid_at = datetime(2026, 1, 23, 15, tzinfo=UTC)
+        s.add(AceStatement(statement_number="S777", filer_code="B76",
+                           statement_date=date(2026, 1, 23), entries=1, total_cents=640,
+                           paid_at=paid_at))
+        s.add(AceStatementEntry(entry_number=new.number, statement_number="S777",
+                                hawb_id=new.hawb_id, amount_cents=640, paid_at=paid_at,
+                                message_id="m777"))
+    row = _row(client, a, new.number)
+    assert row is not None
+    assert row["excluded_reason"] is None
+    assert row["statement_number"] == "S777"
+    assert row["statement_date"] == "2026-01-23"
+    assert new.number in cape_file(client, a)
+
+    with transaction(db) as s:  # the forwarder corrects the HAWB: a new row for the bill
+        # (as an upload does: the old row and its lines go, the manifest's updated_at moves)
+        old = s.get_one(Hawb, new.hawb_id)
+        s.execute(delete(DutyLine).where(DutyLine.hawb_id == old.id))
+        s.delete(old)
+        s.get_one(Manifest, old.manifest_id).updated_at = datetime(2026, 12, 1, tzinfo=UTC)
+        s.flush()
+        fixed = Hawb(manifest_id=old.manifest_id, upload_id=0, hawb_no=old.hawb_no,
+                     status="entry_summary_accepted", line_count=1, first_row=2,
+                     error_count=0, arrival_date=old.arrival_date, entry_type="11",
+                     duty_status="computed", duty_cents=0, fees_cents=0,
+                     importer_of_record=IOR_2, broker_id=data.broker.id)
+        s.add(fixed)
+        s.flush()
+        # 640 becomes 500 + 125 = 625 cents, two lines.
+        s.add_all([DutyLine(hawb_id=fixed.id, line_no=1, seq=1, kind="chapter99",
+                            number="9903.01.25", program="ieepa_reciprocal", rate="10%",
+                            basis_cents=5000, amount_cents=500),
+                   DutyLine(hawb_id=fixed.id, line_no=1, seq=2, kind="chapter99",
+                            number="9903.01.24", program="ieepa_fentanyl", rate="10%",
+                            basis_cents=1250, amount_cents=125)])
+        entry = s.scalars(select(AceEntry).where(AceEntry.entry_number == new.number)).one()
+        entry.hawb_id = fixed.id
+    row = _row(client, a, new.number)
+    assert row is not None
+    assert row["ieepa_usd"] == "6.25"
+    assert row["ieepa_lines"] == 2
+    assert row["importer_of_record"] == IOR_2
+
+    recorded = claim(client, data.broker, [new.number])  # the broker filed it
+    assert recorded.status_code == 201, recorded.text
+    row = _row(client, a, new.number)
+    assert row is not None
+    assert row["claimed"] is True
+    assert new.number not in cape_file(client, a)
+
+
+def test_a_claim_of_an_entry_filed_since_the_last_read_is_taken(
+        client: TestClient, data: Data, db: sessionmaker[Session]) -> None:
+    get(client, data.a, IEEPA)  # the summary is written
+    with transaction(db) as s:
+        new = file_entry(s, data.a.id, data.broker.id, "2026-02-01",
+                         [("ieepa_reciprocal", 300)], status="entry_summary_accepted",
+                         paid_on="2026-02-04")
+    recorded = claim(client, data.a, [new.number])
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["ieepa_usd"] == "3.00"
+    again = claim(client, data.broker, [new.number])
+    assert again.status_code == 409
+
+
+def test_section_122_paid_shows_once_the_statement_is(
+        client: TestClient, data: Data, db: sessionmaker[Session]) -> None:
+    def paid() -> Decimal:
+        return Decimal(get(client, data.a, S122)["paid_usd"])
+
+    before = paid()
+    with transaction(db) as s:  # E7 (2500 cents, accepted, unpaid) is paid
+        paid_at = datetime(2026, 5, 22, 15, tzinfo=UTC)
+        s.add(AceStatement(statement_number="S778", filer_code="B76",
+                           statement_date=date(2026, 5, 22), entries=1, total_cents=2500,
+                           paid_at=paid_at))
+        s.add(AceStatementEntry(entry_number=data.e["E7"].number, statement_number="S778",
+                                hawb_id=data.e["E7"].hawb_id, amount_cents=2500,
+                                paid_at=paid_at, message_id="m778"))
+    assert paid() - before == Decimal("25.00")
+
+
+def test_the_refresher_writes_the_summary_and_a_read_only_its_own_scope(
+        client: TestClient, data: Data, db: sessionmaker[Session]) -> None:
+    def sources() -> set[int]:
+        with db() as s:
+            return set(s.scalars(select(RefundSource.forwarder_id)))
+
+    assert sources() == set()
+    get(client, data.b, IEEPA)  # B's read writes B's rows only
+    assert sources() == {data.b.id}
+    with db() as s:
+        # B: E10 (IEEPA 9999) and E11 (Section 122 777), nothing of A's.
+        rows = s.execute(select(RefundEntry.entry_number, RefundEntry.ieepa_cents,
+                                RefundEntry.section_122_cents)
+                         .order_by(RefundEntry.entry_number)).all()
+    assert sorted(rows) == sorted([(data.e["E10"].number, 9999, 0),
+                                   (data.e["E11"].number, 0, 777)])
+    AnalyticsRefresher(db).run_once()
+    assert sources() >= {data.a.id, data.b.id, data.c.id}
+    with db() as s:
+        # A: E1-E7 (E8 has only MFN, N9 was never filed); C: E12; B: E10, E11.
+        assert s.scalar(select(func.count()).select_from(RefundEntry)) == 7 + 1 + 2
+        assert summary.stale(s, Scope(forwarder_id=None)) == []
+
+
+def test_a_part_listed_names_the_digest_of_its_file(small_parts: TestClient,
+                                                    data: Data) -> None:
+    """The listing's parts (added up in the database on PostgreSQL) and the files read
+    alone agree: the same numbers, amounts and sha256 of the numbers joined by newlines."""
+    listed = get(small_parts, data.broker, CAPE)["parts"]
+    assert len(listed) == 2  # E1, E2, E3 and C's E12: two parts of two
+    for p in listed:
+        rows = get(small_parts, data.broker, CAPE + ".csv", part=p["part"]).splitlines()
+        numbers = [r.replace("-", "") for r in rows]
+        assert p["digest"] == hashlib.sha256("\n".join(numbers).encode()).hexdigest()
+        assert (p["first_entry"], p["last_entry"]) == (numbers[0], numbers[-1])
+    missing = small_parts.get(CAPE + ".csv", headers=data.broker.headers,
+                              params={**PERIOD, "part": 3})
+    assert missing.status_code == 404

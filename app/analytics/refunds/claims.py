@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.analytics.refunds import ieepa, rules
+from app.analytics.refunds import ieepa, rules, summary
 from app.analytics.refunds.models import RefundClaim, RefundClaimEntry
 from app.db import utcnow
 from app.errors import Conflict, InvalidRequest, NotFound
@@ -70,6 +70,7 @@ def record(session: Session, who: Claimant, entry_numbers: list[str], *,
     if not numbers:
         raise InvalidRequest("Name at least one entry number.", field="entry_numbers")
     limit = rules.max_entries()
+    summary.refresh(session, who.scope)  # the entries filed since the last refresh too
     if len(numbers) > limit:
         raise InvalidRequest(f"A CAPE Declaration holds at most {limit} entries "
                              f"(CSMS #68315804); this claim names {len(numbers)}.",

@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, and_, literal_column, text
 from sqlalchemy.orm import Session
 
 from app.analytics.period import Period
+from app.analytics.refunds.models import RefundEntry
 from app.analytics.scope import forwarder_filter
-from app.manifest.models import Manifest
 from app.manifest.queries import Scope
 from app.tariff.models import DutyLine
 
@@ -20,10 +20,12 @@ IEEPA = DutyLine.program.like(literal_column("'ieepa%'"))
 SECTION_122 = DutyLine.program == literal_column("'section_122'")
 
 
-def in_scope(scope: Scope, period: Period) -> ColumnElement[bool]:
-    """Manifests of the caller's scope arriving in the period."""
-    return and_(forwarder_filter(scope, Manifest.forwarder_id),
-                Manifest.arrival_date >= period.start, Manifest.arrival_date <= period.end)
+def summarised(scope: Scope, period: Period) -> ColumnElement[bool]:
+    """Summary rows (``refund_entries``) of the caller's scope with an entry date in the
+    period."""
+    r = RefundEntry
+    return and_(forwarder_filter(scope, r.forwarder_id),
+                r.arrival_date >= period.start, r.arrival_date <= period.end)
 
 
 def month(day: date) -> str:

@@ -14,19 +14,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, String, case, exists, func, literal, select
+from sqlalchemy import Row, Select, String, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from app.ace_gateway.models import AceEntry, AceStatement, AceStatementEntry
 from app.analytics.period import Period
 from app.analytics.refunds import rules
-from app.analytics.refunds.common import IEEPA, in_scope, month, months_between, without_jit
-from app.analytics.refunds.models import RefundClaim, RefundClaimEntry
+from app.analytics.refunds.common import month, months_between, summarised, without_jit
+from app.analytics.refunds.models import RefundClaim, RefundClaimEntry, RefundEntry
 from app.kit.pagination import PageOf, Paging, paged
-from app.manifest.models import Hawb, Manifest
+from app.manifest.models import Hawb
 from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus
-from app.tariff.models import DutyLine
 
 ENTRY_DATE = ("arrival: the MAWB's arrival date, whose tariff the duty was computed under "
               "(IEEPA duties apply to entries up to 2026-02-23)")
@@ -92,56 +90,43 @@ class Summary:
 
 
 def _per_entry(scope: Scope, period: Period, filer: int | None = None) -> Select[*tuple[Any, ...]]:
-    """An entry per row with its IEEPA amount: the entries of the scope (a broker's CAPE
-    files: only those it filed, ``filer``) whose duty lines hold IEEPA programs."""
-    e, m, d = AceEntry, Manifest, DutyLine
+    """An entry per row with its IEEPA amount, from the summary (``refund_entries``): the
+    entries of the scope (a broker's CAPE files: only those it filed, ``filer``) whose duty
+    lines hold IEEPA programs."""
+    r = RefundEntry
     stmt: Select[*tuple[Any, ...]] = (
-        select(e.entry_number, e.hawb_id, e.manifest_id, e.hawb_no, e.created_at,
-                   m.forwarder_id, m.mawb, m.arrival_date,
-                   func.sum(d.amount_cents).label("ieepa_cents"),
-                   func.count().label("ieepa_lines"))
-            .select_from(e).join(m, m.id == e.manifest_id).join(d, d.hawb_id == e.hawb_id)
-            .where(IEEPA, in_scope(scope, period))
-            .group_by(e.entry_number, e.hawb_id, e.manifest_id, e.hawb_no, e.created_at,
-                      m.forwarder_id, m.mawb, m.arrival_date))
+        select(r.entry_number, r.hawb_id, r.hawb_no, r.filed_at.label("created_at"),
+               r.forwarder_id, r.mawb, r.arrival_date, r.entry_type, r.importer_of_record,
+               r.ieepa_cents, r.ieepa_lines, r.statement_number, r.statement_date)
+        .where(r.ieepa_lines > 0, summarised(scope, period)))
     if filer is not None:
-        stmt = stmt.where(e.broker_id == filer)
+        stmt = stmt.where(r.filer_id == filer)
     return stmt
 
 
 def rows_of(scope: Scope, period: Period, filer: int | None = None
             ) -> Select[*tuple[Any, ...]]:
-    """Each IEEPA entry with its details. The details are correlated lookups by key (the
-    statement, the HAWB, the claim), so a reader that does not use one (the totals, the
-    CAPE parts) does not pay for it, and a page of entries pays only for its rows."""
+    """Each IEEPA entry with its details. The acceptance (for the entries on no paid
+    statement) is a lookup by key, and the claim an outer join on its key, so both show at
+    once; a reader that does not use a column does not pay for it."""
     per = _per_entry(scope, period, filer).subquery()
-    se, st, h, c, rc = AceStatementEntry, AceStatement, Hawb, RefundClaimEntry, RefundClaim
-    on_statement = se.entry_number == per.c.entry_number
-    of_hawb = h.id == per.c.hawb_id
-    claim = c.entry_number == per.c.entry_number
+    h, c, rc = Hawb, RefundClaimEntry, RefundClaim
     # A paid statement means the summary was accepted and the duty paid.
     reason = case(
-        (exists().where(on_statement), literal(None, String)),
+        (per.c.statement_number.is_not(None), literal(None, String)),
         # A lookup by key, made only for entries on no statement (never a scan of hawbs).
-        (select(h.status).where(of_hawb).scalar_subquery().in_(NOT_ACCEPTED_STATUSES),
-         literal(rules.NOT_ACCEPTED)),
+        (select(h.status).where(h.id == per.c.hawb_id).scalar_subquery()
+         .in_(NOT_ACCEPTED_STATUSES), literal(rules.NOT_ACCEPTED)),
         else_=literal(rules.UNPAID))
-    return select(
-        per.c.entry_number, per.c.mawb, per.c.hawb_no, per.c.forwarder_id,
-        select(h.entry_type).where(of_hawb).scalar_subquery().label("entry_type"),
-        select(h.importer_of_record).where(of_hawb).scalar_subquery().label("importer"),
-        per.c.arrival_date, per.c.created_at,
-        select(se.statement_number).where(on_statement).scalar_subquery()
-        .label("statement_number"),
-        select(st.statement_date).join(se, se.statement_number == st.statement_number)
-        .where(on_statement).scalar_subquery().label("statement_date"),
-        per.c.ieepa_cents, per.c.ieepa_lines, reason.label("excluded_reason"),
-        select(c.claim_id).where(claim).scalar_subquery().label("claim_id"),
-        select(rc.claimed_at).join(c, c.claim_id == rc.id).where(claim)
-        .scalar_subquery().label("claimed_at"),
-        select(rc.claimed_by).join(c, c.claim_id == rc.id).where(claim)
-        .scalar_subquery().label("claimed_by"),
-    )
+    return (
+        select(per.c.entry_number, per.c.mawb, per.c.hawb_no, per.c.forwarder_id,
+               per.c.entry_type, per.c.importer_of_record, per.c.arrival_date,
+               per.c.created_at, per.c.statement_number, per.c.statement_date,
+               per.c.ieepa_cents, per.c.ieepa_lines, reason.label("excluded_reason"),
+               c.claim_id, rc.claimed_at, rc.claimed_by)
+        .select_from(per)
+        .outerjoin(c, c.entry_number == per.c.entry_number)
+        .outerjoin(rc, rc.id == c.claim_id))
 
 
 def _entry(r: Row[*tuple[Any, ...]]) -> IeepaEntry:

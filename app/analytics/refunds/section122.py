@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Subquery, case, distinct, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Subquery, case, distinct, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from app.ace_gateway.models import AceEntry, AceStatementEntry
 from app.analytics.period import Period
-from app.analytics.refunds.common import SECTION_122, in_scope, without_jit
+from app.analytics.refunds.common import summarised, without_jit
+from app.analytics.refunds.models import RefundEntry
 from app.kit.pagination import PageOf, Paging, paged
-from app.manifest.models import Hawb, Manifest
 from app.manifest.queries import Scope
-from app.tariff.models import DutyLine
 
 STATUS = "contingent_on_appeal"
 NOTE = ("Contingent: the Court of International Trade held the Section 122 surcharge "
@@ -58,28 +56,20 @@ class Totals:
 
 def _month(session: Session) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(Manifest.arrival_date, literal_column("'YYYY-MM'"))
-    return func.strftime(literal_column("'%Y-%m'"), Manifest.arrival_date)
+        return func.to_char(RefundEntry.arrival_date, literal_column("'YYYY-MM'"))
+    return func.strftime(literal_column("'%Y-%m'"), RefundEntry.arrival_date)
 
 
 def _per_entry(session: Session, scope: Scope, period: Period) -> Subquery:
-    """An entry per row: its importer, month, Section 122 amount, and whether paid (the
-    importer and the statement looked up by key)."""
-    e, m, d, h, se = AceEntry, Manifest, DutyLine, Hawb, AceStatementEntry
-    mon = _month(session)
-    per = (select(e.entry_number, e.hawb_id, mon.label("month"),
-                  func.sum(d.amount_cents).label("cents"))
-           .select_from(e).join(m, m.id == e.manifest_id).join(d, d.hawb_id == e.hawb_id)
-           .where(SECTION_122, in_scope(scope, period))
-           .group_by(e.entry_number, e.hawb_id, mon)
-           .subquery())
+    """An entry per row, from the summary (``refund_entries``): its importer, month,
+    Section 122 amount, and whether on a paid statement."""
+    r = RefundEntry
     return select(
-        select(h.importer_of_record).where(h.id == per.c.hawb_id).scalar_subquery()
-        .label("importer"),
-        per.c.month, per.c.cents,
-        case((exists().where(se.entry_number == per.c.entry_number), per.c.cents),
+        r.importer_of_record.label("importer"), _month(session).label("month"),
+        r.section_122_cents.label("cents"),
+        case((r.statement_number.is_not(None), r.section_122_cents),
              else_=0).label("paid_cents"),
-    ).subquery()
+    ).where(r.section_122_lines > 0, summarised(scope, period)).subquery()
 
 
 def by_importer(session: Session, scope: Scope, period: Period, paging: Paging = Paging()

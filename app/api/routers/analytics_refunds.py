@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from app.accounts.models import OrgKind
 from app.accounts.service import Caller
 from app.analytics.period import Period
-from app.analytics.refunds import cape, claims, exports, ieepa, rules, section122
+from app.analytics.refunds import cape, claims, exports, ieepa, rules, section122, summary
 from app.analytics.refunds.claims import Claimant
 from app.analytics.scope import narrowed
 from app.api.deps import ReaderDep, SessionDep, WriterSessionDep, scope_of
@@ -45,8 +45,8 @@ def filer_of(caller: Caller) -> int | None:
 
 
 def view(
+    request: Request,
     caller: ReaderDep,
-    session: SessionDep,
     start: Annotated[date | None, Query(
         description="First entry (arrival) date (default: 1 January five years before the "
                     "end).")] = None,
@@ -57,7 +57,12 @@ def view(
     ] = None,
 ) -> RefundView:
     period = Period.of(start, end, today=utcnow().date())
-    return RefundView(narrowed(scope_of(caller, session), client), period, filer_of(caller))
+    reader, writer = request.app.state.reader, request.app.state.writer
+    with reader() as own:
+        scope = narrowed(scope_of(caller, own), client)
+    # Before the first read of the request's session, so that it sees the rows written.
+    summary.ensure_fresh(reader, writer, scope)
+    return RefundView(scope, period, filer_of(caller))
 
 
 ViewDep = Annotated[RefundView, Depends(view)]
@@ -105,10 +110,9 @@ def cape_parts(request: Request, v: ViewDep, session: SessionDep) -> s.CapeOut:
 def cape_file(request: Request, v: ViewDep, session: SessionDep,
               part: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     fmt = cape_format(request)
-    found = cape.parts(session, v.scope, v.period, fmt, v.filer)
-    if not found.parts:
+    if part == 1 and not cape.parts(session, v.scope, v.period, fmt, v.filer).parts:
         raise HTTPException(404, "No claimable IEEPA entry in this period: nothing to export.")
-    chosen = found.part(part)
+    chosen = cape.part(session, v.scope, v.period, fmt, v.filer, part)
     return csv_response(fmt.text(list(chosen.numbers)), cape.filename(chosen, v.period))
 
 
