@@ -47,6 +47,7 @@ from app.ace_gateway.messages import AceError, AceMessage, MessageKind
 from app.ace_gateway.simulator.engine import REJECTION_CODES, statement_number
 from app.analytics import refresh
 from app.analytics.corrections import derive as corrections
+from app.analytics.refunds import summary as refund_summary
 from app.analytics.risks import findings as risks_findings
 from app.db import make_engine, make_session_factory, transaction
 from app.eligibility import service
@@ -57,6 +58,7 @@ from app.manifest import marks
 from app.manifest.bulk import writer_for
 from app.manifest.codes import PORTS as PORT_CODES
 from app.manifest.columns import map_header
+from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus as S
 from app.migrate import MIGRATIONS, downgrade, upgrade
 from bench import analytics_catalogue as cat
@@ -630,7 +632,8 @@ _FINDINGS = ("analytics_daily_facts", "analytics_monthly_facts", "analytics_dirt
              "risk_sources", "risk_watermarks", "risk_consignee_days",
              "risk_consignee_spellings", "risk_goods_lines", "risk_value_ratings",
              "risk_customs_events", "correction_sources", "product_hts_days",
-             "product_hts_months", "post_summary_corrections")
+             "product_hts_months", "post_summary_corrections", "refund_sources",
+             "refund_entries")
 
 
 def refresh_after_load(url: URL, log: Log) -> dict[str, Any]:
@@ -663,6 +666,12 @@ def refresh_after_load(url: URL, log: Log) -> dict[str, Any]:
         out["corrections"] = {"forwarders": len(derived), "rows": sum(derived.values()),
                               "seconds": seconds}
         log(f"  refresh after load, classifications and corrections: {seconds:.1f} s")
+        started = time.perf_counter()
+        summarised = refund_summary.ensure_fresh(writer, writer, Scope(forwarder_id=None))
+        seconds = round(time.perf_counter() - started, 1)
+        out["refunds"] = {"forwarders": len(summarised), "rows": sum(summarised.values()),
+                          "seconds": seconds}
+        log(f"  refresh after load, refund summary: {seconds:.1f} s")
     finally:
         engine.dispose()
     out["load_average"] = [round(x, 1) for x in os.getloadavg()]
