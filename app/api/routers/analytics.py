@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,9 +16,10 @@ from app.analytics.period import Period
 from app.analytics.scope import narrowed
 from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses
+from app.api.routers.analytics_params import Client, End, Start
 from app.api.schemas import analytics as s
 from app.db import utcnow
-from app.kit.bounds import INTEGER_MAX, RowId
+from app.kit.bounds import INTEGER_MAX
 from app.manifest.queries import Scope
 from app.web import trade_tables as tables
 from app.web.csv import CSV
@@ -40,15 +40,9 @@ def view(
     request: Request,
     caller: ReaderDep,
     session: SessionDep,
-    start: Annotated[
-        date | None,
-        Query(description="First arrival date (default: 1 January five years before the end)."),
-    ] = None,
-    end: Annotated[date | None, Query(description="Last arrival date (default: today).")] = None,
-    client: Annotated[
-        RowId | None,
-        Query(description="Brokers: one client (forwarder id); default: all clients together."),
-    ] = None,
+    start: Start = None,
+    end: End = None,
+    client: Client = None,
 ) -> View:
     period = Period.of(start, end, today=utcnow().date())
     # Before the first read of this request's session, so that it sees the new facts.

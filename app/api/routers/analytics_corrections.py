@@ -18,9 +18,10 @@ from app.analytics.scope import narrowed
 from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses
 from app.api.routers.analytics import View
+from app.api.routers.analytics_params import Client, End, Start
 from app.api.schemas.corrections import ConsistencyOut, CorrectionsOut
 from app.db import utcnow
-from app.kit.bounds import INTEGER_MAX, RowId
+from app.kit.bounds import INTEGER_MAX
 from app.web.csv import CSV, export_response
 
 router = APIRouter(
@@ -38,15 +39,9 @@ Search = Annotated[str | None, Query(
 def view(
     caller: ReaderDep,
     session: SessionDep,
-    start: Annotated[
-        date | None,
-        Query(description="First arrival date (default: 1 January five years before the end)."),
-    ] = None,
-    end: Annotated[date | None, Query(description="Last arrival date (default: today).")] = None,
-    client: Annotated[
-        RowId | None,
-        Query(description="Brokers: one client (forwarder id); default: all clients together."),
-    ] = None,
+    start: Start = None,
+    end: End = None,
+    client: Client = None,
 ) -> View:
     """The caller's scope and period; the rows are read as the refresher left them."""
     period = Period.of(start, end, today=utcnow().date())

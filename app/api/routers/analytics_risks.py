@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -16,8 +15,8 @@ from app.analytics.risks.findings import Kind
 from app.analytics.scope import narrowed
 from app.api.deps import ReaderDep, SessionDep, scope_of
 from app.api.problems import problem_responses
+from app.api.routers.analytics_params import Client, End, Start
 from app.db import utcnow
-from app.kit.bounds import RowId
 from app.kit.pagination import MAX_LIMIT, Page, Paging
 from app.manifest.queries import Scope
 from app.web import risk_tables
@@ -38,15 +37,6 @@ class RiskView:
     paging: Paging
 
 
-Start = Annotated[
-    date | None,
-    Query(description="First arrival date (default: 1 January five years before the end)."),
-]
-End = Annotated[date | None, Query(description="Last arrival date (default: today).")]
-Client = Annotated[
-    RowId | None,
-    Query(description="Brokers: one client (forwarder id); default: all clients together."),
-]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query()]
 
