@@ -14,6 +14,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def safe_cell(value: object) -> str:
     text = "" if value is None else str(value)
+    head = text[:1]
+    if head.isascii() and head not in _FORMULA_START and head != " ":
+        return text  # NFKC leaves an ASCII character as it is: no need to fold
     # Spreadsheets also read a formula after leading spaces, and from the fullwidth forms
     # of its signs (U+FF1D, U+FF20...), which NFKC folds to the ASCII ones.
     first = unicodedata.normalize("NFKC", text.lstrip(" ")[:1])
