@@ -2,6 +2,8 @@
 service's trade, 5,000,000 HAWBs by default, built set-based and kept between runs.
 
     build: migrate (app.migrate.upgrade) -> organisations, designations, the HTS schedule
+           with its rates and the China Section 301 lists (``load_tariff``; a database
+           built before it gets them on its next run, and its corrections derived again)
            -> the manifests planned day by day -> per month: HAWBs and lines generated
            column-wise and judged by the eligibility engine (bench/analytics_gen.py), then
            COPY -> ACE messages and HAWB history of what customs and brokers stopped
@@ -47,11 +49,11 @@ from app.ace_gateway.messages import AceError, AceMessage, MessageKind
 from app.ace_gateway.simulator.engine import REJECTION_CODES, statement_number
 from app.analytics import refresh
 from app.analytics.corrections import derive as corrections
+from app.analytics.corrections.models import CorrectionSource
 from app.analytics.refunds import summary as refund_summary
 from app.analytics.risks import findings as risks_findings
 from app.db import make_engine, make_session_factory, transaction
 from app.eligibility import service
-from app.hts.importer import import_schedule
 from app.lifecycle import brokers
 from app.lifecycle.service import CUSTOMS
 from app.manifest import marks
@@ -61,6 +63,7 @@ from app.manifest.columns import map_header
 from app.manifest.queries import Scope
 from app.manifest.statuses import HawbStatus as S
 from app.migrate import MIGRATIONS, downgrade, upgrade
+from app.tariff.importers import import_edition, import_program_list
 from bench import analytics_catalogue as cat
 from bench.analytics_gen import Chunk, World, generate
 from bench.generate import AIRLINES, HEADER, PRODUCTS, mawb_check_digit
@@ -145,6 +148,12 @@ def prepare(url: URL, shape: Shape, *, rebuild: bool, refresh_again: bool, hts: 
         write_meta(url, META_TABLE, meta)
     elif resync_schema(url, meta, log):
         refresh_again = True
+    if hts is not None and "tariff" not in meta and not refresh_again and \
+            meta.get("refresh_after_load"):
+        # Built before the edition with rates was loaded: load it, and derive again the one
+        # summary that re-prices with it.
+        meta["tariff"], meta["refresh_after_load"]["corrections"] = _tariff_since(url, hts, log)
+        write_meta(url, META_TABLE, meta)
     if refresh_again or not meta.get("refresh_after_load"):
         meta["refresh_after_load"] = refresh_after_load(url, log)
         meta["refreshed_on"] = datetime.now(UTC).date().isoformat()
@@ -157,6 +166,42 @@ def prepare(url: URL, shape: Shape, *, rebuild: bool, refresh_again: bool, hts: 
     finally:
         engine.dispose()
     return Dataset(pepper=meta["pepper"], keys=keys, ids=ids, meta=meta, built_seconds=built)
+
+
+TARIFF_FROM = date(2024, 1, 1)
+PROGRAM_LISTS = ("china_301_lists.csv", "china_301_increases.csv")
+
+
+def load_tariff(session: Session, hts: Path) -> dict[str, int]:
+    """The schedule with its rates (the service's engine re-prices the corrections with
+    it, and uploads check codes against it) and the China Section 301 lists beside it.
+    The benchmark's filed duties are drawn (bench/analytics_duty.py), not the engine's, so
+    a re-priced line differs from its filed duty more often than real data would."""
+    edition = import_edition(session, hts, "2024 basic edition", TARIFF_FROM,
+                             f"USITC HTS, {hts.name}")
+    loaded = {"edition_lines": edition.lines}
+    for name in PROGRAM_LISTS:
+        if (hts.parent / name).exists():
+            loaded[name] = import_program_list(session, hts.parent / name)
+    return loaded
+
+
+def _tariff_since(url: URL, hts: Path, log: Log) -> tuple[dict[str, int], dict[str, Any]]:
+    engine = make_engine(app_url(url))
+    try:
+        writer = make_session_factory(engine, writer=True)
+        with transaction(writer) as session:
+            loaded = load_tariff(session, hts)
+            session.execute(delete(CorrectionSource))
+        log(f"  tariff loaded since the build: {loaded}")
+        started = time.perf_counter()
+        derived = corrections.ensure_fresh(writer, writer)
+    finally:
+        engine.dispose()
+    seconds = round(time.perf_counter() - started, 1)
+    log(f"  classifications and corrections derived again: {seconds:.1f} s")
+    return loaded, {"forwarders": len(derived), "rows": sum(derived.values()),
+                    "seconds": seconds}
 
 
 def migration_digests() -> dict[str, str]:
@@ -245,7 +290,7 @@ def _build(url: URL, shape: Shape, pepper: str, hts: Path | None, log: Log) -> d
         started = time.perf_counter()
         with transaction(writer) as session:
             forwarders, broker_orgs = _organisations(session, pepper)
-            hts_lines = import_schedule(session, hts).statistical_lines if hts else 0
+            tariff = load_tariff(session, hts) if hts else {}
             policies = service.load_policies(session)
             exclusions = service.load_exclusions(session)
         step("organisations and HTS schedule", started)
@@ -274,7 +319,7 @@ def _build(url: URL, shape: Shape, pepper: str, hts: Path | None, log: Log) -> d
         step("VACUUM ANALYZE", started)
     finally:
         engine.dispose()
-    return {"hts_lines": hts_lines, "steps": steps}
+    return {"hts_lines": tariff.get("edition_lines", 0), "tariff": tariff, "steps": steps}
 
 
 def _organisations(session: Session, pepper: str) -> tuple[list[int], list[int]]:
