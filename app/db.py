@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    insert,
 )
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
@@ -76,6 +77,24 @@ def upsert(session: Session, table: Any) -> pg.Insert | sqlite.Insert:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def insert_rows(session: Session, table: Any, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many rows in the session's transaction: COPY on PostgreSQL (one round trip,
+    no statement per row), an executemany on SQLite. Timestamps must be UTC-aware."""
+    if not rows:
+        return
+    session.flush()  # what the ORM holds goes first, as with any statement
+    if session.get_bind().dialect.name == "postgresql":
+        driver: Any = session.connection().connection.driver_connection
+        names = ", ".join(f'"{c}"' for c in columns)
+        with driver.cursor() as cur, cur.copy(
+                f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -34,7 +34,7 @@ from app.ace_gateway.models import (
     EntryNumberSequence,
     GatewayState,
 )
-from app.db import upsert, utcnow
+from app.db import insert_rows, upsert, utcnow
 from app.errors import Conflict
 from app.manifest.models import Manifest
 from app.observability import metrics
@@ -176,15 +176,15 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
                                                           for p in prepared]))
         .values(submissions=AceEntry.submissions + 1, last_submitted_at=now)
         .returning(AceEntry.entry_number, AceEntry.submissions)).all())
-    for item, receipt in zip(prepared, receipts, strict=True):
-        count = counts[item.entry.entry_number]
-        session.add(AceMessageRecord(
-            gateway=gateway, direction=SENT, message_id=f"{receipt.transaction_id}/{count}",
-            kind=f"type{item.entry.entry_type}_{receipt.status}", hawb_id=item.hawb_id,
-            manifest_id=item.manifest_id, entry_number=item.entry.entry_number,
-            body_json=item.entry.model_dump_json(), body_abi=abi.entry_records(item.entry),
-            recorded_at=now))
-    session.flush()
+    insert_rows(session, AceMessageRecord.__table__, _MESSAGE_COLUMNS, [
+        (gateway, SENT, f"{receipt.transaction_id}/{counts[item.entry.entry_number]}",
+         f"type{item.entry.entry_type}_{receipt.status}", item.hawb_id, item.manifest_id,
+         item.entry.entry_number, item.entry.model_dump_json(), abi.entry_records(item.entry),
+         now) for item, receipt in zip(prepared, receipts, strict=True)])
+
+
+_MESSAGE_COLUMNS = ("gateway", "direction", "message_id", "kind", "hawb_id", "manifest_id",
+                    "entry_number", "body_json", "body_abi", "recorded_at")
 
 
 def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collected] | None:
@@ -212,21 +212,21 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
         AceMessageRecord.message_id.in_([m.message_id for m in batch.messages]))))
     collected = []
     payments: list[tuple[AceMessage, int | None]] = []
+    records: list[tuple[object, ...]] = []
     now = utcnow()
     for message in batch.messages:
         hawb_id = hawbs.get(message.entry_number or "")
         manifest_id = manifests.get(message.mawb)
         new = message.message_id not in seen
         if new:
-            session.add(AceMessageRecord(
-                gateway=gateway.name, direction=RECEIVED, message_id=message.message_id,
-                kind=message.kind.value, hawb_id=hawb_id, manifest_id=manifest_id,
-                entry_number=message.entry_number, body_json=message.model_dump_json(),
-                body_abi=abi.message_records(message), recorded_at=now))
+            records.append((gateway.name, RECEIVED, message.message_id, message.kind.value,
+                            hawb_id, manifest_id, message.entry_number,
+                            message.model_dump_json(), abi.message_records(message), now))
             seen.add(message.message_id)
         collected.append(Collected(message, hawb_id, manifest_id, new))
         if new and message.kind is MessageKind.STATEMENT_PAID:
             payments.append((message, hawb_id))
+    insert_rows(session, AceMessageRecord.__table__, _MESSAGE_COLUMNS, records)
     record_payments(session, payments)
     state.cursor = max(state.cursor, batch.cursor)
     session.flush()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, insert
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.db import upsert
+from app.db import insert_rows, upsert
 from app.events.catalogue import Event
 from app.events.models import OutboxEvent
 from app.reference.models import CarrierVersion, FacilityVersion
@@ -33,13 +33,15 @@ def write(session: Session, events: Iterable[tuple[Event, ManifestContext]]) -> 
     pairs = list(events)
     if not pairs:
         return 0
-    session.execute(insert(OutboxEvent), [
-        {"event_id": e.id, "event_type": e.type.value, "key": e.key,
-         "manifest_id": ctx.manifest_id, "port": e.port, "cfs": e.cfs, "carrier": e.carrier,
-         "payload": e.model_dump_json(), "created_at": e.occurred_at, "attempts": 0}
-        for e, ctx in pairs])
+    insert_rows(session, OutboxEvent.__table__, _COLUMNS, [
+        (e.id, e.type.value, e.key, ctx.manifest_id, e.port, e.cfs, e.carrier,
+         e.model_dump_json(), e.occurred_at, 0) for e, ctx in pairs])
     bump_boards(session, {ctx.cfs_id for _, ctx in pairs if ctx.cfs_id is not None})
     return len(pairs)
+
+
+_COLUMNS = ("event_id", "event_type", "key", "manifest_id", "port", "cfs", "carrier", "payload",
+            "created_at", "attempts")
 
 
 def bump_boards(session: Session, facility_ids: set[int]) -> None:

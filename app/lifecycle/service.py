@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.orm import Session
 
 from app.accounts.service import Caller
-from app.db import utcnow
+from app.db import insert_rows, utcnow
 from app.errors import Conflict, NotFound
 from app.events import outbox
 from app.events.catalogue import PAYLOADS, EventType, new_event
@@ -26,8 +26,8 @@ _HAWBS = cast(Table, Hawb.__table__)
 _CHUNK = 1000
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    return (ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK))
+def _chunks(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    return (ids[i:i + size] for i in range(0, len(ids), size))
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor,
           details: Mapping[int, Mapping[str, Any]] | None = None) -> Outcome:
     """Move each HAWB the table allows; the rest are reported with their current status.
 
-    One UPDATE per status the event may start from, each a compare-and-set, so a HAWB
+    Each move is a compare-and-set on the status the HAWB had (see ``_move``), so a HAWB
     changed meanwhile by another transaction is not moved twice. ``values``: other HAWB
     columns to set with the move (e.g. the approving broker); ``detail``: extra fields of
     the event's payload (e.g. a tracking number); ``notes``: a reason and source message
@@ -86,31 +86,108 @@ def apply(session: Session, hawb_ids: Iterable[int], event: Event, actor: Actor,
     per HAWB (e.g. each entry's statement).
     """
     ids = list(dict.fromkeys(hawb_ids))
+    default = Note(reason, source_message_id)
+    outcomes = apply_many(session, [Step(i, event, (notes or {}).get(i, default),
+                                         (details or {}).get(i)) for i in ids],
+                          actor, values=values, at=at, detail=detail)
+    return outcomes.get(event) or Outcome()
+
+
+class Step(NamedTuple):
+    """One event for one HAWB, with why, and its own payload fields."""
+
+    hawb_id: int
+    event: Event
+    note: Note = Note(None, None)
+    detail: Mapping[str, Any] | None = None
+
+
+def apply_many(session: Session, steps: Sequence[Step], actor: Actor, *,
+               values: Mapping[str, Any] | None = None, at: datetime | None = None,
+               detail: Mapping[str, Any] | None = None) -> dict[Event, Outcome]:
+    """A set of events about distinct HAWBs (different events allowed), applied at once:
+    one compare-and-set UPDATE on PostgreSQL whatever the events, then the history rows
+    and the outbox events, each written in bulk. The outcome per event of ``steps``."""
+    by_id = {s.hawb_id: s for s in steps}
+    if len(by_id) != len(steps):
+        raise ValueError("apply_many takes at most one event per HAWB")
     now = at or utcnow()
-    outcome = Outcome()
-    left = set(ids)
-    for source in SOURCES[event]:
-        to = target(source, event)
-        assert to is not None
-        for chunk in _chunks(sorted(left)):
-            rows = session.execute(
-                update(_HAWBS).where(_HAWBS.c.id.in_(chunk), _HAWBS.c.status == source)
-                .values(status=to, **(values or {}))
-                .returning(_HAWBS.c.id, _HAWBS.c.manifest_id, _HAWBS.c.hawb_no,
-                           _HAWBS.c.carrier)).all()
-            outcome.moved.extend(Moved(i, m, no, source, to, carrier)
-                                 for i, m, no, carrier in rows)
-            left.difference_update(row[0] for row in rows)
+    outcomes = {s.event: Outcome() for s in steps}
+    moved = _move(session, {i: s.event for i, s in by_id.items()}, values or {})
+    left = set(by_id) - set(moved)
     if left:
         current = dict(session.execute(select(Hawb.id, Hawb.status)
                                        .where(Hawb.id.in_(sorted(left)))).all())
-        outcome.refused = {i: current.get(i, "missing") for i in sorted(left)}
-    if outcome.moved:
-        default = Note(reason, source_message_id)
-        _record(session, outcome.moved, event, actor, {
-            m.hawb_id: (notes or {}).get(m.hawb_id, default) for m in outcome.moved},
-            now, detail, details)
-    return outcome
+        for i in sorted(left):
+            outcomes[by_id[i].event].refused[i] = current.get(i, "missing")
+    if moved:
+        ordered = [moved[i] for i in sorted(moved)]
+        for m in ordered:
+            outcomes[by_id[m.hawb_id].event].moved.append(m)
+        _record(session, ordered, {i: by_id[i] for i in moved}, actor, now, detail)
+    return outcomes
+
+
+def _move(session: Session, events: Mapping[int, Event], values: Mapping[str, Any]
+          ) -> dict[int, Moved]:
+    """The compare-and-set: each HAWB moves only from a status the table lets its event
+    start from, to the status the table gives. On PostgreSQL one UPDATE joins the HAWBs
+    (with their events) to the table's rows for those events; on SQLite, one UPDATE per
+    event and source status."""
+    if not events:
+        return {}
+    rows: list[tuple[int, int, str, str | None, str, str]] = []
+    if session.get_bind().dialect.name == "postgresql":
+        kinds = sorted(set(events.values()))
+        table = [(source, e.value, target(source, e)) for e in kinds for source in SOURCES[e]]
+        ids = sorted(events)
+        for chunk in _chunks(ids, _PG_CHUNK):
+            rows += session.execute(text(_PG_MOVE.format(values="".join(
+                f", {_ident(column)} = :v_{column}" for column in values))), {
+                "ids": list(chunk), "events": [events[i].value for i in chunk],
+                "froms": [t[0] for t in table], "kinds": [t[1] for t in table],
+                "tos": [t[2] for t in table],
+                **{f"v_{column}": value for column, value in values.items()}}).all()
+    else:
+        by_event: dict[Event, list[int]] = {}
+        for hawb_id, event in events.items():
+            by_event.setdefault(event, []).append(hawb_id)
+        for event, ids in by_event.items():
+            left = set(ids)
+            for source in SOURCES[event]:
+                to = target(source, event)
+                assert to is not None
+                for chunk in _chunks(sorted(left), _CHUNK):
+                    got = session.execute(
+                        update(_HAWBS).where(_HAWBS.c.id.in_(chunk),
+                                             _HAWBS.c.status == source)
+                        .values(status=to, **values)
+                        .returning(_HAWBS.c.id, _HAWBS.c.manifest_id, _HAWBS.c.hawb_no,
+                                   _HAWBS.c.carrier)).all()
+                    rows += [(i, m, no, carrier, source, to) for i, m, no, carrier in got]
+                    left.difference_update(row[0] for row in got)
+    return {i: Moved(i, m, no, source, to, carrier) for i, m, no, carrier, source, to in rows}
+
+
+# The HAWBs with their events, joined to the table's (source, event, target) rows: a HAWB
+# matches at most one row (the table gives one target per status and event), and only
+# while its status is still that source. Rows are locked in id order (the arrays are
+# sorted), as the one-statement-per-source form did, so two movers never wait in a circle.
+_PG_MOVE = """
+UPDATE hawbs AS h SET status = t.to_status{values}
+FROM unnest(CAST(:ids AS bigint[]), CAST(:events AS text[])) AS w(id, event)
+JOIN unnest(CAST(:froms AS text[]), CAST(:kinds AS text[]), CAST(:tos AS text[]))
+       AS t(from_status, event, to_status) ON t.event = w.event
+WHERE h.id = w.id AND h.status = t.from_status
+RETURNING h.id, h.manifest_id, h.hawb_no, h.carrier, t.from_status, t.to_status
+"""
+_PG_CHUNK = 10_000
+
+
+def _ident(column: str) -> str:
+    if column not in _HAWBS.c:
+        raise ValueError(f"hawbs has no column {column!r}")
+    return f'"{column}"'
 
 
 def apply_one(session: Session, hawb_id: int, event: Event, actor: Actor, **kwargs: Any
@@ -150,29 +227,35 @@ NOTIFY: dict[Event, EventType] = {
 }
 
 
-def _record(session: Session, moved: Sequence[Moved], event: Event, actor: Actor,
-            notes: Mapping[int, Note], at: datetime, detail: Mapping[str, Any] | None,
-            details: Mapping[int, Mapping[str, Any]] | None = None) -> None:
-    session.execute(insert(HawbHistory), [
-        {"hawb_id": m.hawb_id, "manifest_id": m.manifest_id, "hawb_no": m.hawb_no,
-         "from_status": m.from_status, "to_status": m.to_status, "event": event.value,
-         "actor": actor.name, "actor_org_id": actor.org_id,
-         "actor_person_id": actor.person_id, "reason": notes[m.hawb_id].reason,
-         "source_message_id": notes[m.hawb_id].source_message_id, "at": at} for m in moved])
-    kind = NOTIFY[event]
-    payload_type = PAYLOADS[kind]
+def _record(session: Session, moved: Sequence[Moved], steps: Mapping[int, Step],
+            actor: Actor, at: datetime, detail: Mapping[str, Any] | None) -> None:
+    """A history row and an outbox event per HAWB moved, each set written in bulk."""
+    insert_rows(session, _HISTORY, _HISTORY_COLUMNS, [
+        (m.hawb_id, m.manifest_id, m.hawb_no, m.from_status, m.to_status,
+         steps[m.hawb_id].event.value, actor.name, actor.org_id, actor.person_id,
+         steps[m.hawb_id].note.reason, steps[m.hawb_id].note.source_message_id, at)
+        for m in moved])
     ctx = contexts.of(session, {m.manifest_id for m in moved})
-    outbox.write(session, (
-        (new_event(kind, payload_type.model_validate({
+    events = []
+    for m in moved:
+        step = steps[m.hawb_id]
+        kind = NOTIFY[step.event]
+        events.append((new_event(kind, PAYLOADS[kind].model_validate({
             "from_status": m.from_status, "to_status": m.to_status,
-            "reason": notes[m.hawb_id].reason,
-            "source_message_id": notes[m.hawb_id].source_message_id, **(detail or {}),
-            **(details or {}).get(m.hawb_id, {})}),
+            "reason": step.note.reason, "source_message_id": step.note.source_message_id,
+            **(detail or {}), **(step.detail or {})}),
             occurred_at=at, mawb=ctx[m.manifest_id].mawb, hawb=m.hawb_no,
             port=ctx[m.manifest_id].port, cfs=ctx[m.manifest_id].cfs, carrier=m.carrier),
-         ctx[m.manifest_id]) for m in moved))
+            ctx[m.manifest_id]))
+    outbox.write(session, events)
     outbox.bump_carriers(session, {m.carrier for m in moved if m.carrier and (
         m.from_status in PARCELS or m.to_status in PARCELS)})
+
+
+_HISTORY = cast(Table, HawbHistory.__table__)
+_HISTORY_COLUMNS = ("hawb_id", "manifest_id", "hawb_no", "from_status", "to_status", "event",
+                    "actor", "actor_org_id", "actor_person_id", "reason",
+                    "source_message_id", "at")
 
 
 def history(session: Session, manifest_id: int, hawb_no: str) -> list[HawbHistory]:

@@ -33,7 +33,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import migrate
-from bench.day import checks, cluster, drive, tariff, traffic
+from bench.day import checks, cluster, cpu, drive, tariff, traffic
 from bench.day.faults import Faults
 
 OUT = Path(__file__).resolve().parent.parent / "out" / "day"
@@ -131,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
         print("topology up: " + ", ".join(
             f"{s.name} (pid {s.pid})" for s in c.services.values()), flush=True)
         collector = checks.KafkaCollector(c.kafka_bootstrap, checks.port_topics()).start()
+        sampler = cpu.CpuSampler(lambda: _pids(c), _conninfo(args.server), args.database
+                                 ).start()
         tally = drive.Tally()
         api = drive.Api(c.api_urls, tally)
         t0 = time.monotonic()
@@ -164,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
             stop.set()
             faults.stopped.set()
             api.close()
+        cpu_s = sampler.finish()
         print(f"  {elapsed:7.1f} s: run ended", flush=True)
         results = checks.invariants(engine, c.simulator_url, collector)
         with engine.connect() as conn:
@@ -185,10 +188,24 @@ def run(args: argparse.Namespace) -> int:
         "duty_statuses": pricing["duty_statuses"], "retries": tally.retries, "restarts": restarts,
         "housekeeping": housekeeping, "faults": [asdict(f) for f in faults.log],
         "checks": [asdict(r) for r in results],
-        "stages": [asdict(s) for s in figures.stages], "time_scale": args.time_scale}
+        "stages": [asdict(s) for s in figures.stages], "time_scale": args.time_scale,
+        "cpu_s": cpu_s}
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     print(render(report))
     return 0 if all(r.ok for r in results) else 1
+
+
+def _pids(c: cluster.Cluster) -> dict[str, list[int]]:
+    pids: dict[str, list[int]] = {}
+    for name, svc in c.services.items():
+        if svc.alive():
+            pids.setdefault(cpu.stage_of(name), []).append(svc.pid)
+    return pids
+
+
+def _conninfo(server: str) -> str:
+    url = make_url(server)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _secs(value: float | None) -> str:
@@ -211,6 +228,14 @@ def render(report: dict[str, object]) -> str:
     for s in report["stages"]:  # type: ignore[attr-defined]
         lines.append(f"  {s['name']:<34} {s['count']:>8,} {_secs(s['p50'])} "
                      f"{_secs(s['p95'])} {_secs(s['max'])}")
+    cpu_s: dict[str, float] = report.get("cpu_s") or {}  # type: ignore[assignment]
+    if cpu_s:
+        total = sum(cpu_s.values()) or 1.0
+        lines.append(f"\nCPU per stage, seconds over the run ({elapsed} s wall, "
+                     f"{sum(cpu_s.values()):.0f} CPU s):")
+        lines += [f"  {stage:<34} {spent:8.1f} {100 * spent / total:5.1f}%  "
+                  f"{1000 * spent / hawbs:6.2f} ms/HAWB"  # type: ignore[operator]
+                  for stage, spent in cpu_s.items()]
     if report["faults"]:
         lines.append("\nfaults injected:")
         lines += [f"  {f['at_s']:7.1f} s  {f['fault']}: {f['detail']}"

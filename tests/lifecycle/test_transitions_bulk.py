@@ -1,0 +1,183 @@
+"""The set-based lifecycle (service.apply_many) against the transition table: batches of
+different events about distinct HAWBs, driven by hypothesis, on SQLite and on PostgreSQL
+(where a batch is one UPDATE and history and outbox rows are COPYed); and concurrent
+batches on PostgreSQL, where the compare-and-set lets each HAWB move once."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from app import migrate
+from app.accounts.models import Organisation
+from app.db import make_engine
+from app.events.models import OutboxEvent
+from app.lifecycle import service
+from app.lifecycle.models import HawbHistory
+from app.lifecycle.service import Actor, Note, Step
+from app.lifecycle.transitions import TABLE, Event, target
+from app.manifest.models import Hawb, Manifest
+from app.manifest.statuses import HawbStatus
+
+JUDGED = [HawbStatus.ELIGIBLE, HawbStatus.NEEDS_REVIEW, HawbStatus.INELIGIBLE]
+_numbers = itertools.count(1)
+
+
+def _manifest(session: Session) -> tuple[int, str]:
+    org = session.execute(insert(Organisation).values(
+        name=f"Forwarder {uuid.uuid4().hex[:8]}", kind="forwarder",
+        created_at=datetime.now(UTC)).returning(Organisation.id)).scalar_one()
+    mawb = f"297{next(_numbers) + int(uuid.uuid4().int % 10**7):08d}"
+    manifest_id = session.execute(insert(Manifest).values(
+        forwarder_id=org, mawb=mawb, flight_no="CI5148", arrival_date=date(2025, 4, 15),
+        port="LAX", status="received").returning(Manifest.id)).scalar_one()
+    return int(manifest_id), mawb
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def bulk_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[tuple[Engine, int, str]]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('bulk')) / 'bulk.db'}"
+        migrate.upgrade(url)
+    else:
+        url = request.getfixturevalue("pg_database")
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        manifest_id, mawb = _manifest(session)
+    yield engine, manifest_id, mawb
+    engine.dispose()
+
+
+def _new_hawbs(session: Session, manifest_id: int, statuses: list[str]) -> list[int]:
+    return [int(session.execute(insert(Hawb).values(
+        manifest_id=manifest_id, upload_id=1, hawb_no=f"B{next(_numbers)}", status=status,
+        line_count=1, first_row=2, error_count=0).returning(Hawb.id)).scalar_one())
+        for status in statuses]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(starts=st.lists(st.sampled_from(JUDGED), min_size=1, max_size=8),
+       rounds=st.lists(st.lists(st.tuples(st.integers(0, 7), st.sampled_from(list(Event))),
+                                max_size=8), max_size=12))
+def test_batches_of_mixed_events_follow_the_table(
+        bulk_engine: tuple[Engine, int, str], starts: list[str],
+        rounds: list[list[tuple[int, Event]]]) -> None:
+    engine, manifest_id, mawb = bulk_engine
+    with Session(engine) as session, session.begin():
+        ids = _new_hawbs(session, manifest_id, starts)
+        status = dict(zip(ids, starts, strict=True))
+        applied: Counter[int] = Counter()
+        for batch in rounds:
+            steps: dict[int, Step] = {}
+            for index, event in batch:
+                hawb_id = ids[index % len(ids)]
+                steps.setdefault(hawb_id, Step(hawb_id, event, Note(f"r{index}", None)))
+            outcomes = service.apply_many(session, list(steps.values()), Actor("test"))
+            assert set(outcomes) == {s.event for s in steps.values()}
+            for hawb_id, step in steps.items():
+                expected = target(status[hawb_id], step.event)
+                outcome = outcomes[step.event]
+                moved = {m.hawb_id: m for m in outcome.moved}
+                if expected is None:
+                    assert outcome.refused[hawb_id] == status[hawb_id]
+                    assert hawb_id not in moved
+                else:
+                    assert (moved[hawb_id].from_status, moved[hawb_id].to_status) == (
+                        status[hawb_id], expected)
+                    assert hawb_id not in outcome.refused
+                    status[hawb_id] = expected
+                    applied[hawb_id] += 1
+        stored = dict(session.execute(select(Hawb.id, Hawb.status).where(
+            Hawb.id.in_(ids))).all())
+        assert stored == status
+        for hawb_id in ids:
+            rows = session.scalars(select(HawbHistory).where(HawbHistory.hawb_id == hawb_id)
+                                   .order_by(HawbHistory.id)).all()
+            # Exactly one history row and one outbox row per applied event.
+            assert len(rows) == applied[hawb_id]
+            hawb_no = session.scalar(select(Hawb.hawb_no).where(Hawb.id == hawb_id))
+            assert session.scalar(select(func.count()).where(
+                OutboxEvent.key == f"{mawb}/{hawb_no}")) == applied[hawb_id]
+            chain = [r.from_status for r in rows]
+            assert chain[1:] == [r.to_status for r in rows][:-1]
+            assert all(TABLE[(r.from_status, Event(r.event))] == r.to_status for r in rows)
+
+
+def test_one_event_per_hawb_in_a_batch(bulk_engine: tuple[Engine, int, str]) -> None:
+    engine, manifest_id, _ = bulk_engine
+    with Session(engine) as session, session.begin():
+        [hawb_id] = _new_hawbs(session, manifest_id, [HawbStatus.ELIGIBLE])
+        with pytest.raises(ValueError, match="one event per HAWB"):
+            service.apply_many(session, [Step(hawb_id, Event.APPROVE),
+                                         Step(hawb_id, Event.REJECT)], Actor("test"))
+
+
+HAWBS = 3000
+MOVERS = 4
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_concurrent_batches_move_each_hawb_once(engine: Engine) -> None:
+    """Four movers race, in batches of mixed events, over the same HAWBs in different
+    orders: submitting HAWBs are accepted by some and rejected by others, approved ones
+    claimed by all. Each HAWB moves exactly once, with one history row and one event."""
+    with Session(engine) as session, session.begin():
+        manifest_id, _ = _manifest(session)
+        submitting = _new_hawbs(session, manifest_id, [HawbStatus.SUBMITTING] * (HAWBS // 2))
+        approved = _new_hawbs(session, manifest_id, [HawbStatus.APPROVED] * (HAWBS // 2))
+    won: Counter[int] = Counter()
+    errors: list[BaseException] = []
+    start = threading.Barrier(MOVERS)
+    lock = threading.Lock()
+
+    def mover(n: int) -> None:
+        rng = random.Random(n)
+        answer = Event.ACCEPT if n % 2 else Event.ACE_REJECT
+        work = [Step(i, answer) for i in submitting] + [Step(i, Event.CLAIM) for i in approved]
+        rng.shuffle(work)
+        try:
+            start.wait()
+            for offset in range(0, len(work), 500):
+                with Session(engine) as session, session.begin():
+                    outcomes = service.apply_many(session, work[offset:offset + 500],
+                                                  Actor(f"mover {n}"))
+                with lock:
+                    won.update(m.hawb_id for o in outcomes.values() for m in o.moved)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=mover, args=(n,)) for n in range(MOVERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert errors == []
+    assert set(won) == set(submitting) | set(approved)
+    assert set(won.values()) == {1}
+    with Session(engine) as session:
+        statuses = Counter(session.scalars(select(Hawb.status).where(
+            Hawb.manifest_id == manifest_id)))
+        assert set(statuses) <= {HawbStatus.SUBMITTING, HawbStatus.ACCEPTED,
+                                 HawbStatus.ACE_REJECTED}
+        assert statuses[HawbStatus.ACCEPTED] + statuses[HawbStatus.ACE_REJECTED] == HAWBS // 2
+        assert statuses[HawbStatus.SUBMITTING] == HAWBS // 2  # the claimed ones
+        per_hawb = Counter(session.scalars(select(HawbHistory.hawb_id).where(
+            HawbHistory.manifest_id == manifest_id)))
+        assert len(per_hawb) == HAWBS
+        assert set(per_hawb.values()) == {1}
+        assert session.scalar(select(func.count()).where(
+            OutboxEvent.manifest_id == manifest_id)) == HAWBS
