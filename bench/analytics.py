@@ -381,9 +381,11 @@ def render(report: Report) -> str:
                  f"{refreshed['analytics']['seconds']:.1f} s"]
         parts += [f"{k.removeprefix('risks.')} {v['seconds']:.1f} s"
                   for k, v in refreshed.items() if k.startswith("risks.")]
-        load = refreshed.get("load_average", [])
+        parts += [f"{k} {refreshed[k]['rows']:,} rows {refreshed[k]['seconds']:.1f} s"
+                  for k in ("corrections", "refunds") if k in refreshed]
+        then = refreshed.get("load_average", [])
         out.append(f"  refresh after load ({meta.get('refreshed_on', '?')}, load average "
-                   f"{'/'.join(str(x) for x in load)}): " + "; ".join(parts))
+                   f"{'/'.join(str(x) for x in then)}): " + "; ".join(parts))
         out.append(f"  data built {meta.get('built_on', '?')} in "
                    f"{meta.get('load_seconds', 0) / 60:.0f} min (generated, judged, COPY)")
     out.append(f"  load average (1 min) during the run: {min(load):.1f} to {max(load):.1f}, "
