@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -253,7 +254,7 @@ def store_upload(
                             raise reading.NotStreamable
                         mawb = first.header.mawb
                         outcome = _store(session, request, first, parts, clock, limits,
-                                         totals)
+                                         totals, _finisher(session, request))
         except reading.NotStreamable:
             csv, clock, totals = None, _Clock(), _Totals()
         if csv is None:
@@ -298,7 +299,9 @@ class _Totals:
 def _streamed(session: Session, request: UploadRequest, csv: reading.CsvStream,
               limits: Limits, clock: _Clock) -> Iterator[Validated]:
     """A large CSV validated a part at a time (app/manifest/reading.py ``CsvStream``), each
-    part holding every row of its HAWBs. Raises ``reading.NotStreamable`` where the file
+    part holding every row of its HAWBs; ``_finisher`` completes each part. The session is
+    used before the first part only, so that the parts can be stored on another thread
+    while the next is validated. Raises ``reading.NotStreamable`` where the file
     must be read whole: a HAWB whose rows are not together, manifest values that differ
     between parts (the whole file's reading words the refusal), or rows polars refuses."""
     supplied = [k for k, v in request.supplied.items() if v and k in MANIFEST_COLUMNS]
@@ -306,12 +309,11 @@ def _streamed(session: Session, request: UploadRequest, csv: reading.CsvStream,
     hawb_column = next(src for src, dst in header_map.mapping.items() if dst == "hawb_no")
     codes = loaded_codes(session) or None
     header: ManifestHeader | None = None
-    entry: tuple[entry_data.ImporterDefault, bool] | None = None
     seen = pl.Series("hawb_no", [], dtype=pl.String)
     rows = 0
 
     def validated(part: pl.DataFrame, problems: list[RowProblem]) -> Validated:
-        nonlocal header, entry, seen
+        nonlocal header, seen
         if header is not None and not validation.agrees(part, header_map.mapping, header):
             raise reading.NotStreamable
         try:
@@ -326,11 +328,7 @@ def _streamed(session: Session, request: UploadRequest, csv: reading.CsvStream,
             raise reading.NotStreamable
         seen = pl.concat([seen, names])
         v.encoding = csv.encoding
-        v = to_usd(session, v)
-        if entry is None:
-            entry = (brokers.default_importer(session, request.forwarder_id),
-                     not eligibility.de_minimis_applies(session, header.arrival_date))
-        return entry_data.require(v, default=entry[0], required=entry[1])
+        return v
 
     carry: pl.DataFrame | None = None
     carried: list[RowProblem] = []
@@ -367,11 +365,31 @@ def _streamed(session: Session, request: UploadRequest, csv: reading.CsvStream,
         yield done
 
 
+def _finisher(session: Session, request: UploadRequest) -> Callable[[Validated], Validated]:
+    """What ``prepare`` and ``with_entry_data`` do after validation, for one part."""
+    entry: tuple[entry_data.ImporterDefault, bool] | None = None
+
+    def finish(v: Validated) -> Validated:
+        nonlocal entry
+        v = to_usd(session, v)
+        if entry is None:
+            entry = (brokers.default_importer(session, request.forwarder_id),
+                     not eligibility.de_minimis_applies(session, v.header.arrival_date))
+        return entry_data.require(v, default=entry[0], required=entry[1])
+
+    return finish
+
+
+def _unchanged(v: Validated) -> Validated:
+    return v
+
+
 def _store(session: Session, request: UploadRequest, first: Validated,
            rest: Iterator[Validated], clock: _Clock, limits: Limits,
-           totals: _Totals) -> UploadOutcome:
+           totals: _Totals, finish: Callable[[Validated], Validated] = _unchanged
+           ) -> UploadOutcome:
     """``first``: the upload validated whole, or its first part; ``rest``: its other
-    parts, validated as they are stored."""
+    parts, validated as they are stored; ``finish``: what each part still needs."""
     h = first.header
     moved_from: date | None = None
     manifest = session.scalar(
@@ -390,7 +408,6 @@ def _store(session: Session, request: UploadRequest, first: Validated,
         if last is not None and last.file_sha256 == request.sha256:
             return UploadOutcome(upload_id=last.id, created=False, replay_of="identical_file")
         locked = _locked(session, manifest, first)
-        _check_amendable(locked, first)
         if manifest.arrival_date != h.arrival_date:
             moved_from = manifest.arrival_date
         manifest.flight_no, manifest.arrival_date, manifest.port = (
@@ -425,27 +442,45 @@ def _store(session: Session, request: UploadRequest, first: Validated,
     out = bulk.writer_for(session.connection())
     replacing = bool(session.scalar(select(func.count()).select_from(Hawb)
                                     .where(Hawb.manifest_id == manifest.id)))
-    released: list[str | None] = []
-    held = _Held()
-    for v in itertools.chain([first], rest):
-        if v is not first:
-            _check_amendable(locked, v)
+    replaced = 0
+    judging = (request.forwarder_id, out.timestamp(utcnow()))
+
+    def store_part(v: Validated) -> None:
+        nonlocal replaced
+        _check_amendable(locked, v)
+        v = finish(v)
+        released: list[str | None] = []
         if replacing:
             declarations.record(session, manifest.id, upload.id, v.hawbs, v.lines)
-            released += out.delete_hawbs(manifest.id, v.hawbs.get_column("hawb_no").to_list())
-        _write_part(out, manifest.id, upload.id, v, limits, held)
+            released = out.delete_hawbs(manifest.id, v.hawbs.get_column("hawb_no").to_list())
+            replaced += len(released)
+        _write_part(session, out, manifest.id, upload.id, v,
+                    [k for k in released if k is not None], clock, limits, judging)
         totals.rows += v.row_count
         totals.hawbs += v.hawbs.height
         totals.invalid += int(v.hawbs.get_column("status").eq(HawbStatus.INVALID.value).sum())
         totals.lines += v.lines.height
         totals.errors += v.errors.height
         totals.unassigned += v.unassigned.height
-    if limits.judge:
-        _judge_and_write(session, out, request.forwarder_id, h.arrival_date,
-                         [k for k in released if k is not None], clock, limits, held)
+
+    parts = itertools.chain([first], rest)
+    if session.get_bind().dialect.name != "postgresql":
+        for v in parts:
+            store_part(v)
+    else:
+        # A part is stored (PostgreSQL busy with its COPY) while the next is validated
+        # (polars, here): the two cores work at once. One part waits at most.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store") as pool:
+            storing: Future[None] | None = None
+            for v in parts:
+                if storing is not None:
+                    storing.result()
+                storing = pool.submit(store_part, v)
+            if storing is not None:
+                storing.result()
     upload.row_count, upload.hawbs_received = totals.rows, totals.hawbs
     upload.hawbs_valid, upload.hawbs_invalid = totals.hawbs - totals.invalid, totals.invalid
-    upload.hawbs_replaced = len(released)
+    upload.hawbs_replaced = replaced
     upload.error_count, upload.unassigned_rows = totals.errors, totals.unassigned
     if moved_from is not None:
         _move_day(session, manifest.id, request.forwarder_id, moved_from, h.arrival_date)
@@ -523,25 +558,16 @@ def _check_amendable(locked: list[tuple[str, str]], v: Validated) -> None:
         )
 
 
-@dataclass
-class _Held:
-    """What judging needs of the parts already stored: their HAWBs, and of their lines
-    only what the rules and the duty engine read."""
+def _write_part(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
+                v: Validated, released_keys: list[str], clock: _Clock, limits: Limits,
+                judging: tuple[int, str]) -> None:
+    """One part stored: its HAWBs judged and priced (``judging``: the forwarder and the
+    decision time), then its HAWBs, lines, errors and unassigned rows copied.
 
-    hawbs: list[pl.DataFrame] = field(default_factory=list)
-    lines: list[pl.DataFrame] = field(default_factory=list)
-
-
-# The line columns judging and pricing read (app/eligibility/rules.py, app/tariff/pricing.py).
-_JUDGED_LINE_COLUMNS = ("hawb_id", "line_no", "hts_code", "origin_country", "quantity", "unit",
-                        "value_cents", "net_weight_kg", "spi", "description")
-
-
-def _write_part(out: bulk.BulkWriter, manifest_id: int, upload_id: int, v: Validated,
-                limits: Limits, held: _Held) -> None:
-    """One part's lines, errors and unassigned rows stored; its HAWBs stored too, or held
-    for judging once every part is in (one person, one day is judged over the whole
-    file)."""
+    One person, one day is judged over the whole file although the parts are judged one
+    by one: the earlier parts' HAWBs are stored by then, so each part's judging finds them
+    among the day's other HAWBs and re-judges those a later part puts over the limit
+    (``apply_aggregates``), as it does other manifests' HAWBs."""
     ids = out.reserve_ids("hawbs", v.hawbs.height)
     hawbs = v.hawbs.with_columns(
         ids.alias("id"),
@@ -552,16 +578,25 @@ def _write_part(out: bulk.BulkWriter, manifest_id: int, upload_id: int, v: Valid
         hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
     )
     if limits.judge:
-        held.hawbs.append(hawbs)
-        held.lines.append(lines.select(_JUDGED_LINE_COLUMNS))
+        forwarder_id, decided_at = judging
+        with clock.phase("eligibility"):
+            hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
+                                             released_keys, decided_at, forwarder_id)
+        if limits.price:
+            with clock.phase("duties"):  # includes writing the breakdown rows
+                hawbs = entries.price_hawbs(session, hawbs, lines,
+                                            partial(out.insert, "duty_lines"))
+        else:
+            hawbs = hawbs.with_columns(*[pl.lit(None, dtype=dtype).alias(name)
+                                         for name, dtype in entries.DUTY_SCHEMA.items()])
     else:
-        out.insert("hawbs", hawbs.with_columns(
+        hawbs = hawbs.with_columns(
             pl.lit(v.header.arrival_date, dtype=pl.Date).alias("arrival_date"),
             *[pl.lit(None, dtype=dtype).alias(name) for name, dtype in (
                 ("consignee_key", pl.String), ("shipper_key", pl.String),
                 ("eligibility", pl.String), ("policy_id", pl.Int64),
-                ("decided_at", pl.String), *entries.DUTY_SCHEMA.items())],
-        ).select(HAWB_COPY_COLUMNS))
+                ("decided_at", pl.String), *entries.DUTY_SCHEMA.items())])
+    out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
     _write_lines(out, lines.select(LINE_COPY_COLUMNS))
     out.insert("row_errors", v.errors.with_columns(
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
@@ -570,29 +605,6 @@ def _write_part(out: bulk.BulkWriter, manifest_id: int, upload_id: int, v: Valid
     out.insert("unassigned_rows", v.unassigned.with_columns(
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id")
     ).select("upload_id", "row_no", "raw"))
-
-
-def _judge_and_write(session: Session, out: bulk.BulkWriter, forwarder_id: int, day: date,
-                     released_keys: list[str], clock: _Clock, limits: Limits,
-                     held: _Held) -> None:
-    hawbs = pl.concat(held.hawbs) if held.hawbs else None
-    lines = pl.concat(held.lines) if held.lines else None
-    held.hawbs.clear()
-    held.lines.clear()
-    if hawbs is None or lines is None:
-        return
-    with clock.phase("eligibility"):
-        hawbs = eligibility.judge_upload(session, hawbs, lines, day, released_keys,
-                                         out.timestamp(utcnow()), forwarder_id)
-    if limits.price:
-        with clock.phase("duties"):  # includes writing the breakdown rows
-            hawbs = entries.price_hawbs(session, hawbs, lines,
-                                        partial(out.insert, "duty_lines"))
-    else:
-        hawbs = hawbs.with_columns(*[pl.lit(None, dtype=dtype).alias(name)
-                                     for name, dtype in entries.DUTY_SCHEMA.items()])
-    del lines
-    out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
 
 
 def _move_day(session: Session, manifest_id: int, forwarder_id: int, old: date,

@@ -30,7 +30,7 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     original = ingest._write_part
 
     def counted(*args: Any) -> None:
-        parts.append(args[3].row_count)
+        parts.append(args[4].row_count)  # (session, out, manifest_id, upload_id, v, ...)
         original(*args)
 
     monkeypatch.setattr(ingest, "_write_part", counted)
@@ -51,8 +51,9 @@ def _whole(session: Session, request: ingest.UploadRequest) -> Validated:
 def _by_part(session: Session, request: ingest.UploadRequest) -> list[Validated]:
     with reading.stream(request.path) as csv:
         assert csv is not None
-        return list(ingest._streamed(session, request, csv, ingest.Limits(max_rows=10**6),
-                                     ingest._Clock()))
+        finish = ingest._finisher(session, request)
+        return [finish(v) for v in ingest._streamed(
+            session, request, csv, ingest.Limits(max_rows=10**6), ingest._Clock())]
 
 
 def _same(whole: pl.DataFrame, parts: list[pl.DataFrame], key: list[str]) -> None:
