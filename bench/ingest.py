@@ -14,10 +14,10 @@ Before each (b0) and (b1), the service tables of that server's database are empt
 smaller "companion" manifest of the same day, whose consignees are 5% of the big file's, is
 uploaded to the same server (timed apart), so that (b1)'s eligibility phase must find those
 HAWBs and judge "one person, one day" across both manifests.
-Prints rows/s of each; T1: (b0)/(a) against the 45% target (issue 20); T2: the time eligibility adds,
-((b1) - (b0)) / (b0), against the 50% target, beside eligibility's share from (b1)'s
-Server-Timing header; M: each server's peak RSS against 1 GiB (issue 20); the latency of GETs issued
-while the uploads were ingesting.
+Prints rows/s of each; T1: (b0)/(a) against the 45% target (issue 20); T2: the time
+eligibility adds, ((b1) - (b0)) / (b0), against the 50% target, beside eligibility's share
+from (b1)'s Server-Timing header; M: each server's peak RSS against 1 GiB (issue 20); the
+latency of GETs issued while the uploads were ingesting.
 """
 
 from __future__ import annotations

@@ -265,7 +265,7 @@ class CsvStream:
                     block, separator=self.delimiter, infer_schema=False,
                     row_index_name=ROW, row_index_offset=offset, raise_if_empty=False,
                     has_header=number == 0, new_columns=None if number == 0 else self.header)
-            except pl.exceptions.ComputeError:
+            except pl.exceptions.PolarsError:  # a row too wide or too short, a stray quote
                 raise NotStreamable from None
             if frame.columns[1:] != self.header:
                 raise NotStreamable

@@ -124,3 +124,19 @@ def test_a_hawb_split_across_the_file_is_read_whole(client: TestClient, forwarde
     assert response.json()["rows"] == 46
     assert response.json()["hawbs"]["received"] == 30
     assert streamed[-1] == 46  # after the parts of the attempt given up
+
+
+def test_a_quote_never_closed_is_read_whole(client: TestClient, forwarder: Org,
+                                            streamed: list[int]) -> None:
+    """polars refuses the block holding the open quote: the forgiving reader reads the
+    file whole, and the quote is a row error on its row."""
+    rows = [line(f"H{i}", "25.00", line_no=1, **{"Consignee Name": f"Person {i}"})
+            for i in range(30)]
+    rows[10]["Description"] = "TV set"
+    body = manifest(rows).replace(b",TV set,", b',"TV set,')
+    response = upload(client, forwarder, body)
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    assert (answer["rows"], answer["hawbs"]["received"]) == (30, 30)
+    assert [(e["row"], e["column"], e["code"]) for e in answer["errors"]] == [
+        (12, "description", "unclosed_quote")]
