@@ -13,7 +13,7 @@ The file is bench.generate's, dated after de minimis ended (2025-08-29), so ever
 dutiable. Before each upload the service tables are emptied and the same-day companion
 manifest is uploaded (untimed), as in bench.ingest. Runs alternate (d0), (d1), K times.
 Prints T3: ((d1) - (d0)) / (d0) on the median wall times against the 50% target, the
-duty phase from (d1)'s Server-Timing, each server's peak RSS against 2 GiB, and checks that
+duty phase from (d1)'s Server-Timing, each server's peak RSS against 1 GiB, and checks that
 every judged HAWB of (d1) has an entry type and a duty status and (d0)'s none.
 """
 

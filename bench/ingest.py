@@ -14,10 +14,10 @@ Before each (b0) and (b1), the service tables of that server's database are empt
 smaller "companion" manifest of the same day, whose consignees are 5% of the big file's, is
 uploaded to the same server (timed apart), so that (b1)'s eligibility phase must find those
 HAWBs and judge "one person, one day" across both manifests.
-Prints rows/s of each; T1: (b0)/(a) against the 30% target; T2: the time eligibility adds,
-((b1) - (b0)) / (b0), against the 50% target, beside eligibility's share from (b1)'s
-Server-Timing header; M: each server's peak RSS against 2 GiB; the latency of GETs issued
-while the uploads were ingesting.
+Prints rows/s of each; T1: (b0)/(a) against the 45% target (issue 20); T2: the time
+eligibility adds, ((b1) - (b0)) / (b0), against the 50% target, beside eligibility's share
+from (b1)'s Server-Timing header; M: each server's peak RSS against 1 GiB (issue 20); the
+latency of GETs issued while the uploads were ingesting.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ DEFAULT_HTS = (Path(__file__).resolve().parents[2]
                / "shared" / "reference" / "hts" / "hts_2024_basic_edition.csv")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-TARGET_RATIO = 0.30  # T1: (b0) rows/s over (a) rows/s
+TARGET_RATIO = 0.45  # T1: (b0) rows/s over (a) rows/s
 TARGET_ELIGIBILITY = 0.50  # T2: ((b1) - (b0)) / (b0) upload wall time
-MEMORY_LIMIT_MIB = 2048
+MEMORY_LIMIT_MIB = 1024
 BENCH_IMPORTER = "12-345678900"  # an EIN of the valid form, with its suffix
 ARRIVAL = "2025-04-15"  # the generator's default: a day when de minimis applied
 CHUNK = 1 << 20

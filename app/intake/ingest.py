@@ -7,9 +7,11 @@ the same file sent again for the MAWB returns the original upload and creates no
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -45,12 +47,14 @@ from app.manifest import (
     json_body,
     marks,
     reading,
+    validation,
 )
 from app.manifest.columns import MANIFEST_COLUMNS, map_header
 from app.manifest.models import Hawb, Manifest, Upload
 from app.manifest.queries import not_on_file, refresh_counts
+from app.manifest.records import RowProblem
 from app.manifest.statuses import AMENDABLE, HawbStatus, ManifestStatus
-from app.manifest.validation import Validated, add_errors, validate
+from app.manifest.validation import ManifestHeader, Validated, add_errors, validate
 from app.observability import metrics
 from app.reference.models import CfsFacility
 from app.tariff import currency
@@ -237,18 +241,41 @@ def store_upload(
         replay = _replay_by_key(session, request)
         if replay is not None:
             return replay
-        with clock.phase("read_validate"):
-            validated = json_body.report_rows(
-                with_entry_data(session, request, prepare(session, request, limits)))
+    totals = _Totals()
+    mawb: str | None = None
     try:
-        with clock.phase("store"), writer() as session, session.begin():
-            outcome = _store(session, request, validated, clock, limits)
+        try:
+            with reading.stream(request.path) as csv:
+                if csv is not None:
+                    with clock.phase("store"), writer() as session, session.begin():
+                        parts = _streamed(session, request, csv, limits, clock)
+                        first = next(parts, None)
+                        if first is None:
+                            raise reading.NotStreamable
+                        mawb = first.header.mawb
+                        outcome = _store(session, request, first, parts, clock, limits,
+                                         totals, _finisher(session, request))
+        except reading.NotStreamable:
+            csv, clock, totals = None, _Clock(), _Totals()
+        if csv is None:
+            with reader() as session, clock.phase("read_validate"):
+                validated = json_body.report_rows(
+                    with_entry_data(session, request, prepare(session, request, limits)))
+            mawb = validated.header.mawb
+            with clock.phase("store"), writer() as session, session.begin():
+                outcome = _store(session, request, validated, iter(()), clock, limits, totals)
         if outcome.created:
             with clock.phase("store"), writer() as session, session.begin():
-                bulk.refresh_statistics(session, {"hawbs": validated.hawbs.height,
-                                                  "hawb_lines": validated.lines.height})
-        clock.phases["store"] -= (clock.phases.get("eligibility", 0.0)
-                                  + clock.phases.get("duties", 0.0))
+                bulk.refresh_statistics(session, {"hawbs": totals.hawbs,
+                                                  "hawb_lines": totals.lines})
+        if csv is None:
+            clock.phases["store"] -= (clock.phases.get("eligibility", 0.0)
+                                      + clock.phases.get("duties", 0.0))
+        else:
+            # Streamed, the parts are validated on this thread while earlier ones are
+            # judged and stored on another: store is what the upload spent beyond its
+            # validation, and the phases may add up to more than the upload took.
+            clock.phases["store"] -= clock.phases.get("read_validate", 0.0)
         return replace(outcome, timings=clock.phases)
     except IntegrityError:
         # A concurrent retry of the same request won the race: answer with its result.
@@ -257,14 +284,118 @@ def store_upload(
         if replay is not None:
             return replay
         raise Conflict(
-            f"Another upload for MAWB {validated.header.mawb} was being stored at the same "
+            f"Another upload for MAWB {mawb} was being stored at the same "
             "time. Retry the upload."
         ) from None
 
 
-def _store(session: Session, request: UploadRequest, v: Validated,
-           clock: _Clock, limits: Limits) -> UploadOutcome:
-    h = v.header
+@dataclass
+class _Totals:
+    """What an upload stored, summed over its parts."""
+
+    rows: int = 0
+    hawbs: int = 0
+    invalid: int = 0
+    lines: int = 0
+    errors: int = 0
+    unassigned: int = 0
+
+
+def _streamed(session: Session, request: UploadRequest, csv: reading.CsvStream,
+              limits: Limits, clock: _Clock) -> Iterator[Validated]:
+    """A large CSV validated a part at a time (app/manifest/reading.py ``CsvStream``), each
+    part holding every row of its HAWBs; ``_finisher`` completes each part. The session is
+    used before the first part only, so that the parts can be stored on another thread
+    while the next is validated. Raises ``reading.NotStreamable`` where the file
+    must be read whole: a HAWB whose rows are not together, manifest values that differ
+    between parts (the whole file's reading words the refusal), or rows polars refuses."""
+    supplied = [k for k, v in request.supplied.items() if v and k in MANIFEST_COLUMNS]
+    header_map = map_header(csv.header, supplied)
+    hawb_column = next(src for src, dst in header_map.mapping.items() if dst == "hawb_no")
+    codes = loaded_codes(session) or None
+    header: ManifestHeader | None = None
+    seen = pl.Series("hawb_no", [], dtype=pl.String)
+    rows = 0
+
+    def validated(part: pl.DataFrame, problems: list[RowProblem]) -> Validated:
+        nonlocal header, seen
+        if header is not None and not validation.agrees(part, header_map.mapping, header):
+            raise reading.NotStreamable
+        try:
+            v = validate(part, header_map, request.supplied, codes, problems, header)
+        except Invalid:
+            if header is None:  # a value missing here may be further down the file
+                raise reading.NotStreamable from None
+            raise
+        header = v.header
+        names = v.hawbs.get_column("hawb_no")
+        if names.is_in(seen.implode()).any():
+            raise reading.NotStreamable
+        seen = pl.concat([seen, names])
+        v.encoding = csv.encoding
+        return v
+
+    carry: pl.DataFrame | None = None
+    carried: list[RowProblem] = []
+    frames = csv.frames()
+    while True:
+        with clock.phase("read_validate"):
+            parsed = next(frames, None)
+            if parsed is None:
+                break
+            rows += parsed.frame.height
+            if rows > limits.max_rows:
+                rows += sum(more.frame.height for more in frames)
+                raise TooLarge(
+                    f"The file has {rows:,} rows; the limit is {limits.max_rows:,} rows "
+                    "per upload. Split the manifest or ask the operator to raise "
+                    "S321_UPLOAD_MAX_ROWS.", limit_rows=limits.max_rows)
+            frame = parsed.frame if carry is None else pl.concat([carry, parsed.frame])
+            problems = carried + parsed.problems
+            # The last HAWB may go on in the next block: its rows wait for it.
+            key = frame.get_column(hawb_column).str.strip_chars().str.to_uppercase()
+            others = key.ne_missing(key[-1]).arg_true() if frame.height else None
+            cut = int(others[-1]) + 1 if others is not None and others.len() else 0
+            carry = frame.slice(cut)
+            first_carried = frame.get_column(validation.ROW)[cut] + 2 if carry.height else None
+            carried = [p for p in problems if first_carried is not None
+                       and p.row >= first_carried]
+            part = frame.slice(0, cut)
+            done = validated(part, [p for p in problems if p not in carried]) if cut else None
+        if done is not None:
+            yield done
+    if carry is not None and (carry.height or header is None):
+        with clock.phase("read_validate"):
+            done = validated(carry, carried)
+        yield done
+
+
+def _finisher(session: Session, request: UploadRequest) -> Callable[[Validated], Validated]:
+    """What ``prepare`` and ``with_entry_data`` do after validation, for one part."""
+    entry: tuple[entry_data.ImporterDefault, bool] | None = None
+
+    def finish(v: Validated) -> Validated:
+        nonlocal entry
+        v = to_usd(session, v)
+        if entry is None:
+            entry = (brokers.default_importer(session, request.forwarder_id),
+                     not eligibility.de_minimis_applies(session, v.header.arrival_date))
+        return entry_data.require(v, default=entry[0], required=entry[1])
+
+    return finish
+
+
+def _unchanged(v: Validated) -> Validated:
+    return v
+
+
+def _store(session: Session, request: UploadRequest, first: Validated,
+           rest: Iterator[Validated], clock: _Clock, limits: Limits,
+           totals: _Totals, finish: Callable[[Validated], Validated] = _unchanged
+           ) -> UploadOutcome:
+    """``first``: the upload validated whole, or its first part; ``rest``: its other
+    parts, validated as they are stored; ``finish``: what each part still needs."""
+    h = first.header
     moved_from: date | None = None
     manifest = session.scalar(
         select(Manifest).where(Manifest.mawb == h.mawb).with_for_update()
@@ -273,6 +404,7 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         # Answered as GET /v1/manifests/{mawb} answers: another forwarder's MAWB is
         # indistinguishable from one that does not exist.
         raise not_on_file(h.mawb)
+    locked: list[tuple[str, str]] = []
     if manifest is not None:
         last = session.scalar(
             select(Upload).where(Upload.manifest_id == manifest.id)
@@ -280,7 +412,7 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         )
         if last is not None and last.file_sha256 == request.sha256:
             return UploadOutcome(upload_id=last.id, created=False, replay_of="identical_file")
-        _check_amendable(session, manifest, v)
+        locked = _locked(session, manifest, first)
         if manifest.arrival_date != h.arrival_date:
             moved_from = manifest.arrival_date
         manifest.flight_no, manifest.arrival_date, manifest.port = (
@@ -295,8 +427,6 @@ def _store(session: Session, request: UploadRequest, v: Validated,
     _assign_cfs(session, manifest, request.cfs)
     session.flush()
 
-    hawbs = v.hawbs
-    invalid = int(hawbs.get_column("status").eq(HawbStatus.INVALID.value).sum())
     upload = Upload(
         manifest_id=manifest.id,
         forwarder_id=request.forwarder_id,
@@ -305,35 +435,64 @@ def _store(session: Session, request: UploadRequest, v: Validated,
         filename=request.filename,
         uploaded_by=request.uploaded_by[:200],
         size_bytes=request.size_bytes,
-        encoding=v.encoding,
-        row_count=v.row_count,
-        hawbs_received=hawbs.height,
-        hawbs_valid=hawbs.height - invalid,
-        hawbs_invalid=invalid,
-        hawbs_replaced=0,
-        error_count=v.errors.height,
-        unassigned_rows=v.unassigned.height,
-        column_mapping=json.dumps(v.column_mapping),
-        ignored_columns=json.dumps(v.ignored_columns),
+        encoding=first.encoding,
+        row_count=0, hawbs_received=0, hawbs_valid=0, hawbs_invalid=0, hawbs_replaced=0,
+        error_count=0, unassigned_rows=0,
+        column_mapping=json.dumps(first.column_mapping),
+        ignored_columns=json.dumps(first.ignored_columns),
     )
     session.add(upload)
     session.flush()
 
     out = bulk.writer_for(session.connection())
-    released: list[str | None] = []
-    if session.scalar(select(func.count()).select_from(Hawb)
-                      .where(Hawb.manifest_id == manifest.id)):
-        declarations.record(session, manifest.id, upload.id, hawbs, v.lines)
-        released = out.delete_hawbs(manifest.id, hawbs.get_column("hawb_no").to_list())
-        upload.hawbs_replaced = len(released)
-    _write_rows(session, out, manifest.id, request.forwarder_id, upload.id, v,
-                [k for k in released if k is not None], clock, limits)
+    replacing = bool(session.scalar(select(func.count()).select_from(Hawb)
+                                    .where(Hawb.manifest_id == manifest.id)))
+    replaced = 0
+    judging = (request.forwarder_id, out.timestamp(utcnow()))
+
+    def store_part(v: Validated) -> None:
+        nonlocal replaced
+        _check_amendable(locked, v)
+        v = finish(v)
+        released: list[str | None] = []
+        if replacing:
+            declarations.record(session, manifest.id, upload.id, v.hawbs, v.lines)
+            released = out.delete_hawbs(manifest.id, v.hawbs.get_column("hawb_no").to_list())
+            replaced += len(released)
+        _write_part(session, out, manifest.id, upload.id, v,
+                    [k for k in released if k is not None], clock, limits, judging)
+        totals.rows += v.row_count
+        totals.hawbs += v.hawbs.height
+        totals.invalid += int(v.hawbs.get_column("status").eq(HawbStatus.INVALID.value).sum())
+        totals.lines += v.lines.height
+        totals.errors += v.errors.height
+        totals.unassigned += v.unassigned.height
+
+    parts = itertools.chain([first], rest)
+    if session.get_bind().dialect.name != "postgresql":
+        for v in parts:
+            store_part(v)
+    else:
+        # A part is stored (PostgreSQL busy with its COPY) while the next is validated
+        # (polars, here): the two cores work at once. One part waits at most.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store") as pool:
+            storing: Future[None] | None = None
+            for v in parts:
+                if storing is not None:
+                    storing.result()
+                storing = pool.submit(store_part, v)
+            if storing is not None:
+                storing.result()
+    upload.row_count, upload.hawbs_received = totals.rows, totals.hawbs
+    upload.hawbs_valid, upload.hawbs_invalid = totals.hawbs - totals.invalid, totals.invalid
+    upload.hawbs_replaced = replaced
+    upload.error_count, upload.unassigned_rows = totals.errors, totals.unassigned
     if moved_from is not None:
         _move_day(session, manifest.id, request.forwarder_id, moved_from, h.arrival_date)
     marks.mark_days(session, [h.arrival_date, moved_from])
     counts = refresh_counts(session, manifest.id)
     _announce(session, manifest, upload, counts, judged=limits.judge)
-    return UploadOutcome(upload_id=upload.id, created=True, replay_of=None, rows=v.row_count)
+    return UploadOutcome(upload_id=upload.id, created=True, replay_of=None, rows=totals.rows)
 
 
 def _assign_cfs(session: Session, manifest: Manifest, firms: str | None) -> None:
@@ -371,11 +530,26 @@ def _announce(session: Session, manifest: Manifest, upload: Upload, counts: dict
     outbox.write(session, ((e, ctx) for e in events))
 
 
-def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None:
-    locked = session.execute(
+def _locked(session: Session, manifest: Manifest, v: Validated) -> list[tuple[str, str]]:
+    """The manifest's HAWBs an upload can no longer replace (number, status); a Conflict
+    if there are any and the upload changes the manifest's header."""
+    locked = [(str(no), str(status)) for no, status in session.execute(
         select(Hawb.hawb_no, Hawb.status).where(
-            Hawb.manifest_id == manifest.id, Hawb.status.not_in(sorted(AMENDABLE)))
-    ).all()
+            Hawb.manifest_id == manifest.id, Hawb.status.not_in(sorted(AMENDABLE))))]
+    if not locked:
+        return locked
+    _check_amendable(locked, v)
+    header_changed = (manifest.flight_no, manifest.arrival_date, manifest.port) != (
+        v.header.flight_no, v.header.arrival_date, v.header.port)
+    if header_changed:
+        raise Conflict(
+            "The flight, arrival date or port differs from the stored manifest, but some of its "
+            "HAWBs are already in clearance; the manifest header can no longer change."
+        )
+    return locked
+
+
+def _check_amendable(locked: list[tuple[str, str]], v: Validated) -> None:
     if not locked:
         return
     named = set(v.hawbs.get_column("hawb_no").to_list())
@@ -387,18 +561,18 @@ def _check_amendable(session: Session, manifest: Manifest, v: Validated) -> None
             "Remove them from the file or ask your broker to correct them.",
             hawbs=[b.split(" ")[0] for b in blocked],
         )
-    header_changed = (manifest.flight_no, manifest.arrival_date, manifest.port) != (
-        v.header.flight_no, v.header.arrival_date, v.header.port)
-    if header_changed:
-        raise Conflict(
-            "The flight, arrival date or port differs from the stored manifest, but some of its "
-            "HAWBs are already in clearance; the manifest header can no longer change."
-        )
 
 
-def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, forwarder_id: int,
-                upload_id: int, v: Validated, released_keys: list[str], clock: _Clock,
-                limits: Limits) -> None:
+def _write_part(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
+                v: Validated, released_keys: list[str], clock: _Clock, limits: Limits,
+                judging: tuple[int, str]) -> None:
+    """One part stored: its HAWBs judged and priced (``judging``: the forwarder and the
+    decision time), then its HAWBs, lines, errors and unassigned rows copied.
+
+    One person, one day is judged over the whole file although the parts are judged one
+    by one: the earlier parts' HAWBs are stored by then, so each part's judging finds them
+    among the day's other HAWBs and re-judges those a later part puts over the limit
+    (``apply_aggregates``), as it does other manifests' HAWBs."""
     ids = out.reserve_ids("hawbs", v.hawbs.height)
     hawbs = v.hawbs.with_columns(
         ids.alias("id"),
@@ -409,10 +583,10 @@ def _write_rows(session: Session, out: bulk.BulkWriter, manifest_id: int, forwar
         hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
     )
     if limits.judge:
+        forwarder_id, decided_at = judging
         with clock.phase("eligibility"):
             hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
-                                             released_keys, out.timestamp(utcnow()),
-                                             forwarder_id)
+                                             released_keys, decided_at, forwarder_id)
         if limits.price:
             with clock.phase("duties"):  # includes writing the breakdown rows
                 hawbs = entries.price_hawbs(session, hawbs, lines,

@@ -104,6 +104,9 @@ class SqliteWriter:
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
+        # The last id handed out per table: ids reserved for rows not yet inserted (an
+        # upload's parts held for judging) are not in MAX(id).
+        self._reserved: dict[str, int] = {}
 
     def insert(self, table: str, frame: pl.DataFrame) -> None:
         if frame.height == 0:
@@ -122,7 +125,9 @@ class SqliteWriter:
         top = self._conn.execute(
             text(f"SELECT COALESCE(MAX(id), 0) FROM {_ident(table)}")  # noqa: S608
         ).scalar_one()
-        return pl.Series("id", range(int(top) + 1, int(top) + 1 + count), dtype=pl.Int64)
+        top = max(int(top), self._reserved.get(table, 0))
+        self._reserved[table] = top + count
+        return pl.Series("id", range(top + 1, top + 1 + count), dtype=pl.Int64)
 
     def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> list[str | None]:
         deleted: list[str | None] = []

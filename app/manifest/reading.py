@@ -230,6 +230,97 @@ def _read_csv(path: Path) -> ParsedFile:
     return ParsedFile(frame=frame, header=header, encoding=text.encoding, problems=problems)
 
 
+class NotStreamable(Exception):
+    """The file must be read whole after all (see ``CsvStream``)."""
+
+
+# A file smaller than this is read whole: its frame is small, and the whole-file path is
+# the reference the streamed one must agree with.
+STREAM_MIN_BYTES = 16 * 2**20
+# Bytes of the file parsed at a time when it is streamed (about 50,000 rows of a typical
+# manifest): what bounds an upload's working memory.
+STREAM_BLOCK_BYTES = 16 * 2**20
+
+
+@dataclass(frozen=True)
+class CsvStream:
+    """A large clean CSV read a block of rows at a time, so that an upload's memory does
+    not grow with the file. Each block is cut at a line end preceded by an even number of
+    quotes (outside any quoted cell) and read by polars as the whole file would be; a block
+    polars refuses raises ``NotStreamable``, and the caller reads the file whole (and gets
+    the forgiving reader's row problems) instead."""
+
+    path: Path  # the file as UTF-8
+    header: list[str]
+    delimiter: str
+    encoding: str
+    unreadable: bool
+
+    def frames(self) -> Iterator[ParsedFile]:
+        """The file's rows as frames of strings with ``ROW`` numbered across the file."""
+        offset = 0
+        for number, block in enumerate(_blocks(self.path, STREAM_BLOCK_BYTES)):
+            try:
+                frame = pl.read_csv(
+                    block, separator=self.delimiter, infer_schema=False,
+                    row_index_name=ROW, row_index_offset=offset, raise_if_empty=False,
+                    has_header=number == 0, new_columns=None if number == 0 else self.header)
+            except pl.exceptions.PolarsError:  # a row too wide or too short, a stray quote
+                raise NotStreamable from None
+            if frame.columns[1:] != self.header:
+                raise NotStreamable
+            offset += frame.height
+            problems = _unreadable(frame, self.header) if self.unreadable else []
+            yield ParsedFile(frame=frame, header=self.header, encoding=self.encoding,
+                             problems=problems)
+
+
+def _blocks(path: Path, size: int) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        rest = b""
+        while data := fh.read(size):
+            block = rest + data
+            cut = _record_end(block)
+            if cut is None:
+                rest = block  # one record longer than a block, or a quote never closed
+                continue
+            rest = block[cut:]
+            yield block[:cut]
+        if rest:
+            yield rest
+
+
+def _record_end(block: bytes) -> int | None:
+    """Where the last complete record of ``block`` ends: after a line feed preceded by an
+    even number of quotes."""
+    quotes = block.count(b'"')
+    end = block.rfind(b"\n")
+    while end >= 0:
+        if (quotes - block.count(b'"', end)) % 2 == 0:
+            return end + 1
+        end = block.rfind(b"\n", 0, end)
+    return None
+
+
+@contextmanager
+def stream(path: Path) -> Iterator[CsvStream | None]:
+    """A large CSV as a ``CsvStream``; None for a small file, a workbook or JSON, which are
+    read whole (``read``)."""
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF)
+    if (head.startswith(_ZIP) or _looks_like_json(head)
+            or path.stat().st_size < STREAM_MIN_BYTES):
+        yield None
+        return
+    with _working_copies(path) as made:
+        text = _to_utf8(path)
+        made.append(text.path)
+        utf8_path = _with_lf(text.path)
+        made.append(utf8_path)
+        header, delimiter = _header(utf8_path)
+        yield CsvStream(utf8_path, header, delimiter, text.encoding, text.unreadable)
+
+
 def _read_frame(path: Path, delimiter: str, header: list[str]) -> pl.DataFrame | None:
     """The file read by polars, or None when polars refuses it or reads another header."""
     try:

@@ -203,6 +203,19 @@ def resolve_header(frame: pl.DataFrame, supplied: Mapping[str, str | None]) -> M
     return ManifestHeader(mawb=mawb, flight_no=flight, arrival_date=parsed, port=port)
 
 
+def agrees(frame: pl.DataFrame, mapping: Mapping[str, str], header: ManifestHeader) -> bool:
+    """Whether the manifest values in ``frame`` (the file's columns) are all ``header``'s,
+    as ``resolve_header`` would read them."""
+    expected = {"mawb": header.mawb, "flight_no": header.flight_no,
+                "arrival_date": header.arrival_date.isoformat(), "port_of_arrival": header.port}
+    for src, dst in mapping.items():
+        if dst in expected:
+            values = frame.get_column(src).drop_nulls().unique().to_list()
+            if any(_canon(dst, v) != expected[dst] for v in values if v.strip()):
+                return False
+    return True
+
+
 # --- row checks ---------------------------------------------------------------------------
 
 
@@ -580,16 +593,20 @@ def validate(
     supplied: Mapping[str, str | None],
     hts_codes: Collection[str] | None,
     problems: Sequence[RowProblem] = (),
+    header: ManifestHeader | None = None,
 ) -> Validated:
     """``original`` has the file's columns (strings) and ``_row``; ``problems`` lists rows
-    the file itself spoils (app/manifest/records.py), as the reader found them."""
+    the file itself spoils (app/manifest/records.py), as the reader found them. ``header``:
+    the manifest values already resolved (from an earlier part of the same file, whose
+    values this part must share: ``agrees``)."""
     data_columns = [c for c in original.columns if c != ROW]
     # Blank lines are not data.
     original = original.filter(~pl.all_horizontal(pl.col(data_columns).is_null()))
     renamed = original.select(pl.col(ROW), *_stripped(original, header_map.mapping))
     missing = [c.name for c in COLUMNS if c.name not in renamed.columns]
     frame = renamed.with_columns(*[pl.lit(None, dtype=pl.String).alias(m) for m in missing])
-    header = resolve_header(frame, supplied)
+    if header is None:
+        header = resolve_header(frame, supplied)
     frame = _normalise(frame)
     has_line_no = "line_no" in header_map.mapping.values()
     checks = _checks(hts_codes, has_line_no)
