@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -130,3 +132,44 @@ def test_an_in_memory_database_keeps_uploads_on_a_thread(url: str, shared: bool)
     assert shared_database(url) is shared
     settings = Settings(database_url=url, ingest_processes=2)
     assert Ingesters(settings, None, None).processes == (2 if shared else 0)  # type: ignore[arg-type]
+
+
+_PARENT = """
+import sys, time
+from app.intake.processes import Ingesters
+from app.settings import Settings
+settings = Settings(database_url=sys.argv[1], environment="test", ingest_processes=2)
+ingesters = Ingesters(settings, None, None)  # type: ignore[arg-type]
+for started in ingesters.warm_up():
+    started.result(60)
+print(" ".join(map(str, ingesters.child_pids())), flush=True)
+time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    """False once the process is gone or only a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_ingest_processes_end_when_the_api_is_killed(tmp_path: Path) -> None:
+    """An API killed outright cannot stop its children: they notice on their own, rather
+    than wait on its queue for ever with their memory and connections."""
+    url = f"sqlite:///{tmp_path / 'orphans.db'}"
+    command, root = [sys.executable, "-c", _PARENT, url], Path(__file__).resolve().parents[2]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True,  # noqa: S603 - ours
+                          cwd=root) as parent:
+        assert parent.stdout is not None
+        children = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(children) == 2
+        assert all(_running(pid) for pid in children)
+        parent.kill()
+        parent.wait(10)
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for pid in children):
+        assert time.monotonic() < deadline, "the ingest processes outlived the API"
+        time.sleep(0.1)
