@@ -183,11 +183,25 @@ def _delimiter(header: str) -> str:
     return best
 
 
+@dataclass(frozen=True)
+class _Utf8Csv:
+    text: _Text
+    path: Path  # UTF-8 with line feeds
+    header: list[str]
+    delimiter: str
+
+
 @contextmanager
-def _working_copies(path: Path) -> Iterator[list[Path]]:
+def _as_utf8(path: Path) -> Iterator[_Utf8Csv]:
+    """The CSV as UTF-8 with line feeds, and its header; working copies removed after."""
     made: list[Path] = []
     try:
-        yield made
+        text = _to_utf8(path)
+        made.append(text.path)
+        utf8_path = _with_lf(text.path)
+        made.append(utf8_path)
+        header, delimiter = _header(utf8_path)
+        yield _Utf8Csv(text, utf8_path, header, delimiter)
     finally:
         for p in made:
             if p != path:
@@ -214,16 +228,12 @@ def read(path: Path, sheet: str | None = None) -> ParsedFile:
 
 
 def _read_csv(path: Path) -> ParsedFile:
-    with _working_copies(path) as made:
-        text = _to_utf8(path)
-        made.append(text.path)
-        utf8_path = _with_lf(text.path)
-        made.append(utf8_path)
-        header, delimiter = _header(utf8_path)
+    with _as_utf8(path) as csv:
+        header, text = csv.header, csv.text
         problems: list[RowProblem] = []
-        frame = _read_frame(utf8_path, delimiter, header)
+        frame = _read_frame(csv.path, csv.delimiter, header)
         if frame is None:
-            records = read_records(utf8_path, delimiter, header, ROW)
+            records = read_records(csv.path, csv.delimiter, header, ROW)
             frame, problems = records.frame, records.problems
     if text.unreadable:
         problems = sorted([*problems, *_unreadable(frame, header)], key=lambda p: p.row)
@@ -312,13 +322,9 @@ def stream(path: Path) -> Iterator[CsvStream | None]:
             or path.stat().st_size < STREAM_MIN_BYTES):
         yield None
         return
-    with _working_copies(path) as made:
-        text = _to_utf8(path)
-        made.append(text.path)
-        utf8_path = _with_lf(text.path)
-        made.append(utf8_path)
-        header, delimiter = _header(utf8_path)
-        yield CsvStream(utf8_path, header, delimiter, text.encoding, text.unreadable)
+    with _as_utf8(path) as csv:
+        yield CsvStream(csv.path, csv.header, csv.delimiter, csv.text.encoding,
+                        csv.text.unreadable)
 
 
 def _read_frame(path: Path, delimiter: str, header: list[str]) -> pl.DataFrame | None:
