@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -53,19 +52,19 @@ def background_engine(settings: Settings) -> Engine:
     return make_engine(settings.database_url, background=True)
 
 
-def exit_with_parent(every_s: float = 1.0) -> None:
+def exit_with_parent() -> None:
     """End this process when its parent is gone. A parent killed outright (kill -9, the
     out-of-memory killer) never stops its children, and they would wait on its queue for
     ever, holding their memory and database connections. Leaving mid-upload is safe: the
     upload's transaction dies with the connection, so nothing of it is stored."""
-    # multiprocessing's record, not getppid(): the parent may die while this one imports.
-    started_by = multiprocessing.parent_process()
-    parent = started_by.pid if started_by is not None and started_by.pid else os.getppid()
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return  # not started by multiprocessing: no parent to watch
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every_s)
-        log.warning("the process that started this one (pid %s) is gone; exiting", parent)
+        parent.join()  # multiprocessing's sentinel: returns once the parent has exited
+        log.warning("the process that started this one (pid %s) is gone; exiting",
+                    parent.pid)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
