@@ -35,13 +35,17 @@ Part = tuple[int, int, str | int | None]
 
 def text(value: str | None) -> str:
     """ABI text: ASCII capitals; other scripts transliterated (北京 -> BEIJING)."""
-    return _NOT_ABI.sub("", anyascii(value or "")).upper()
+    if not value:
+        return ""
+    if value.isascii() and value.isprintable():  # most text: nothing to transliterate
+        return value.upper()
+    return _NOT_ABI.sub("", anyascii(value)).upper()
 
 
 def record(ident: str, *parts: Part) -> str:
     """One record: ``parts`` are (1-based position, length, value). Numbers are right
     justified and zero filled, text left justified and space filled."""
-    chars = list(ident.ljust(WIDTH))
+    line = ident.ljust(WIDTH)
     for start, length, value in parts:
         if value is None:
             continue
@@ -51,8 +55,7 @@ def record(ident: str, *parts: Part) -> str:
                 raise ValueError(f"{value} does not fit {length} digits at position {start}")
         else:
             cell = text(value)[:length].ljust(length)
-        chars[start - 1:start - 1 + length] = cell
-    line = "".join(chars)
+        line = line[:start - 1] + cell + line[start - 1 + length:]
     assert len(line) == WIDTH, line
     return line
 

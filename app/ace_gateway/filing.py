@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.ace_gateway import abi, entry_numbers
@@ -249,19 +250,21 @@ def record_payments(session: Session, paid: Sequence[tuple[AceMessage, int | Non
     if not usable:
         return set()
     statements = {m.statement_number: m for m, _ in reversed(usable)}  # the first report
-    session.execute(upsert(session, AceStatement).values([
+    # Executemany on the tables, not one INSERT with a VALUES row per entry: that statement
+    # was compiled anew for every batch (9% of a worker's CPU in the 40,000-HAWB day).
+    session.execute(upsert(session, _STATEMENTS).on_conflict_do_nothing(), [
         {"statement_number": number, "filer_code": (m.entry_number or "")[:3],
          "statement_date": m.statement_date or m.issued_at.date(), "entries": 0,
          "total_cents": 0, "paid_at": m.issued_at, "recorded_at": utcnow()}
-        for number, m in statements.items()]).on_conflict_do_nothing())
+        for number, m in statements.items()])
     firsts = {m.entry_number: (m, h) for m, h in reversed(usable)}
-    added = session.execute(upsert(session, AceStatementEntry).values([
+    added = session.execute(upsert(session, _STATEMENT_ENTRIES).on_conflict_do_nothing()
+                            .returning(_STATEMENT_ENTRIES.c.entry_number,
+                                       _STATEMENT_ENTRIES.c.statement_number,
+                                       _STATEMENT_ENTRIES.c.amount_cents), [
         {"entry_number": entry_number, "statement_number": m.statement_number,
          "hawb_id": hawb_id, "amount_cents": m.amount_cents or 0, "paid_at": m.issued_at,
-         "message_id": m.message_id} for entry_number, (m, hawb_id) in firsts.items()])
-        .on_conflict_do_nothing().returning(AceStatementEntry.entry_number,
-                                            AceStatementEntry.statement_number,
-                                            AceStatementEntry.amount_cents)).all()
+         "message_id": m.message_id} for entry_number, (m, hawb_id) in firsts.items()]).all()
     per_statement: dict[str, tuple[int, int]] = {}
     for _, number, amount in added:
         entries, total = per_statement.get(number, (0, 0))
@@ -271,6 +274,10 @@ def record_payments(session: Session, paid: Sequence[tuple[AceMessage, int | Non
                         .values(entries=AceStatement.entries + entries,
                                 total_cents=AceStatement.total_cents + total))
     return {entry_number for entry_number, _, _ in added}
+
+
+_STATEMENTS = cast(Table, AceStatement.__table__)
+_STATEMENT_ENTRIES = cast(Table, AceStatementEntry.__table__)
 
 
 def payment_of(session: Session, entry_number: str) -> tuple[AceStatementEntry,

@@ -48,7 +48,7 @@ from app.accounts.models import Organisation, OrgKind
 from app.db import transaction, upsert, utcnow
 from app.errors import InvalidRequest, NotFound
 from app.events.catalogue import EventType
-from app.events.models import OutboxEvent
+from app.events.models import Relayed
 from app.kit.pagination import PageOf, decode_cursor, encode_cursor
 from app.lifecycle.models import BrokerClient
 from app.manifest.models import Manifest
@@ -92,7 +92,7 @@ class DeliveryReport:
 # --- who may see what -------------------------------------------------------------------
 
 
-def audience(session: Session, rows: Sequence[OutboxEvent]) -> dict[int, set[int]]:
+def audience(session: Session, rows: Sequence[Relayed]) -> dict[int, set[int]]:
     """Outbox row id -> the organisations allowed to see its event: the manifest's
     forwarder and the brokers it designated, the CFS operating the manifest's facility,
     the carrier of the HAWB, and administrators."""
@@ -141,19 +141,20 @@ def _wants(types: list[str], event_type: str) -> bool:
     return ALL_EVENTS in types or event_type in types
 
 
-def fan_out(session: Session, rows: Sequence[OutboxEvent], now: datetime | None = None) -> int:
+def fan_out(session: Session, rows: Sequence[Relayed], now: datetime | None = None) -> int:
     """Queue a pending delivery of each row to every active or failing subscription of its
     audience that wants its type; returns how many were queued. Idempotent: an event
     fanned out again queues nothing it already queued."""
-    if not rows:
-        return 0
+    live = WebhookSubscription.status.in_([ACTIVE, FAILING])
+    if not rows or session.scalar(select(WebhookSubscription.id).where(live).limit(1)) is None:
+        return 0  # no subscription at all: the audience is not worth its six queries
     now = now or utcnow()
     seen = audience(session, rows)
     orgs = sorted({org for allowed in seen.values() for org in allowed})
     subs: dict[int, list[tuple[int, list[str]]]] = {}
     for sub in session.scalars(select(WebhookSubscription).where(
-            WebhookSubscription.organisation_id.in_(orgs),
-            WebhookSubscription.status.in_([ACTIVE, FAILING])).order_by(WebhookSubscription.id)):
+            WebhookSubscription.organisation_id.in_(orgs), live)
+            .order_by(WebhookSubscription.id)):
         subs.setdefault(sub.organisation_id, []).append((sub.id, event_types_of(sub)))
     existing = {(sub_id, event_id) for sub_id, event_id in session.execute(
         select(WebhookDelivery.subscription_id, WebhookDelivery.event_id).where(

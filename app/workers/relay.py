@@ -15,13 +15,14 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction, utcnow
-from app.events.models import OutboxEvent
+from app.events.models import UNSENT_COLUMNS, OutboxEvent, Unsent
 from app.notifications import webhooks
 from app.notifications.kafka import KafkaPublisher, Publisher
 from app.observability import logs, metrics
@@ -60,9 +61,9 @@ class Relay:
                 if session.get_bind().dialect.name == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
                                     {"k": _ADVISORY_KEY})
-                rows = list(session.scalars(
-                    select(OutboxEvent).where(OutboxEvent.sent_at.is_(None))
-                    .order_by(OutboxEvent.id).limit(self.batch_size)))
+                rows = [Unsent(*row) for row in session.execute(
+                    select(*UNSENT_COLUMNS).where(OutboxEvent.sent_at.is_(None))
+                    .order_by(OutboxEvent.id).limit(self.batch_size))]
                 if not rows:
                     return report
                 if self.publisher is not None:
@@ -70,10 +71,8 @@ class Relay:
                         await self.publisher.publish(rows)
                 now = utcnow()
                 report.deliveries_created = webhooks.fan_out(session, rows, now)
-                session.execute(update(OutboxEvent).where(
-                    OutboxEvent.id.in_([r.id for r in rows])).values(
-                    published_at=now if self.publisher is not None else None, sent_at=now,
-                    attempts=OutboxEvent.attempts + 1, last_error=None))
+                _mark_sent(session, [r.id for r in rows], now,
+                           published=self.publisher is not None)
                 report.relayed = len(rows)
                 metrics.on_commit(session, lambda: metrics.OUTBOX_RELAYED.inc(len(rows)))
         except Exception as exc:  # Kafka unreachable, a timeout: the rows wait
@@ -167,6 +166,19 @@ class Relay:
     def stop(self) -> None:
         self._stop.set()
         self._fanned_out.set()
+
+
+def _mark_sent(session: Session, ids: list[int], now: datetime, *, published: bool) -> None:
+    values = {"published_at": now if published else None, "sent_at": now}
+    if session.get_bind().dialect.name == "postgresql":  # one statement text for any count
+        session.execute(text(
+            "UPDATE outbox SET published_at = :published_at, sent_at = :sent_at, "
+            "attempts = attempts + 1, last_error = NULL WHERE id = ANY(CAST(:ids AS bigint[]))"),
+            {**values, "ids": ids})
+        return
+    session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(
+        **values, attempts=OutboxEvent.attempts + 1, last_error=None)
+        .execution_options(synchronize_session=False))
 
 
 def policy_from(settings: Settings) -> webhooks.WebhookPolicy:

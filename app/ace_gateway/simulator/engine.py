@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from app.ace_gateway.documents import AnyEntry, Type11Entry
 from app.ace_gateway.entry_numbers import display, is_valid
@@ -688,11 +688,10 @@ class Simulator:
             return
         state.permitted_at = t
         port = state.port_code or ""
-        self._emit(AceMessage(
-            seq=0, message_id="", kind=MessageKind.PERMIT_TO_TRANSFER, mawb=state.mawb,
-            port_code=port, issued_at=t,
+        self._emit(
+            kind=MessageKind.PERMIT_TO_TRANSFER, mawb=state.mawb, port_code=port, issued_at=t,
             narrative=f"Permit to transfer for MAWB {_mawb_label(state.mawb)} at port {port}: "
-                      "the cargo may move from the airline terminal to the CFS under bond."))
+                      "the cargo may move from the airline terminal to the CFS under bond.")
         for filing in state.accepted:
             if filing.cleared_at is not None and not filing.refused:
                 self._schedule_release(filing, t)
@@ -727,15 +726,14 @@ class Simulator:
                     statement_date: date | None = None, amount_cents: int | None = None
                     ) -> None:
         entry = filing.entry
-        self._emit(AceMessage(
-            seq=0, message_id="", kind=kind, disposition=disposition,
+        self._emit(
+            kind=kind, disposition=disposition,
             entry_number=entry.entry_number, mawb=entry.mawb, hawb=entry.hawb,
             line_no=line_no, port_code=entry.port_code, agency=agency, errors=errors,
             narrative=narrative, issued_at=t, entry_type=filing.entry_type,
             statement_number=statement_number, statement_date=statement_date,
-            amount_cents=amount_cents))
+            amount_cents=amount_cents)
 
-    def _emit(self, message: AceMessage) -> None:
+    def _emit(self, **fields: Any) -> None:
         seq = len(self._log) + 1
-        self._log.append(message.model_copy(update={"seq": seq,
-                                                    "message_id": f"SIM{seq:012d}"}))
+        self._log.append(AceMessage(seq=seq, message_id=f"SIM{seq:012d}", **fields))
