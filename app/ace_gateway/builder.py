@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.ace_gateway import entry_numbers
@@ -290,25 +290,28 @@ def load_facts(session: Session, hawb_ids: Iterable[int]) -> dict[int, HawbFacts
     ids = list(hawb_ids)
     if not ids:
         return {}
+    # Columns, not ORM objects: building and tracking those was a tenth of a worker's CPU.
     lines: defaultdict[int, list[LineFacts]] = defaultdict(list)
-    for row in session.execute(select(HawbLine).where(HawbLine.hawb_id.in_(ids))
-                               .order_by(HawbLine.hawb_id, HawbLine.line_no)).scalars():
-        lines[row.hawb_id].append(LineFacts(row.line_no, row.description, row.hts_code,
-                                            row.origin_country, row.quantity, row.unit,
-                                            row.value_cents, row.mid))
-    found = session.execute(select(Hawb, Manifest).join(Manifest, Manifest.id == Hawb.manifest_id)
-                            .where(Hawb.id.in_(ids))).all()
-    duties = amounts_of(session, [hawb.id for hawb, _ in found if hawb.entry_type == "11"])
-    return {hawb.id: HawbFacts(
-        hawb_id=hawb.id, manifest_id=manifest.id, mawb=manifest.mawb,
-        flight_no=manifest.flight_no, arrival_date=hawb.arrival_date or manifest.arrival_date,
-        port=manifest.port, hawb_no=hawb.hawb_no, shipper_name=hawb.shipper_name,
-        shipper_address=hawb.shipper_address, shipper_city=hawb.shipper_city,
-        shipper_country=hawb.shipper_country, consignee_name=hawb.consignee_name,
-        consignee_address1=hawb.consignee_address1,
-        consignee_address2=hawb.consignee_address2, consignee_city=hawb.consignee_city,
-        consignee_state=hawb.consignee_state, consignee_zip=hawb.consignee_zip,
-        consignee_country=hawb.consignee_country, pieces=hawb.pieces,
-        lines=tuple(lines[hawb.id]), entry_type=hawb.entry_type,
-        importer_of_record=hawb.importer_of_record, duties=tuple(duties.get(hawb.id, ())),
-        duty_cents=hawb.duty_cents, fees_cents=hawb.fees_cents) for hawb, manifest in found}
+    for hawb_id, *line in session.execute(
+            select(HawbLine.hawb_id, *_LINE_COLUMNS).where(HawbLine.hawb_id.in_(ids))
+            .order_by(HawbLine.hawb_id, HawbLine.line_no)):
+        lines[hawb_id].append(LineFacts(*line))
+    found = [row._mapping for row in session.execute(
+        select(*_HAWB_COLUMNS, Manifest.mawb, Manifest.flight_no, Manifest.port,
+               func.coalesce(Hawb.arrival_date, Manifest.arrival_date).label("arrival_date"))
+        .join(Manifest, Manifest.id == Hawb.manifest_id).where(Hawb.id.in_(ids)))]
+    duties = amounts_of(session, [row["id"] for row in found if row["entry_type"] == "11"])
+    return {row["id"]: HawbFacts(
+        hawb_id=row["id"], lines=tuple(lines[row["id"]]),
+        duties=tuple(duties.get(row["id"], ())),
+        **{name: row[name] for name in _FACT_NAMES}) for row in found}
+
+
+_LINE_COLUMNS = tuple(getattr(HawbLine, f.name) for f in fields(LineFacts))
+_HAWB_COLUMNS = (Hawb.id, *(getattr(Hawb, name) for name in (
+    "manifest_id", "hawb_no", "shipper_name", "shipper_address", "shipper_city",
+    "shipper_country", "consignee_name", "consignee_address1", "consignee_address2",
+    "consignee_city", "consignee_state", "consignee_zip", "consignee_country", "pieces",
+    "entry_type", "importer_of_record", "duty_cents", "fees_cents")))
+_FACT_NAMES = tuple(f.name for f in fields(HawbFacts)
+                    if f.name not in ("hawb_id", "lines", "duties"))

@@ -96,15 +96,19 @@ def assign_entry_numbers(session: Session, facts: Mapping[int, HawbFacts], *, br
     fresh = sorted(set(facts) - set(known))
     if fresh:
         serials = reserve_serials(session, filer_code, len(fresh))
-        rows = [AceEntry(manifest_id=facts[hawb_id].manifest_id, hawb_no=facts[hawb_id].hawb_no,
-                         hawb_id=hawb_id,
-                         entry_number=entry_numbers.entry_number(filer_code, serial),
-                         broker_id=broker_id)
+        now = utcnow()
+        rows = [(facts[hawb_id].manifest_id, facts[hawb_id].hawb_no, hawb_id,
+                 entry_numbers.entry_number(filer_code, serial), broker_id, 0, now)
                 for hawb_id, serial in zip(fresh, serials, strict=True)]
-        session.add_all(rows)
-        known.update((row.hawb_id, row.entry_number) for row in rows)
-    session.flush()
+        insert_rows(session, AceEntry.__table__, _ENTRY_COLUMNS, rows)  # flushes first
+        known.update((row[2], row[3]) for row in rows)
+    else:
+        session.flush()
     return known
+
+
+_ENTRY_COLUMNS = ("manifest_id", "hawb_no", "hawb_id", "entry_number", "broker_id",
+                  "submissions", "created_at")
 
 
 def prepare(session: Session, hawb_ids: Iterable[int], *, broker_id: int, filer_code: str,

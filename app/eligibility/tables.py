@@ -8,6 +8,7 @@ heading 2208. Operator-maintained lists (AD/CVD orders, quota goods) live in the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ USPS_ABBREVIATIONS: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=65_536)  # asked for every line the worker files; HTS numbers repeat
 def pga_agencies(hts_code: str) -> tuple[str, ...]:
     """The agencies whose data or review goods of this HTS number need, e.g. ("FDA",)."""
     return tuple(agency for agency, ranges in PGA_FLAGS.items()

@@ -34,10 +34,9 @@ class ProgramTotal:
     amount_cents: int
 
 
-def _amount(r: DutyLine) -> Amount:
-    return Amount(line_no=r.line_no, seq=r.seq, kind=r.kind, number=r.number,
-                  program=r.program, rate=r.rate, basis_cents=r.basis_cents,
-                  quantity=r.quantity, amount_cents=r.amount_cents, note=r.note)
+_AMOUNT_COLUMNS = tuple(getattr(DutyLine, name) for name in (
+    "line_no", "seq", "kind", "number", "program", "rate", "basis_cents", "quantity",
+    "amount_cents", "note"))
 
 
 def amounts(session: Session, hawb_id: int) -> list[Amount]:
@@ -50,11 +49,13 @@ def amounts_of(session: Session, hawb_ids: Sequence[int]) -> dict[int, list[Amou
     found: dict[int, list[Amount]] = {}
     ids = list(hawb_ids)
     for i in range(0, len(ids), 1000):
-        rows = session.scalars(select(DutyLine).where(DutyLine.hawb_id.in_(ids[i:i + 1000]))
+        # Columns, not ORM objects: the worker reads the breakdown of every entry it files.
+        rows = session.execute(select(DutyLine.hawb_id, *_AMOUNT_COLUMNS)
+                               .where(DutyLine.hawb_id.in_(ids[i:i + 1000]))
                                .order_by(DutyLine.hawb_id, DutyLine.line_no == 0,
                                          DutyLine.line_no, DutyLine.seq))
-        for row in rows:
-            found.setdefault(row.hawb_id, []).append(_amount(row))
+        for hawb_id, *amount in rows:
+            found.setdefault(hawb_id, []).append(Amount(*amount))
     return found
 
 
