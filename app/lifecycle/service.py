@@ -113,7 +113,7 @@ def apply_many(session: Session, steps: Sequence[Step], actor: Actor, *,
         raise ValueError("apply_many takes at most one event per HAWB")
     now = at or utcnow()
     outcomes = {s.event: Outcome() for s in steps}
-    moved = _move(session, {i: s.event for i, s in by_id.items()}, values or {})
+    moved = _move(session, {i: (s.event,) for i, s in by_id.items()}, values or {})
     left = set(by_id) - set(moved)
     if left:
         current = dict(session.execute(select(Hawb.id, Hawb.status)
@@ -124,39 +124,68 @@ def apply_many(session: Session, steps: Sequence[Step], actor: Actor, *,
         ordered = [moved[i] for i in sorted(moved)]
         for m in ordered:
             outcomes[by_id[m.hawb_id].event].moved.append(m)
-        _record(session, ordered, {i: by_id[i] for i in moved}, actor, now, detail)
+        _record(session, [(m, by_id[m.hawb_id]) for m in ordered], actor, now, detail)
     return outcomes
 
 
-def _move(session: Session, events: Mapping[int, Event], values: Mapping[str, Any]
-          ) -> dict[int, Moved]:
-    """The compare-and-set: each HAWB moves only from a status the table lets its event
-    start from, to the status the table gives. On PostgreSQL one UPDATE joins the HAWBs
-    (with their events) to the table's rows for those events; on SQLite, one UPDATE per
-    event and source status."""
-    if not events:
+def apply_chains(session: Session, chains: Mapping[int, Sequence[Step]], actor: Actor, *,
+                 at: datetime | None = None) -> tuple[dict[Event, Outcome], set[int]]:
+    """Several events per HAWB, in order, as one move each: a compare-and-set from the
+    HAWB's status to where the table takes it after its last event (one UPDATE on
+    PostgreSQL whatever the chains), then a history row and an event per step, as if the
+    steps had been applied one by one. A HAWB whose status the table does not take through
+    its whole chain is not moved: those are returned, for the caller to apply step by step
+    (and have refused where the table says so). The outcome per event of the steps moved.
+
+    ACE answers an informal entry's acceptance, its entry summary and its payment back to
+    back: one row version of the HAWB instead of three (each writes every index of hawbs).
+    """
+    keyed = {i: tuple(s.event for s in steps) for i, steps in chains.items() if steps}
+    moved = _move(session, keyed, {})
+    outcomes: dict[Event, Outcome] = {}
+    pairs: list[tuple[Moved, Step]] = []
+    for i in sorted(moved):
+        final = moved[i]
+        status = final.from_status
+        for step in chains[i]:
+            to = target(status, step.event)
+            assert to is not None, "the chain table holds only whole paths"
+            one = Moved(i, final.manifest_id, final.hawb_no, status, to, final.carrier)
+            outcomes.setdefault(step.event, Outcome()).moved.append(one)
+            pairs.append((one, step))
+            status = to
+    if pairs:
+        _record(session, pairs, actor, at or utcnow(), None)
+    return outcomes, set(keyed) - set(moved)
+
+
+def _move(session: Session, chains: Mapping[int, tuple[Event, ...]],
+          values: Mapping[str, Any]) -> dict[int, Moved]:
+    """The compare-and-set: each HAWB moves only from a status the table takes through its
+    whole chain of events, to the status the table gives after the last one (a chain is
+    most often one event). On PostgreSQL one UPDATE joins the HAWBs (with their chains) to
+    the table's paths for those chains; on SQLite, one UPDATE per chain and source status.
+    The Moved of a chain goes from the HAWB's status to the end of the path."""
+    if not chains:
         return {}
+    paths = _paths(set(chains.values()))
     rows: list[tuple[int, int, str, str | None, str, str]] = []
     if session.get_bind().dialect.name == "postgresql":
-        kinds = sorted(set(events.values()))
-        table = [(source, e.value, target(source, e)) for e in kinds for source in SOURCES[e]]
-        ids = sorted(events)
+        ids = sorted(chains)
         for chunk in _chunks(ids, _PG_CHUNK):
             rows += session.execute(text(_PG_MOVE.format(values="".join(
                 f", {_ident(column)} = :v_{column}" for column in values))), {
-                "ids": list(chunk), "events": [events[i].value for i in chunk],
-                "froms": [t[0] for t in table], "kinds": [t[1] for t in table],
-                "tos": [t[2] for t in table],
+                "ids": list(chunk), "events": [_chain_key(chains[i]) for i in chunk],
+                "froms": [p[0] for p in paths], "kinds": [p[1] for p in paths],
+                "tos": [p[2] for p in paths],
                 **{f"v_{column}": value for column, value in values.items()}}).all()
     else:
-        by_event: dict[Event, list[int]] = {}
-        for hawb_id, event in events.items():
-            by_event.setdefault(event, []).append(hawb_id)
-        for event, ids in by_event.items():
+        by_chain: dict[str, list[int]] = {}
+        for hawb_id, chain in chains.items():
+            by_chain.setdefault(_chain_key(chain), []).append(hawb_id)
+        for key, ids in by_chain.items():
             left = set(ids)
-            for source in SOURCES[event]:
-                to = target(source, event)
-                assert to is not None
+            for source, _, to in (p for p in paths if p[1] == key):
                 for chunk in _chunks(sorted(left), _CHUNK):
                     got = session.execute(
                         update(_HAWBS).where(_HAWBS.c.id.in_(chunk),
@@ -167,6 +196,24 @@ def _move(session: Session, events: Mapping[int, Event], values: Mapping[str, An
                     rows += [(i, m, no, carrier, source, to) for i, m, no, carrier in got]
                     left.difference_update(row[0] for row in got)
     return {i: Moved(i, m, no, source, to, carrier) for i, m, no, carrier, source, to in rows}
+
+
+def _chain_key(chain: tuple[Event, ...]) -> str:
+    return ">".join(event.value for event in chain)
+
+
+def _paths(chains: set[tuple[Event, ...]]) -> list[tuple[str, str, str]]:
+    """(source status, chain key, final status) for every status the table takes through
+    the whole chain, in a stable order."""
+    found = []
+    for chain in sorted(chains):
+        for source in SOURCES[chain[0]]:
+            status: str | None = source
+            for event in chain:
+                status = target(status, event) if status is not None else None
+            if status is not None:
+                found.append((source, _chain_key(chain), status))
+    return found
 
 
 # The HAWBs with their events, joined to the table's (source, event, target) rows: a HAWB
@@ -227,18 +274,18 @@ NOTIFY: dict[Event, EventType] = {
 }
 
 
-def _record(session: Session, moved: Sequence[Moved], steps: Mapping[int, Step],
-            actor: Actor, at: datetime, detail: Mapping[str, Any] | None) -> None:
-    """A history row and an outbox event per HAWB moved, each set written in bulk."""
+def _record(session: Session, moves: Sequence[tuple[Moved, Step]], actor: Actor,
+            at: datetime, detail: Mapping[str, Any] | None) -> None:
+    """A history row and an outbox event per step moved, each set written in bulk, in the
+    order given (a HAWB's steps in their order)."""
     insert_rows(session, _HISTORY, _HISTORY_COLUMNS, [
-        (m.hawb_id, m.manifest_id, m.hawb_no, m.from_status, m.to_status,
-         steps[m.hawb_id].event.value, actor.name, actor.org_id, actor.person_id,
-         steps[m.hawb_id].note.reason, steps[m.hawb_id].note.source_message_id, at)
-        for m in moved])
-    ctx = contexts.of(session, {m.manifest_id for m in moved})
+        (m.hawb_id, m.manifest_id, m.hawb_no, m.from_status, m.to_status, step.event.value,
+         actor.name, actor.org_id, actor.person_id, step.note.reason,
+         step.note.source_message_id, at)
+        for m, step in moves])
+    ctx = contexts.of(session, {m.manifest_id for m, _ in moves})
     events = []
-    for m in moved:
-        step = steps[m.hawb_id]
+    for m, step in moves:
         kind = NOTIFY[step.event]
         events.append((new_event(kind, PAYLOADS[kind].model_validate({
             "from_status": m.from_status, "to_status": m.to_status,
@@ -248,7 +295,7 @@ def _record(session: Session, moved: Sequence[Moved], steps: Mapping[int, Step],
             port=ctx[m.manifest_id].port, cfs=ctx[m.manifest_id].cfs, carrier=m.carrier),
             ctx[m.manifest_id]))
     outbox.write(session, events)
-    outbox.bump_carriers(session, {m.carrier for m in moved if m.carrier and (
+    outbox.bump_carriers(session, {m.carrier for m, _ in moves if m.carrier and (
         m.from_status in PARCELS or m.to_status in PARCELS)})
 
 

@@ -231,9 +231,20 @@ class Worker:
         rounds: list[dict[int, service.Step]] = []
 
         def flush() -> None:
+            # Each HAWB's answers of the segment as one move where the table takes its
+            # status through all of them (most HAWBs); the others round by round, where
+            # what does not apply is refused and logged.
             nonlocal moved
+            chains: dict[int, list[service.Step]] = {}
             for steps in rounds:
-                moved += cls._apply_wave(session, list(steps.values()))
+                for hawb_id, step in steps.items():
+                    chains.setdefault(hawb_id, []).append(step)
+            outcomes, left = service.apply_chains(session, chains, CUSTOMS)
+            moved += cls._after_moves(session, outcomes, {})
+            for steps in rounds:
+                rest = [step for hawb_id, step in steps.items() if hawb_id in left]
+                if rest:
+                    moved += cls._apply_wave(session, rest)
             rounds.clear()
 
         count: dict[int, int] = {}
@@ -259,10 +270,16 @@ class Worker:
         flush()
         return moved
 
-    @staticmethod
-    def _apply_wave(session: Session, steps: list[service.Step]) -> int:
+    @classmethod
+    def _apply_wave(cls, session: Session, steps: list[service.Step]) -> int:
         outcomes = service.apply_many(session, steps, CUSTOMS)
-        notes = {s.hawb_id: s.note for s in steps}
+        return cls._after_moves(session, outcomes, {s.hawb_id: s.note for s in steps})
+
+    @staticmethod
+    def _after_moves(session: Session, outcomes: dict[Event, service.Outcome],
+                     notes: dict[int, Note]) -> int:
+        """HAWBs released at a CFS that has their MAWB are received there; refusals are
+        logged. The number of moves."""
         released = outcomes.get(Event.RELEASE)
         if released is not None and released.moved:
             boards.receive_released(session, released.moved)

@@ -117,6 +117,81 @@ def test_batches_of_mixed_events_follow_the_table(
             assert all(TABLE[(r.from_status, Event(r.event))] == r.to_status for r in rows)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(hawbs=st.lists(st.tuples(st.sampled_from([*JUDGED, HawbStatus.APPROVED,
+                                                 HawbStatus.SUBMITTED, HawbStatus.ACCEPTED]),
+                                st.lists(st.sampled_from(list(Event)), min_size=1,
+                                         max_size=4)), min_size=1, max_size=8))
+def test_chains_move_as_if_applied_step_by_step(
+        bulk_engine: tuple[Engine, int, str],
+        hawbs: list[tuple[str, list[Event]]]) -> None:
+    """service.apply_chains: a HAWB whose status the table takes through its whole chain
+    moves to the chain's end, with a history row and an event per step in order; any other
+    HAWB is left untouched and returned."""
+    engine, manifest_id, mawb = bulk_engine
+    with Session(engine) as session, session.begin():
+        ids = _new_hawbs(session, manifest_id, [start for start, _ in hawbs])
+        chains = {i: [Step(i, e, Note(f"step {k}", f"m{i}-{k}")) for k, e in enumerate(events)]
+                  for i, (_, events) in zip(ids, hawbs, strict=True)}
+        outcomes, left = service.apply_chains(session, chains, Actor("test"))
+        for hawb_id, (start, events) in zip(ids, hawbs, strict=True):
+            path: list[str] = [start]
+            for event in events:
+                to = target(path[-1], event)
+                if to is None:
+                    break
+                path.append(to)
+            whole = len(path) == len(events) + 1
+            assert (hawb_id not in left) == whole
+            stored = session.scalar(select(Hawb.status).where(Hawb.id == hawb_id))
+            assert stored == (path[-1] if whole else start)
+            rows = session.scalars(select(HawbHistory).where(HawbHistory.hawb_id == hawb_id)
+                                   .order_by(HawbHistory.id)).all()
+            hawb_no = session.scalar(select(Hawb.hawb_no).where(Hawb.id == hawb_id))
+            published = session.scalars(select(OutboxEvent.event_type).where(
+                OutboxEvent.key == f"{mawb}/{hawb_no}").order_by(OutboxEvent.id)).all()
+            if not whole:
+                assert (rows, published) == ([], [])
+                continue
+            assert [(r.from_status, r.to_status, r.event, r.reason, r.source_message_id)
+                    for r in rows] == [
+                (path[k], path[k + 1], e.value, f"step {k}", f"m{hawb_id}-{k}")
+                for k, e in enumerate(events)]
+            assert published == [service.NOTIFY[e].value for e in events]
+            for k, event in enumerate(events):
+                assert (hawb_id, path[k], path[k + 1]) in {
+                    (m.hawb_id, m.from_status, m.to_status) for m in outcomes[event].moved}
+
+
+def test_ace_answers_of_an_informal_entry_move_it_once(
+        bulk_engine: tuple[Engine, int, str]) -> None:
+    """Acceptance, entry summary and payment, answered back to back: one move to duty
+    paid with three history rows; a HAWB not yet filed is left for step-by-step refusal."""
+    engine, manifest_id, _ = bulk_engine
+    answers = [Event.ACCEPT, Event.ACCEPT_ENTRY_SUMMARY, Event.PAY_STATEMENT]
+    with Session(engine) as session, session.begin():
+        filed, early, accepted = _new_hawbs(session, manifest_id, [
+            HawbStatus.SUBMITTED, HawbStatus.ELIGIBLE, HawbStatus.ACCEPTED])
+        outcomes, left = service.apply_chains(session, {
+            filed: [Step(filed, e) for e in answers], early: [Step(early, e) for e in answers],
+            accepted: [Step(accepted, e) for e in answers[1:]]}, Actor("test"))
+        assert left == {early}
+        assert {e: [(m.hawb_id, m.to_status) for m in o.moved] for e, o in outcomes.items()} == {
+            Event.ACCEPT: [(filed, HawbStatus.ACCEPTED)],
+            Event.ACCEPT_ENTRY_SUMMARY: [(filed, HawbStatus.ENTRY_SUMMARY_ACCEPTED),
+                                         (accepted, HawbStatus.ENTRY_SUMMARY_ACCEPTED)],
+            Event.PAY_STATEMENT: [(filed, HawbStatus.DUTY_PAID),
+                                  (accepted, HawbStatus.DUTY_PAID)]}
+        assert dict(session.execute(select(Hawb.id, Hawb.status).where(
+            Hawb.id.in_([filed, early, accepted]))).all()) == {
+            filed: HawbStatus.DUTY_PAID, early: HawbStatus.ELIGIBLE,
+            accepted: HawbStatus.DUTY_PAID}
+        assert session.scalars(select(HawbHistory.to_status).where(
+            HawbHistory.hawb_id == filed).order_by(HawbHistory.id)).all() == [
+            HawbStatus.ACCEPTED, HawbStatus.ENTRY_SUMMARY_ACCEPTED, HawbStatus.DUTY_PAID]
+
+
 def test_one_event_per_hawb_in_a_batch(bulk_engine: tuple[Engine, int, str]) -> None:
     engine, manifest_id, _ = bulk_engine
     with Session(engine) as session, session.begin():
