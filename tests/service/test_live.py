@@ -11,11 +11,24 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.manifest.models import HawbLine
+from app.settings import Settings
 from tests.conftest import SAMPLES, Org, big_manifest
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Uploads in an ingest process, as the service runs by default, not on a thread of
+    the server (the other tests' setting): that thread shares the interpreter lock with the
+    requests served meanwhile. py-spy dumps of this test on a thread showed the upload
+    holding the lock in a third of them, in calls such as polars' DataFrame.rows that do
+    not let it go until they return; a GET took 8.5 s once in CI (on PostgreSQL, 6 s into
+    the upload), which is the likely cause, not reproduced here."""
+    return settings.model_copy(update={"ingest_processes": 1})
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
