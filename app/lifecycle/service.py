@@ -171,14 +171,31 @@ def _move(session: Session, chains: Mapping[int, tuple[Event, ...]],
     paths = _paths(set(chains.values()))
     rows: list[tuple[int, int, str, str | None, str, str]] = []
     if session.get_bind().dialect.name == "postgresql":
-        ids = sorted(chains)
-        for chunk in _chunks(ids, _PG_CHUNK):
-            rows += session.execute(text(_PG_MOVE.format(values="".join(
-                f", {_ident(column)} = :v_{column}" for column in values))), {
-                "ids": list(chunk), "events": [_chain_key(chains[i]) for i in chunk],
-                "froms": [p[0] for p in paths], "kinds": [p[1] for p in paths],
-                "tos": [p[2] for p in paths],
-                **{f"v_{column}": value for column, value in values.items()}}).all()
+        starts = {(p[0], p[1]) for p in paths}
+        pending = sorted(chains)
+        for _ in range(_PG_PASSES):
+            done: list[Any] = []
+            for chunk in _chunks(pending, _PG_CHUNK):
+                done += session.execute(text(_PG_MOVE.format(values="".join(
+                    f", {_ident(column)} = :v_{column}" for column in values))), {
+                    "ids": list(chunk), "events": [_chain_key(chains[i]) for i in chunk],
+                    "froms": [p[0] for p in paths], "kinds": [p[1] for p in paths],
+                    "tos": [p[2] for p in paths],
+                    **{f"v_{column}": value for column, value in values.items()}}).all()
+            rows += done
+            # A HAWB another transaction moved while this UPDATE waited for its row lock is
+            # checked again against the path row it first matched only (EvalPlanQual), and
+            # skipped even where the table takes its new status through the chain: ACE's
+            # acceptance, applied while the worker recorded the submission, was lost that
+            # way (the HAWB stayed submitted). Those go again, from their status now.
+            moved_now = {row[0] for row in done}
+            rest = [i for i in pending if i not in moved_now]
+            current = dict(session.execute(select(Hawb.id, Hawb.status)
+                                           .where(Hawb.id.in_(rest))).all()) if rest else {}
+            pending = [i for i in rest
+                       if (current.get(i), _chain_key(chains[i])) in starts]
+            if not pending:
+                break
     else:
         by_chain: dict[str, list[int]] = {}
         for hawb_id, chain in chains.items():
@@ -229,6 +246,7 @@ WHERE h.id = w.id AND h.status = t.from_status
 RETURNING h.id, h.manifest_id, h.hawb_no, h.carrier, t.from_status, t.to_status
 """
 _PG_CHUNK = 10_000
+_PG_PASSES = 5  # a HAWB moved by others this many times during one move is left to them
 
 
 def _ident(column: str) -> str:

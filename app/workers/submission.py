@@ -223,17 +223,16 @@ class Worker:
 
         Answers about different HAWBs commute; a MAWB's permit to transfer does not (it
         moves every HAWB of the MAWB), so the batch is cut at each permit into segments.
-        Within a segment, round k applies the k-th answer about each HAWB, all at once
-        whatever their events (service.apply_many): as many statements as the most answers
-        a HAWB has in the segment (ACE answers a Type 11's acceptance and its entry summary
-        back to back, so cutting at every repeated HAWB instead made waves of one)."""
+        Within a segment, each HAWB's answers in order are one chain, and all chains move
+        at once (service.apply_chains: ACE answers a Type 11's acceptance, entry summary and
+        payment back to back, three moves of a HAWB that become one). HAWBs whose status
+        the table does not take through their whole chain are then applied round by round:
+        round k the k-th answer about each of them, at once whatever their events
+        (service.apply_many), as many statements as the most answers one has."""
         moved = 0
         rounds: list[dict[int, service.Step]] = []
 
         def flush() -> None:
-            # Each HAWB's answers of the segment as one move where the table takes its
-            # status through all of them (most HAWBs); the others round by round, where
-            # what does not apply is refused and logged.
             nonlocal moved
             chains: dict[int, list[service.Step]] = {}
             for steps in rounds:

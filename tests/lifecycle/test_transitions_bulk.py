@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app import migrate
@@ -256,3 +257,46 @@ def test_concurrent_batches_move_each_hawb_once(engine: Engine) -> None:
         assert set(per_hawb.values()) == {1}
         assert session.scalar(select(func.count()).where(
             OutboxEvent.manifest_id == manifest_id)) == HAWBS
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_move_waiting_on_a_concurrent_one_applies_from_the_new_status(engine: Engine) -> None:
+    """ACE's acceptance applied while the worker's transaction records the submission
+    (submitting -> submitted) waits for its row lock, then finds the HAWB submitted: the
+    table accepts from there too, so it must move, not be refused (PostgreSQL re-checks a
+    row it waited for against the one path row it had matched, submitting -> accepted)."""
+    with Session(engine) as session, session.begin():
+        manifest_id, _ = _manifest(session)
+        [hawb_id] = _new_hawbs(session, manifest_id, [HawbStatus.SUBMITTING])
+    recorder = Session(engine)
+    recorder.begin()
+    service.apply(recorder, [hawb_id], Event.SUBMIT, Actor("worker"))
+    outcome: dict[str, service.Outcome] = {}
+
+    def collect() -> None:
+        with Session(engine) as session, session.begin():
+            outcome["accept"] = service.apply(session, [hawb_id], Event.ACCEPT,
+                                              Actor("CBP (ACE)"))
+
+    collector = threading.Thread(target=collect)
+    collector.start()
+    with Session(engine) as watcher:  # until the collector waits for the row
+        for _ in range(200):
+            waiting = watcher.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"))
+            if waiting:
+                break
+            time.sleep(0.05)
+            watcher.rollback()
+    assert waiting, "the collector never waited for the HAWB's row"
+    recorder.commit()
+    recorder.close()
+    collector.join(timeout=60)
+    assert [(m.from_status, m.to_status) for m in outcome["accept"].moved] == [
+        (HawbStatus.SUBMITTED, HawbStatus.ACCEPTED)]
+    assert outcome["accept"].refused == {}
+    with Session(engine) as session:
+        assert session.scalars(select(HawbHistory.to_status).where(
+            HawbHistory.hawb_id == hawb_id).order_by(HawbHistory.id)).all() == [
+            HawbStatus.SUBMITTED, HawbStatus.ACCEPTED]
