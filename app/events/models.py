@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,33 +37,10 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
-class Relayed(Protocol):
-    """What publishing and fanning out read of an outbox row (a row read as ``Unsent``,
-    or the ORM object)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def event_id(self) -> str: ...
-    @property
-    def event_type(self) -> str: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def manifest_id(self) -> int: ...
-    @property
-    def port(self) -> str: ...
-    @property
-    def cfs(self) -> str | None: ...
-    @property
-    def carrier(self) -> str | None: ...
-    @property
-    def payload(self) -> str: ...
-
-
 class Unsent(NamedTuple):
-    """An unsent outbox row as the relay reads it: plain columns, no ORM object to build
-    and track (a third of the relay's CPU went to that in the 40,000-HAWB day)."""
+    """An outbox row as the relay reads, publishes and fans it out: plain columns, no ORM
+    object to build and track (a third of the relay's CPU went to that in the 40,000-HAWB
+    day)."""
 
     id: int
     event_id: str

@@ -113,13 +113,13 @@ def apply_many(session: Session, steps: Sequence[Step], actor: Actor, *,
         raise ValueError("apply_many takes at most one event per HAWB")
     now = at or utcnow()
     outcomes = {s.event: Outcome() for s in steps}
-    moved = _move(session, {i: (s.event,) for i, s in by_id.items()}, values or {})
+    moved, current = _move(session, {i: (s.event,) for i, s in by_id.items()}, values or {})
     left = set(by_id) - set(moved)
-    if left:
-        current = dict(session.execute(select(Hawb.id, Hawb.status)
-                                       .where(Hawb.id.in_(sorted(left)))).all())
-        for i in sorted(left):
-            outcomes[by_id[i].event].refused[i] = current.get(i, "missing")
+    if unread := sorted(left - set(current)):
+        current.update(session.execute(select(Hawb.id, Hawb.status)
+                                       .where(Hawb.id.in_(unread))).all())
+    for i in sorted(left):
+        outcomes[by_id[i].event].refused[i] = current.get(i, "missing")
     if moved:
         ordered = [moved[i] for i in sorted(moved)]
         for m in ordered:
@@ -141,7 +141,7 @@ def apply_chains(session: Session, chains: Mapping[int, Sequence[Step]], actor: 
     back: one row version of the HAWB instead of three (each writes every index of hawbs).
     """
     keyed = {i: tuple(s.event for s in steps) for i, steps in chains.items() if steps}
-    moved = _move(session, keyed, {})
+    moved, _ = _move(session, keyed, {})
     outcomes: dict[Event, Outcome] = {}
     pairs: list[tuple[Moved, Step]] = []
     for i in sorted(moved):
@@ -160,16 +160,18 @@ def apply_chains(session: Session, chains: Mapping[int, Sequence[Step]], actor: 
 
 
 def _move(session: Session, chains: Mapping[int, tuple[Event, ...]],
-          values: Mapping[str, Any]) -> dict[int, Moved]:
+          values: Mapping[str, Any]) -> tuple[dict[int, Moved], dict[int, str]]:
     """The compare-and-set: each HAWB moves only from a status the table takes through its
     whole chain of events, to the status the table gives after the last one (a chain is
     most often one event). On PostgreSQL one UPDATE joins the HAWBs (with their chains) to
     the table's paths for those chains; on SQLite, one UPDATE per chain and source status.
-    The Moved of a chain goes from the HAWB's status to the end of the path."""
+    The Moved of a chain goes from the HAWB's status to the end of the path; with them, the
+    statuses of HAWBs not moved where they were read (PostgreSQL)."""
     if not chains:
-        return {}
+        return {}, {}
     paths = _paths(set(chains.values()))
     rows: list[tuple[int, int, str, str | None, str, str]] = []
+    current: dict[int, str] = {}
     if session.get_bind().dialect.name == "postgresql":
         starts = {(p[0], p[1]) for p in paths}
         pending = sorted(chains)
@@ -190,8 +192,9 @@ def _move(session: Session, chains: Mapping[int, tuple[Event, ...]],
             # way (the HAWB stayed submitted). Those go again, from their status now.
             moved_now = {row[0] for row in done}
             rest = [i for i in pending if i not in moved_now]
-            current = dict(session.execute(select(Hawb.id, Hawb.status)
-                                           .where(Hawb.id.in_(rest))).all()) if rest else {}
+            if rest:
+                current.update(session.execute(select(Hawb.id, Hawb.status)
+                                               .where(Hawb.id.in_(rest))).all())
             pending = [i for i in rest
                        if (current.get(i), _chain_key(chains[i])) in starts]
             if not pending:
@@ -212,7 +215,8 @@ def _move(session: Session, chains: Mapping[int, tuple[Event, ...]],
                                    _HAWBS.c.carrier)).all()
                     rows += [(i, m, no, carrier, source, to) for i, m, no, carrier in got]
                     left.difference_update(row[0] for row in got)
-    return {i: Moved(i, m, no, source, to, carrier) for i, m, no, carrier, source, to in rows}
+    moved = {i: Moved(i, m, no, source, to, carrier) for i, m, no, carrier, source, to in rows}
+    return moved, {i: status for i, status in current.items() if i not in moved}
 
 
 def _chain_key(chain: tuple[Event, ...]) -> str:

@@ -48,7 +48,7 @@ from app.accounts.models import Organisation, OrgKind
 from app.db import transaction, upsert, utcnow
 from app.errors import InvalidRequest, NotFound
 from app.events.catalogue import EventType
-from app.events.models import Relayed
+from app.events.models import Unsent
 from app.kit.pagination import PageOf, decode_cursor, encode_cursor
 from app.lifecycle.models import BrokerClient
 from app.manifest.models import Manifest
@@ -92,7 +92,7 @@ class DeliveryReport:
 # --- who may see what -------------------------------------------------------------------
 
 
-def audience(session: Session, rows: Sequence[Relayed]) -> dict[int, set[int]]:
+def audience(session: Session, rows: Sequence[Unsent]) -> dict[int, set[int]]:
     """Outbox row id -> the organisations allowed to see its event: the manifest's
     forwarder and the brokers it designated, the CFS operating the manifest's facility,
     the carrier of the HAWB, and administrators."""
@@ -141,7 +141,7 @@ def _wants(types: list[str], event_type: str) -> bool:
     return ALL_EVENTS in types or event_type in types
 
 
-def fan_out(session: Session, rows: Sequence[Relayed], now: datetime | None = None) -> int:
+def fan_out(session: Session, rows: Sequence[Unsent], now: datetime | None = None) -> int:
     """Queue a pending delivery of each row to every active or failing subscription of its
     audience that wants its type; returns how many were queued. Idempotent: an event
     fanned out again queues nothing it already queued."""

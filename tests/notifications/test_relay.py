@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_session_factory
-from app.events.models import OutboxEvent, Relayed
+from app.events.models import OutboxEvent, Unsent
 from app.notifications import webhooks
 from app.notifications.kafka import KafkaPublisher
 from app.workers.relay import Relay, RelayReport
@@ -35,7 +35,7 @@ def bootstrap(tmp_path: Path) -> Iterator[str]:
 class CrashAfterPublish(KafkaPublisher):
     """Dies after the broker acknowledged, before the rows are marked sent."""
 
-    async def publish(self, rows: Sequence[Relayed]) -> None:
+    async def publish(self, rows: Sequence[Unsent]) -> None:
         await super().publish(rows)
         raise RuntimeError("relay killed between publish and mark")
 

@@ -25,7 +25,7 @@ from app.db import make_session_factory, transaction, utcnow
 from app.errors import InvalidRequest
 from app.events import outbox
 from app.events.catalogue import EventType, StatusChanged, new_event
-from app.events.models import OutboxEvent
+from app.events.models import UNSENT_COLUMNS, OutboxEvent, Unsent
 from app.manifest import contexts
 from app.manifest.models import Manifest
 from app.notifications import webhooks
@@ -170,8 +170,8 @@ def subscribe(client: TestClient, org: Org, url: str, types: list[str] | None = 
 def relay(writer: sessionmaker[Session], now: datetime | None = None) -> int:
     """What the relay does with webhooks: fan unsent outbox rows out, mark them sent."""
     with transaction(writer) as session:
-        rows = list(session.scalars(select(OutboxEvent).where(OutboxEvent.sent_at.is_(None))
-                                    .order_by(OutboxEvent.id)))
+        rows = [Unsent(*r) for r in session.execute(
+            select(*UNSENT_COLUMNS).where(OutboxEvent.sent_at.is_(None)).order_by(OutboxEvent.id))]
         created = webhooks.fan_out(session, rows, now)
         session.execute(update(OutboxEvent).where(OutboxEvent.id.in_([r.id for r in rows]))
                         .values(sent_at=utcnow()))
@@ -250,7 +250,7 @@ def test_events_arrive_signed_with_their_id(client: TestClient, writer: sessionm
 
     # The relay fanning the same rows out again (it died before marking them) adds nothing.
     with transaction(writer) as session:
-        rows = list(session.scalars(select(OutboxEvent)))
+        rows = [Unsent(*r) for r in session.execute(select(*UNSENT_COLUMNS))]
         assert webhooks.fan_out(session, rows) == 0
     assert webhooks.deliver_due(writer, http, FAST).delivered == 0
 
@@ -437,7 +437,8 @@ def test_each_organisation_receives_only_what_it_may_see(
 
 def test_audience_of_outbox_rows(world: World, db: sessionmaker[Session]) -> None:
     with db() as session:
-        rows = list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))
+        rows = [Unsent(*r) for r in session.execute(
+            select(*UNSENT_COLUMNS).order_by(OutboxEvent.id))]
         seen = webhooks.audience(session, rows)
         subs = {s.id: s.organisation_id for s in session.scalars(select(WebhookSubscription))}
     org = {name: subs[sub_id] for name, sub_id in world.subs.items()}
