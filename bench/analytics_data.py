@@ -43,7 +43,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import ApiKey, Organisation, OrgKind
 from app.accounts.service import create_organisation, issue_key
-from app.ace_gateway import abi
 from app.ace_gateway.entry_numbers import display, entry_number
 from app.ace_gateway.messages import AceError, AceMessage, MessageKind
 from app.ace_gateway.simulator.engine import REJECTION_CODES, statement_number
@@ -550,8 +549,7 @@ def _customs_messages(session: Session, customs: pl.DataFrame, broker_orgs: list
                 "gateway": GATEWAY, "direction": "received", "message_id": message.message_id,
                 "kind": answer.kind.value, "hawb_id": stop["id"],
                 "manifest_id": stop["manifest_id"], "entry_number": number,
-                "body_json": message.model_dump_json(), "body_abi": abi.message_records(message),
-                "recorded_at": recorded})
+                "body_json": message.model_dump_json(), "recorded_at": recorded})
             if answer.move is not None:
                 reason = ("; ".join(f"[{e.code}] {e.message}" for e in message.errors)
                           or answer.narrative)

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import ApiKey, Organisation, OrgKind
 from app.accounts.service import create_organisation, issue_key
-from app.ace_gateway import abi, filing
+from app.ace_gateway import filing
 from app.ace_gateway.adapters.simulated import SimulatedGateway
 from app.ace_gateway.messages import AceMessage, MessageKind
 from app.ace_gateway.models import AceMessageRecord
@@ -584,7 +584,6 @@ def _history_of_done(session: Session, done: Sequence[_Planned]) -> None:
                 kind=message.kind.value,
                 manifest_id=manifest.id,
                 body_json=message.model_dump_json(),
-                body_abi=abi.message_records(message),
                 recorded_at=message.issued_at,
             )
         )

@@ -12,8 +12,16 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from anyascii import anyascii
+from pydantic import TypeAdapter
 
-from app.ace_gateway.documents import AnyEntry, EntryLine, Party, SummaryLine, Type11Entry
+from app.ace_gateway.documents import (
+    AnyEntry,
+    Entry,
+    EntryLine,
+    Party,
+    SummaryLine,
+    Type11Entry,
+)
 from app.ace_gateway.messages import AceMessage, MessageKind
 
 WIDTH = 80
@@ -202,6 +210,18 @@ def message_records(message: AceMessage) -> str:
                               (8, 3, _AGENCY_CODES.get(agency, agency)),
                               (11, 2, _PGA[message.kind]), (17, 40, narrative)))
     return "\n".join(records) + "\n"
+
+
+_ENTRY: TypeAdapter[AnyEntry] = TypeAdapter(Entry)
+
+
+def stored_records(body_json: str, *, sent: bool) -> str:
+    """The records of a stored message, made from its JSON: an entry ``sent``, or an answer
+    received. The JSON is what the gateway exchanged; the records are a rendering of it, so
+    they are made when read, not stored."""
+    if sent:
+        return entry_records(_ENTRY.validate_json(body_json))
+    return message_records(AceMessage.model_validate_json(body_json))
 
 
 def _when(stamp: datetime) -> tuple[Part, Part]:

@@ -174,7 +174,8 @@ def submit(gateway: Gateway, prepared: Sequence[Prepared], *, paused: bool) -> l
 
 def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared],
                     receipts: Sequence[Receipt]) -> None:
-    """Store each entry as sent, in both renderings, and count the submission."""
+    """Store each entry as sent (its JSON; the ABI records are rendered from it when read:
+    abi_records), and count the submission."""
     now = utcnow()
     counts = dict(session.execute(
         update(AceEntry).where(AceEntry.entry_number.in_([p.entry.entry_number
@@ -184,12 +185,12 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
     insert_rows(session, AceMessageRecord.__table__, _MESSAGE_COLUMNS, [
         (gateway, SENT, f"{receipt.transaction_id}/{counts[item.entry.entry_number]}",
          f"type{item.entry.entry_type}_{receipt.status}", item.hawb_id, item.manifest_id,
-         item.entry.entry_number, item.entry.model_dump_json(), abi.entry_records(item.entry),
-         now) for item, receipt in zip(prepared, receipts, strict=True)])
+         item.entry.entry_number, item.entry.model_dump_json(), now)
+        for item, receipt in zip(prepared, receipts, strict=True)])
 
 
 _MESSAGE_COLUMNS = ("gateway", "direction", "message_id", "kind", "hawb_id", "manifest_id",
-                    "entry_number", "body_json", "body_abi", "recorded_at")
+                    "entry_number", "body_json", "recorded_at")
 
 
 def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collected] | None:
@@ -226,7 +227,7 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
         if new:
             records.append((gateway.name, RECEIVED, message.message_id, message.kind.value,
                             hawb_id, manifest_id, message.entry_number,
-                            message.model_dump_json(), abi.message_records(message), now))
+                            message.model_dump_json(), now))
             seen.add(message.message_id)
         collected.append(Collected(message, hawb_id, manifest_id, new))
         if new and message.kind is MessageKind.STATEMENT_PAID:
@@ -291,6 +292,11 @@ def payment_of(session: Session, entry_number: str) -> tuple[AceStatementEntry,
         AceStatement, AceStatement.statement_number == AceStatementEntry.statement_number)
         .where(AceStatementEntry.entry_number == entry_number)).first()
     return None if row is None else (row[0], row[1])
+
+
+def abi_records(message: AceMessageRecord) -> str:
+    """A stored message as ABI records, made from its JSON."""
+    return abi.stored_records(message.body_json, sent=message.direction == SENT)
 
 
 def entry_of(session: Session, manifest_id: int, hawb_no: str) -> AceEntry | None:

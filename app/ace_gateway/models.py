@@ -69,8 +69,7 @@ class AceMessageRecord(Base):
     hawb_id: Mapped[int | None] = mapped_column(BigInteger)  # None: a whole MAWB
     manifest_id: Mapped[int | None] = mapped_column(BigInteger)
     entry_number: Mapped[str | None] = mapped_column(String(11))
-    body_json: Mapped[str] = mapped_column(Text)
-    body_abi: Mapped[str] = mapped_column(Text)
+    body_json: Mapped[str] = mapped_column(Text)  # the ABI records are made from it on read
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

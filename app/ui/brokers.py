@@ -46,7 +46,8 @@ def hawb_page(request: Request, web: WebDep, mawb: str, hawb_no: str,
         duty_rows = breakdowns.amounts(session, detail.hawb.id)
         payment = filing.payment_of(session, entry.entry_number) if entry else None
     duty = json.loads(detail.hawb.duty) if detail.hawb.duty else {}
-    pretty = [{"row": m, "json": json.dumps(json.loads(m.body_json), indent=2)}
+    pretty = [{"row": m, "json": json.dumps(json.loads(m.body_json), indent=2),
+               "abi": filing.abi_records(m)}
               for m in messages]
     can_decide = (web.kind is OrgKind.BROKER
                   and detail.hawb.status in {*REVIEWABLE, HawbStatus.APPROVED})

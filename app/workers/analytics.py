@@ -10,9 +10,10 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.analytics import refresh
@@ -48,13 +49,16 @@ class AnalyticsRefresher:
 
     def run(self) -> None:
         """Until stopped: a refresh every ``every_s``, the first one ``every_s`` after the
-        start (the process's first dashboard read refreshes its own period anyway)."""
+        start (the process's first dashboard read refreshes its own period anyway). A pass
+        is skipped while another process's refresher is in one (``_alone``)."""
         due = time.monotonic() + self.every_s
         while not self._stop.is_set():
             if time.monotonic() >= due:
                 with logs.bound(refresh_pass=logs.new_id()):
                     try:
-                        self.run_once()
+                        with _alone(self.writer) as alone:
+                            if alone:
+                                self.run_once()
                     except Exception:
                         log.exception("analytics refresh failed; retrying")
                 due = time.monotonic() + self.every_s
@@ -62,6 +66,32 @@ class AnalyticsRefresher:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+_ADVISORY_KEY = 321_0002  # pg_try_advisory_lock key of a refresher's pass
+
+
+@contextlib.contextmanager
+def _alone(writer: sessionmaker[Session]) -> Iterator[bool]:
+    """Whether no other refresher is in a pass, holding that until the block ends.
+
+    Every ``s321 worker`` runs a refresher. Two passes at once recomputed the same dirty
+    days one after the other (the refreshes wait for each other's lock), doubling the work
+    for nothing: in the 60,000-HAWB day (bench/day) the refreshers' reads were a seventh of
+    PostgreSQL's time, and two passes collided writing the same corrections' sources. On
+    PostgreSQL a session-level advisory lock, taken on a connection of its own in autocommit
+    so that it holds no snapshot open for the whole pass; SQLite has one writer anyway."""
+    engine = writer.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        alone = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _ADVISORY_KEY}))
+        try:
+            yield alone
+        finally:
+            if alone:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_KEY})
 
 
 def start_refresher(writer: sessionmaker[Session], settings: Settings) -> AnalyticsRefresher:

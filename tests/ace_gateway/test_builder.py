@@ -128,8 +128,11 @@ def test_json_rendering_matches_golden_file() -> None:
 
 
 def test_abi_rendering_matches_golden_file() -> None:
-    records = abi.entry_records(build(FACTS, entry_number=ENTRY_NUMBER))
+    entry = build(FACTS, entry_number=ENTRY_NUMBER)
+    records = abi.entry_records(entry)
     _golden("type86_entry.abi", records)
+    # As the message audit shows it: made from the JSON stored.
+    assert abi.stored_records(entry.model_dump_json(), sent=True) == records
     lines = records.splitlines()
     assert all(len(line) == abi.WIDTH and line.isascii() for line in lines)
     assert [line[:4] for line in lines] == [
@@ -159,4 +162,6 @@ def test_status_messages_render_as_so_records() -> None:
         "disposition": None, "narrative": "Permit to transfer to CFS"})
     text = "".join(abi.message_records(m) for m in (released, rejected, ptt))
     _golden("status_messages.abi", text)
+    assert "".join(abi.stored_records(m.model_dump_json(), sent=False)
+                   for m in (released, rejected, ptt)) == text
     assert all(len(line) == abi.WIDTH for line in text.splitlines())

@@ -371,6 +371,8 @@ def test_abi_rendering_of_type11_matches_golden_file() -> None:
     entry = build_type11(FACTS, entry_number=entry_number("B76", 324528))
     records = abi.entry_records(entry)
     _golden("type11_entry.abi", records)
+    # As the message audit shows it: made from the JSON stored (a Type 11, by its type).
+    assert abi.stored_records(entry.model_dump_json(), sent=True) == records
     lines = records.splitlines()
     assert all(len(line) == abi.WIDTH for line in lines)
     assert [line[:4] if line.startswith("SE") else line[:2] for line in lines] == [
@@ -405,6 +407,8 @@ def test_type11_answers_render_as_records() -> None:
                                       "statement_number": "B76261201D",
                                       "narrative": "Paid by ACH"})
     first, second = abi.message_records(summary), abi.message_records(paid)
+    assert [abi.stored_records(m.model_dump_json(), sent=False) for m in (summary, paid)] == [
+        first, second]
     assert first.splitlines()[0][22:24] == "11"
     assert first.splitlines()[2][:4] == "AX90"
     st10 = second.splitlines()[2]

@@ -171,7 +171,6 @@ def ace_message(
             manifest_id=hawb.manifest_id,
             entry_number=None,
             body_json=message.model_dump_json(),
-            body_abi="",
         )
     )
 

@@ -6,6 +6,7 @@ same entry number."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 
@@ -171,6 +172,10 @@ def test_a_manifest_arriving_today_runs_from_approval_to_the_carrier(
     body = sent[0]["json"]
     assert [r["number"] for r in body["lines"][0]["tariff"]] == ["99038803", "6505006090"]
     assert "\n5099038803" in sent[0]["abi"]
+    # The console's HAWB page shows the same records, made from the stored JSON.
+    sign_in(client, forwarder)
+    page = client.get(f"/ui/manifests/{mawb}/hawbs/T1").text
+    assert html.escape(sent[0]["abi"].splitlines()[0], quote=False) in page
 
     # The CFS receives what was released, hands it off; the carrier picks it up.
     received = client.post(f"/v1/cfs/{port.firms}/mawbs/{mawb}/receipt",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import OrgKind
@@ -16,6 +16,7 @@ from app.analytics.risks import findings as risks_findings
 from app.db import make_session_factory, transaction, utcnow
 from app.lifecycle.models import HawbHistory
 from app.manifest.models import Hawb
+from app.workers import analytics
 from app.workers.analytics import AnalyticsRefresher
 from tests.conftest import MakeOrg, Org, make_broker
 from tests.support.journeys import designate, simulator, uploaded, worker_for
@@ -160,3 +161,33 @@ def test_the_analytics_refresher_brings_analytics_up_to_date(
     with db() as session:
         assert not refresh.pending(session)
         assert not risks_findings.pending(session, tuple(risks_findings.Kind))
+
+
+def test_a_refresher_skips_its_pass_while_another_is_in_one(
+        client: TestClient, engine: Engine, db: sessionmaker[Session], forwarder: Org) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: one process writes, there is no other refresher to wait for")
+    uploaded(client, forwarder, {"HR2": "6505.00.60.90"})
+    passes = 0
+
+    def one_pass(_seconds: float) -> bool:
+        nonlocal passes
+        passes += 1
+        if passes == 2:
+            refresher.stop()
+        return passes == 2
+
+    refresher = AnalyticsRefresher(make_session_factory(engine, writer=True), every_s=0.0,
+                                   sleep=one_pass)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": analytics._ADVISORY_KEY})
+        refresher.run()  # two passes, both skipped: the other refresher holds the lock
+        with db() as session:
+            assert refresh.pending(session)
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": analytics._ADVISORY_KEY})
+    passes = 0
+    refresher = AnalyticsRefresher(make_session_factory(engine, writer=True), every_s=0.0,
+                                   sleep=one_pass)
+    refresher.run()  # alone now
+    with db() as session:
+        assert not refresh.pending(session)

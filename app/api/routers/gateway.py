@@ -52,7 +52,7 @@ def hawb_messages(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDe
     hawb = queries.get_hawb(session, manifest, hawb_no).hawb
     rows = filing.messages_for_hawb(session, manifest.id, hawb.hawb_no)
     if rendering == "abi":
-        return PlainTextResponse("".join(row.body_abi for row in rows))
+        return PlainTextResponse("".join(filing.abi_records(row) for row in rows))
     entry = filing.entry_of(session, manifest.id, hawb.hawb_no)
     paid = filing.payment_of(session, entry.entry_number) if entry else None
     statement = None if paid is None else schemas.StatementOut(
@@ -67,7 +67,7 @@ def hawb_messages(mawb: str, hawb_no: str, caller: ReaderDep, session: SessionDe
             id=row.id, direction=row.direction, kind=row.kind,
             message_id=row.message_id, entry_number=row.entry_number,
             recorded_at=row.recorded_at, json_rendering=json.loads(row.body_json),
-            abi_rendering=row.body_abi) for row in rows])
+            abi_rendering=filing.abi_records(row)) for row in rows])
 
 
 def _gateway_out(gateway: Gateway, state: GatewayState) -> schemas.GatewayOut:
