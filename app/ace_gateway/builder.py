@@ -26,6 +26,7 @@ from app.ace_gateway.documents import (
     Type11Entry,
     Type86Entry,
 )
+from app.db import among
 from app.eligibility.tables import pga_agencies
 from app.errors import Invalid
 from app.manifest.codes import PORTS
@@ -293,13 +294,13 @@ def load_facts(session: Session, hawb_ids: Iterable[int]) -> dict[int, HawbFacts
     # Columns, not ORM objects: building and tracking those was a tenth of a worker's CPU.
     lines: defaultdict[int, list[LineFacts]] = defaultdict(list)
     for hawb_id, *line in session.execute(
-            select(HawbLine.hawb_id, *_LINE_COLUMNS).where(HawbLine.hawb_id.in_(ids))
+            select(HawbLine.hawb_id, *_LINE_COLUMNS).where(among(session, HawbLine.hawb_id, ids))
             .order_by(HawbLine.hawb_id, HawbLine.line_no)):
         lines[hawb_id].append(LineFacts(*line))
     found = [row._mapping for row in session.execute(
         select(*_HAWB_COLUMNS, Manifest.mawb, Manifest.flight_no, Manifest.port,
                func.coalesce(Hawb.arrival_date, Manifest.arrival_date).label("arrival_date"))
-        .join(Manifest, Manifest.id == Hawb.manifest_id).where(Hawb.id.in_(ids)))]
+        .join(Manifest, Manifest.id == Hawb.manifest_id).where(among(session, Hawb.id, ids)))]
     duties = amounts_of(session, [row["id"] for row in found if row["entry_type"] == "11"])
     return {row["id"]: HawbFacts(
         hawb_id=row["id"], lines=tuple(lines[row["id"]]),

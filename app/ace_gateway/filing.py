@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import String, Table, and_, func, or_, select, update
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.ace_gateway import abi, entry_numbers
@@ -35,7 +37,7 @@ from app.ace_gateway.models import (
     EntryNumberSequence,
     GatewayState,
 )
-from app.db import insert_rows, upsert, utcnow
+from app.db import among, insert_rows, upsert, utcnow
 from app.errors import Conflict
 from app.manifest.models import Manifest
 from app.observability import metrics
@@ -87,8 +89,8 @@ def assign_entry_numbers(session: Session, facts: Mapping[int, HawbFacts], *, br
     bills = {(f.manifest_id, f.hawb_no): hawb_id for hawb_id, f in facts.items()}
     known: dict[int, str] = {}
     for entry in session.scalars(select(AceEntry).where(
-            AceEntry.manifest_id.in_({f.manifest_id for f in facts.values()}),
-            AceEntry.hawb_no.in_({f.hawb_no for f in facts.values()}))):
+            among(session, AceEntry.manifest_id, {f.manifest_id for f in facts.values()}),
+            among(session, AceEntry.hawb_no, {f.hawb_no for f in facts.values()}))):
         hawb_id = bills.get((entry.manifest_id, entry.hawb_no))
         if hawb_id is not None:
             entry.hawb_id = hawb_id  # a corrected HAWB is a new row for the same bill
@@ -148,6 +150,12 @@ def _state(session: Session, gateway: str, *, lock: bool = False,
     if lock:
         stmt = stmt.with_for_update(skip_locked=skip_locked)
     state = session.scalar(stmt)
+    if state is None and skip_locked and session.scalar(
+            select(GatewayState.gateway).where(GatewayState.gateway == gateway)) is not None:
+        # Locked, not missing: the upsert below would wait for the holder's commit (its
+        # row version is in progress), which is what skipping was for (0.4 s a time in
+        # the 60,000-HAWB day, auto_explain).
+        return None
     if state is None:
         session.execute(upsert(session, GatewayState).values(
             gateway=gateway, cursor=0, paused=False, pause_reason="", changed_by="",
@@ -178,8 +186,8 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
     abi_records), and count the submission."""
     now = utcnow()
     counts = dict(session.execute(
-        update(AceEntry).where(AceEntry.entry_number.in_([p.entry.entry_number
-                                                          for p in prepared]))
+        update(AceEntry).where(among(session, AceEntry.entry_number,
+                                     [p.entry.entry_number for p in prepared]))
         .values(submissions=AceEntry.submissions + 1, last_submitted_at=now)
         .returning(AceEntry.entry_number, AceEntry.submissions)).all())
     insert_rows(session, AceMessageRecord.__table__, _MESSAGE_COLUMNS, [
@@ -210,12 +218,10 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
         return []
     numbers = {m.entry_number for m in batch.messages if m.entry_number}
     hawbs = dict(session.execute(select(AceEntry.entry_number, AceEntry.hawb_id)
-                                 .where(AceEntry.entry_number.in_(numbers))).all())
+                                 .where(among(session, AceEntry.entry_number, numbers))).all())
     manifests = dict(session.execute(select(Manifest.mawb, Manifest.id).where(
-        Manifest.mawb.in_({m.mawb for m in batch.messages}))).all())
-    seen = set(session.scalars(select(AceMessageRecord.message_id).where(
-        AceMessageRecord.gateway == gateway.name, AceMessageRecord.direction == RECEIVED,
-        AceMessageRecord.message_id.in_([m.message_id for m in batch.messages]))))
+        among(session, Manifest.mawb, {m.mawb for m in batch.messages}))).all())
+    seen = _recorded(session, gateway.name, [m.message_id for m in batch.messages])
     collected = []
     payments: list[tuple[AceMessage, int | None]] = []
     records: list[tuple[object, ...]] = []
@@ -239,6 +245,23 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
     kinds = [c.message.kind.value for c in collected if c.new]
     metrics.on_commit(session, lambda: metrics.ace_messages(gateway.name, kinds))
     return collected
+
+
+def _recorded(session: Session, gateway: str, message_ids: list[str]) -> set[str]:
+    """Which of these received messages are already recorded. On PostgreSQL each id is
+    looked up in the (gateway, message_id) index: as ``message_id IN (...)`` the planner,
+    between two ANALYZEs of a growing table, read every message of the gateway and
+    filtered them (0.3-0.4 s a poll late in the 60,000-HAWB day, auto_explain)."""
+    received = AceMessageRecord.direction == RECEIVED
+    if session.get_bind().dialect.name != "postgresql":
+        return set(session.scalars(select(AceMessageRecord.message_id).where(
+            AceMessageRecord.gateway == gateway, received,
+            AceMessageRecord.message_id.in_(message_ids))))
+    wanted = func.unnest(cast_(message_ids, ARRAY(String))).table_valued("id").render_derived()
+    return set(session.scalars(select(AceMessageRecord.message_id).join_from(
+        wanted, AceMessageRecord, and_(AceMessageRecord.gateway == gateway,
+                                       AceMessageRecord.message_id == wanted.c.id))
+        .where(received)))
 
 
 def record_payment(session: Session, message: AceMessage, hawb_id: int | None) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, OrgKind
 from app.accounts.service import Caller
-from app.db import utcnow
+from app.db import among, utcnow
 from app.eligibility.models import CHANGED_BY_OTHER_FILER, ComplianceAlert
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.kit.money import dollars
@@ -272,7 +272,7 @@ def _client_hawbs(session: Session, broker_id: int, hawb_ids: Sequence[int]) -> 
         select(Hawb.id).join(Manifest, Manifest.id == Hawb.manifest_id)
         .join(BrokerClient, and_(BrokerClient.forwarder_id == Manifest.forwarder_id,
                                  BrokerClient.broker_id == broker_id))
-        .where(Hawb.id.in_(list(hawb_ids)))))
+        .where(among(session, Hawb.id, hawb_ids))))
     missing = [i for i in hawb_ids if i not in found]
     if missing:
         # Another forwarder's HAWB is indistinguishable from one that does not exist.
@@ -320,7 +320,7 @@ def _estimate_notes(session: Session, ids: Sequence[int], reason: str | None
     """Each Type 01 HAWB's reason for formal entry, with its duty and fee estimate."""
     notes: dict[int, Note] = {}
     for hawb_id, duty, fees in session.execute(select(
-            Hawb.id, Hawb.duty_cents, Hawb.fees_cents).where(Hawb.id.in_(list(ids)))):
+            Hawb.id, Hawb.duty_cents, Hawb.fees_cents).where(among(session, Hawb.id, ids))):
         estimate = (f"formal entry (type 01): estimated duty {dollars(duty or 0)}, merchandise "
                     f"processing fee {dollars(fees or 0)}")
         notes[hawb_id] = Note(f"{reason}; {estimate}" if reason
@@ -362,7 +362,7 @@ def default_importers(session: Session, hawb_ids: Sequence[int]) -> dict[int, st
     for hawb_id, forwarder_id in session.execute(
             select(Hawb.id, Manifest.forwarder_id)
             .join(Manifest, Manifest.id == Hawb.manifest_id)
-            .where(Hawb.id.in_(list(hawb_ids)), Hawb.entry_type == TYPE_11)):
+            .where(among(session, Hawb.id, hawb_ids), Hawb.entry_type == TYPE_11)):
         by_forwarder.setdefault(forwarder_id, []).append(hawb_id)
     found: dict[int, str] = {}
     for forwarder_id, ids in by_forwarder.items():
@@ -391,7 +391,7 @@ def route_to_formal_entry(session: Session, who: Broker, hawb_ids: Sequence[int]
     """Hand ineligible HAWBs to formal entry; those the duty engine priced as Type 01 carry
     their duty and fee estimate in the reason."""
     ids = _client_hawbs(session, who.id, hawb_ids)
-    priced = list(session.scalars(select(Hawb.id).where(Hawb.id.in_(ids),
+    priced = list(session.scalars(select(Hawb.id).where(among(session, Hawb.id, ids),
                                                         Hawb.entry_type == TYPE_01)))
     return service.apply(session, ids, Event.ROUTE_TO_FORMAL_ENTRY, who.actor, reason=reason,
                          notes=_estimate_notes(session, priced, reason))

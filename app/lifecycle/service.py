@@ -12,7 +12,7 @@ from sqlalchemy import Table, select, text, update
 from sqlalchemy.orm import Session
 
 from app.accounts.service import Caller
-from app.db import insert_rows, utcnow
+from app.db import among, insert_rows, utcnow
 from app.errors import Conflict, NotFound
 from app.events import outbox
 from app.events.catalogue import PAYLOADS, EventType, new_event
@@ -117,7 +117,7 @@ def apply_many(session: Session, steps: Sequence[Step], actor: Actor, *,
     left = set(by_id) - set(moved)
     if unread := sorted(left - set(current)):
         current.update(session.execute(select(Hawb.id, Hawb.status)
-                                       .where(Hawb.id.in_(unread))).all())
+                                       .where(among(session, Hawb.id, unread))).all())
     for i in sorted(left):
         outcomes[by_id[i].event].refused[i] = current.get(i, "missing")
     if moved:
@@ -194,7 +194,7 @@ def _move(session: Session, chains: Mapping[int, tuple[Event, ...]],
             rest = [i for i in pending if i not in moved_now]
             if rest:
                 current.update(session.execute(select(Hawb.id, Hawb.status)
-                                               .where(Hawb.id.in_(rest))).all())
+                                               .where(among(session, Hawb.id, rest))).all())
             pending = [i for i in rest
                        if (current.get(i), _chain_key(chains[i])) in starts]
             if not pending:

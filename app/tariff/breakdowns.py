@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from app.db import among
 from app.tariff.models import DutyLine
 
 
@@ -51,7 +52,7 @@ def amounts_of(session: Session, hawb_ids: Sequence[int]) -> dict[int, list[Amou
     for i in range(0, len(ids), 1000):
         # Columns, not ORM objects: the worker reads the breakdown of every entry it files.
         rows = session.execute(select(DutyLine.hawb_id, *_AMOUNT_COLUMNS)
-                               .where(DutyLine.hawb_id.in_(ids[i:i + 1000]))
+                               .where(among(session, DutyLine.hawb_id, ids[i:i + 1000]))
                                .order_by(DutyLine.hawb_id, DutyLine.line_no == 0,
                                          DutyLine.line_no, DutyLine.seq))
         for hawb_id, *amount in rows:

@@ -27,7 +27,7 @@ from app.ace_gateway.filing import Prepared
 from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
 from app.ace_gateway.messages import AceMessage, MessageKind
 from app.cfs import boards
-from app.db import transaction, utcnow
+from app.db import among, transaction, utcnow
 from app.events import outbox
 from app.events.catalogue import EventType, PermitToTransfer, new_event
 from app.lifecycle import brokers, service
@@ -162,7 +162,8 @@ class Worker:
             # Only what this transaction claimed is sent; stale claims get a fresh lease.
             prepared = [p for p in prepared if p.hawb_id in claimed]
             if stale:
-                session.execute(update(Hawb).where(Hawb.id.in_(stale)).values(claimed_at=now)
+                session.execute(update(Hawb).where(among(session, Hawb.id, stale))
+                                .values(claimed_at=now)
                                 .execution_options(synchronize_session=False))
         if not prepared:
             return 0
