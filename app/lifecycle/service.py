@@ -174,16 +174,18 @@ def _move(session: Session, chains: Mapping[int, tuple[Event, ...]],
     current: dict[int, str] = {}
     if session.get_bind().dialect.name == "postgresql":
         starts = {(p[0], p[1]) for p in paths}
+        move = text(_PG_MOVE.format(values="".join(
+            f", {_ident(column)} = :v_{column}" for column in values)))
+        fixed = {"froms": [p[0] for p in paths], "kinds": [p[1] for p in paths],
+                 "tos": [p[2] for p in paths],
+                 **{f"v_{column}": value for column, value in values.items()}}
         pending = sorted(chains)
         for _ in range(_PG_PASSES):
             done: list[Any] = []
             for chunk in _chunks(pending, _PG_CHUNK):
-                done += session.execute(text(_PG_MOVE.format(values="".join(
-                    f", {_ident(column)} = :v_{column}" for column in values))), {
+                done += session.execute(move, {
                     "ids": list(chunk), "events": [_chain_key(chains[i]) for i in chunk],
-                    "froms": [p[0] for p in paths], "kinds": [p[1] for p in paths],
-                    "tos": [p[2] for p in paths],
-                    **{f"v_{column}": value for column, value in values.items()}}).all()
+                    **fixed}).all()
             rows += done
             # A HAWB another transaction moved while this UPDATE waited for its row lock is
             # checked again against the path row it first matched only (EvalPlanQual), and
