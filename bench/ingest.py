@@ -123,10 +123,16 @@ def scratch_databases(server: URL, names: Sequence[str]) -> Iterator[list[URL]]:
 
 
 def checkpoint(url: URL) -> None:
-    """Start each timed run with no dirty buffers left over from the previous one."""
-    with (psycopg.connect(conninfo(url), autocommit=True) as conn,
-          contextlib.suppress(psycopg.errors.InsufficientPrivilege)):
-        conn.execute("CHECKPOINT")
+    """Start each timed run with no dirty buffers left over from the previous one, and
+    with no ANALYZE running: the service analyses the tables an upload grew after its
+    answer (app/intake/ingest.py), which would otherwise run into the next timed step."""
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and _scalar(
+                conn, "SELECT count(*) FROM pg_stat_progress_analyze", {}):
+            time.sleep(0.05)
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CHECKPOINT")
 
 
 def server_version(url: URL) -> str:

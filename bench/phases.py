@@ -35,6 +35,7 @@ from app.intake import ingest as service
 from app.manifest import bulk, reading
 from app.tariff import engine as duty_engine
 from app.tariff import tariff
+from bench.day.cpu import POSTGRES, CpuSampler
 from bench.duties import DEFAULT_EDITION, load_tariff
 from bench.ingest import (
     ARRIVAL,
@@ -47,6 +48,7 @@ from bench.ingest import (
     prepare_api,
     scratch_databases,
 )
+from bench.scratch import conninfo
 
 _CHUNK = 1 << 20
 
@@ -90,6 +92,7 @@ PHASES = (
     Phase(duty_engine, "_summaries", "HAWB summaries"),
     Phase(bulk.PostgresWriter, "insert", "COPY", arg=1),
     Phase(service, "refresh_counts", "refresh counts"),
+    Phase(bulk, "analyze", "ANALYZE the grown tables (after the answer, another thread)"),
 )
 
 
@@ -208,6 +211,7 @@ def run(args: argparse.Namespace) -> list[Timing]:
             if missing:
                 print(f"not timed (no longer in app/): {', '.join(missing)}")
             profiler = cProfile.Profile() if args.profile else None
+            cpu = CpuSampler(dict, conninfo(db), str(db.database), every_s=0.5).start()
             try:
                 with recorder.phase("ingest() total (incl. commit)"):
                     if profiler is not None:
@@ -215,9 +219,11 @@ def run(args: argparse.Namespace) -> list[Timing]:
                     outcome = service.ingest(reader, writer, request, limits)
                     if profiler is not None:
                         profiler.disable()
+                service.analysed()
             finally:
                 for restore in restores:
                     restore()
+                spent = cpu.finish()
         engine.dispose()
     if profiler is not None:
         profiler.dump_stats(args.profile)
@@ -230,6 +236,9 @@ def run(args: argparse.Namespace) -> list[Timing]:
              if "eligibility" in ms else "")
     print("Server-Timing equivalent (ms): "
           + ", ".join(f"{name} {value:,.0f}" for name, value in ms.items()) + share)
+    print(f"CPU during ingest() and its ANALYZE: this process (the ingest, polars' threads, "
+          f"the sampler) {sum(v for k, v in spent.items() if k != POSTGRES):.1f} s, PostgreSQL's "
+          f"backends {spent.get(POSTGRES, 0.0):.1f} s (background writers not counted)")
     return recorder.timings
 
 

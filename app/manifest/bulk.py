@@ -180,9 +180,9 @@ def read_frame(
     return pl.read_csv(buf.getvalue(), has_header=False, new_columns=list(schema), schema=schema)
 
 
-def refresh_statistics(session: Session, added: Mapping[str, int]) -> list[str]:
-    """ANALYZE the tables a bulk load grew past autovacuum's own analyze threshold (50 rows
-    and 10 % of the table); returns those analysed (PostgreSQL only).
+def grown_tables(session: Session, added: Mapping[str, int]) -> list[str]:
+    """The tables a bulk load grew past autovacuum's own analyze threshold (50 rows and
+    10 %), to ANALYZE (``analyze``); none off PostgreSQL.
 
     Until autovacuum catches up, the planner judges a grown table by its old statistics:
     in bench/load.py, after another forwarder's uploads had taken the HAWBs from 200 to
@@ -193,8 +193,10 @@ def refresh_statistics(session: Session, added: Mapping[str, int]) -> list[str]:
     estimates: dict[str, float] = {str(name): float(rows) for name, rows in session.execute(text(
         "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' AND relname = ANY(:names)"
     ), {"names": list(added)}).all()}
-    grown = [table for table, rows in added.items()
-             if rows > 50 + 0.1 * max(estimates.get(table, 0.0), 0.0)]
-    for table in grown:
+    return [table for table, rows in added.items()
+            if rows > 50 + 0.1 * max(estimates.get(table, 0.0), 0.0)]
+
+
+def analyze(session: Session, tables: Sequence[str]) -> None:
+    for table in tables:
         session.execute(text(f"ANALYZE {_ident(table)}"))
-    return grown
