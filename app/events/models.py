@@ -22,7 +22,7 @@ class OutboxEvent(Base):
                       Index("ix_outbox_manifest", "manifest_id", "id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_id: Mapped[str] = mapped_column(String(36))  # a UUID; no index (migration 0026)
     event_type: Mapped[str] = mapped_column(String(48))
     key: Mapped[str] = mapped_column(String(200))  # partition key: MAWB/HAWB or MAWB
     manifest_id: Mapped[int] = mapped_column(BigInteger)
