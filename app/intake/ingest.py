@@ -300,7 +300,7 @@ def store_upload(
 _analyzer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-analyze")
 
 
-def _analyze_later(writer: sessionmaker[Session], tables: list[str]) -> Future[None]:
+def _analyze_later(writer: sessionmaker[Session], tables: list[str]) -> None:
     def run() -> None:
         try:
             with writer() as session, session.begin():
@@ -309,7 +309,7 @@ def _analyze_later(writer: sessionmaker[Session], tables: list[str]) -> Future[N
             # The upload stands; autovacuum analyses the tables in its own time.
             log.exception("ANALYZE of %s after an upload failed", ", ".join(tables))
 
-    return _analyzer.submit(run)
+    _analyzer.submit(run)
 
 
 def analysed(timeout: float | None = None) -> None:
