@@ -48,7 +48,7 @@ def gc_threshold() -> int:
     raw = os.environ.get(GC_THRESHOLD_VARIABLE, "").strip()
     if not raw:
         return _GC_THRESHOLD
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise SystemExit(f"{GC_THRESHOLD_VARIABLE} must be a whole number of allocations "
                          f"(0 or more), not {raw!r}.")
     return int(raw)

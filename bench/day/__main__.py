@@ -205,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
         "housekeeping": housekeeping, "faults": [asdict(f) for f in faults.log],
         "checks": [asdict(r) for r in results],
         "stages": [asdict(s) for s in figures.stages], "time_scale": args.time_scale,
-        "cpu_s": cpu_s}
+        "cpu_s": cpu_s, "uploaders": args.uploaders,
+        "upload_answer_s": _spread(tally.upload_seconds)}
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     print(render(report))
     return 0 if all(r.ok for r in results) else 1
@@ -224,6 +225,18 @@ def _conninfo(server: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _spread(seconds: list[float]) -> dict[str, float] | None:
+    """p50, p95 and max, nearest rank."""
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+
+    def rank(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 2)
+
+    return {"p50": rank(0.5), "p95": rank(0.95), "max": rank(1.0)}
+
+
 def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:8.2f}"
 
@@ -234,6 +247,10 @@ def render(report: dict[str, object]) -> str:
     lines.append(f"{hawbs:,} HAWBs in {report['manifests']} manifests; uploads and broker "
                  f"decisions done after {report['uploads_s']} s; every HAWB final after "
                  f"{elapsed} s: {report['throughput_hawbs_per_s']} HAWBs/s upload to final")
+    answers: dict[str, float] | None = report.get("upload_answer_s")  # type: ignore[assignment]
+    if answers:
+        lines.append(f"uploads answered ({report['uploaders']} at a time): p50 "
+                     f"{answers['p50']} s, p95 {answers['p95']} s, max {answers['max']} s")
     lines.append(f"final statuses: {report['statuses']}")
     lines.append(f"entry types: {report['entry_types']}; duties: {report['duty_statuses']}")
     lines.append(f"client retries: {report['retries'] or 'none'}; process restarts: "

@@ -34,7 +34,7 @@ def test_an_operator_sets_the_threshold(thresholds: None,
     assert gc_threshold() == 0
 
 
-@pytest.mark.parametrize("raw", ["-1", "1e5", "many"])
+@pytest.mark.parametrize("raw", ["-1", "1e5", "many", "²"])
 def test_a_threshold_that_is_not_a_count_is_refused(monkeypatch: pytest.MonkeyPatch,
                                                     raw: str) -> None:
     monkeypatch.setenv(GC_THRESHOLD_VARIABLE, raw)
