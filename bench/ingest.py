@@ -49,6 +49,7 @@ from app.db import make_engine, make_session_factory, transaction
 from app.hts.importer import import_schedule
 from app.migrate import upgrade
 from bench.generate import GENERATOR_VERSION, HEADER, Stats, generate
+from bench.percentiles import percentile
 from bench.scratch import conninfo
 from bench.server import S321, Service, free_port, http_service, launched
 
@@ -364,7 +365,7 @@ def get_stats(probes: Sequence[Probe], start: float, end: float) -> GetStats:
     ms = sorted(p.seconds * 1000 for p in ok)
 
     def pct(q: float) -> float:
-        return round(ms[min(len(ms) - 1, int(q * len(ms)))], 1) if ms else float("nan")
+        return round(percentile(ms, q), 1)
 
     by_endpoint: dict[str, int] = {}
     for p in ok:

@@ -56,6 +56,7 @@ from bench.ingest import (
     running_server,
     scratch_databases,
 )
+from bench.percentiles import percentile
 
 ARRIVAL = "2026-11-20"  # after de minimis ended: Type 11 entries, priced
 
@@ -73,7 +74,7 @@ def latency(samples: Sequence[Probe]) -> Latency:
     ms = sorted(s.seconds * 1000 for s in samples if s.status == 200)
 
     def pct(q: float) -> float:
-        return round(ms[min(len(ms) - 1, int(q * len(ms)))], 1) if ms else float("nan")
+        return round(percentile(ms, q), 1)
 
     return Latency(requests=len(samples), failed=sum(s.status != 200 for s in samples),
                    p50_ms=pct(0.50), p99_ms=pct(0.99),

@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 from app import migrate
 from bench.day import checks, cluster, cpu, drive, tariff, traffic
 from bench.day.faults import Faults
+from bench.percentiles import percentile
 
 OUT = Path(__file__).resolve().parent.parent / "out" / "day"
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -226,15 +227,9 @@ def _conninfo(server: str) -> str:
 
 
 def _spread(seconds: list[float]) -> dict[str, float] | None:
-    """p50, p95 and max, nearest rank."""
-    if not seconds:
-        return None
     ordered = sorted(seconds)
-
-    def rank(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 2)
-
-    return {"p50": rank(0.5), "p95": rank(0.95), "max": rank(1.0)}
+    return {name: round(percentile(ordered, q), 2) for name, q in
+            (("p50", 0.5), ("p95", 0.95), ("max", 1.0))} if ordered else None
 
 
 def _secs(value: float | None) -> str:
