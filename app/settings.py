@@ -94,6 +94,8 @@ class Settings(LogSettings):
     # How often the analytics refresher (app/workers/analytics.py) brings the summaries of
     # changed days up to date.
     analytics_refresh_s: float = Field(default=60.0, gt=0)
+    # ... resting longer after a long pass, so that passes take at most this share of the time.
+    analytics_refresh_share: float = Field(default=0.1, gt=0, le=1)
     # CAPE files of the IEEPA refunds (app/analytics/refunds/data/cape.csv): entry numbers
     # per file (CSMS #68315804: at most 9,999; a larger value is lowered to it), the header
     # row (empty: none) and dashes in entry numbers. The header and the dashes come from a

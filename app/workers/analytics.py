@@ -1,7 +1,14 @@
 """The analytics refresher: brings the summaries and risk findings of the days that changed
 up to date every ``S321_ANALYTICS_REFRESH_S`` seconds, so dashboards rarely wait for it (a
 dashboard read also refreshes its own period). The consignee spellings are derived only
-here, one forwarder's changed manifests at a time, never in a request."""
+here, one forwarder's changed manifests at a time, never in a request.
+
+A pass recomputes each changed arrival day whole, so on a busy day every pass reads the
+whole day again and costs more than the last. The refresher therefore rests after a pass
+in proportion to how long it took, so that it never takes more than
+``S321_ANALYTICS_REFRESH_SHARE`` of the time (a tenth by default) from the clearance work
+it shares the machine with. A pass took 9.3 s at 60,000 HAWBs of one day, and passes every
+60 s cost the 200,000-HAWB day 7.5 % of its CPU (docs/production.md, seventh session)."""
 
 from __future__ import annotations
 
@@ -32,11 +39,16 @@ log = logging.getLogger(__name__)
 
 class AnalyticsRefresher:
     def __init__(self, writer: sessionmaker[Session], every_s: float = 60.0,
-                 sleep: Callable[[float], bool] | None = None) -> None:
+                 sleep: Callable[[float], bool] | None = None, *, share: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("the refresher's share of the time must be above 0 and at most 1")
         self.writer = writer
         self.every_s = every_s
+        self.share = share
         self._stop = threading.Event()
         self._sleep = sleep or self._stop.wait
+        self._clock = clock
 
     def run_once(self) -> None:
         refresh.ensure_fresh(self.writer, self.writer)
@@ -49,11 +61,13 @@ class AnalyticsRefresher:
 
     def run(self) -> None:
         """Until stopped: a refresh every ``every_s``, the first one ``every_s`` after the
-        start (the process's first dashboard read refreshes its own period anyway). A pass
-        is skipped while another process's refresher is in one (``_alone``)."""
-        due = time.monotonic() + self.every_s
+        start (the process's first dashboard read refreshes its own period anyway), or
+        later after a long pass (``rest_after``). A pass is skipped while another process's
+        refresher is in one (``_alone``)."""
+        due = self._clock() + self.every_s
         while not self._stop.is_set():
-            if time.monotonic() >= due:
+            if self._clock() >= due:
+                started = self._clock()
                 with logs.bound(refresh_pass=logs.new_id()):
                     try:
                         with _alone(self.writer) as alone:
@@ -61,8 +75,14 @@ class AnalyticsRefresher:
                                 self.run_once()
                     except Exception:
                         log.exception("analytics refresh failed; retrying")
-                due = time.monotonic() + self.every_s
-            self._sleep(max(0.0, due - time.monotonic()))
+                ended = self._clock()
+                due = ended + self.rest_after(ended - started)
+            self._sleep(max(0.0, due - self._clock()))
+
+    def rest_after(self, pass_s: float) -> float:
+        """Seconds until the next pass after one of ``pass_s`` seconds: ``every_s``, or as
+        long as keeps the passes within ``share`` of the time."""
+        return max(self.every_s, pass_s * (1 - self.share) / self.share)
 
     def stop(self) -> None:
         self._stop.set()
@@ -96,7 +116,8 @@ def _alone(writer: sessionmaker[Session]) -> Iterator[bool]:
 
 def start_refresher(writer: sessionmaker[Session], settings: Settings) -> AnalyticsRefresher:
     """A refresher on a daemon thread (with the API process's worker, or `s321 worker`)."""
-    refresher = AnalyticsRefresher(writer, settings.analytics_refresh_s)
+    refresher = AnalyticsRefresher(writer, settings.analytics_refresh_s,
+                                   share=settings.analytics_refresh_share)
     start_thread(refresher.run, "analytics-refresher")
     return refresher
 
@@ -133,7 +154,8 @@ def _refresh_in_child(settings: Settings, stop: Connection) -> None:
     engine = background_engine(settings)
     # poll() answers True once the parent sends or closes its end.
     refresher = AnalyticsRefresher(make_session_factory(engine, writer=True),
-                                   settings.analytics_refresh_s, sleep=stop.poll)
+                                   settings.analytics_refresh_s, sleep=stop.poll,
+                                   share=settings.analytics_refresh_share)
 
     def stop_when_asked() -> None:
         stop.poll(None)

@@ -143,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
     engine = create_engine(database_url, pool_pre_ping=True)
     service_env = {"S321_WORKER_CLAIM_LEASE_S": str(args.claim_lease),
                    "S321_ACE_HTTP_TIMEOUT_S": str(args.gateway_timeout),
-                   "S321_WORKER_IDLE_SLEEP_S": "0.5", "S321_LOG_LEVEL": "WARNING"}
+                   "S321_WORKER_IDLE_SLEEP_S": "0.5", "S321_LOG_LEVEL": "WARNING",
+                   **args.service_env}
     with _disposed(engine), cluster.running(
             run_dir, database_url, pepper=pepper, apis=2, workers=2,
             simulator_env=simulator_env(args), service_env=service_env) as c:
@@ -206,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         "housekeeping": housekeeping, "faults": [asdict(f) for f in faults.log],
         "checks": [asdict(r) for r in results],
         "stages": [asdict(s) for s in figures.stages], "time_scale": args.time_scale,
-        "cpu_s": cpu_s, "uploaders": args.uploaders,
+        "cpu_s": cpu_s, "uploaders": args.uploaders, "service_env": args.service_env,
         "upload_answer_s": _spread(tally.upload_seconds)}
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     print(render(report))
@@ -250,6 +251,8 @@ def render(report: dict[str, object]) -> str:
     lines.append(f"entry types: {report['entry_types']}; duties: {report['duty_statuses']}")
     lines.append(f"client retries: {report['retries'] or 'none'}; process restarts: "
                  f"{report['restarts'] or 'none'}; housekeeping: {report['housekeeping']}")
+    if report.get("service_env"):
+        lines.append(f"settings given with --service-env: {report['service_env']}")
     lines.append(f"\nper-stage latency, seconds (CBP's own delays simulated at "
                  f"{report['time_scale']}x):")
     lines.append(f"  {'stage':<34} {'HAWBs':>8} {'p50':>8} {'p95':>8} {'max':>8}")
@@ -274,6 +277,13 @@ def render(report: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def _setting(value: str) -> tuple[str, str]:
+    key, sep, setting = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {value!r}")
+    return key, setting
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.day", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -296,7 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=str(OUT), help="where run directories go")
     parser.add_argument("--vacuum-s", type=float, default=60.0,
                         help="VACUUM (ANALYZE) period when the server has autovacuum off")
+    parser.add_argument("--service-env", action="append", default=[], type=_setting,
+                        metavar="KEY=VALUE", help="a setting for the API, workers and relay "
+                        "(repeatable), e.g. S321_ANALYTICS_REFRESH_S=120")
     args = parser.parse_args(argv)
+    args.service_env = dict(args.service_env)
     # A terminated run still stops the processes it started (the `finally` blocks run).
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     return run(args)

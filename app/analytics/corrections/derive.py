@@ -290,7 +290,8 @@ def ensure_fresh(reader: sessionmaker[Session], writer: sessionmaker[Session]) -
     """The analytics refresher's pass: each out-of-date forwarder derived in its own
     transaction, so that one forwarder's uploads hold no lock over everyone's. Requests
     never derive (a forwarder's derivation reads all its filed lines): they read the rows
-    as the refresher last left them, at most ``S321_ANALYTICS_REFRESH_S`` behind."""
+    as the refresher last left them, at most ``S321_ANALYTICS_REFRESH_S`` behind (longer while
+    its passes are long: ``S321_ANALYTICS_REFRESH_SHARE``)."""
     with reader() as session:
         wanted = stale(session)
     done: dict[int, int] = {}
