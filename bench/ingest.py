@@ -51,7 +51,7 @@ from app.migrate import upgrade
 from bench.generate import GENERATOR_VERSION, HEADER, Stats, generate
 from bench.percentiles import percentile
 from bench.scratch import conninfo
-from bench.server import S321, Service, free_port, http_service, launched
+from bench.server import S321, Service, env_setting, free_port, http_service, launched
 
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_HTS = (Path(__file__).resolve().parents[2]
@@ -959,9 +959,7 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 def server_env_setting(text: str) -> tuple[str, str]:
     """``KEY=VALUE`` for --server-env: an environment variable for both servers."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.isidentifier():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = env_setting(text)
     if key.startswith("S321_"):
         raise argparse.ArgumentTypeError(
             f"{key}: the benchmark sets the service's own settings (S321_*) itself")

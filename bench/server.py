@@ -3,6 +3,7 @@ analytics and polling benchmarks' servers and for every process of the day at sc
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import random
@@ -17,6 +18,15 @@ from pathlib import Path
 import httpx
 
 S321 = Path(sys.executable).with_name("s321")
+
+
+def env_setting(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` given on a benchmark's command line: an environment variable for the
+    processes it starts."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
 
 
 def free_port() -> int:

@@ -36,6 +36,7 @@ from app import migrate
 from bench.day import checks, cluster, cpu, drive, tariff, traffic
 from bench.day.faults import Faults
 from bench.percentiles import percentile
+from bench.server import env_setting
 
 OUT = Path(__file__).resolve().parent.parent / "out" / "day"
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -277,13 +278,6 @@ def render(report: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def _setting(value: str) -> tuple[str, str]:
-    key, sep, setting = value.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {value!r}")
-    return key, setting
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.day", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -306,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=str(OUT), help="where run directories go")
     parser.add_argument("--vacuum-s", type=float, default=60.0,
                         help="VACUUM (ANALYZE) period when the server has autovacuum off")
-    parser.add_argument("--service-env", action="append", default=[], type=_setting,
+    parser.add_argument("--service-env", action="append", default=[], type=env_setting,
                         metavar="KEY=VALUE", help="a setting for the API, workers and relay "
                         "(repeatable), e.g. S321_ANALYTICS_REFRESH_S=120")
     args = parser.parse_args(argv)
