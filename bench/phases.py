@@ -66,7 +66,7 @@ PHASES = (
     Phase(reading, "read", "read"),
     Phase(reading, "_to_utf8", "encoding check (UTF-8 decode of the whole file)"),
     Phase(reading, "_read_frame", "polars read_csv"),
-    Phase(service, "loaded_codes", "load HTS codes"),
+    Phase(service, "known_codes", "look up the file's HTS codes in the schedule"),
     Phase(service, "validate", "validate"),
     Phase(service, "_store", "store (write transaction)"),
     Phase(bulk.PostgresWriter, "reserve_ids", "reserve ids"),

@@ -37,7 +37,7 @@ from app.events.catalogue import (
     ManifestReceived,
     new_event,
 )
-from app.hts.importer import loaded_codes
+from app.hts.importer import known_codes, schedule_loaded
 from app.lifecycle import brokers
 from app.manifest import (
     bulk,
@@ -164,9 +164,8 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
         )
     supplied = [k for k, v in request.supplied.items() if v and k in MANIFEST_COLUMNS]
     header_map = map_header(parsed.header, supplied)
-    codes = loaded_codes(session)
-    validated = validate(parsed.frame, header_map, request.supplied, codes or None,
-                         parsed.problems)
+    codes = partial(known_codes, session) if schedule_loaded(session) else None
+    validated = validate(parsed.frame, header_map, request.supplied, codes, parsed.problems)
     validated.encoding = parsed.encoding
     validated.positions = parsed.positions
     return to_usd(session, validated)
@@ -251,7 +250,7 @@ def store_upload(
             with reading.stream(request.path) as csv:
                 if csv is not None:
                     with clock.phase("store"), writer() as session, session.begin():
-                        parts = _streamed(session, request, csv, limits, clock)
+                        parts = _streamed(session, reader, request, csv, limits, clock)
                         first = next(parts, None)
                         if first is None:
                             raise reading.NotStreamable
@@ -330,8 +329,8 @@ class _Totals:
     unassigned: int = 0
 
 
-def _streamed(session: Session, request: UploadRequest, csv: reading.CsvStream,
-              limits: Limits, clock: _Clock) -> Iterator[Validated]:
+def _streamed(session: Session, reader: sessionmaker[Session], request: UploadRequest,
+              csv: reading.CsvStream, limits: Limits, clock: _Clock) -> Iterator[Validated]:
     """A large CSV validated a part at a time (app/manifest/reading.py ``CsvStream``), each
     part holding every row of its HAWBs; ``_finisher`` completes each part. The session is
     used before the first part only, so that the parts can be stored on another thread
@@ -341,7 +340,7 @@ def _streamed(session: Session, request: UploadRequest, csv: reading.CsvStream,
     supplied = [k for k, v in request.supplied.items() if v and k in MANIFEST_COLUMNS]
     header_map = map_header(csv.header, supplied)
     hawb_column = next(src for src, dst in header_map.mapping.items() if dst == "hawb_no")
-    codes = loaded_codes(session) or None
+    codes = _code_lookup(session, reader)
     header: ManifestHeader | None = None
     seen: set[str] = set()
     rows = 0
@@ -397,6 +396,23 @@ def _streamed(session: Session, request: UploadRequest, csv: reading.CsvStream,
         with clock.phase("read_validate"):
             done = validated(carry, carried)
         yield done
+
+
+def _code_lookup(session: Session, reader: sessionmaker[Session]
+                 ) -> Callable[[list[str]], set[str]] | None:
+    """Which of a part's HTS codes the loaded schedule holds (None: no schedule loaded).
+    On PostgreSQL a part is validated while the one before it is stored on ``session``,
+    so the lookup reads on a session of its own."""
+    if not schedule_loaded(session):
+        return None
+    if session.get_bind().dialect.name != "postgresql":
+        return partial(known_codes, session)
+
+    def lookup(candidates: list[str]) -> set[str]:
+        with reader() as own:
+            return known_codes(own, candidates)
+
+    return lookup
 
 
 def _finisher(session: Session, request: UploadRequest) -> Callable[[Validated], Validated]:

@@ -321,6 +321,15 @@ def _number_checks(column: str) -> list[Check]:
     return checks
 
 
+def _known(frame: pl.DataFrame, hts_codes: HtsCodes | None) -> Collection[str] | None:
+    """The codes to check the frame's against; asked for the frame's own when a lookup."""
+    if hts_codes is None or not callable(hts_codes):
+        return hts_codes
+    candidates = frame.select(pl.col("n_hts_code").filter(
+        pl.col("n_hts_code").str.contains(r"^[0-9]{10}$")).unique()).to_series().to_list()
+    return hts_codes(candidates) if candidates else ()
+
+
 def _checks(hts_codes: Collection[str] | None, has_line_no: bool) -> list[Check]:
     checks: list[Check] = []
     for col in COLUMNS:
@@ -587,18 +596,24 @@ def _problem_errors(frame: pl.DataFrame, problems: Sequence[RowProblem],
         pl.col("_r").alias("row_no"), "column_name", "code", "message", "value", "hawb_no")
 
 
+# The statistical lines HTS codes are checked against: the loaded schedule's codes, or
+# what answers which of the file's codes it holds (app/hts/importer.py ``known_codes``).
+HtsCodes = Collection[str] | Callable[[list[str]], Collection[str]]
+
+
 def validate(
     original: pl.DataFrame,
     header_map: HeaderMap,
     supplied: Mapping[str, str | None],
-    hts_codes: Collection[str] | None,
+    hts_codes: HtsCodes | None,
     problems: Sequence[RowProblem] = (),
     header: ManifestHeader | None = None,
 ) -> Validated:
     """``original`` has the file's columns (strings) and ``_row``; ``problems`` lists rows
     the file itself spoils (app/manifest/records.py), as the reader found them. ``header``:
     the manifest values already resolved (from an earlier part of the same file, whose
-    values this part must share: ``agrees``)."""
+    values this part must share: ``agrees``). ``hts_codes``: None when no schedule is
+    loaded (codes are then not checked against one)."""
     data_columns = [c for c in original.columns if c != ROW]
     # Blank lines are not data.
     original = original.filter(~pl.all_horizontal(pl.col(data_columns).is_null()))
@@ -609,7 +624,7 @@ def validate(
         header = resolve_header(frame, supplied)
     frame = _normalise(frame)
     has_line_no = "line_no" in header_map.mapping.values()
-    checks = _checks(hts_codes, has_line_no)
+    checks = _checks(_known(frame, hts_codes), has_line_no)
 
     # Every check's mask in one select, which polars evaluates in parallel; only checks
     # that fail somewhere pay for building their messages.

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
 from app.errors import Invalid
-from app.hts.importer import import_schedule, loaded_codes
+from app.hts.importer import import_schedule, known_codes, loaded_codes, schedule_loaded
 from app.hts.models import HtsLine
 from tests.conftest import sample_hts_codes
 from tests.support.paths import ROOT
@@ -28,6 +28,22 @@ def test_import_keeps_statistical_lines_with_their_headings(
         line = session.scalars(select(HtsLine).where(HtsLine.code == "6505006090")).one()
     assert line.full_description == "Heading 6505 > Line 6505006090"
     assert line.unit == "No."
+
+
+def test_known_codes_are_the_schedules_among_those_asked(db: sessionmaker[Session],
+                                                         mini_schedule: Path) -> None:
+    with db() as session:
+        assert not schedule_loaded(session)
+        assert known_codes(session, ["6505006090"]) == set()
+    with transaction(db) as session:
+        import_schedule(session, mini_schedule, "mini")
+    with db() as session:
+        assert schedule_loaded(session)
+        assert known_codes(session, ["6505006090", "9999999999", "6505006090"]) == {
+            "6505006090"}
+        assert known_codes(session, []) == set()
+        every = sorted(sample_hts_codes())
+        assert known_codes(session, every + [f"{n:010d}" for n in range(6000)]) == set(every)
 
 
 def test_reimport_replaces_the_schedule(db: sessionmaker[Session], mini_schedule: Path,

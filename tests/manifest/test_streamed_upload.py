@@ -48,12 +48,13 @@ def _whole(session: Session, request: ingest.UploadRequest) -> Validated:
         session, request, ingest.Limits(max_rows=10**6)))
 
 
-def _by_part(session: Session, request: ingest.UploadRequest) -> list[Validated]:
+def _by_part(session: Session, reader: sessionmaker[Session], request: ingest.UploadRequest
+             ) -> list[Validated]:
     with reading.stream(request.path) as csv:
         assert csv is not None
         finish = ingest._finisher(session, request)
         return [finish(v) for v in ingest._streamed(
-            session, request, csv, ingest.Limits(max_rows=10**6), ingest._Clock())]
+            session, reader, request, csv, ingest.Limits(max_rows=10**6), ingest._Clock())]
 
 
 def _same(whole: pl.DataFrame, parts: list[pl.DataFrame], key: list[str]) -> None:
@@ -69,7 +70,7 @@ def test_a_streamed_file_validates_as_the_whole_file(
     request = _request(SAMPLES / name, forwarder)
     with db() as session:
         whole = _whole(session, request)
-        parts = _by_part(session, request)
+        parts = _by_part(session, db, request)
     assert len(parts) > 1
     assert [p.header for p in parts] == [whole.header] * len(parts)
     assert sum(p.row_count for p in parts) == whole.row_count

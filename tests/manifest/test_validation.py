@@ -11,7 +11,7 @@ from app.errors import Invalid
 from app.manifest import reading
 from app.manifest.codes import mawb_check_digit_ok
 from app.manifest.columns import map_header
-from app.manifest.validation import Validated, validate
+from app.manifest.validation import HtsCodes, Validated, validate
 from tests.support.paths import FIXTURES
 
 HEADER = ("MAWB No,Flight No,Flight Date,Port of Arrival,HAWB No,Line No,Shipper Name,"
@@ -34,7 +34,7 @@ GOOD = {
 COLUMNS = HEADER.split(",")
 
 
-def run(rows: list[dict[str, str]], tmp_path: Path, hts: set[str] | None = None,
+def run(rows: list[dict[str, str]], tmp_path: Path, hts: HtsCodes | None = None,
         **supplied: str) -> Validated:
     def cell(value: str) -> str:
         return f'"{value}"' if ("," in value or "\n" in value) else value
@@ -127,6 +127,30 @@ def test_hts_punctuation_is_tolerated_and_normalised(tmp_path: Path, value: str,
 def test_hts_must_be_in_the_loaded_schedule(tmp_path: Path) -> None:
     v = run([{**GOOD, "HS Code": "9999.99.9999"}], tmp_path, hts={"6505006090"})
     assert codes_of(v) == [(2, "hts_code", "hts_unknown")]
+
+
+def test_a_schedule_lookup_is_asked_only_for_the_files_well_formed_codes(
+        tmp_path: Path) -> None:
+    asked: list[list[str]] = []
+
+    def lookup(candidates: list[str]) -> set[str]:
+        asked.append(sorted(candidates))
+        return {"6505006090"} & set(candidates)
+
+    rows = [GOOD, {**GOOD, "Line No": "2", "HS Code": "9999.99.9999"},
+            {**GOOD, "Line No": "3", "HS Code": "6505.00"},
+            {**GOOD, "Line No": "4", "HS Code": "6505.00.60.90"}]
+    v = run(rows, tmp_path, hts=lookup)
+    assert asked == [["6505006090", "9999999999"]]
+    assert codes_of(v) == [(3, "hts_code", "hts_unknown"), (4, "hts_code", "hts_length")]
+
+
+def test_a_schedule_lookup_is_not_asked_when_no_code_is_well_formed(tmp_path: Path) -> None:
+    def lookup(candidates: list[str]) -> set[str]:
+        raise AssertionError(f"asked for {candidates}")
+
+    v = run([{**GOOD, "HS Code": "6505"}], tmp_path, hts=lookup)
+    assert codes_of(v) == [(2, "hts_code", "hts_length")]
 
 
 def test_alpha3_country_and_lowercase_are_normalised(tmp_path: Path) -> None:

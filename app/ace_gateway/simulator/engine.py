@@ -157,7 +157,6 @@ _PAYMENT: _Condition = ("payment", 0, "")
 @dataclass(eq=False)
 class _Filing:
     entry: AnyEntry
-    content: str
     transaction_id: str
     rng: random.Random
     errors: tuple[AceError, ...]
@@ -380,16 +379,16 @@ class Simulator:
 
     def _file(self, entry: AnyEntry, now: datetime) -> Receipt:
         number = entry.entry_number
-        content = entry.model_dump_json()
         earlier = self._by_number.setdefault(number, [])
         # Filings still in force: answered "accepted" or not answered yet.
         live = [f for f in earlier if f.state != "rejected"]
         for filing in live:
-            if filing.content == content:
+            # The same document again (equal field by field): a retry, not a new filing.
+            if filing.entry == entry:
                 return Receipt(entry_number=number, transaction_id=filing.transaction_id,
                                status="duplicate")
         self._transactions += 1
-        filing = _Filing(entry=entry, content=content,
+        filing = _Filing(entry=entry,
                          transaction_id=f"T{self._transactions:010d}",
                          rng=_rng(self.config.seed, number),
                          errors=self._validate(entry, live))
