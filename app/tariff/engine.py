@@ -293,7 +293,7 @@ def _unloaded_lists(base: pl.DataFrame, tariff: Tariff, frame: pl.DataFrame
     engine cannot tell whether the program applies, so a broker must."""
     # A family (China's note 20 lists, the four-year-review lists...) counts as loaded
     # when any of its lists is: operators load a family's lists from one file.
-    loaded = frame.join(tariff.program_lines.select("heading").unique(), on="heading")
+    loaded = frame.filter(pl.col("heading").is_in(sorted(tariff.lists_loaded())))
     missing = frame.filter(pl.col("p_list") & (pl.col("p_origins").list.len() > 0)
                            & ~pl.col("p_program").is_in(loaded.get_column("p_program")
                                                         .implode()))

@@ -12,9 +12,10 @@ from datetime import date
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from app.db import among
 from app.tariff.models import HtsEdition, HtsRate, TariffFee, TariffProgram, TariffProgramLine
 
 EDITION_SCHEMA = {"e_from": pl.Date, "edition_id": pl.Int64, "edition": pl.String}
@@ -22,6 +23,7 @@ RATE_SCHEMA = {"edition_id": pl.Int64, "hts_code": pl.String, "general": pl.Stri
                "special": pl.String, "column2": pl.String, "units": pl.String}
 LIST_SCHEMA = {"heading": pl.String, "prefix": pl.String}
 _IN_CHUNK = 5_000
+_SHORTEST_PREFIX = 2  # a list line is a chapter (2 digits) at the widest
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,17 @@ class Tariff:
     editions: pl.DataFrame  # EDITION_SCHEMA
     rates: pl.DataFrame  # RATE_SCHEMA, for the codes asked about
     programs: tuple[Program, ...]
-    program_lines: pl.DataFrame  # LIST_SCHEMA
+    # LIST_SCHEMA: the lines of the programs' lists, at least those that begin one of the
+    # codes asked about (``load`` reads no other).
+    program_lines: pl.DataFrame
     fees: tuple[Fee, ...]
+    # The headings whose list is loaded (has any line); None: those of ``program_lines``.
+    loaded_lists: frozenset[str] | None = None
+
+    def lists_loaded(self) -> frozenset[str]:
+        if self.loaded_lists is not None:
+            return self.loaded_lists
+        return frozenset(self.program_lines.get_column("heading").to_list())
 
 
 def program_of(row: TariffProgram) -> Program:
@@ -104,12 +115,34 @@ def load(session: Session, codes: Iterable[str], days: Sequence[date]) -> Tariff
         select(TariffProgram).where(TariffProgram.enabled.is_(True))
         .order_by(TariffProgram.heading, TariffProgram.effective_from)))
     programs = tuple(p for p in enabled if any(p.in_force(d) for d in days))
-    listed = [p.heading for p in programs if p.uses_list]
-    lines = session.execute(select(TariffProgramLine.heading, TariffProgramLine.hts_prefix)
-                            .where(TariffProgramLine.heading.in_(listed))).all()
+    listed = sorted({p.heading for p in programs if p.uses_list})
     fees = tuple(fee_of(f) for f in session.scalars(
         select(TariffFee).order_by(TariffFee.kind, TariffFee.effective_from)))
-    program_lines = pl.DataFrame(lines, schema=LIST_SCHEMA, orient="row")
+    loaded_lists, lines = _list_lines(session, listed, wanted)
     return Tariff(editions=editions, rates=pl.DataFrame(rates, schema=RATE_SCHEMA,
                                                         orient="row"),
-                  programs=programs, program_lines=program_lines, fees=fees)
+                  programs=programs, program_lines=pl.DataFrame(lines, schema=LIST_SCHEMA,
+                                                                orient="row"),
+                  fees=fees, loaded_lists=loaded_lists)
+
+
+def _list_lines(session: Session, headings: Sequence[str], codes: Sequence[str]
+                ) -> tuple[frozenset[str], list[tuple[str, str]]]:
+    """Which of the list headings have a list loaded, and the lines of those lists that
+    begin one of ``codes``. Reading every line of the lists (about 10,000 for China's
+    Section 301 lists) cost a small upload more than the lines it could match
+    (bench/upload_reads.py)."""
+    if not headings:
+        return frozenset(), []
+    loaded = frozenset(session.scalars(
+        select(TariffProgram.heading).where(TariffProgram.heading.in_(headings))
+        .where(exists().where(TariffProgramLine.heading == TariffProgram.heading))))
+    prefixes = sorted({code[:n] for code in codes for n in range(_SHORTEST_PREFIX,
+                                                                 len(code) + 1)})
+    lines: list[tuple[str, str]] = []
+    for i in range(0, len(prefixes), _IN_CHUNK):
+        lines += [(str(h), str(p)) for h, p in session.execute(
+            select(TariffProgramLine.heading, TariffProgramLine.hts_prefix).where(
+                TariffProgramLine.heading.in_(sorted(loaded)),
+                among(session, TariffProgramLine.hts_prefix, prefixes[i:i + _IN_CHUNK])))]
+    return loaded, lines

@@ -21,7 +21,7 @@ from app.db import make_engine, make_session_factory, transaction
 from app.errors import Conflict, Invalid
 from app.hts.importer import loaded_codes
 from app.settings import get_settings
-from app.tariff import importers
+from app.tariff import importers, tariff
 from app.tariff.models import CurrencyRate, HtsEdition, HtsRate, TariffProgram, TariffProgramLine
 from app.tariff.seeds import seed
 
@@ -210,6 +210,25 @@ def test_program_lists_in_both_layouts(db: sessionmaker[Session], tmp_path: Path
             TariffProgramLine.heading == "9903.88.01"))
     assert source == "U.S. note 20(b)"
     assert len(lines(db)) == 3
+
+
+def test_the_tariff_reads_only_the_list_lines_its_codes_can_match(
+        db: sessionmaker[Session], tmp_path: Path) -> None:
+    seeded(db)
+    with transaction(db) as session:
+        assert importers.import_program_list(
+            session, write(tmp_path / "lists.csv", REFERENCE_LIST)) == 3
+    on = [date(2026, 11, 20)]
+    with db() as session:
+        gloves = tariff.load(session, ["6116101720", "0101300000"], on)
+        nothing = tariff.load(session, [], on)
+        listed = {p.heading for p in gloves.programs if p.uses_list}
+    assert gloves.program_lines.rows() == [("9903.88.15", "61161017")]
+    assert nothing.program_lines.is_empty()
+    # A list counts as loaded whether or not one of its lines matched: the engine asks a
+    # broker to review lines whose program's list is not loaded at all.
+    assert {"9903.88.01", "9903.88.15"} <= listed
+    assert gloves.lists_loaded() == nothing.lists_loaded() == {"9903.88.01", "9903.88.15"}
 
 
 def test_a_list_file_without_heading_column_needs_one(db: sessionmaker[Session],
