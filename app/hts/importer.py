@@ -94,7 +94,7 @@ def schedule_loaded(session: Session) -> bool:
 
 def known_codes(session: Session, candidates: Sequence[str]) -> set[str]:
     """The statistical lines of the loaded schedule among ``candidates``: what an upload
-    needs, where reading every line of the schedule (about 30,000 codes) for each upload
+    needs, where reading every line of the schedule (about 20,000 codes) for each upload
     cost a small upload more than its own codes (bench/upload_reads.py)."""
     found: set[str] = set()
     wanted = sorted(set(candidates))

@@ -186,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
             faults.stopped.set()
             api.close()
         cpu_s = sampler.finish()
+        peak_rss_mib = sampler.peak_rss_mib()
         print(f"  {elapsed:7.1f} s: run ended", flush=True)
         results = checks.invariants(engine, c.simulator_url, collector)
         with engine.connect() as conn:
@@ -208,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
         "housekeeping": housekeeping, "faults": [asdict(f) for f in faults.log],
         "checks": [asdict(r) for r in results],
         "stages": [asdict(s) for s in figures.stages], "time_scale": args.time_scale,
-        "cpu_s": cpu_s, "uploaders": args.uploaders, "service_env": args.service_env,
+        "cpu_s": cpu_s, "peak_rss_mib": peak_rss_mib, "uploaders": args.uploaders,
+        "service_env": args.service_env,
         "upload_answer_s": _spread(tally.upload_seconds)}
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     print(render(report))
@@ -268,6 +270,10 @@ def render(report: dict[str, object]) -> str:
         lines += [f"  {stage:<34} {spent:8.1f} {100 * spent / total:5.1f}%  "
                   f"{1000 * spent / hawbs:6.2f} ms/HAWB"  # type: ignore[operator]
                   for stage, spent in cpu_s.items()]
+    peaks: dict[str, int] = report.get("peak_rss_mib") or {}  # type: ignore[assignment]
+    if peaks:
+        lines.append("\npeak resident memory per stage, its largest process (MiB):")
+        lines += [f"  {stage:<34} {mib:8,}" for stage, mib in peaks.items()]
     if report["faults"]:
         lines.append("\nfaults injected:")
         lines += [f"  {f['at_s']:7.1f} s  {f['fault']}: {f['detail']}"

@@ -1,4 +1,5 @@
-"""CPU time per stage of the topology, read from /proc/<pid>/stat (utime + stime).
+"""CPU time per stage of the topology, read from /proc/<pid>/stat (utime + stime), and
+each stage's largest peak resident memory (VmHWM of /proc/<pid>/status).
 
 A sampler thread reads, every ``every_s`` seconds, each service process and its children,
 and the PostgreSQL backends connected to the run's database (found in pg_stat_activity).
@@ -6,6 +7,7 @@ Per process the last reading counts, less the reading when the run started (0 fo
 process started later: a restarted service, a new backend); a process's CPU after its last
 sample is lost (at most ``every_s`` of it). PostgreSQL's own background processes
 (checkpointer, WAL writer) are shared with the other databases of the server: not counted.
+PostgreSQL's backends have no memory figure: their shared buffers are the server's.
 """
 
 from __future__ import annotations
@@ -35,6 +37,17 @@ def _ticks(pid: int) -> tuple[int, int] | None:
     # The command name (field 2) may hold spaces: the fields after it follow its ')'.
     fields = raw[raw.rindex(")") + 2:].split()
     return int(fields[11]) + int(fields[12]), int(fields[1])
+
+
+def _peak_kib(pid: int) -> int:
+    """The process's peak resident memory so far (KiB), 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _children() -> dict[int, list[int]]:
@@ -67,6 +80,7 @@ class CpuSampler:
     every_s: float = 2.0
     _start: dict[int, int] = field(default_factory=dict)
     _last: dict[int, tuple[str, int]] = field(default_factory=dict)
+    _peaks: dict[str, int] = field(default_factory=dict)  # stage: KiB, its largest process
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -90,6 +104,8 @@ class CpuSampler:
                 got = _ticks(pid)
                 if got is not None and pid not in seen:
                     seen[pid] = (stage, got[0])
+                    if stage != POSTGRES:
+                        self._peaks[stage] = max(self._peaks.get(stage, 0), _peak_kib(pid))
         return seen
 
     def start(self) -> CpuSampler:
@@ -113,6 +129,12 @@ class CpuSampler:
             spent = (ticks - self._start.get(pid, 0)) / _TICKS
             totals[stage] = totals.get(stage, 0.0) + max(spent, 0.0)
         return {k: round(v, 1) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
+    def peak_rss_mib(self) -> dict[str, int]:
+        """Per stage, the peak resident memory of its largest process (MiB), as sampled."""
+        return {stage: kib // 1024 for stage, kib in sorted(
+            self._peaks.items(), key=lambda kv: -kv[1])}
 
 
 def stage_of(service: str) -> str:
