@@ -48,6 +48,7 @@ from app.client import Client
 from app.db import make_engine, make_session_factory, transaction
 from app.hts.importer import import_schedule
 from app.migrate import upgrade
+from bench.day.cpu import status_kib
 from bench.generate import GENERATOR_VERSION, HEADER, Stats, generate
 from bench.percentiles import percentile
 from bench.scratch import conninfo
@@ -269,20 +270,10 @@ def family(pid: int) -> list[int]:
     return found
 
 
-def _own_kib(pid: int, field_name: str) -> int:
-    """``field_name`` of /proc/PID/status for the process alone (0 once it has ended)."""
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return 0
-    return next((int(line.split()[1]) for line in lines
-                 if line.startswith(field_name + ":")), 0)
-
-
 def _proc_status_kib(pid: int, field_name: str) -> int:
     """``field_name`` of /proc/PID/status, summed over the process and its descendants: for
     VmHWM an upper bound of the peak they reached together."""
-    return sum(_own_kib(member, field_name) for member in family(pid))
+    return sum(status_kib(member, field_name) for member in family(pid))
 
 
 def reset_peak_rss(pid: int) -> bool:

@@ -37,6 +37,7 @@ import httpx
 from app.accounts.models import OrgKind
 from app.accounts.service import create_organisation, issue_key
 from app.db import make_engine, make_session_factory, transaction
+from bench.day.cpu import status_kib
 from bench.generate import generate
 from bench.ingest import (
     BENCH_IMPORTER,
@@ -45,7 +46,6 @@ from bench.ingest import (
     Probe,
     Prober,
     _interrupt,
-    _own_kib,
     _proc_status_kib,
     _server_env,
     app_url,
@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> Report:
                         thread.join()
                     storm_end = time.perf_counter()
                 peak = _proc_status_kib(pid, "VmHWM") / 1024
-                peaks = [round(_own_kib(member, "VmHWM") / 1024) for member in family(pid)]
+                peaks = [round(status_kib(member, "VmHWM") / 1024) for member in family(pid)]
     baseline = latency(poller.between(base_start, base_end))
     loaded = latency(poller.between(t0, storm_end))
     by_endpoint = {endpoint: latency([p for p in poller.between(t0, storm_end)

@@ -39,15 +39,15 @@ def _ticks(pid: int) -> tuple[int, int] | None:
     return int(fields[11]) + int(fields[12]), int(fields[1])
 
 
-def _peak_kib(pid: int) -> int:
-    """The process's peak resident memory so far (KiB), 0 when it is gone."""
+def status_kib(pid: int, field_name: str) -> int:
+    """``field_name`` of /proc/PID/status (VmHWM, VmRSS: KiB) for the process alone, 0 once
+    it has ended."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
-        pass
-    return 0
+        return 0
+    return next((int(line.split()[1]) for line in lines
+                 if line.startswith(field_name + ":")), 0)
 
 
 def _children() -> dict[int, list[int]]:
@@ -105,7 +105,8 @@ class CpuSampler:
                 if got is not None and pid not in seen:
                     seen[pid] = (stage, got[0])
                     if stage != POSTGRES:
-                        self._peaks[stage] = max(self._peaks.get(stage, 0), _peak_kib(pid))
+                        self._peaks[stage] = max(self._peaks.get(stage, 0),
+                                                 status_kib(pid, "VmHWM"))
         return seen
 
     def start(self) -> CpuSampler:
@@ -129,7 +130,6 @@ class CpuSampler:
             spent = (ticks - self._start.get(pid, 0)) / _TICKS
             totals[stage] = totals.get(stage, 0.0) + max(spent, 0.0)
         return {k: round(v, 1) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
-
 
     def peak_rss_mib(self) -> dict[str, int]:
         """Per stage, the peak resident memory of its largest process (MiB), as sampled."""
