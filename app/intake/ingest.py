@@ -164,8 +164,8 @@ def prepare(session: Session, request: UploadRequest, limits: Limits) -> Validat
         )
     supplied = [k for k, v in request.supplied.items() if v and k in MANIFEST_COLUMNS]
     header_map = map_header(parsed.header, supplied)
-    codes = partial(known_codes, session) if schedule_loaded(session) else None
-    validated = validate(parsed.frame, header_map, request.supplied, codes, parsed.problems)
+    validated = validate(parsed.frame, header_map, request.supplied, _code_lookup(session),
+                         parsed.problems)
     validated.encoding = parsed.encoding
     validated.positions = parsed.positions
     return to_usd(session, validated)
@@ -398,14 +398,14 @@ def _streamed(session: Session, reader: sessionmaker[Session], request: UploadRe
         yield done
 
 
-def _code_lookup(session: Session, reader: sessionmaker[Session]
+def _code_lookup(session: Session, reader: sessionmaker[Session] | None = None
                  ) -> Callable[[list[str]], set[str]] | None:
-    """Which of a part's HTS codes the loaded schedule holds (None: no schedule loaded).
-    On PostgreSQL a part is validated while the one before it is stored on ``session``,
-    so the lookup reads on a session of its own."""
+    """Which of a file's HTS codes the loaded schedule holds (None: no schedule loaded),
+    read on ``session``. With ``reader``, on PostgreSQL on a session of its own: a streamed
+    part is validated while the one before it is stored on ``session``."""
     if not schedule_loaded(session):
         return None
-    if session.get_bind().dialect.name != "postgresql":
+    if reader is None or session.get_bind().dialect.name != "postgresql":
         return partial(known_codes, session)
 
     def lookup(candidates: list[str]) -> set[str]:
