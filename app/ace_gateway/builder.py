@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -178,6 +179,7 @@ def build(facts: HawbFacts, *, entry_number: str, importer: Party | None = None
 _AD_VALOREM = re.compile(r"^\+?(\d+(?:\.\d+)?)%$")
 
 
+@lru_cache(maxsize=4096)
 def ad_valorem(rate: str) -> Decimal | None:
     """The percentage of a purely ad valorem rate ("Free" is 0); None for any other."""
     text = rate.strip()
@@ -187,9 +189,15 @@ def ad_valorem(rate: str) -> Decimal | None:
     return Decimal(found.group(1)) if found else None
 
 
+@lru_cache(maxsize=4096)
+def _digits(number: str) -> str:
+    # A day files a few hundred distinct numbers, each on thousands of tariff records.
+    return re.sub(r"\D", "", number)
+
+
 def _tariff(amount: Amount) -> TariffRecord:
     return TariffRecord(kind="chapter99" if amount.kind == "chapter99" else "base",
-                        number=re.sub(r"\D", "", amount.number), program=amount.program,
+                        number=_digits(amount.number), program=amount.program,
                         rate=amount.rate, ad_valorem_pct=ad_valorem(amount.rate),
                         value_cents=amount.basis_cents, duty_cents=amount.amount_cents)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import cast
 
 from sqlalchemy import String, Table, and_, func, or_, select, update
@@ -54,6 +55,11 @@ class Prepared:
     hawb_id: int
     manifest_id: int
     entry: AnyEntry
+
+    @cached_property
+    def document(self) -> str:
+        """The entry's JSON: sent to the gateway and stored as sent, rendered once."""
+        return self.entry.model_dump_json()
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,8 @@ def submit(gateway: Gateway, prepared: Sequence[Prepared], *, paused: bool) -> l
         raise GatewayPaused(f"Submissions through the {gateway.name} gateway are paused; "
                             "approved entries wait until an administrator resumes them.")
     with metrics.ace_call(gateway.name, "submit", entries=len(prepared)):
-        receipts = gateway.submit([p.entry for p in prepared])
+        receipts = gateway.submit_rendered([p.entry for p in prepared],
+                                           [p.document for p in prepared])
     metrics.ace_receipts(gateway.name, (r.status for r in receipts))
     return receipts
 
@@ -193,7 +200,7 @@ def record_receipts(session: Session, gateway: str, prepared: Sequence[Prepared]
     insert_rows(session, AceMessageRecord.__table__, _MESSAGE_COLUMNS, [
         (gateway, SENT, f"{receipt.transaction_id}/{counts[item.entry.entry_number]}",
          f"type{item.entry.entry_type}_{receipt.status}", item.hawb_id, item.manifest_id,
-         item.entry.entry_number, item.entry.model_dump_json(), now)
+         item.entry.entry_number, item.document, now)
         for item, receipt in zip(prepared, receipts, strict=True)])
 
 

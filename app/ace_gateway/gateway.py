@@ -54,6 +54,14 @@ class Gateway(abc.ABC):
     def submit(self, entries: Sequence[AnyEntry]) -> list[Receipt]:
         """File a batch; one receipt per entry, in order."""
 
+    def submit_rendered(self, entries: Sequence[AnyEntry], documents: Sequence[str]
+                        ) -> list[Receipt]:
+        """``submit``, given each entry's JSON as ``entry.model_dump_json()`` renders it:
+        the worker stores that text as sent, so an adapter that sends JSON overrides this
+        to send it instead of rendering every entry a second time. By default the texts
+        are not needed."""
+        return self.submit(entries)
+
     @abc.abstractmethod
     def poll(self, after: int, limit: int = 500) -> MessageBatch:
         """Messages with ``seq`` greater than ``after``, oldest first."""

@@ -4,13 +4,16 @@ rejection corrected and filed again under the same entry number), daily statemen
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from app.ace_gateway import abi, contract
+from app.ace_gateway.adapters.http import HttpGateway
 from app.ace_gateway.builder import HawbFacts, IncompleteEntry, LineFacts, build_type11
 from app.ace_gateway.documents import EntryFee, Party, SummaryLine, TariffRecord, Type11Entry
 from app.ace_gateway.entry_numbers import entry_number
@@ -365,6 +368,31 @@ def test_json_rendering_of_type11_matches_golden_file() -> None:
         + type86_entry().model_dump_json() + "]}")
     assert [type(e).__name__ for e in request.entries] == ["Type11Entry", "Type86Entry"]
     assert request.entries[0] == entry
+
+
+def test_the_http_adapter_sends_the_entries_as_the_contract_renders_them() -> None:
+    """The adapter puts its request body together from the documents the worker stores as
+    sent; it must be the text pydantic renders for the contract's SubmitRequest."""
+    sent: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.content)
+        entries = json.loads(request.content)["entries"]
+        return httpx.Response(200, json={"receipts": [
+            {"entry_number": e["entry_number"], "status": "received",
+             "transaction_id": f"T{i}"} for i, e in enumerate(entries)]})
+
+    gateway = HttpGateway("http://abi.test", transport=httpx.MockTransport(handler))
+    entries = [build_type11(FACTS, entry_number=entry_number("B76", 324528)),
+               type86_entry(), make_entry(7)]
+    gateway.submit(entries)
+    gateway.submit_rendered(entries, [e.model_dump_json() for e in entries])
+    expected = contract.SubmitRequest(entries=entries).model_dump_json().encode()
+    assert sent == [expected, expected]
+    with pytest.raises(ValueError, match="1 to 1000 entries"):
+        gateway.submit_rendered([], [])
+    with pytest.raises(ValueError, match="each with its document"):
+        gateway.submit_rendered(entries, [])
 
 
 def test_abi_rendering_of_type11_matches_golden_file() -> None:
