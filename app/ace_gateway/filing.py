@@ -9,7 +9,7 @@ again and the gateway answers "duplicate": nothing is filed twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import cast
@@ -29,7 +29,7 @@ from app.ace_gateway.builder import (
 )
 from app.ace_gateway.documents import AnyEntry, Party
 from app.ace_gateway.gateway import Gateway, GatewayError
-from app.ace_gateway.messages import AceMessage, MessageKind, Receipt
+from app.ace_gateway.messages import AceMessage, MessageBatch, MessageKind, Receipt
 from app.ace_gateway.models import (
     AceEntry,
     AceMessageRecord,
@@ -208,9 +208,11 @@ _MESSAGE_COLUMNS = ("gateway", "direction", "message_id", "kind", "hawb_id", "ma
                     "entry_number", "body_json", "recorded_at")
 
 
-def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collected] | None:
-    """Read the next messages from the gateway's queue and record them; None when another
-    collector holds the queue.
+def collect(session: Session, gateway: Gateway, limit: int = 500,
+            read: Callable[[int, int], MessageBatch] | None = None
+            ) -> list[Collected] | None:
+    """Read the next messages from the gateway's queue (with ``read``, by default its
+    ``poll``) and record them; None when another collector holds the queue.
 
     The gateway's state row is locked until the transaction ends (the answers are applied
     in it), so that no two collectors read the same messages; a worker that finds it locked
@@ -220,7 +222,7 @@ def collect(session: Session, gateway: Gateway, limit: int = 500) -> list[Collec
     if state is None:
         return None
     with metrics.ace_call(gateway.name, "poll"):
-        batch = gateway.poll(state.cursor, limit)
+        batch = (read or gateway.poll)(state.cursor, limit)
     if not batch.messages:
         return []
     numbers = {m.entry_number for m in batch.messages if m.entry_number}

@@ -44,6 +44,9 @@ class Gateway(abc.ABC):
     """
 
     name: ClassVar[str]
+    # True where ``poll`` waits on the network: the worker then reads the next page of a
+    # backlog while it applies the last one (app/ace_gateway/pages.py).
+    read_ahead: ClassVar[bool] = False
 
     @classmethod
     @abc.abstractmethod

@@ -26,6 +26,7 @@ from app.ace_gateway import filing
 from app.ace_gateway.filing import Prepared
 from app.ace_gateway.gateway import Gateway, GatewayBusy, GatewayError
 from app.ace_gateway.messages import AceMessage, MessageKind
+from app.ace_gateway.pages import PageReader
 from app.cfs import boards
 from app.db import among, transaction, utcnow
 from app.events import outbox
@@ -92,6 +93,7 @@ class Worker:
         self._stop = threading.Event()
         self._sleep = sleep or self._stop.wait
         self._failures = 0
+        self._pages = PageReader(gateway)
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -207,7 +209,8 @@ class Worker:
         for _ in range(self.config.polls_per_pass):
             try:
                 with transaction(self.writer) as session:
-                    got = filing.collect(session, self.gateway, self.config.poll_limit)
+                    got = filing.collect(session, self.gateway, self.config.poll_limit,
+                                         read=self._pages.read)
                     if got is None:
                         return  # another worker is collecting
                     report.moved += self._apply(session, [i for i in got if i.new])
@@ -318,6 +321,7 @@ class Worker:
         self._loop(lambda: self.run_once(collect=not separate), "submission worker")
         if collector is not None:
             collector.join()
+        self._pages.close()
 
     def _run_collector(self) -> None:
         self._loop(self.collect_once, "ACE answer collector")

@@ -58,6 +58,7 @@ def _problem(response: httpx.Response) -> str:
 
 class HttpGateway(Gateway):
     name = "http"
+    read_ahead = True
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 10.0,
                  attempts: int = 5, backoff_s: float = 0.5, backoff_max_s: float = 30.0,
