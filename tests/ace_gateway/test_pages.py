@@ -65,13 +65,19 @@ def _seqs(batch: MessageBatch) -> list[int]:
     return [m.seq for m in batch.messages]
 
 
-def test_a_backlog_is_read_a_page_ahead_and_each_page_once() -> None:
-    queue = _Queue(5)
+def _first_page_read(messages: int) -> tuple[_Queue, PageReader]:
+    """A queue of ``messages``, its first page of 2 read and the next read ahead."""
+    queue = _Queue(messages)
     reader = PageReader(queue)
-    first = reader.read(0, 2)
-    queue.settle(2)  # the page asked for, and the next, read ahead
-    assert (_seqs(first), queue.polls) == ([1, 2], [(0, 2), (2, 2)])
-    second = reader.read(first.cursor, 2)
+    assert _seqs(reader.read(0, 2)) == [1, 2]
+    queue.settle(2)
+    return queue, reader
+
+
+def test_a_backlog_is_read_a_page_ahead_and_each_page_once() -> None:
+    queue, reader = _first_page_read(5)
+    assert queue.polls == [(0, 2), (2, 2)]  # the page asked for, and the next read ahead
+    second = reader.read(2, 2)
     third = reader.read(second.cursor, 2)
     queue.settle(1)
     assert (_seqs(second), _seqs(third)) == ([3, 4], [5])
@@ -81,10 +87,7 @@ def test_a_backlog_is_read_a_page_ahead_and_each_page_once() -> None:
 
 
 def test_a_page_read_ahead_may_hold_fewer_messages_than_came_since() -> None:
-    queue = _Queue(3)
-    reader = PageReader(queue)
-    reader.read(0, 2)
-    queue.settle(2)
+    queue, reader = _first_page_read(3)
     queue.log += [_message(4), _message(5)]  # ACE answers more after the page was read
     assert _seqs(reader.read(2, 2)) == [3]
     assert _seqs(reader.read(3, 2)) == [4, 5]
@@ -92,10 +95,7 @@ def test_a_page_read_ahead_may_hold_fewer_messages_than_came_since() -> None:
 
 
 def test_a_page_read_ahead_is_dropped_when_another_is_asked_for() -> None:
-    queue = _Queue(8)
-    reader = PageReader(queue)
-    reader.read(0, 2)
-    queue.settle(2)
+    queue, reader = _first_page_read(8)
     # Another worker collected meanwhile: the queue's cursor is now 6.
     assert _seqs(reader.read(6, 2)) == [7, 8]
     assert queue.polls[:3] == [(0, 2), (2, 2), (6, 2)]
@@ -103,11 +103,7 @@ def test_a_page_read_ahead_is_dropped_when_another_is_asked_for() -> None:
 
 
 def test_a_failed_read_ahead_is_read_again_when_asked_for() -> None:
-    queue = _Queue(4)
-    reader = PageReader(queue)
-    queue.failures = 0
-    reader.read(0, 2)
-    queue.settle(2)
+    queue, reader = _first_page_read(4)
     # The page read ahead succeeded; make the one after it fail once.
     queue.failures = 1
     assert _seqs(reader.read(2, 2)) == [3, 4]
