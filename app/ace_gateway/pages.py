@@ -24,11 +24,14 @@ class PageReader:
     next. The queue only grows and its messages keep their sequence numbers, so a page read
     early holds the same messages as one read when asked for, or fewer of them. A page read
     ahead that failed, or that is not the one asked for (another worker collected
-    meanwhile), is read again or dropped."""
+    meanwhile), is read again or dropped. While a dropped read is still under way (ACE
+    slow to answer, the adapter retrying), nothing more is read ahead: the next page would
+    only queue behind it, and the collector would wait longer than it waits for its own."""
 
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
         self._ahead: tuple[int, int, Future[MessageBatch]] | None = None
+        self._last: Future[MessageBatch] | None = None
         self._pool: ThreadPoolExecutor | None = None
 
     def read(self, after: int, limit: int) -> MessageBatch:
@@ -36,11 +39,12 @@ class PageReader:
         batch = _result(ahead[2]) if ahead is not None and ahead[:2] == (after, limit) else None
         if batch is None:
             batch = self._gateway.poll(after, limit)
-        if self._gateway.read_ahead and len(batch.messages) >= limit:
+        if (self._gateway.read_ahead and len(batch.messages) >= limit
+                and (self._last is None or self._last.done())):
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="ace-read-ahead")
-            self._ahead = (batch.cursor, limit,
-                           self._pool.submit(self._gateway.poll, batch.cursor, limit))
+            self._last = self._pool.submit(self._gateway.poll, batch.cursor, limit)
+            self._ahead = (batch.cursor, limit, self._last)
         return batch
 
     def close(self) -> None:

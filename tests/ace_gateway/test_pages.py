@@ -28,6 +28,7 @@ class _Queue(Gateway):
         self.polls: list[tuple[int, int]] = []
         self.failures = 0
         self.polled = threading.Semaphore(0)
+        self.slow: dict[int, threading.Event] = {}  # polls after these wait for the event
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -39,6 +40,8 @@ class _Queue(Gateway):
     def poll(self, after: int, limit: int = 500) -> MessageBatch:
         try:
             self.polls.append((after, limit))
+            if after in self.slow:
+                assert self.slow[after].wait(timeout=5)
             if self.failures:
                 self.failures -= 1
                 raise GatewayUnavailable("ACE did not answer")
@@ -99,6 +102,26 @@ def test_a_page_read_ahead_is_dropped_when_another_is_asked_for() -> None:
     # Another worker collected meanwhile: the queue's cursor is now 6.
     assert _seqs(reader.read(6, 2)) == [7, 8]
     assert queue.polls[:3] == [(0, 2), (2, 2), (6, 2)]
+    reader.close()
+
+
+def test_nothing_queues_behind_a_dropped_read_still_under_way() -> None:
+    queue = _Queue(10)
+    queue.slow[2] = threading.Event()  # ACE is slow to answer the page after 2
+    reader = PageReader(queue)
+    assert _seqs(reader.read(0, 2)) == [1, 2]
+    # Another worker collected meanwhile; the page after 6 is read now, and the one after
+    # it is not read ahead behind the dropped read.
+    assert _seqs(reader.read(6, 2)) == [7, 8]
+    assert _seqs(reader.read(8, 2)) == [9, 10]
+    queue.settle(3)
+    assert sorted(queue.polls) == [(0, 2), (2, 2), (6, 2), (8, 2)]  # (2, 2) on its own thread
+    queue.slow[2].set()
+    queue.settle(1)
+    # Once it is over, the next full page is read ahead again.
+    assert _seqs(reader.read(4, 2)) == [5, 6]
+    queue.settle(2)
+    assert queue.polls[4:] == [(4, 2), (6, 2)]
     reader.close()
 
 
