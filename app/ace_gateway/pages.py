@@ -30,13 +30,14 @@ class PageReader:
 
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
-        self._ahead: tuple[int, int, Future[MessageBatch]] | None = None
+        self._ahead: tuple[int, int] | None = None  # the page ``_last`` reads, until used
         self._last: Future[MessageBatch] | None = None
         self._pool: ThreadPoolExecutor | None = None
 
     def read(self, after: int, limit: int) -> MessageBatch:
         ahead, self._ahead = self._ahead, None
-        batch = _result(ahead[2]) if ahead is not None and ahead[:2] == (after, limit) else None
+        batch = (_result(self._last) if self._last is not None and ahead == (after, limit)
+                 else None)
         if batch is None:
             batch = self._gateway.poll(after, limit)
         if (self._gateway.read_ahead and len(batch.messages) >= limit
@@ -44,7 +45,7 @@ class PageReader:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="ace-read-ahead")
             self._last = self._pool.submit(self._gateway.poll, batch.cursor, limit)
-            self._ahead = (batch.cursor, limit, self._last)
+            self._ahead = (batch.cursor, limit)
         return batch
 
     def close(self) -> None:
