@@ -22,11 +22,15 @@ def test_each_way_moves_every_hawb(pg_database: str, capsys: pytest.CaptureFixtu
             {"manifest_id": 1, "upload_id": 1, "hawb_no": f"S{n}", "status": "eligible",
              "line_count": 1, "first_row": n + 2, "error_count": 0, "carrier": "UPSN",
              "entry_type": "11", "consignee_name": f"Person {n}"} for n in range(300)])
-    engine.dispose()
     url = make_url(pg_database)
-    assert main(["--server", url.set(drivername="postgresql", database="postgres")
-                 .render_as_string(hide_password=False), "--database", str(url.database),
-                 "--batch", "50"]) == 0
+    try:
+        assert main(["--server", url.set(drivername="postgresql", database="postgres")
+                     .render_as_string(hide_password=False), "--database", str(url.database),
+                     "--batch", "50"]) == 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE hawbs"))
+        engine.dispose()
     out = capsys.readouterr().out
     found = {m[0]: (int(m[1].replace(",", "")), int(m[2].replace(",", ""))) for m in
              re.findall(r"^  (\w+) +moves .* ([\d,]+) of ([\d,]+) updates HOT", out, re.M)}
