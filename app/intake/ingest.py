@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
@@ -256,7 +256,8 @@ def store_upload(
                             raise reading.NotStreamable
                         mawb = first.header.mawb
                         outcome = _store(session, request, first, parts, clock, limits,
-                                         totals, _finisher(session, request))
+                                         totals, _finisher(_reads(session, reader), request),
+                                         reader)
         except reading.NotStreamable:
             csv, clock, totals = None, _Clock(), _Totals()
         if csv is None:
@@ -415,16 +416,28 @@ def _code_lookup(session: Session, reader: sessionmaker[Session] | None = None
     return lookup
 
 
-def _finisher(session: Session, request: UploadRequest) -> Callable[[Validated], Validated]:
+def _reads(session: Session, reader: sessionmaker[Session]
+           ) -> Callable[[], AbstractContextManager[Session]]:
+    """Where a part's reads of reference data (rates, the default importer) are made: on
+    PostgreSQL a session of their own, so that a part is made ready on one thread while
+    the one before it is stored on ``session``; elsewhere ``session`` itself."""
+    if session.get_bind().dialect.name == "postgresql":
+        return reader
+    return lambda: nullcontext(session)
+
+
+def _finisher(reads: Callable[[], AbstractContextManager[Session]], request: UploadRequest
+              ) -> Callable[[Validated], Validated]:
     """What ``prepare`` and ``with_entry_data`` do after validation, for one part."""
     entry: tuple[entry_data.ImporterDefault, bool] | None = None
 
     def finish(v: Validated) -> Validated:
         nonlocal entry
-        v = to_usd(session, v)
-        if entry is None:
-            entry = (brokers.default_importer(session, request.forwarder_id),
-                     not eligibility.de_minimis_applies(session, v.header.arrival_date))
+        with reads() as session:
+            v = to_usd(session, v)
+            if entry is None:
+                entry = (brokers.default_importer(session, request.forwarder_id),
+                         not eligibility.de_minimis_applies(session, v.header.arrival_date))
         return entry_data.require(v, default=entry[0], required=entry[1])
 
     return finish
@@ -436,10 +449,11 @@ def _unchanged(v: Validated) -> Validated:
 
 def _store(session: Session, request: UploadRequest, first: Validated,
            rest: Iterator[Validated], clock: _Clock, limits: Limits,
-           totals: _Totals, finish: Callable[[Validated], Validated] = _unchanged
-           ) -> UploadOutcome:
+           totals: _Totals, finish: Callable[[Validated], Validated] = _unchanged,
+           reader: sessionmaker[Session] | None = None) -> UploadOutcome:
     """``first``: the upload validated whole, or its first part; ``rest``: its other
-    parts, validated as they are stored; ``finish``: what each part still needs."""
+    parts, validated as they are stored; ``finish``: what each part still needs;
+    ``reader``: sessions for what a part needs from the database before it is stored."""
     h = first.header
     moved_from: date | None = None
     manifest = session.scalar(
@@ -495,17 +509,22 @@ def _store(session: Session, request: UploadRequest, first: Validated,
     replaced = 0
     judging = (request.forwarder_id, out.timestamp(utcnow()))
 
-    def store_part(v: Validated) -> None:
-        nonlocal replaced
+    ids = _id_source(session, out, reader)
+
+    def stage(v: Validated) -> _Part:
         _check_amendable(locked, v)
-        v = finish(v)
+        return _staged(out, ids, manifest.id, upload.id, finish(v), limits)
+
+    def store_part(part: _Part) -> None:
+        nonlocal replaced
+        v = part.v
         released: list[str | None] = []
         if replacing:
             declarations.record(session, manifest.id, upload.id, v.hawbs, v.lines)
             released = out.delete_hawbs(manifest.id, v.hawbs.get_column("hawb_no").to_list())
             replaced += len(released)
-        _write_part(session, out, manifest.id, upload.id, v,
-                    [k for k in released if k is not None], clock, limits, judging)
+        _write_part(session, out, part, [k for k in released if k is not None], clock,
+                    limits, judging)
         totals.rows += v.row_count
         totals.hawbs += v.hawbs.height
         totals.invalid += int(v.hawbs.get_column("status").eq(HawbStatus.INVALID.value).sum())
@@ -516,16 +535,17 @@ def _store(session: Session, request: UploadRequest, first: Validated,
     parts = itertools.chain([first], rest)
     if session.get_bind().dialect.name != "postgresql":
         for v in parts:
-            store_part(v)
+            store_part(stage(v))
     else:
         # A part is stored (PostgreSQL busy with its COPY) while the next is validated
-        # (polars, here): the two cores work at once. One part waits at most.
+        # and made ready (polars, here): the two cores work at once. One part waits at most.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store") as pool:
             storing: Future[None] | None = None
             for v in parts:
+                part = stage(v)
                 if storing is not None:
                     storing.result()
-                storing = pool.submit(store_part, v)
+                storing = pool.submit(store_part, part)
             if storing is not None:
                 storing.result()
     upload.row_count, upload.hawbs_received = totals.rows, totals.hawbs
@@ -608,53 +628,88 @@ def _check_amendable(locked: list[tuple[str, str]], v: Validated) -> None:
         )
 
 
-def _write_part(session: Session, out: bulk.BulkWriter, manifest_id: int, upload_id: int,
-                v: Validated, released_keys: list[str], clock: _Clock, limits: Limits,
-                judging: tuple[int, str]) -> None:
-    """One part stored: its HAWBs judged and priced (``judging``: the forwarder and the
-    decision time), then its HAWBs, lines, errors and unassigned rows copied.
+def _id_source(session: Session, out: bulk.BulkWriter, reader: sessionmaker[Session] | None
+               ) -> Callable[[int], pl.Series]:
+    """New HAWB ids. On PostgreSQL from the sequence on a connection of their own (a
+    sequence is outside transactions), so that the next part is numbered while this one
+    is copied on ``session``'s; elsewhere from ``out``."""
+    if reader is None or session.get_bind().dialect.name != "postgresql":
+        return partial(out.reserve_ids, "hawbs")
 
-    One person, one day is judged over the whole file although the parts are judged one
-    by one: the earlier parts' HAWBs are stored by then, so each part's judging finds them
-    among the day's other HAWBs and re-judges those a later part puts over the limit
-    (``apply_aggregates``), as it does other manifests' HAWBs."""
-    ids = out.reserve_ids("hawbs", v.hawbs.height)
+    def reserve(count: int) -> pl.Series:
+        with reader() as own:
+            return bulk.writer_for(own.connection()).reserve_ids("hawbs", count)
+
+    return reserve
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A validated part made ready to store: its HAWBs numbered, and its rows that judging
+    does not change already formatted for the bulk write (all of them when not judging)."""
+
+    v: Validated
+    hawbs: pl.DataFrame  # with id, manifest_id and upload_id
+    lines: pl.DataFrame  # with hawb_id
+    ready: dict[str, bulk.Prepared]  # table -> its rows, in the order they are written
+
+
+def _staged(out: bulk.BulkWriter, ids: Callable[[int], pl.Series], manifest_id: int,
+            upload_id: int, v: Validated, limits: Limits) -> _Part:
     hawbs = v.hawbs.with_columns(
-        ids.alias("id"),
+        ids(v.hawbs.height).alias("id"),
         pl.lit(manifest_id, dtype=pl.Int64).alias("manifest_id"),
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
     )
     lines = v.lines.join(
         hawbs.select(pl.col("hawb_no"), pl.col("id").alias("hawb_id")), on="hawb_no"
     )
-    if limits.judge:
-        forwarder_id, decided_at = judging
-        with clock.phase("eligibility"):
-            hawbs = eligibility.judge_upload(session, hawbs, lines, v.header.arrival_date,
-                                             released_keys, decided_at, forwarder_id)
-        if limits.price:
-            with clock.phase("duties"):  # includes writing the breakdown rows
-                hawbs = entries.price_hawbs(session, hawbs, lines,
-                                            partial(out.insert, "duty_lines"))
-        else:
-            hawbs = hawbs.with_columns(*[pl.lit(None, dtype=dtype).alias(name)
-                                         for name, dtype in entries.DUTY_SCHEMA.items()])
-    else:
-        hawbs = hawbs.with_columns(
+    ready: dict[str, bulk.Prepared] = {}
+    if not limits.judge:
+        ready["hawbs"] = out.prepare(hawbs.with_columns(
             pl.lit(v.header.arrival_date, dtype=pl.Date).alias("arrival_date"),
             *[pl.lit(None, dtype=dtype).alias(name) for name, dtype in (
                 ("consignee_key", pl.String), ("shipper_key", pl.String),
                 ("eligibility", pl.String), ("policy_id", pl.Int64),
-                ("decided_at", pl.String), *entries.DUTY_SCHEMA.items())])
-    out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
-    _write_lines(out, lines.select(LINE_COPY_COLUMNS))
-    out.insert("row_errors", v.errors.with_columns(
+                ("decided_at", pl.String), *entries.DUTY_SCHEMA.items())],
+        ).select(HAWB_COPY_COLUMNS))
+    ready["hawb_lines"] = out.prepare(lines.select(LINE_COPY_COLUMNS))
+    ready["row_errors"] = out.prepare(v.errors.with_columns(
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id"),
         pl.lit(manifest_id, dtype=pl.Int64).alias("manifest_id"),
     ).select(ERROR_COPY_COLUMNS))
-    out.insert("unassigned_rows", v.unassigned.with_columns(
+    ready["unassigned_rows"] = out.prepare(v.unassigned.with_columns(
         pl.lit(upload_id, dtype=pl.Int64).alias("upload_id")
     ).select("upload_id", "row_no", "raw"))
+    return _Part(v, hawbs, lines, ready)
+
+
+def _write_part(session: Session, out: bulk.BulkWriter, part: _Part, released_keys: list[str],
+                clock: _Clock, limits: Limits, judging: tuple[int, str]) -> None:
+    """One part stored: its HAWBs judged and priced (``judging``: the forwarder and the
+    decision time) unless they are stored unjudged, then its HAWBs, lines, errors and
+    unassigned rows copied.
+
+    One person, one day is judged over the whole file although the parts are judged one
+    by one: the earlier parts' HAWBs are stored by then, so each part's judging finds them
+    among the day's other HAWBs and re-judges those a later part puts over the limit
+    (``apply_aggregates``), as it does other manifests' HAWBs."""
+    if "hawbs" not in part.ready:
+        forwarder_id, decided_at = judging
+        arrival = part.v.header.arrival_date
+        with clock.phase("eligibility"):
+            hawbs = eligibility.judge_upload(session, part.hawbs, part.lines, arrival,
+                                             released_keys, decided_at, forwarder_id)
+        if limits.price:
+            with clock.phase("duties"):  # includes writing the breakdown rows
+                hawbs = entries.price_hawbs(session, hawbs, part.lines,
+                                            partial(out.insert, "duty_lines"))
+        else:
+            hawbs = hawbs.with_columns(*[pl.lit(None, dtype=dtype).alias(name)
+                                         for name, dtype in entries.DUTY_SCHEMA.items()])
+        out.insert("hawbs", hawbs.select(HAWB_COPY_COLUMNS))
+    for table, rows in part.ready.items():
+        out.insert(table, rows)
 
 
 def _move_day(session: Session, manifest_id: int, forwarder_id: int, old: date,
@@ -667,6 +722,3 @@ def _move_day(session: Session, manifest_id: int, forwarder_id: int, old: date,
     eligibility.reevaluate_manifest(session, manifest_id, forwarder_id)
     eligibility.refresh_consignee_day(session, old, keys, forwarder_id)
 
-
-def _write_lines(out: bulk.BulkWriter, lines: pl.DataFrame) -> None:
-    out.insert("hawb_lines", lines)

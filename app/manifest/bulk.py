@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -19,8 +20,24 @@ from sqlalchemy.orm import Session
 _COPY_SLICE = 100_000
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Rows formatted for a bulk write ahead of it (``BulkWriter.prepare``): on PostgreSQL
+    COPY's text, made on one thread while the connection is busy on another."""
+
+    columns: tuple[str, ...]
+    height: int
+    csv: tuple[bytes, ...] = ()
+    frame: pl.DataFrame | None = None
+
+
 class BulkWriter(Protocol):
-    def insert(self, table: str, frame: pl.DataFrame) -> None: ...
+    def insert(self, table: str, rows: pl.DataFrame | Prepared) -> None: ...
+
+    def prepare(self, frame: pl.DataFrame) -> Prepared:
+        """``frame`` made ready for ``insert``, without the connection: safe on another
+        thread than the one writing."""
+        ...
 
     def reserve_ids(self, table: str, count: int) -> pl.Series: ...
 
@@ -55,33 +72,34 @@ class PostgresWriter:
         driver: Any = connection.connection.driver_connection
         self._raw = driver
 
-    def insert(self, table: str, frame: pl.DataFrame) -> None:
-        if frame.height == 0:
+    def insert(self, table: str, rows: pl.DataFrame | Prepared) -> None:
+        if rows.height == 0:
             return
-        sql = f"COPY {_ident(table)} ({_quoted(frame.columns)}) FROM STDIN (FORMAT csv)"
+        columns = rows.columns if isinstance(rows, Prepared) else tuple(rows.columns)
+        chunks = rows.csv if isinstance(rows, Prepared) else _csv_slices(rows)
+        sql = f"COPY {_ident(table)} ({_quoted(columns)}) FROM STDIN (FORMAT csv)"
         with self._raw.cursor() as cur, cur.copy(sql) as copy:
-            for offset in range(0, frame.height, _COPY_SLICE):
-                buf = io.BytesIO()
-                frame.slice(offset, _COPY_SLICE).write_csv(buf, include_header=False)
-                copy.write(buf.getvalue())
+            for chunk in chunks:
+                copy.write(chunk)
+
+    def prepare(self, frame: pl.DataFrame) -> Prepared:
+        return Prepared(tuple(frame.columns), frame.height, csv=tuple(_csv_slices(frame)))
 
     def reserve_ids(self, table: str, count: int) -> pl.Series:
-        # Ids come back as COPY text: 400k of them as result rows would cost a second.
+        # The ids come back as one text value: 400k of them as result rows, or as COPY
+        # rows (one Python iteration each), cost 0.28 s of CPU per 1,000,000-row upload;
+        # one value, split by polars, 0.03 s (2026-12-05).
         with self._raw.cursor() as cur:
             cur.execute("SELECT pg_get_serial_sequence(%s, 'id')::regclass::oid", (table,))
             row = cur.fetchone()
             if row is None or row[0] is None:
                 raise LookupError(f"table {table} has no id sequence")
-            sql = (f"COPY (SELECT nextval({int(row[0])}::oid) "  # noqa: S608 - integers only
-                   f"FROM generate_series(1, {int(count)})) TO STDOUT")
-            buf = io.BytesIO()
-            with cur.copy(sql) as copy:
-                for chunk in copy:
-                    buf.write(chunk)
-        if count == 0:
+            cur.execute(f"SELECT string_agg(nextval({int(row[0])}::oid)::text, ',') "  # noqa: S608 - integers only
+                        f"FROM generate_series(1, {int(count)})")
+            ids = cur.fetchone()
+        if count == 0 or ids is None or ids[0] is None:
             return pl.Series("id", [], dtype=pl.Int64)
-        return pl.read_csv(buf.getvalue(), has_header=False, new_columns=["id"],
-                           schema_overrides=[pl.Int64]).get_column("id")
+        return pl.Series("id", [ids[0]]).str.split(",").explode().cast(pl.Int64)
 
     def delete_hawbs(self, manifest_id: int, hawb_nos: Sequence[str]) -> list[str | None]:
         params = {"m": manifest_id, "v": list(hawb_nos)}
@@ -97,6 +115,14 @@ class PostgresWriter:
         return value.astimezone(UTC).isoformat()
 
 
+def _csv_slices(frame: pl.DataFrame) -> Iterator[bytes]:
+    """``frame`` as COPY's CSV, a slice of rows at a time."""
+    for offset in range(0, frame.height, _COPY_SLICE):
+        buf = io.BytesIO()
+        frame.slice(offset, _COPY_SLICE).write_csv(buf, include_header=False)
+        yield buf.getvalue()
+
+
 class SqliteWriter:
     """SQLite has one writer at a time; ingest holds it (BEGIN IMMEDIATE) throughout."""
 
@@ -108,8 +134,9 @@ class SqliteWriter:
         # upload's parts held for judging) are not in MAX(id).
         self._reserved: dict[str, int] = {}
 
-    def insert(self, table: str, frame: pl.DataFrame) -> None:
-        if frame.height == 0:
+    def insert(self, table: str, rows: pl.DataFrame | Prepared) -> None:
+        frame = rows.frame if isinstance(rows, Prepared) else rows
+        if frame is None or frame.height == 0:
             return
         frame = frame.with_columns(pl.col(pl.Date).cast(pl.String))
         marks = ", ".join("?" for _ in frame.columns)
@@ -120,6 +147,9 @@ class SqliteWriter:
                 cursor.executemany(sql, frame.slice(offset, _COPY_SLICE).iter_rows())
         finally:
             cursor.close()
+
+    def prepare(self, frame: pl.DataFrame) -> Prepared:
+        return Prepared(tuple(frame.columns), frame.height, frame=frame)
 
     def reserve_ids(self, table: str, count: int) -> pl.Series:
         top = self._conn.execute(

@@ -30,7 +30,7 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     original = ingest._write_part
 
     def counted(*args: Any) -> None:
-        parts.append(args[4].row_count)  # (session, out, manifest_id, upload_id, v, ...)
+        parts.append(args[2].v.row_count)  # (session, out, part, ...)
         original(*args)
 
     monkeypatch.setattr(ingest, "_write_part", counted)
@@ -52,7 +52,7 @@ def _by_part(session: Session, reader: sessionmaker[Session], request: ingest.Up
              ) -> list[Validated]:
     with reading.stream(request.path) as csv:
         assert csv is not None
-        finish = ingest._finisher(session, request)
+        finish = ingest._finisher(ingest._reads(session, reader), request)
         return [finish(v) for v in ingest._streamed(
             session, reader, request, csv, ingest.Limits(max_rows=10**6), ingest._Clock())]
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.accounts.models import OrgKind
 from app.db import transaction
 from app.intake import ingest
+from app.manifest import bulk
 from app.manifest.models import Hawb, HawbLine, Manifest, RowError, UnassignedRow, Upload
 from app.settings import Settings
 from tests.conftest import MakeOrg, Org, sample, upload
@@ -86,14 +87,33 @@ def test_concurrent_retries_store_once(settings: Settings, forwarder: Org,
     assert counts(db)["hawbs"] == 30
 
 
+def _lines_fail(monkeypatch: pytest.MonkeyPatch, error: Exception, *, written: bool) -> None:
+    """Every bulk write of HAWB lines raises ``error``; ``written``: after the lines are
+    sent (the HAWBs before them are written either way)."""
+    real = bulk.writer_for
+
+    def writer_for(connection: Any) -> bulk.BulkWriter:
+        out = real(connection)
+        insert = out.insert
+
+        def failing(table: str, rows: Any) -> None:
+            if table == "hawb_lines":
+                if written:
+                    insert(table, rows)
+                raise error
+            insert(table, rows)
+
+        monkeypatch.setattr(out, "insert", failing)
+        return out
+
+    monkeypatch.setattr(bulk, "writer_for", writer_for)
+
+
 def test_forced_failure_half_way_leaves_no_trace(client: TestClient, forwarder: Org,
                                                  db: sessionmaker[Session],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    def explode(out: Any, lines: Any) -> None:
-        out.insert("hawb_lines", lines.head(5))  # part of the lines are written...
-        raise RuntimeError("disk full")  # ...then the insert fails
-
-    monkeypatch.setattr(ingest, "_write_lines", explode)
+    # The HAWBs and the lines are written, then the statement fails.
+    _lines_fail(monkeypatch, RuntimeError("disk full"), written=True)
     with pytest.raises(RuntimeError, match="disk full"):
         upload(client, forwarder, sample(CLEAN))
     assert counts(db) == dict.fromkeys(counts(db), 0)
@@ -106,10 +126,7 @@ def test_failed_amendment_keeps_the_previous_version(client: TestClient, forward
     before = counts(db)
     changed = sample(CLEAN).replace(b"Knitted beanie hat", b"Knitted wool beanie hat")
 
-    def explode(out: Any, lines: Any) -> None:
-        raise RuntimeError("connection lost")
-
-    monkeypatch.setattr(ingest, "_write_lines", explode)
+    _lines_fail(monkeypatch, RuntimeError("connection lost"), written=False)
     with pytest.raises(RuntimeError):
         upload(client, forwarder, changed)
     assert counts(db) == before
