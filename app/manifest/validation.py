@@ -454,7 +454,7 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
         up = pl.col(name).str.to_uppercase()
         return up.replace(a3).alias(f"n_{name}")
 
-    return frame.with_columns(*_party_columns(frame)).with_columns(
+    return frame.lazy().with_columns(*_party_columns(frame)).with_columns(
         pl.col("hawb_no").str.to_uppercase(),
         pl.col("consignee_country").fill_null("US"),
     ).with_columns(
@@ -464,7 +464,15 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("consignee_state").str.to_uppercase().alias("n_consignee_state"),
         pl.col("hts_code").str.replace_all(r"[\s.\-]", "").alias("n_hts_code"),
         pl.col("value").str.strip_prefix("$").alias("value"),
-    )
+    ).collect()
+
+
+def _select(frame: pl.DataFrame, exprs: Sequence[pl.Expr]) -> pl.DataFrame:
+    """``frame.select(exprs)``, planned lazily: an eager select computes an expression
+    used twice twice (a value trimmed, then compared and kept; a number's pattern in
+    four checks), where the lazy plan computes it once. In a 54,000-row block: the
+    renaming 34 -> 18 ms, the checks 51 -> 37 ms (2026-12-05)."""
+    return frame.lazy().select(exprs).collect()
 
 
 def _cents(column: str) -> pl.Expr:
@@ -617,7 +625,7 @@ def validate(
     data_columns = [c for c in original.columns if c != ROW]
     # Blank lines are not data.
     original = original.filter(~pl.all_horizontal(pl.col(data_columns).is_null()))
-    renamed = original.select(pl.col(ROW), *_stripped(original, header_map.mapping))
+    renamed = _select(original, [pl.col(ROW), *_stripped(original, header_map.mapping)])
     missing = [c.name for c in COLUMNS if c.name not in renamed.columns]
     frame = renamed.with_columns(*[pl.lit(None, dtype=pl.String).alias(m) for m in missing])
     if header is None:
@@ -628,7 +636,7 @@ def validate(
 
     # Every check's mask in one select, which polars evaluates in parallel; only checks
     # that fail somewhere pay for building their messages.
-    masks = frame.select([_failing(c).alias(str(i)) for i, c in enumerate(checks)])
+    masks = _select(frame, [_failing(c).alias(str(i)) for i, c in enumerate(checks)])
     failing = masks.select(pl.all().any()).row(0)
     error_parts = [
         # Filtered before the message is built: polars 2.1 panics building formatted
