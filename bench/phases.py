@@ -69,6 +69,8 @@ PHASES = (
     Phase(service, "known_codes", "look up the file's HTS codes in the schedule"),
     Phase(service, "validate", "validate"),
     Phase(service, "_store", "store (write transaction)"),
+    Phase(service, "_staged", "make a part ready: ids, COPY text"),
+    Phase(service, "_write_part", "store a part: judge, price, COPY"),
     Phase(bulk.PostgresWriter, "reserve_ids", "reserve ids"),
     Phase(eligibility, "judge_upload", "eligibility (judge_upload)"),
     Phase(eligibility, "with_keys", "consignee and shipper keys"),
@@ -129,6 +131,7 @@ class Timing:
     label: str
     seconds: float = 0.0
     peak_mib: float = 0.0
+    thread: str = ""
 
 
 class Recorder:
@@ -139,7 +142,7 @@ class Recorder:
 
     @contextmanager
     def phase(self, label: str) -> Iterator[None]:
-        timing = Timing(self._depth, label)
+        timing = Timing(self._depth, label, thread=threading.current_thread().name)
         self.timings.append(timing)
         outer_peak = self.sampler.current_peak_kib
         self.sampler.current_peak_kib = self.sampler.rss_kib()
@@ -250,6 +253,21 @@ def render(timings: Sequence[Timing]) -> str:
     return "\n".join(lines)
 
 
+def by_thread(timings: Sequence[Timing]) -> str:
+    """Each phase's seconds summed per thread (phases nest, so a thread's lines overlap):
+    which of the two threads of a streamed upload waits for the other."""
+    sums: dict[tuple[str, str], list[float]] = {}
+    for t in timings:
+        entry = sums.setdefault((t.thread.split("_")[0], t.label), [0.0, 0])
+        entry[0] += t.seconds
+        entry[1] += 1
+    lines = [f"{'thread':<14} {'phase':<56} {'calls':>5} {'seconds':>8}"]
+    ordered = sorted(sums.items(), key=lambda item: (item[0][0], -item[1][0]))
+    for (thread, label), (seconds, calls) in ordered:
+        lines.append(f"{thread:<14} {label:<56} {int(calls):5d} {seconds:8.2f}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.phases", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,7 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="load this HTS edition with its rates and the China 301 lists "
                         "beside it, as bench.duties does (default: the 2024 basic edition)")
     args = parser.parse_args(argv)
-    print(render(run(args)))
+    timings = run(args)
+    print(render(timings))
+    print()
+    print(by_thread(timings))
     return 0
 
 
