@@ -75,8 +75,11 @@ class PostgresWriter:
     def insert(self, table: str, rows: pl.DataFrame | Prepared) -> None:
         if rows.height == 0:
             return
-        columns = rows.columns if isinstance(rows, Prepared) else tuple(rows.columns)
-        chunks = rows.csv if isinstance(rows, Prepared) else _csv_slices(rows)
+        if isinstance(rows, Prepared):
+            columns = rows.columns
+            chunks = rows.csv if rows.frame is None else _csv_slices(rows.frame)
+        else:
+            columns, chunks = tuple(rows.columns), _csv_slices(rows)
         sql = f"COPY {_ident(table)} ({_quoted(columns)}) FROM STDIN (FORMAT csv)"
         with self._raw.cursor() as cur, cur.copy(sql) as copy:
             for chunk in chunks:
@@ -136,7 +139,10 @@ class SqliteWriter:
 
     def insert(self, table: str, rows: pl.DataFrame | Prepared) -> None:
         frame = rows.frame if isinstance(rows, Prepared) else rows
-        if frame is None or frame.height == 0:
+        if frame is None:
+            raise ValueError("rows formatted as COPY text for PostgreSQL cannot be written "
+                             "to SQLite")
+        if frame.height == 0:
             return
         frame = frame.with_columns(pl.col(pl.Date).cast(pl.String))
         marks = ", ".join("?" for _ in frame.columns)
