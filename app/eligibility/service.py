@@ -162,11 +162,13 @@ def judge(hawbs: pl.DataFrame, lines: pl.DataFrame, others: pl.DataFrame,
 
 
 def judge_upload(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, day: date,
-                 released_keys: Sequence[str], decided_at: str, filer: int) -> pl.DataFrame:
+                 released_keys: Sequence[str], decided_at: str, filer: int,
+                 reprice_later: list[int] | None = None) -> pl.DataFrame:
     """Judge an upload's HAWBs (``id`` reserved, ``status`` received or invalid) inside
     its transaction, and refresh the day's other HAWBs of the same consignees.
     ``released_keys``: consignees of HAWBs this upload replaced; ``filer``: the uploading
-    forwarder."""
+    forwarder; ``reprice_later``: where to put the other HAWBs whose decision changed, for
+    the caller to reprice before it commits (``entries.reprice``), instead of now."""
     hawbs = with_keys(hawbs.with_columns(pl.lit(day, dtype=pl.Date).alias("arrival_date"),
                                          pl.lit(filer, dtype=pl.Int64).alias("filer")))
     valid = hawbs.filter(pl.col("status") == HawbStatus.RECEIVED.value).rename({"id": "key"})
@@ -179,7 +181,8 @@ def judge_upload(session: Session, hawbs: pl.DataFrame, lines: pl.DataFrame, day
     decided, aggregate = judge(valid, valid_lines, others, load_policies(session),
                                load_exclusions(session),
                                judged=partial(metrics.eligibility_decided, session, "upload"))
-    apply_aggregates(session, others, aggregate, utcnow(), by_filer=filer)
+    apply_aggregates(session, others, aggregate, utcnow(), by_filer=filer,
+                     reprice_later=reprice_later)
     return hawbs.drop("filer").join(decided.rename({"key": "id", "status": "decision"}),
                                     on="id", how="left").with_columns(
         pl.coalesce("decision", "status").alias("status"),
@@ -197,11 +200,13 @@ def _decision_of(doc: dict[str, Any]) -> str:
 
 
 def apply_aggregates(session: Session, others: pl.DataFrame, aggregate: pl.DataFrame,
-                     decided_at: datetime, by_filer: int | None = None) -> Outcome:
+                     decided_at: datetime, by_filer: int | None = None,
+                     reprice_later: list[int] | None = None) -> Outcome:
     """Refresh the "one person, one day" reasons of HAWBs judged earlier. A HAWB already
     past review keeps its decision and gets a compliance alert instead. ``by_filer``: the
     forwarder whose HAWBs changed; another filer's HAWB whose decision this changes gets
-    a compliance alert even before review, since nothing its filer did changed it."""
+    a compliance alert even before review, since nothing its filer did changed it.
+    ``reprice_later``: see ``judge_upload``."""
     outcome = Outcome()
     alerts: list[ComplianceAlert] = []
     fresh: dict[int, list[dict[str, str]]] = {}
@@ -233,14 +238,16 @@ def apply_aggregates(session: Session, others: pl.DataFrame, aggregate: pl.DataF
                             "decided_at": decided_at})
         if flipped and (by_other or row["status"] not in REDECIDABLE):
             alerts += _alert(session, row, doc, new_doc, by_other_filer=by_other)
-    outcome.others_changed = _redecide(session, updates)
+    outcome.others_changed = _redecide(session, updates, reprice_later)
     outcome.alerts = _announce(session, alerts)
     return outcome
 
 
-def _redecide(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Write new decisions with a compare-and-set on the status each HAWB was read in.
-    Each row holds ``id``, ``old_status`` and the columns to set."""
+def _redecide(session: Session, rows: list[dict[str, Any]],
+              reprice_later: list[int] | None = None) -> int:
+    """Write new decisions with a compare-and-set on the status each HAWB was read in,
+    then their entry types and duties (into ``reprice_later`` instead, when given). Each
+    row holds ``id``, ``old_status`` and the columns to set."""
     if not rows:
         return 0
     columns = [c for c in rows[0] if c not in ("id", "old_status")]
@@ -249,7 +256,11 @@ def _redecide(session: Session, rows: list[dict[str, Any]]) -> int:
                              _HAWBS.c.status == bindparam("p_old_status"))
         .values({c: bindparam(f"p_{c}") for c in columns}),
         [{f"p_{k}": v for k, v in row.items()} for row in rows])
-    entries.reprice(session, [row["id"] for row in rows])
+    ids = [row["id"] for row in rows]
+    if reprice_later is None:
+        entries.reprice(session, ids)
+    else:
+        reprice_later.extend(ids)
     return len(rows)
 
 
