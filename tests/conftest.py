@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,9 @@ from app import migrate
 from app.accounts.models import OrgKind
 from app.accounts.service import create_organisation, issue_key
 from app.db import Base, make_engine, make_session_factory, transaction
+from app.intake import ingest
 from app.main import create_app
+from app.manifest import reading
 from app.settings import Settings
 from app.tariff import seeds
 from tests.support.paths import FIXTURES
@@ -292,3 +295,20 @@ def make_broker(db: sessionmaker[Session], name: str, filer: str) -> Org:
 def broker(db: sessionmaker[Session]) -> Org:
     """A customs broker with filer code B76 (designated by no one yet)."""
     return make_broker(db, "Harbour Customs Brokers", "B76")
+
+
+@pytest.fixture
+def streamed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every CSV streamed in blocks of about 700 bytes (app/manifest/reading.py
+    ``CsvStream``); the list gets each part's row count as it is stored."""
+    monkeypatch.setattr(reading, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(reading, "STREAM_BLOCK_BYTES", 700)
+    parts: list[int] = []
+    original = ingest._write_part
+
+    def counted(*args: Any) -> None:
+        parts.append(args[2].v.row_count)  # (session, out, part, ...)
+        original(*args)
+
+    monkeypatch.setattr(ingest, "_write_part", counted)
+    return parts

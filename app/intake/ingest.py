@@ -406,22 +406,22 @@ def _code_lookup(session: Session, reader: sessionmaker[Session] | None = None
     part is validated while the one before it is stored on ``session``."""
     if not schedule_loaded(session):
         return None
-    if reader is None or session.get_bind().dialect.name != "postgresql":
-        return partial(known_codes, session)
+    reads = _reads(session, reader)
 
     def lookup(candidates: list[str]) -> set[str]:
-        with reader() as own:
+        with reads() as own:
             return known_codes(own, candidates)
 
     return lookup
 
 
-def _reads(session: Session, reader: sessionmaker[Session]
+def _reads(session: Session, reader: sessionmaker[Session] | None
            ) -> Callable[[], AbstractContextManager[Session]]:
-    """Where a part's reads of reference data (rates, the default importer) are made: on
-    PostgreSQL a session of their own, so that a part is made ready on one thread while
-    the one before it is stored on ``session``; elsewhere ``session`` itself."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Where a part's reads of reference data (HTS codes, rates, the default importer) are
+    made: with ``reader`` on PostgreSQL, a session of their own, so that a part is validated
+    and made ready on one thread while the one before it is stored on ``session``;
+    otherwise ``session`` itself."""
+    if reader is not None and session.get_bind().dialect.name == "postgresql":
         return reader
     return lambda: nullcontext(session)
 
@@ -703,7 +703,7 @@ def _write_part(session: Session, out: bulk.BulkWriter, part: _Part, released_ke
     by one: the earlier parts' HAWBs are stored by then, so each part's judging finds them
     among the day's other HAWBs and re-judges those a later part puts over the limit
     (``apply_aggregates``), as it does other manifests' HAWBs."""
-    if "hawbs" not in part.ready:
+    if limits.judge:
         forwarder_id, decided_at = judging
         arrival = part.v.header.arrival_date
         with clock.phase("eligibility"):

@@ -5,7 +5,6 @@ the whole file's reading makes it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -19,22 +18,6 @@ from tests.conftest import SAMPLES, Org, sample, upload
 from tests.eligibility.test_eligibility import codes, judged
 from tests.manifest.test_upload_samples import ALL_SAMPLES, EXPECTED, ROW_ERRORS
 from tests.support.manifests import line, manifest
-
-
-@pytest.fixture
-def streamed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every CSV streamed in blocks of about ``size`` bytes; yields the parts' row counts."""
-    monkeypatch.setattr(reading, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(reading, "STREAM_BLOCK_BYTES", 700)
-    parts: list[int] = []
-    original = ingest._write_part
-
-    def counted(*args: Any) -> None:
-        parts.append(args[2].v.row_count)  # (session, out, part, ...)
-        original(*args)
-
-    monkeypatch.setattr(ingest, "_write_part", counted)
-    return parts
 
 
 def _request(path: Path, forwarder: Org) -> ingest.UploadRequest:
