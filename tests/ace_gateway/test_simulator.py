@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +23,7 @@ from app.ace_gateway.adapters.simulated import SimulatedGateway
 from app.ace_gateway.documents import EntryLine, Party, Type86Entry
 from app.ace_gateway.entry_numbers import entry_number
 from app.ace_gateway.gateway import GatewayBusy, GatewayUnavailable
-from app.ace_gateway.messages import AceMessage, MessageKind
+from app.ace_gateway.messages import AceMessage, MessageBatch, MessageKind
 from app.ace_gateway.simulator import SimClock, Simulator, SimulatorConfig
 from app.ace_gateway.simulator.control import HttpControl, InProcessControl
 from app.ace_gateway.simulator.engine import (
@@ -417,6 +419,55 @@ def test_poll_pages_with_a_cursor() -> None:
     assert rest.cursor == total
     empty = sim.poll(total, 10)
     assert (empty.messages, empty.cursor) == ([], total)
+
+
+def test_a_page_renders_as_the_batch_itself() -> None:
+    """The service answers a poll with the log's own JSON: byte for byte what pydantic
+    renders for the batch, on a full page, a part page and an empty one."""
+    sim = make_simulator()
+    sim.submit([make_entry(i, pga=("FDA",)) for i in range(56, 59)])
+    sim.advance(DAY)
+    total = len(log(sim))
+    for after, limit in ((0, 3), (2, 1000), (total, 5)):
+        assert sim.poll_json(after, limit) == sim.poll(after, limit).model_dump_json().encode()
+    assert MessageBatch.model_validate_json(sim.poll_json(0, 1000)).cursor == total
+
+
+def test_a_retry_parsed_afresh_after_the_answer_is_still_a_duplicate() -> None:
+    """Once answered, a filing is compared by its fingerprint: a copy of the document read
+    from JSON again is the same filing, and one changed field is other data."""
+    sim = make_simulator()
+    entry = make_entry(59)
+    sim.submit([entry])
+    sim.advance(60)
+    again = Type86Entry.model_validate_json(entry.model_dump_json())
+    assert sim.submit([again])[0].status == "duplicate"
+    changed = entry.model_copy(update={"carrier_code": "CI"})
+    assert sim.submit([changed])[0].status == "received"
+    sim.advance(60)
+    assert codes(log(sim)[-1]) == [ALREADY_ON_FILE]
+    assert sim.filings() == {entry.entry_number: 2}
+
+
+def test_an_answered_entry_keeps_little_memory() -> None:
+    """A day's documents are not kept once ACE has answered them: they held most of a
+    200,000-HAWB day's 5 GiB. What stays (the filing's state, its messages) is counted."""
+    sim = make_simulator()
+    entries = [make_entry(i, hawb=f"M{i:06d}") for i in range(1000, 3000)]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for start in range(0, len(entries), 100):
+            sim.submit(entries[start:start + 100])
+        sim.advance(DAY)
+        del entries
+        gc.collect()
+        kept = (tracemalloc.get_traced_memory()[0] - before) / 2000
+    finally:
+        tracemalloc.stop()
+    assert len(of(log(sim), MessageKind.RELEASED)) == 2000
+    assert kept < 4_000, f"{kept:.0f} bytes kept per answered entry"
 
 
 # -- throttling -----------------------------------------------------------------------------

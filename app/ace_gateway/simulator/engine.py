@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, get_args
 
+from pydantic import TypeAdapter
+
 from app.ace_gateway.documents import AnyEntry, Type11Entry
 from app.ace_gateway.entry_numbers import display, is_valid
 from app.ace_gateway.gateway import GatewayBusy
@@ -154,12 +156,22 @@ _HOLD: _Condition = ("hold", 0, "")
 _PAYMENT: _Condition = ("payment", 0, "")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Filing:
-    entry: AnyEntry
+    number: str
+    bill: str
+    mawb: str
+    hawb: str
+    port_code: str
+    entry_type: str | None  # "11" for informal entries; None: Type 86
     transaction_id: str
-    rng: random.Random
     errors: tuple[AceError, ...]
+    # The document until ACE answers it. After that only its fingerprint is kept, to tell a
+    # retry (the same document again) from another filing under the number: a day's
+    # parsed documents would otherwise hold most of the simulator's memory.
+    entry: AnyEntry | None
+    fingerprint: bytes = b""
+    label: str = ""
     state: Literal["pending", "accepted", "rejected"] = "pending"
     # Open PGA reviews and holds; the entry is cleared when none is left.
     open: set[_Condition] = field(default_factory=set)
@@ -167,17 +179,34 @@ class _Filing:
     refused: bool = False
     released: bool = False
 
-    @property
-    def number(self) -> str:
-        return self.entry.entry_number
+    @classmethod
+    def of(cls, entry: AnyEntry, transaction_id: str,
+           errors: tuple[AceError, ...]) -> _Filing:
+        return cls(number=entry.entry_number, bill=entry.bill, mawb=entry.mawb,
+                   hawb=entry.hawb, port_code=entry.port_code,
+                   entry_type="11" if isinstance(entry, Type11Entry) else None,
+                   transaction_id=transaction_id, errors=errors, entry=entry,
+                   label=f"Entry {display(entry.entry_number)} (bill {entry.bill})")
 
-    @property
-    def label(self) -> str:
-        return f"Entry {display(self.number)} (bill {self.entry.bill})"
+    def holds(self, entry: AnyEntry) -> bool:
+        """Whether ``entry`` is this filing's document again, field by field."""
+        if self.entry is not None:
+            return self.entry == entry
+        return self.fingerprint == _fingerprint(entry)
 
-    @property
-    def entry_type(self) -> str | None:
-        return "11" if isinstance(self.entry, Type11Entry) else None
+    def answered(self) -> None:
+        """Keep only what later filings under the number are compared with."""
+        if self.entry is not None and self.state == "accepted":
+            self.fingerprint = _fingerprint(self.entry)
+        self.entry = None
+
+
+def _fingerprint(entry: AnyEntry) -> bytes:
+    """Equal documents render alike, so equal fingerprints stand for equal fields. One
+    difference from comparing fields: a decimal written with other trailing zeros (2 and
+    2.0) counts as other data."""
+    text = f"{type(entry).__name__}:{entry.model_dump_json()}"
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 @dataclass(eq=False)
@@ -222,6 +251,9 @@ def _rng(seed: int, entry_number: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+_MESSAGE = TypeAdapter(AceMessage)
+
+
 def _mawb_label(mawb: str) -> str:
     return f"{mawb[:3]}-{mawb[3:]}"
 
@@ -242,7 +274,9 @@ class Simulator:
         self._mawbs: dict[str, _Mawb] = {}
         self._events: list[tuple[datetime, _Key, int, _Action]] = []
         self._event_ids = itertools.count()
-        self._log: list[AceMessage] = []
+        # Each message as the JSON ACE sends it: a third of the memory of the message
+        # itself, and the HTTP service answers a poll without rendering it again.
+        self._log: list[bytes] = []
         self._transactions = 0
         self._submissions = 0
         self._tokens = float(config.burst or 0)
@@ -265,13 +299,24 @@ class Simulator:
 
     def poll(self, after: int, limit: int = 500) -> MessageBatch:
         """Messages with seq greater than ``after``, oldest first."""
+        texts, cursor = self._page(after, limit)
+        return MessageBatch(messages=[_MESSAGE.validate_json(text) for text in texts],
+                            cursor=cursor)
+
+    def poll_json(self, after: int, limit: int = 500) -> bytes:
+        """``poll``'s answer as the JSON of a ``MessageBatch``."""
+        texts, cursor = self._page(after, limit)
+        return b'{"messages":[%b],"cursor":%d}' % (b",".join(texts), cursor)
+
+    def _page(self, after: int, limit: int) -> tuple[list[bytes], int]:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         with self._lock:
             self._flush(self.clock.now())
             start = max(after, 0)
-            batch = self._log[start:start + limit]
-        return MessageBatch(messages=batch, cursor=batch[-1].seq if batch else after)
+            texts = self._log[start:start + limit]
+        # A message's seq is its place in the log, counted from 1.
+        return texts, start + len(texts) if texts else after
 
     def health(self) -> Health:
         with self._lock:
@@ -384,14 +429,12 @@ class Simulator:
         live = [f for f in earlier if f.state != "rejected"]
         for filing in live:
             # The same document again (equal field by field): a retry, not a new filing.
-            if filing.entry == entry:
+            if filing.holds(entry):
                 return Receipt(entry_number=number, transaction_id=filing.transaction_id,
                                status="duplicate")
         self._transactions += 1
-        filing = _Filing(entry=entry,
-                         transaction_id=f"T{self._transactions:010d}",
-                         rng=_rng(self.config.seed, number),
-                         errors=self._validate(entry, live))
+        filing = _Filing.of(entry, f"T{self._transactions:010d}",
+                            self._validate(entry, live))
         earlier.append(filing)
         self._filing_counts[number] = self._filing_counts.get(number, 0) + 1
         self._schedule(now + timedelta(seconds=self.config.accept_delay_s),
@@ -413,9 +456,9 @@ class Simulator:
             reject(FILER_MISMATCH, f"Filer code {entry.filer_code} does not match entry "
                    f"number {number}, which belongs to filer {number[:3]}.", "filer_code")
         for filing in live:
-            if filing.entry.bill != entry.bill:
+            if filing.bill != entry.bill:
                 reject(OTHER_BILL, f"Entry number {number} is already on file for bill "
-                       f"{filing.entry.bill}; one entry covers one bill.",
+                       f"{filing.bill}; one entry covers one bill.",
                        "entry_number")
                 break
         else:
@@ -520,7 +563,13 @@ class Simulator:
     # -- what happens after ---------------------------------------------------------------
 
     def _answer(self, filing: _Filing, t: datetime) -> None:
-        entry, config = filing.entry, self.config
+        entry = filing.entry
+        assert entry is not None, "a filing is answered once"
+        self._decide(filing, entry, t)
+        filing.answered()
+
+    def _decide(self, filing: _Filing, entry: AnyEntry, t: datetime) -> None:
+        config = self.config
         if filing.errors:
             filing.state = "rejected"
             reasons = " ".join(f"[{e.code}] {e.message}" for e in filing.errors)
@@ -542,16 +591,17 @@ class Simulator:
                              f"{dollars(entry.total_cents)}, on the filer's daily "
                              "statement.")
             filing.open.add(_PAYMENT)
+            filer, total = entry.filer_code, entry.total_cents
             self._schedule(t + timedelta(seconds=config.statement_payment_delay_s),
                            (filing.number, _Phase.PAYMENT, 0, ""),
-                           lambda at: self._pay(filing, entry, t, at))
+                           lambda at: self._pay(filing, filer, total, t, at))
         else:
             self._emit_entry(filing, t, MessageKind.ACCEPTED,
                              narrative=f"{filing.label} accepted at port {entry.port_code}; "
                              "release follows the flight's arrival and any agency review.")
         # Draw everything in a fixed order, used or not, so each draw means the same thing
         # whatever the rates are.
-        rng = filing.rng
+        rng = _rng(config.seed, filing.number)
         hold = rng.random() < config.hold_rate
         hold_after = rng.uniform(*HOLD_START_S)
         hold_refused = rng.random() < config.hold_refuse_rate
@@ -568,7 +618,7 @@ class Simulator:
             self._schedule(t + timedelta(seconds=hold_after),
                            (filing.number, _Phase.HOLD, 0, ""),
                            lambda at: self._hold(filing, hold_refused, at))
-        self._register_accepted(filing, t)
+        self._register_accepted(filing, entry, t)
         if not filing.open:
             self._clear(filing, t)
 
@@ -600,22 +650,21 @@ class Simulator:
 
         return started
 
-    def _pay(self, filing: _Filing, entry: Type11Entry, accepted_at: datetime,
-             t: datetime) -> None:
+    def _pay(self, filing: _Filing, filer_code: str, total_cents: int,
+             accepted_at: datetime, t: datetime) -> None:
         """The entry is on its filer's statement for the day its summary was accepted; the
         statement is paid by ACH (simulated: always honoured)."""
         day = accepted_at.date()
-        key = (entry.filer_code, day)
+        key = (filer_code, day)
         statement = self._statements.get(key)
         if statement is None:
-            statement = Statement(statement_number(entry.filer_code, day), entry.filer_code,
-                                  day)
+            statement = Statement(statement_number(filer_code, day), filer_code, day)
             self._statements[key] = statement
-        statement.entries[entry.entry_number] = entry.total_cents
+        statement.entries[filing.number] = total_cents
         self._emit_entry(filing, t, MessageKind.STATEMENT_PAID,
                          statement_number=statement.number, statement_date=day,
-                         amount_cents=entry.total_cents,
-                         narrative=f"{filing.label}: {dollars(entry.total_cents)} paid by "
+                         amount_cents=total_cents,
+                         narrative=f"{filing.label}: {dollars(total_cents)} paid by "
                          f"ACH on daily statement {statement.number} of "
                          f"{day.isoformat()}.")
         if not filing.refused:
@@ -656,11 +705,10 @@ class Simulator:
 
     def _clear(self, filing: _Filing, t: datetime) -> None:
         filing.cleared_at = t
-        if self._mawbs[filing.entry.mawb].permitted_at is not None:
+        if self._mawbs[filing.mawb].permitted_at is not None:
             self._schedule_release(filing, t)
 
-    def _register_accepted(self, filing: _Filing, t: datetime) -> None:
-        entry = filing.entry
+    def _register_accepted(self, filing: _Filing, entry: AnyEntry, t: datetime) -> None:
         state = self._mawbs.setdefault(entry.mawb, _Mawb(entry.mawb))
         state.accepted.append(filing)
         if state.port_code is None:
@@ -724,15 +772,15 @@ class Simulator:
                     errors: tuple[AceError, ...] = (), statement_number: str | None = None,
                     statement_date: date | None = None, amount_cents: int | None = None
                     ) -> None:
-        entry = filing.entry
         self._emit(
             kind=kind, disposition=disposition,
-            entry_number=entry.entry_number, mawb=entry.mawb, hawb=entry.hawb,
-            line_no=line_no, port_code=entry.port_code, agency=agency, errors=errors,
+            entry_number=filing.number, mawb=filing.mawb, hawb=filing.hawb,
+            line_no=line_no, port_code=filing.port_code, agency=agency, errors=errors,
             narrative=narrative, issued_at=t, entry_type=filing.entry_type,
             statement_number=statement_number, statement_date=statement_date,
             amount_cents=amount_cents)
 
     def _emit(self, **fields: Any) -> None:
         seq = len(self._log) + 1
-        self._log.append(AceMessage(seq=seq, message_id=f"SIM{seq:012d}", **fields))
+        message = AceMessage(seq=seq, message_id=f"SIM{seq:012d}", **fields)
+        self._log.append(_MESSAGE.dump_json(message))

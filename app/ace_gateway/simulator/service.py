@@ -200,7 +200,7 @@ def create_app(config: SimulatorConfig, hts_codes: frozenset[str] | None = None,
                        limit: Annotated[int, Query(ge=1, le=contract.MAX_POLL)] = 500
                        ) -> Response:
         def work() -> Response:
-            return _json(sim.poll(after, limit))
+            return Response(sim.poll_json(after, limit), media_type="application/json")
 
         return await _with_fault(sim.take_fault(), work)
 
