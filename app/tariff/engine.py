@@ -177,9 +177,12 @@ def _quantity(lines: pl.DataFrame, part: str) -> pl.DataFrame:
         .when(estimated).then(share)
         .when(~by_weight & pl.col("_cn").is_not_null()).then(pl.col("quantity_e3"))
         .alias(f"{part}_qty"),
-        # The weight_estimated warning says what to send for the exact figure.
+        # The weight_estimated warning says what to send for the exact figure. The weight
+        # is written to the thousandth, as stored, so that a HAWB priced again from its
+        # stored row reads as it did at upload ("0.400", whether the file said 0.4 or 0.40).
         pl.when(estimated).then(pl.format(
-            "estimate: {} kg gross allocated by value", pl.col("gross_weight_kg")))
+            "estimate: {} kg gross allocated by value",
+            _decimal_text(gross, pl.lit(1), pl.lit(1))))
         .alias(f"{part}_est"),
         pl.when(by_weight).then(pl.col("_wn")).otherwise(pl.col("_cn")).alias(f"{part}_num"),
         pl.when(by_weight).then(pl.col("_wd")).otherwise(pl.col("_cd")).alias(f"{part}_den"),
@@ -389,8 +392,7 @@ def compute(hawbs: pl.DataFrame, lines: pl.DataFrame, tariff: Tariff,
     hawbs = hawbs.with_columns(pl.col("key").cast(pl.Int64))
     data = lines.with_columns(pl.col("key").cast(pl.Int64)).join(
         hawbs.select("key", "arrival_date", "total_value_cents",
-                     thousandths("gross_weight_kg").alias("gross_weight_e3"),
-                     "gross_weight_kg"), on="key")
+                     thousandths("gross_weight_kg").alias("gross_weight_e3")), on="key")
     units_of = {u: units.manifest_unit(u) for u in data.get_column("unit").unique().to_list()
                 if u is not None}
     data = data.with_columns(

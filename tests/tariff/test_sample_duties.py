@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.eligibility.entries import reprice
 from app.manifest.models import Hawb, Manifest
 from app.tariff.models import DutyLine
 from tests.conftest import SAMPLES, Org
@@ -108,10 +109,18 @@ def test_a_chinese_hat_after_the_suspension_by_hand(
         ("base", "6505006090", 183),  # 20 c/kg x 0.4 kg + 7 % of $25.00 = 8 + 175
         ("fee", "311", 262),  # informal MPF, FY2025 (FY2026 starts 2025-10-01)
     ]
-    assert rows[3].quantity is not None
-    assert "estimate" in rows[3].quantity  # no Net Weight column: the gross weight is used
+    # No Net Weight column: the gross weight is used, written as stored.
+    assert rows[3].quantity == "0.400 kg (estimate: 0.400 kg gross allocated by value)"
     assert (hawb.entry_type, hawb.duty_status, hawb.duty_cents, hawb.fees_cents) == (
         "11", "computed", 1558, 262)
+    with db() as session:  # priced again from the stored rows: the same breakdown, word for word
+        assert reprice(session, [hawb.id]) == 1
+        session.commit()
+        again = session.scalars(select(DutyLine).where(DutyLine.hawb_id == hawb.id)
+                                .order_by(DutyLine.line_no == 0, DutyLine.line_no,
+                                          DutyLine.seq)).all()
+    assert [(r.kind, r.number, r.amount_cents, r.quantity, r.note) for r in again] == [
+        (r.kind, r.number, r.amount_cents, r.quantity, r.note) for r in rows]
     with_net = manifest([line("H2", "25.00", **{"Country of Origin": "CN",
                                                "Net Weight (KG)": "0.25"})],
                         arrival="2025-09-05")
