@@ -274,8 +274,8 @@ class Simulator:
         self._mawbs: dict[str, _Mawb] = {}
         self._events: list[tuple[datetime, _Key, int, _Action]] = []
         self._event_ids = itertools.count()
-        # Each message as the JSON ACE sends it: a third of the memory of the message
-        # itself, and the HTTP service answers a poll without rendering it again.
+        # Each message as the JSON ACE sends it: under half the memory of the message
+        # object, and the HTTP service answers a poll without rendering it again.
         self._log: list[bytes] = []
         self._transactions = 0
         self._submissions = 0
@@ -316,7 +316,7 @@ class Simulator:
             start = max(after, 0)
             texts = self._log[start:start + limit]
         # A message's seq is its place in the log, counted from 1.
-        return texts, start + len(texts) if texts else after
+        return texts, (start + len(texts) if texts else after)
 
     def health(self) -> Health:
         with self._lock:
