@@ -181,8 +181,7 @@ def _quantity(lines: pl.DataFrame, part: str) -> pl.DataFrame:
         # is written to the thousandth, as stored, so that a HAWB priced again from its
         # stored row reads as it did at upload ("0.400", whether the file said 0.4 or 0.40).
         pl.when(estimated).then(pl.format(
-            "estimate: {} kg gross allocated by value",
-            _decimal_text(gross, pl.lit(1), pl.lit(1))))
+            "estimate: {} kg gross allocated by value", _thousandths_text(gross)))
         .alias(f"{part}_est"),
         pl.when(by_weight).then(pl.col("_wn")).otherwise(pl.col("_cn")).alias(f"{part}_num"),
         pl.when(by_weight).then(pl.col("_wd")).otherwise(pl.col("_cd")).alias(f"{part}_den"),
@@ -225,7 +224,11 @@ def _base_duty(lines: pl.DataFrame) -> pl.DataFrame:
 
 def _decimal_text(qty_e3: pl.Expr, num: pl.Expr, den: pl.Expr) -> pl.Expr:
     """A converted quantity to the thousandth, for the breakdown's text."""
-    e3 = (qty_e3.cast(pl.Int128) * num // den).cast(pl.Int64)
+    return _thousandths_text((qty_e3.cast(pl.Int128) * num // den).cast(pl.Int64))
+
+
+def _thousandths_text(e3: pl.Expr) -> pl.Expr:
+    """A count of thousandths as a decimal to the thousandth (1200 -> "1.200")."""
     return pl.format("{}.{}", (e3 // 1000).cast(pl.String),
                      (e3 % 1000).cast(pl.String).str.zfill(3))
 

@@ -171,7 +171,6 @@ class _Filing:
     # parsed documents would otherwise hold most of the simulator's memory.
     entry: AnyEntry | None
     fingerprint: bytes = b""
-    label: str = ""
     state: Literal["pending", "accepted", "rejected"] = "pending"
     # Open PGA reviews and holds; the entry is cleared when none is left.
     open: set[_Condition] = field(default_factory=set)
@@ -185,8 +184,11 @@ class _Filing:
         return cls(number=entry.entry_number, bill=entry.bill, mawb=entry.mawb,
                    hawb=entry.hawb, port_code=entry.port_code,
                    entry_type="11" if isinstance(entry, Type11Entry) else None,
-                   transaction_id=transaction_id, errors=errors, entry=entry,
-                   label=f"Entry {display(entry.entry_number)} (bill {entry.bill})")
+                   transaction_id=transaction_id, errors=errors, entry=entry)
+
+    @property
+    def label(self) -> str:
+        return f"Entry {display(self.number)} (bill {self.bill})"
 
     def holds(self, entry: AnyEntry) -> bool:
         """Whether ``entry`` is this filing's document again, field by field."""
